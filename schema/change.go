@@ -1,0 +1,69 @@
+package schema
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+)
+
+// content is an employee stripped of identity and timestamps: what a
+// source says about the person, and so what change detection compares.
+func (e *Employee) content() Employee {
+	c := *e
+	c.ID, c.TenantID, c.ConnectionID = "", "", ""
+	c.CreatedAt, c.UpdatedAt = time.Time{}, time.Time{}
+	c.MissingFromSnapshot = false
+	return c
+}
+
+// ContentHash is the hex SHA-256 of the employee's normalized content.
+// Equal hashes mean an update would change nothing.
+func (e *Employee) ContentHash() string {
+	b, err := json.Marshal(e.content())
+	if err != nil {
+		panic(err) // only plain fields: cannot fail
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// ChangedFields lists the JSON names of the top-level fields whose values
+// differ between old and new, in sorted order.
+func ChangedFields(old, new *Employee) []string {
+	a, b := old.content(), new.content()
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	var out []string
+	for i := 0; i < va.NumField(); i++ {
+		if reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			continue
+		}
+		name, _, _ := strings.Cut(va.Type().Field(i).Tag.Get("json"), ",")
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// EmployeeEventTypes returns the change events for an employee going from
+// old (nil when new to us) to new, with the fields that changed.
+func EmployeeEventTypes(old, new *Employee) (types []string, changed []string) {
+	if old == nil {
+		return []string{"employee.hired"}, nil
+	}
+	changed = ChangedFields(old, new)
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	wasOut := old.EmploymentStatus == StatusTerminated || old.EmploymentStatus == StatusRetired || old.EmploymentStatus == StatusDeceased
+	switch {
+	case new.EmploymentStatus == StatusTerminated && old.EmploymentStatus != StatusTerminated:
+		types = append(types, "employee.terminated")
+	case wasOut && new.EmploymentStatus == StatusActive:
+		types = append(types, "employee.rehired")
+	}
+	return append(types, "employee.updated"), changed
+}

@@ -1,0 +1,123 @@
+package schema
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Sentinel errors that stores translate their drivers' errors into, so no
+// caller ever needs to import a database driver.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrDuplicate = errors.New("already exists")
+)
+
+// FieldError is one problem with one field of one record, positioned in its
+// file when it came from one. Code is a stable key into Catalog.
+type FieldError struct {
+	Line     int    `json:"line,omitempty"`
+	RecordID string `json:"record,omitempty"`
+	Field    string `json:"field,omitempty"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+}
+
+// Error formats the error the way support reads it:
+// "line 87, employee E1234: required field 'relationship' is empty (E_REQUIRED)".
+func (e *FieldError) Error() string {
+	var b strings.Builder
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d, ", e.Line)
+	}
+	if e.RecordID != "" {
+		fmt.Fprintf(&b, "record %s: ", e.RecordID)
+	}
+	fmt.Fprintf(&b, "%s (%s)", e.Message, e.Code)
+	return b.String()
+}
+
+// Fix returns the catalog's resolution for the error's code.
+func (e *FieldError) Fix() string { return Catalog[e.Code].Fix }
+
+// ValidationError lists every field error of one record.
+type ValidationError struct {
+	Errors []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	msgs := make([]string, len(e.Errors))
+	for i := range e.Errors {
+		msgs[i] = e.Errors[i].Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// At returns a copy of e positioned at line and record id.
+func (e *ValidationError) At(line int, recordID string) *ValidationError {
+	out := &ValidationError{Errors: make([]FieldError, len(e.Errors))}
+	for i, fe := range e.Errors {
+		fe.Line, fe.RecordID = line, recordID
+		out.Errors[i] = fe
+	}
+	return out
+}
+
+// Error codes. They are stable: clients and runbooks key on them.
+const (
+	ECodeRequired   = "E_REQUIRED"
+	ECodeEnum       = "E_ENUM"
+	ECodeDate       = "E_DATE"
+	ECodeDateOrder  = "E_DATE_ORDER"
+	ECodeSSN        = "E_SSN"
+	ECodeEmail      = "E_EMAIL"
+	ECodeDecimal    = "E_DECIMAL"
+	ECodeDuplicate  = "E_DUPLICATE_ID"
+	ECodeColumns    = "E_COLUMN_COUNT"
+	ECodeHeader     = "E_HEADER"
+	ECodeEncoding   = "E_ENCODING"
+	ECodeCSV        = "E_CSV_SYNTAX"
+	ECodeInvalidMax = "E_INVALID_RATIO"
+)
+
+// CatalogEntry describes an error code for the people who must act on it.
+type CatalogEntry struct {
+	Code  string `json:"code"`
+	Title string `json:"title"`
+	Fix   string `json:"fix"`
+}
+
+// Catalog is the error catalog, served by the API and `hrisbridge errors`.
+var Catalog = map[string]CatalogEntry{
+	ECodeRequired:   {Title: "Required field is empty", Fix: "Fill in the field in the source system or export, or map a column to it in the layout; then resend the file."},
+	ECodeEnum:       {Title: "Value is not one of the allowed codes", Fix: "Use one of the listed values, or add the source system's code to the layout's code map for this field."},
+	ECodeDate:       {Title: "Date cannot be read", Fix: "Send the date as YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD, or add the export's date format to the layout's formats for this field."},
+	ECodeDateOrder:  {Title: "Dates are out of order", Fix: "Check the dates in the source system: a termination cannot precede the hire date and a birth date cannot be in the future."},
+	ECodeSSN:        {Title: "SSN is malformed", Fix: "Send nine digits (with or without dashes); 000, 666 and 9xx area numbers, 00 groups and 0000 serials are not valid SSNs."},
+	ECodeEmail:      {Title: "Email address is malformed", Fix: "Correct the address in the source system; it must look like name@example.com."},
+	ECodeDecimal:    {Title: "Number cannot be read", Fix: "Send a plain decimal number such as 52000.00 (thousands separators and a leading $ are accepted)."},
+	ECodeDuplicate:  {Title: "Record id appears twice in the file", Fix: "Each employee may appear once per file; remove the duplicate row or fix its employee number."},
+	ECodeColumns:    {Title: "Row has the wrong number of columns", Fix: "A delimiter or quote inside a value is unbalanced; quote values that contain the delimiter and re-export."},
+	ECodeHeader:     {Title: "Header row does not match the layout", Fix: "Re-export with the agreed columns, or update the layout (tenant or connection override) to the new header."},
+	ECodeEncoding:   {Title: "Bytes are not valid in the file's encoding", Fix: "Export as UTF-8, or set the layout's encoding (windows-1252, iso-8859-1) to the one the source system uses."},
+	ECodeCSV:        {Title: "CSV syntax error", Fix: "A quote is not closed or is misplaced; re-export the file with standard CSV quoting."},
+	ECodeInvalidMax: {Title: "Too many invalid rows", Fix: "Most rows failed validation, which usually means a wrong layout or a broken export; fix the listed errors or the layout and resend."},
+}
+
+func init() {
+	for code, e := range Catalog {
+		e.Code = code
+		Catalog[code] = e
+	}
+}
+
+// CatalogCodes returns the catalog's codes in sorted order.
+func CatalogCodes() []string {
+	codes := make([]string, 0, len(Catalog))
+	for c := range Catalog {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	return codes
+}

@@ -1,0 +1,128 @@
+// Package codec turns normalized records into the columns both stores keep
+// and back, so the PostgreSQL and SQLite stores share one encoding: the
+// record as JSON (without its SSN), the SSN sealed, and a content hash.
+package codec
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+// NewID returns a time-ordered UUIDv7 string, so ids sort by creation and
+// serve as stable pagination keys.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// Employee is an employee as stored.
+type Employee struct {
+	Data      []byte // JSON without SSN and identity columns
+	SSNSealed []byte // nil when no SSN
+	Hash      string
+}
+
+// EncodeEmployee prepares e for storage.
+func EncodeEmployee(box schema.Sealer, e *schema.Employee) (Employee, error) {
+	c := *e
+	c.SSN = ""
+	data, err := json.Marshal(&c)
+	if err != nil {
+		return Employee{}, err
+	}
+	out := Employee{Data: data, Hash: e.ContentHash()}
+	if e.SSN != "" {
+		if out.SSNSealed, err = box.Seal([]byte(e.SSN)); err != nil {
+			return Employee{}, fmt.Errorf("seal ssn: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// DecodeEmployee reads a stored employee back. Identity and timestamps come
+// from their columns, which the caller sets afterwards.
+func DecodeEmployee(box schema.Sealer, data, ssnSealed []byte) (schema.Employee, error) {
+	var e schema.Employee
+	if err := json.Unmarshal(data, &e); err != nil {
+		return e, fmt.Errorf("decode employee: %w", err)
+	}
+	if len(ssnSealed) > 0 {
+		ssn, err := box.Open(ssnSealed)
+		if err != nil {
+			return e, err
+		}
+		e.SSN = string(ssn)
+	}
+	return e, nil
+}
+
+// Scopes joins scopes for the api_keys.scopes column.
+func Scopes(s []string) string { return strings.Join(s, ",") }
+
+// ParseScopes splits the api_keys.scopes column.
+func ParseScopes(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// Migration is one numbered forward-only SQL file.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Migrations reads NNN_name.sql files from dir of fsys in version order.
+func Migrations(fsys embed.FS, dir string) ([]Migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("migration %s: name must be NNN_name.sql", e.Name())
+		}
+		b, err := fsys.ReadFile(dir + "/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Migration{Version: v, Name: e.Name(), SQL: string(b)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// Latest returns the highest migration version.
+func Latest(ms []Migration) int {
+	if len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].Version
+}
+
+// ErrStale is returned by Ready when the schema is behind the binary.
+var ErrStale = fmt.Errorf("database schema is not current: run `hrisbridge migrate`")
+
+// EventData is the JSON payload of an employee change event. It is thin on
+// purpose: PII stays behind the audited API.
+func EventData(e *schema.Employee, changed []string) []byte {
+	b, _ := json.Marshal(struct {
+		EmployeeID    string   `json:"employee_id"`
+		ExternalID    string   `json:"external_id"`
+		ConnectionID  string   `json:"connection_id,omitempty"`
+		Status        string   `json:"employment_status"`
+		ChangedFields []string `json:"changed_fields,omitempty"`
+	}{e.ID, e.ExternalID, e.ConnectionID, e.EmploymentStatus, changed})
+	return b
+}

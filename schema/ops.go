@@ -1,0 +1,127 @@
+package schema
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Tenant is one employer. Every record, file, key and event belongs to
+// exactly one tenant.
+type Tenant struct {
+	ID        string    `json:"id"`
+	Slug      string    `json:"slug"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// APIKey is a bearer credential. Only the SHA-256 of the key is stored;
+// Prefix is the public part used to find it.
+type APIKey struct {
+	ID         string     `json:"id"`
+	TenantID   string     `json:"tenant_id,omitempty"`
+	Name       string     `json:"name,omitempty"`
+	Prefix     string     `json:"prefix"`
+	Hash       []byte     `json:"-"`
+	Scopes     []string   `json:"scopes"`
+	CreatedAt  time.Time  `json:"created_at"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+// HasScope reports whether the key holds scope; admin implies every scope.
+func (k APIKey) HasScope(scope string) bool {
+	return contains(k.Scopes, scope) || contains(k.Scopes, ScopeAdmin)
+}
+
+// Connection is a source of data for a tenant. Config holds the kind's
+// settings (host, directory, patterns, ...) as JSON; Secret holds its
+// credentials sealed by the store's secret box and is never served.
+type Connection struct {
+	ID        string          `json:"id"`
+	TenantID  string          `json:"tenant_id"`
+	Name      string          `json:"name"`
+	Kind      string          `json:"kind"`
+	Layout    string          `json:"layout"`
+	Schedule  string          `json:"schedule,omitempty"`
+	Config    json.RawMessage `json:"config"`
+	Secret    []byte          `json:"-"`
+	Enabled   bool            `json:"enabled"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// File is one received drop, identified by connection + name + SHA-256.
+type File struct {
+	ID           string     `json:"id"`
+	TenantID     string     `json:"tenant_id"`
+	ConnectionID string     `json:"connection_id"`
+	Name         string     `json:"name"`
+	SHA256       string     `json:"sha256"`
+	Size         int64      `json:"size"`
+	Layout       string     `json:"layout"`
+	Status       string     `json:"status"`
+	Rows         int        `json:"rows"`
+	Valid        int        `json:"valid"`
+	Invalid      int        `json:"invalid"`
+	Created      int        `json:"created"`
+	Updated      int        `json:"updated"`
+	Unchanged    int        `json:"unchanged"`
+	Detail       string     `json:"detail,omitempty"`
+	ReceivedAt   time.Time  `json:"received_at"`
+	AppliedAt    *time.Time `json:"applied_at,omitempty"`
+}
+
+// SyncRun is one execution for a connection.
+type SyncRun struct {
+	ID           string     `json:"id"`
+	TenantID     string     `json:"tenant_id"`
+	ConnectionID string     `json:"connection_id"`
+	Trigger      string     `json:"trigger"`
+	Status       string     `json:"status"`
+	Files        int        `json:"files"`
+	Rows         int        `json:"rows"`
+	Error        string     `json:"error,omitempty"`
+	StartedAt    time.Time  `json:"started_at"`
+	FinishedAt   *time.Time `json:"finished_at,omitempty"`
+}
+
+// Sync run statuses.
+const (
+	RunRunning   = "running"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+)
+
+// RecordError is one rejected row of a file, positioned so a person can
+// find and fix it.
+type RecordError struct {
+	FileID   string `json:"file_id"`
+	Line     int    `json:"line"`
+	RecordID string `json:"record,omitempty"`
+	Field    string `json:"field,omitempty"`
+	Code     string `json:"code"`
+	Message  string `json:"message"`
+}
+
+// Event is one change written to the outbox in the same transaction as the
+// data it describes.
+type Event struct {
+	ID         string          `json:"id"`
+	Seq        int64           `json:"seq"`
+	TenantID   string          `json:"tenant_id"`
+	Type       string          `json:"type"`
+	Subject    string          `json:"subject"`
+	Data       json.RawMessage `json:"data"`
+	FileID     string          `json:"file_id,omitempty"`
+	OccurredAt time.Time       `json:"occurred_at"`
+}
+
+// AuditEntry records who read unmasked PII or changed configuration.
+type AuditEntry struct {
+	TenantID string    `json:"tenant_id"`
+	KeyID    string    `json:"key_id,omitempty"`
+	Actor    string    `json:"actor,omitempty"`
+	Action   string    `json:"action"`
+	Resource string    `json:"resource"`
+	At       time.Time `json:"at"`
+}

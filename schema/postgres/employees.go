@@ -1,0 +1,57 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+)
+
+const selectEmployee = `SELECT id, tenant_id, external_id, coalesce(connection_id, ''), missing_from_snapshot, data::text, ssn_sealed, created_at, updated_at FROM employees`
+
+func (s *Store) scanEmployee(row pgx.CollectableRow) (schema.Employee, error) {
+	var id, tenant, ext, conn, data string
+	var missing bool
+	var ssn []byte
+	var created, updated time.Time
+	if err := row.Scan(&id, &tenant, &ext, &conn, &missing, &data, &ssn, &created, &updated); err != nil {
+		return schema.Employee{}, err
+	}
+	e, err := codec.DecodeEmployee(s.box, []byte(data), ssn)
+	e.ID, e.TenantID, e.ExternalID, e.ConnectionID = id, tenant, ext, conn
+	e.MissingFromSnapshot, e.CreatedAt, e.UpdatedAt = missing, created, updated
+	return e, err
+}
+
+// Employees returns one page of a tenant's employees in id order.
+func (s *Store) Employees(ctx context.Context, tenantID string, q schema.EmployeeQuery) ([]schema.Employee, error) {
+	rows, _ := s.pool.Query(ctx, selectEmployee+` WHERE tenant_id = $1 AND id > $2
+AND ($3 = '' OR employment_status = $3) AND ($4::timestamptz IS NULL OR updated_at >= $4)
+ORDER BY id LIMIT $5`, tenantID, q.AfterID, q.EmploymentStatus, tsPtr(q.UpdatedSince), q.Limit)
+	es, err := pgx.CollectRows(rows, s.scanEmployee)
+	return es, interpret(err)
+}
+
+// Employee returns one of a tenant's employees by id.
+func (s *Store) Employee(ctx context.Context, tenantID, id string) (schema.Employee, error) {
+	rows, _ := s.pool.Query(ctx, selectEmployee+` WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	e, err := pgx.CollectExactlyOneRow(rows, s.scanEmployee)
+	return e, interpret(err)
+}
+
+// Events returns a tenant's change events after seq, in commit order.
+func (s *Store) Events(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]schema.Event, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT id, seq, tenant_id, type, subject, data::text, coalesce(file_id, ''), occurred_at
+FROM events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, tenantID, afterSeq, limit)
+	es, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (schema.Event, error) {
+		var e schema.Event
+		var data string
+		err := row.Scan(&e.ID, &e.Seq, &e.TenantID, &e.Type, &e.Subject, &data, &e.FileID, &e.OccurredAt)
+		e.Data = []byte(data)
+		return e, err
+	})
+	return es, interpret(err)
+}

@@ -1,0 +1,94 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+)
+
+const fileColumns = `id, tenant_id, connection_id, name, sha256, size, layout, status, rows, valid, invalid,
+created, updated, unchanged, detail, received_at, applied_at`
+
+const insertFile = `INSERT INTO files (` + fileColumns + `)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+
+func fileArgs(f *schema.File) []any {
+	return []any{f.ID, f.TenantID, f.ConnectionID, f.Name, f.SHA256, f.Size, f.Layout, f.Status, f.Rows, f.Valid, f.Invalid,
+		f.Created, f.Updated, f.Unchanged, f.Detail, f.ReceivedAt, f.AppliedAt}
+}
+
+func prepareFile(f *schema.File) {
+	if f.ID == "" {
+		f.ID = codec.NewID()
+	}
+	if f.ReceivedAt.IsZero() {
+		f.ReceivedAt = now()
+	}
+}
+
+// RecordFile stores a file that was not applied.
+func (s *Store) RecordFile(ctx context.Context, f *schema.File) error {
+	prepareFile(f)
+	_, err := s.pool.Exec(ctx, insertFile, fileArgs(f)...)
+	return interpret(err)
+}
+
+const updateFile = `UPDATE files SET status = $2, rows = $3, valid = $4, invalid = $5, created = $6, updated = $7,
+unchanged = $8, detail = $9, applied_at = $10 WHERE id = $1`
+
+func fileUpdateArgs(f *schema.File) []any {
+	return []any{f.ID, f.Status, f.Rows, f.Valid, f.Invalid, f.Created, f.Updated, f.Unchanged, f.Detail, f.AppliedAt}
+}
+
+// FileBySHA256 finds the applied (or held, or in-progress) file of a
+// connection with the given content hash.
+func (s *Store) FileBySHA256(ctx context.Context, connectionID, sha string) (schema.File, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+fileColumns+` FROM files WHERE connection_id = $1 AND sha256 = $2
+AND status IN ('processing', 'applied', 'applied_with_errors', 'held')`, connectionID, sha)
+	f, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[schema.File])
+	return f, interpret(err)
+}
+
+// Files lists a tenant's newest files.
+func (s *Store) Files(ctx context.Context, tenantID string, limit int) ([]schema.File, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+fileColumns+` FROM files WHERE tenant_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2`, tenantID, limit)
+	fs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[schema.File])
+	return fs, interpret(err)
+}
+
+// RecordErrors lists a file's rejected rows in line order.
+func (s *Store) RecordErrors(ctx context.Context, tenantID, fileID string) ([]schema.RecordError, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT file_id, line, record_id, field, code, message FROM record_errors
+WHERE tenant_id = $1 AND file_id = $2 ORDER BY line, id`, tenantID, fileID)
+	es, err := pgx.CollectRows(rows, pgx.RowToStructByPos[schema.RecordError])
+	return es, interpret(err)
+}
+
+const syncRunColumns = `id, tenant_id, connection_id, trigger, status, files, rows, error, started_at, finished_at`
+
+// StartSyncRun records a run as running.
+func (s *Store) StartSyncRun(ctx context.Context, r *schema.SyncRun) error {
+	r.ID, r.StartedAt, r.Status = codec.NewID(), now(), schema.RunRunning
+	_, err := s.pool.Exec(ctx, `INSERT INTO sync_runs (`+syncRunColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		r.ID, r.TenantID, r.ConnectionID, r.Trigger, r.Status, r.Files, r.Rows, r.Error, r.StartedAt, r.FinishedAt)
+	return interpret(err)
+}
+
+// FinishSyncRun stores a run's outcome.
+func (s *Store) FinishSyncRun(ctx context.Context, r *schema.SyncRun) error {
+	t := now()
+	r.FinishedAt = &t
+	_, err := s.pool.Exec(ctx, `UPDATE sync_runs SET status = $2, files = $3, rows = $4, error = $5, finished_at = $6 WHERE id = $1`,
+		r.ID, r.Status, r.Files, r.Rows, r.Error, r.FinishedAt)
+	return interpret(err)
+}
+
+// SyncRuns lists a tenant's newest runs.
+func (s *Store) SyncRuns(ctx context.Context, tenantID string, limit int) ([]schema.SyncRun, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE tenant_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2`, tenantID, limit)
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[schema.SyncRun])
+	return rs, interpret(err)
+}

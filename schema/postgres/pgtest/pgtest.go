@@ -1,0 +1,162 @@
+// Package pgtest gives tests a fresh PostgreSQL database each.
+//
+// The server is TEST_DATABASE_URL when set. Otherwise, when PostgreSQL's
+// initdb and pg_ctl are installed, a throwaway cluster is started in a
+// temporary directory for the test binary (call Main from TestMain so it is
+// stopped). With neither, tests skip, except under CI=true, where a missing
+// PostgreSQL is a failure.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var (
+	once      sync.Once
+	serverURL string
+	setupErr  error
+	stop      func()
+)
+
+// Main runs the tests and stops a throwaway cluster afterwards.
+func Main(m *testing.M) {
+	code := m.Run()
+	if stop != nil {
+		stop()
+	}
+	os.Exit(code)
+}
+
+// URL returns the URL of a new, empty database that is dropped when the
+// test ends.
+func URL(t testing.TB) string {
+	t.Helper()
+	once.Do(func() { serverURL, setupErr = server() })
+	if setupErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL is required under CI=true: %v", setupErr)
+		}
+		t.Skipf("no PostgreSQL: %v (set TEST_DATABASE_URL)", setupErr)
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		t.Fatalf("connect %s: %v", redact(serverURL), err)
+	}
+	defer admin.Close(ctx)
+	b := make([]byte, 6)
+	rand.Read(b) //nolint:errcheck
+	name := "hbtest_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(ctx, serverURL)
+		if err != nil {
+			return
+		}
+		defer c.Close(ctx)
+		c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") //nolint:errcheck
+	})
+	u, _ := url.Parse(serverURL)
+	u.Path = "/" + name
+	return u.String()
+}
+
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable url)"
+	}
+	return u.Redacted()
+}
+
+func server() (string, error) {
+	if u := os.Getenv("TEST_DATABASE_URL"); u != "" {
+		return u, nil
+	}
+	return throwaway()
+}
+
+// throwaway starts a private cluster on a free loopback port.
+func throwaway() (string, error) {
+	initdb, err := pgBin("initdb")
+	if err != nil {
+		return "", err
+	}
+	pgctl, err := pgBin("pg_ctl")
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "hrisbridge-pg-")
+	if err != nil {
+		return "", err
+	}
+	data := filepath.Join(dir, "data")
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	// PostgreSQL refuses to run as root; run it as the postgres user then.
+	run := func(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
+	if os.Geteuid() == 0 {
+		pg, err := user.Lookup("postgres")
+		if err != nil {
+			return "", fmt.Errorf("running as root and no postgres user: %w", err)
+		}
+		uid, _ := strconv.Atoi(pg.Uid)
+		gid, _ := strconv.Atoi(pg.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			return "", err
+		}
+		run = func(name string, args ...string) *exec.Cmd {
+			return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
+		}
+	}
+	if out, err := run(initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", port, dir)
+	if out, err := run(pgctl, "-D", data, "-o", opts, "-w", "-l", filepath.Join(dir, "log"), "start").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("pg_ctl start: %v: %s", err, out)
+	}
+	stop = func() {
+		run(pgctl, "-D", data, "-m", "immediate", "stop").Run() //nolint:errcheck
+		os.RemoveAll(dir)
+	}
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), nil
+}
+
+func pgBin(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/" + name)
+	if len(matches) == 0 {
+		return "", fmt.Errorf("%s not found (install PostgreSQL or set TEST_DATABASE_URL)", name)
+	}
+	return matches[len(matches)-1], nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,79 @@
+// Package secret seals secrets and PII at rest with AES-256-GCM under a
+// master key from configuration.
+package secret
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+)
+
+// KeySize is the master key's length in bytes.
+const KeySize = 32
+
+// Box seals and opens values with one master key. The sealed form is a
+// version byte, the nonce and the GCM ciphertext.
+type Box struct{ aead cipher.AEAD }
+
+const version = 1
+
+// New returns a Box for a 32-byte key.
+func New(key []byte) (*Box, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("master key must be %d bytes, got %d", KeySize, len(key))
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	return &Box{aead: aead}, nil
+}
+
+// ParseKey decodes a base64 (standard or URL alphabet) 32-byte master key.
+func ParseKey(s string) ([]byte, error) {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if k, err := enc.DecodeString(s); err == nil && len(k) == KeySize {
+			return k, nil
+		}
+	}
+	return nil, errors.New("master key must be 32 random bytes in base64 (generate one with: head -c32 /dev/urandom | base64)")
+}
+
+// NewKey returns a fresh random master key in base64.
+func NewKey() string {
+	k := make([]byte, KeySize)
+	if _, err := rand.Read(k); err != nil {
+		panic(err)
+	}
+	return base64.StdEncoding.EncodeToString(k)
+}
+
+// Seal encrypts plain.
+func (b *Box) Seal(plain []byte) ([]byte, error) {
+	nonce := make([]byte, b.aead.NonceSize(), 1+b.aead.NonceSize()+len(plain)+b.aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	out := append([]byte{version}, nonce...)
+	return b.aead.Seal(out, nonce, plain, nil), nil
+}
+
+// Open decrypts what Seal produced.
+func (b *Box) Open(sealed []byte) ([]byte, error) {
+	n := b.aead.NonceSize()
+	if len(sealed) < 1+n || sealed[0] != version {
+		return nil, errors.New("secret: not a sealed value")
+	}
+	plain, err := b.aead.Open(nil, sealed[1:1+n], sealed[1+n:], nil)
+	if err != nil {
+		return nil, errors.New("secret: cannot open sealed value (wrong master key?)")
+	}
+	return plain, nil
+}

@@ -1,0 +1,102 @@
+package sqlite
+
+import (
+	"context"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+)
+
+const fileColumns = `id, tenant_id, connection_id, name, sha256, size, layout, status, rows, valid, invalid,
+created, updated, unchanged, detail, received_at, applied_at`
+
+const insertFile = `INSERT INTO files (` + fileColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func fileArgs(f *schema.File) []any {
+	return []any{f.ID, f.TenantID, f.ConnectionID, f.Name, f.SHA256, f.Size, f.Layout, f.Status, f.Rows, f.Valid, f.Invalid,
+		f.Created, f.Updated, f.Unchanged, f.Detail, ts(f.ReceivedAt), tsPtr(f.AppliedAt)}
+}
+
+func scanFile(row scanner) (schema.File, error) {
+	var f schema.File
+	err := row.Scan(&f.ID, &f.TenantID, &f.ConnectionID, &f.Name, &f.SHA256, &f.Size, &f.Layout, &f.Status, &f.Rows, &f.Valid, &f.Invalid,
+		&f.Created, &f.Updated, &f.Unchanged, &f.Detail, timeCol{&f.ReceivedAt}, nullTimeCol{&f.AppliedAt})
+	return f, err
+}
+
+func prepareFile(f *schema.File) {
+	if f.ID == "" {
+		f.ID = codec.NewID()
+	}
+	if f.ReceivedAt.IsZero() {
+		f.ReceivedAt = now()
+	}
+}
+
+// RecordFile stores a file that was not applied.
+func (s *Store) RecordFile(ctx context.Context, f *schema.File) error {
+	prepareFile(f)
+	_, err := s.db.ExecContext(ctx, insertFile, fileArgs(f)...)
+	return interpret(err)
+}
+
+const updateFile = `UPDATE files SET status = ?, rows = ?, valid = ?, invalid = ?, created = ?, updated = ?,
+unchanged = ?, detail = ?, applied_at = ? WHERE id = ?`
+
+func fileUpdateArgs(f *schema.File) []any {
+	return []any{f.Status, f.Rows, f.Valid, f.Invalid, f.Created, f.Updated, f.Unchanged, f.Detail, tsPtr(f.AppliedAt), f.ID}
+}
+
+// FileBySHA256 finds the applied (or held, or in-progress) file of a
+// connection with the given content hash.
+func (s *Store) FileBySHA256(ctx context.Context, connectionID, sha string) (schema.File, error) {
+	f, err := scanFile(s.db.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE connection_id = ? AND sha256 = ?
+AND status IN ('processing', 'applied', 'applied_with_errors', 'held')`, connectionID, sha))
+	return f, interpret(err)
+}
+
+// Files lists a tenant's newest files.
+func (s *Store) Files(ctx context.Context, tenantID string, limit int) ([]schema.File, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE tenant_id = ? ORDER BY received_at DESC, id DESC LIMIT ?`, tenantID, limit)
+	return collectRows(rows, err, scanFile)
+}
+
+// RecordErrors lists a file's rejected rows in line order.
+func (s *Store) RecordErrors(ctx context.Context, tenantID, fileID string) ([]schema.RecordError, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT file_id, line, record_id, field, code, message FROM record_errors
+WHERE tenant_id = ? AND file_id = ? ORDER BY line, id`, tenantID, fileID)
+	return collectRows(rows, err, func(r scanner) (schema.RecordError, error) {
+		var e schema.RecordError
+		err := r.Scan(&e.FileID, &e.Line, &e.RecordID, &e.Field, &e.Code, &e.Message)
+		return e, err
+	})
+}
+
+const syncRunColumns = `id, tenant_id, connection_id, trigger, status, files, rows, error, started_at, finished_at`
+
+// StartSyncRun records a run as running.
+func (s *Store) StartSyncRun(ctx context.Context, r *schema.SyncRun) error {
+	r.ID, r.StartedAt, r.Status = codec.NewID(), now(), schema.RunRunning
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sync_runs (`+syncRunColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.TenantID, r.ConnectionID, r.Trigger, r.Status, r.Files, r.Rows, r.Error, ts(r.StartedAt), tsPtr(r.FinishedAt))
+	return interpret(err)
+}
+
+// FinishSyncRun stores a run's outcome.
+func (s *Store) FinishSyncRun(ctx context.Context, r *schema.SyncRun) error {
+	t := now()
+	r.FinishedAt = &t
+	_, err := s.db.ExecContext(ctx, `UPDATE sync_runs SET status = ?, files = ?, rows = ?, error = ?, finished_at = ? WHERE id = ?`,
+		r.Status, r.Files, r.Rows, r.Error, ts(t), r.ID)
+	return interpret(err)
+}
+
+// SyncRuns lists a tenant's newest runs.
+func (s *Store) SyncRuns(ctx context.Context, tenantID string, limit int) ([]schema.SyncRun, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE tenant_id = ? ORDER BY started_at DESC, id DESC LIMIT ?`, tenantID, limit)
+	return collectRows(rows, err, func(row scanner) (schema.SyncRun, error) {
+		var r schema.SyncRun
+		err := row.Scan(&r.ID, &r.TenantID, &r.ConnectionID, &r.Trigger, &r.Status, &r.Files, &r.Rows, &r.Error, timeCol{&r.StartedAt}, nullTimeCol{&r.FinishedAt})
+		return r, err
+	})
+}

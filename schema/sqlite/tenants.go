@@ -1,0 +1,96 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+)
+
+// CreateTenant stores t, filling its id and creation time.
+func (s *Store) CreateTenant(ctx context.Context, t *schema.Tenant) error {
+	t.ID, t.CreatedAt = codec.NewID(), now()
+	_, err := s.db.ExecContext(ctx, `INSERT INTO tenants (id, slug, name, created_at) VALUES (?, ?, ?, ?)`, t.ID, t.Slug, t.Name, ts(t.CreatedAt))
+	return interpret(err)
+}
+
+const selectTenant = `SELECT id, slug, name, created_at FROM tenants`
+
+func scanTenant(row scanner) (schema.Tenant, error) {
+	var t schema.Tenant
+	err := row.Scan(&t.ID, &t.Slug, &t.Name, timeCol{&t.CreatedAt})
+	return t, err
+}
+
+// TenantBySlug finds a tenant by slug.
+func (s *Store) TenantBySlug(ctx context.Context, slug string) (schema.Tenant, error) {
+	t, err := scanTenant(s.db.QueryRowContext(ctx, selectTenant+` WHERE slug = ?`, slug))
+	return t, interpret(err)
+}
+
+// Tenants lists all tenants by slug.
+func (s *Store) Tenants(ctx context.Context) ([]schema.Tenant, error) {
+	rows, err := s.db.QueryContext(ctx, selectTenant+` ORDER BY slug`)
+	return collectRows(rows, err, scanTenant)
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(...any) error }
+
+// collectRows reads every row of a query with scan.
+func collectRows[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, interpret(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, interpret(rows.Err())
+}
+
+// CreateAPIKey stores a hashed key.
+func (s *Store) CreateAPIKey(ctx context.Context, k *schema.APIKey) error {
+	k.ID, k.CreatedAt = codec.NewID(), now()
+	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, nullString(k.TenantID), k.Name, k.Prefix, k.Hash, codec.Scopes(k.Scopes), ts(k.CreatedAt))
+	return interpret(err)
+}
+
+// APIKeyByPrefix finds a key by its public prefix.
+func (s *Store) APIKeyByPrefix(ctx context.Context, prefix string) (schema.APIKey, error) {
+	var k schema.APIKey
+	var scopes string
+	err := s.db.QueryRowContext(ctx, `SELECT id, coalesce(tenant_id, ''), name, prefix, hash, scopes, created_at, revoked_at, last_used_at
+FROM api_keys WHERE prefix = ?`, prefix).Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Hash, &scopes,
+		timeCol{&k.CreatedAt}, nullTimeCol{&k.RevokedAt}, nullTimeCol{&k.LastUsedAt})
+	k.Scopes = codec.ParseScopes(scopes)
+	return k, interpret(err)
+}
+
+// Audit appends to the audit log.
+func (s *Store) Audit(ctx context.Context, e schema.AuditEntry) error {
+	if e.At.IsZero() {
+		e.At = now()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO audit_log (tenant_id, key_id, actor, action, resource, at) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.TenantID, e.KeyID, e.Actor, e.Action, e.Resource, ts(e.At))
+	return interpret(err)
+}
+
+// AuditLog lists a tenant's newest audit entries.
+func (s *Store) AuditLog(ctx context.Context, tenantID string, limit int) ([]schema.AuditEntry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, key_id, actor, action, resource, at FROM audit_log
+WHERE tenant_id = ? ORDER BY id DESC LIMIT ?`, tenantID, limit)
+	return collectRows(rows, err, func(r scanner) (schema.AuditEntry, error) {
+		var e schema.AuditEntry
+		err := r.Scan(&e.TenantID, &e.KeyID, &e.Actor, &e.Action, &e.Resource, timeCol{&e.At})
+		return e, err
+	})
+}

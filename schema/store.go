@@ -1,0 +1,92 @@
+package schema
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the storage contract that the PostgreSQL store (production) and
+// the SQLite store (embedded default) both satisfy; schema/storetest proves
+// it against both. Every method scoped to a tenant takes the tenant id and
+// never returns another tenant's rows. Lookups that find nothing return
+// ErrNotFound; unique violations return ErrDuplicate.
+type Store interface {
+	// Migrate applies the embedded forward-only migrations.
+	Migrate(ctx context.Context) error
+	// Ready reports whether the store is reachable and fully migrated.
+	Ready(ctx context.Context) error
+	Close()
+
+	CreateTenant(ctx context.Context, t *Tenant) error
+	TenantBySlug(ctx context.Context, slug string) (Tenant, error)
+	Tenants(ctx context.Context) ([]Tenant, error)
+
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	APIKeyByPrefix(ctx context.Context, prefix string) (APIKey, error)
+
+	CreateConnection(ctx context.Context, c *Connection) error
+	// Connection finds a tenant's connection by id or name.
+	Connection(ctx context.Context, tenantID, idOrName string) (Connection, error)
+	// Connections lists a tenant's connections, or every tenant's when
+	// tenantID is empty (the scheduler's view).
+	Connections(ctx context.Context, tenantID string) ([]Connection, error)
+
+	// BeginIngest opens the one transaction in which a file is applied and
+	// inserts its files row there. It returns ErrDuplicate when the
+	// connection already has a file with the same SHA-256.
+	BeginIngest(ctx context.Context, f *File) (Ingest, error)
+	// RecordFile stores a file that was not applied (rejected, failed,
+	// duplicate) outside any ingest transaction.
+	RecordFile(ctx context.Context, f *File) error
+	FileBySHA256(ctx context.Context, connectionID, sha string) (File, error)
+	Files(ctx context.Context, tenantID string, limit int) ([]File, error)
+	RecordErrors(ctx context.Context, tenantID, fileID string) ([]RecordError, error)
+
+	StartSyncRun(ctx context.Context, r *SyncRun) error
+	FinishSyncRun(ctx context.Context, r *SyncRun) error
+	SyncRuns(ctx context.Context, tenantID string, limit int) ([]SyncRun, error)
+
+	Employees(ctx context.Context, tenantID string, q EmployeeQuery) ([]Employee, error)
+	Employee(ctx context.Context, tenantID, id string) (Employee, error)
+	Events(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]Event, error)
+
+	Audit(ctx context.Context, e AuditEntry) error
+	AuditLog(ctx context.Context, tenantID string, limit int) ([]AuditEntry, error)
+}
+
+// Ingest is one file's apply transaction. Nothing it writes is visible until
+// Commit; Rollback (or a crash) leaves the store as it was.
+type Ingest interface {
+	// PutEmployee creates or updates the employee keyed by
+	// (tenant, external_id), writing nothing when its content hash is
+	// unchanged, and writes the change events to the outbox.
+	PutEmployee(ctx context.Context, e *Employee) (Change, error)
+	PutRecordError(ctx context.Context, e RecordError) error
+	// Commit stores the file's final counts and status and commits.
+	Commit(ctx context.Context, f *File) error
+	Rollback(ctx context.Context) error
+}
+
+// Change says what PutEmployee did.
+type Change int
+
+// Changes.
+const (
+	Unchanged Change = iota
+	Created
+	Updated
+)
+
+// EmployeeQuery selects a page of employees in id order.
+type EmployeeQuery struct {
+	AfterID          string
+	Limit            int
+	EmploymentStatus string
+	UpdatedSince     time.Time
+}
+
+// Sealer encrypts secrets and PII at rest (SSNs, connection credentials).
+type Sealer interface {
+	Seal(plain []byte) ([]byte, error)
+	Open(sealed []byte) ([]byte, error)
+}

@@ -1,0 +1,407 @@
+// Package storetest is the one contract test suite that every schema.Store
+// must pass; the PostgreSQL and SQLite stores both run it.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+// Opener returns a fresh, migrated store for one test.
+type Opener func(t *testing.T) schema.Store
+
+// Run runs the contract suite.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, schema.Store)
+	}{
+		{"Ready", testReady},
+		{"Tenants", testTenants},
+		{"APIKeys", testAPIKeys},
+		{"Connections", testConnections},
+		{"IngestCreatesUpdatesAndSkipsUnchanged", testIngestChanges},
+		{"IngestRollbackLeavesNothing", testIngestRollback},
+		{"FileAppliesOncePerConnection", testFileOnce},
+		{"TenantIsolation", testTenantIsolation},
+		{"EmployeePaging", testPaging},
+		{"SyncRuns", testSyncRuns},
+		{"RecordErrors", testRecordErrors},
+		{"Audit", testAudit},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := open(t)
+			tt.fn(t, s)
+		})
+	}
+}
+
+var seq atomic.Int64
+
+func unique(prefix string) string { return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano()%1e6, seq.Add(1)) }
+
+func mustTenant(t *testing.T, s schema.Store) schema.Tenant {
+	t.Helper()
+	tn := schema.Tenant{Slug: unique("acme"), Name: "Acme"}
+	if err := s.CreateTenant(context.Background(), &tn); err != nil {
+		t.Fatalf("CreateTenant: %v", err)
+	}
+	return tn
+}
+
+func mustConnection(t *testing.T, s schema.Store, tenantID string) schema.Connection {
+	t.Helper()
+	c := schema.Connection{TenantID: tenantID, Name: unique("payroll"), Kind: schema.ConnSFTP, Layout: "census-csv",
+		Config: []byte(`{"host":"sftp.example.com"}`), Secret: []byte{1, 2, 3}, Enabled: true}
+	if err := s.CreateConnection(context.Background(), &c); err != nil {
+		t.Fatalf("CreateConnection: %v", err)
+	}
+	return c
+}
+
+func employee(tenantID, connID, ext string) *schema.Employee {
+	return &schema.Employee{TenantID: tenantID, ConnectionID: connID, ExternalID: ext, FirstName: "Ada", LastName: "Lovelace",
+		DateOfBirth: "1985-12-10", SSN: "123456789", EmploymentStatus: schema.StatusActive, EmploymentType: "full_time",
+		HireDate: "2020-01-06", Department: "Engineering", HomeAddress: &schema.Address{Line1: "1 Main St", City: "Springfield", State: "IL", PostalCode: "62701"},
+		AnnualSalary: &schema.Money{Amount: "85000.00", Currency: "USD"}, CustomFields: map[string]string{"union_code": "L42"}}
+}
+
+// apply ingests emps as one file and commits.
+func apply(t *testing.T, s schema.Store, conn schema.Connection, sha string, emps ...*schema.Employee) (*schema.File, []schema.Change) {
+	t.Helper()
+	ctx := context.Background()
+	f := &schema.File{TenantID: conn.TenantID, ConnectionID: conn.ID, Name: "census.csv", SHA256: sha, Size: 10, Layout: "census-csv"}
+	in, err := s.BeginIngest(ctx, f)
+	if err != nil {
+		t.Fatalf("BeginIngest: %v", err)
+	}
+	var changes []schema.Change
+	for _, e := range emps {
+		c, err := in.PutEmployee(ctx, e)
+		if err != nil {
+			t.Fatalf("PutEmployee(%s): %v", e.ExternalID, err)
+		}
+		changes = append(changes, c)
+	}
+	f.Status, f.Rows, f.Valid = schema.FileApplied, len(emps), len(emps)
+	if err := in.Commit(ctx, f); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	return f, changes
+}
+
+func testReady(t *testing.T, s schema.Store) {
+	if err := s.Ready(context.Background()); err != nil {
+		t.Fatalf("Ready on a migrated store = %v, want nil", err)
+	}
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("second Migrate = %v, want nil (idempotent)", err)
+	}
+}
+
+func testTenants(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	tn := mustTenant(t, s)
+	if tn.ID == "" || tn.CreatedAt.IsZero() {
+		t.Fatalf("CreateTenant left id or created_at empty: %+v", tn)
+	}
+	got, err := s.TenantBySlug(ctx, tn.Slug)
+	if err != nil || got.ID != tn.ID || got.Name != "Acme" {
+		t.Fatalf("TenantBySlug = %+v, %v; want %+v", got, err, tn)
+	}
+	dup := schema.Tenant{Slug: tn.Slug, Name: "Other"}
+	if err := s.CreateTenant(ctx, &dup); !errors.Is(err, schema.ErrDuplicate) {
+		t.Fatalf("CreateTenant(duplicate slug) = %v, want ErrDuplicate", err)
+	}
+	if _, err := s.TenantBySlug(ctx, "nope"); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("TenantBySlug(nope) = %v, want ErrNotFound", err)
+	}
+	all, err := s.Tenants(ctx)
+	if err != nil || len(all) != 1 {
+		t.Fatalf("Tenants = %d, %v; want 1", len(all), err)
+	}
+}
+
+func testAPIKeys(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	tn := mustTenant(t, s)
+	k := schema.APIKey{TenantID: tn.ID, Prefix: unique("hbk"), Hash: []byte("0123456789abcdef0123456789abcdef"), Scopes: []string{"read", "pii:read"}}
+	if err := s.CreateAPIKey(ctx, &k); err != nil {
+		t.Fatalf("CreateAPIKey: %v", err)
+	}
+	got, err := s.APIKeyByPrefix(ctx, k.Prefix)
+	if err != nil {
+		t.Fatalf("APIKeyByPrefix: %v", err)
+	}
+	if got.TenantID != tn.ID || string(got.Hash) != string(k.Hash) || !got.HasScope("pii:read") || got.HasScope("write") || got.RevokedAt != nil {
+		t.Fatalf("APIKeyByPrefix = %+v, want %+v", got, k)
+	}
+	admin := schema.APIKey{Prefix: unique("hbk"), Hash: []byte("x"), Scopes: []string{"admin"}}
+	if err := s.CreateAPIKey(ctx, &admin); err != nil {
+		t.Fatalf("CreateAPIKey(admin, no tenant): %v", err)
+	}
+	if got, err := s.APIKeyByPrefix(ctx, admin.Prefix); err != nil || got.TenantID != "" || !got.HasScope("write") {
+		t.Fatalf("admin key = %+v, %v; want no tenant and every scope", got, err)
+	}
+	if _, err := s.APIKeyByPrefix(ctx, "missing"); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("APIKeyByPrefix(missing) = %v, want ErrNotFound", err)
+	}
+}
+
+func testConnections(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	a, b := mustTenant(t, s), mustTenant(t, s)
+	c := mustConnection(t, s, a.ID)
+	for _, key := range []string{c.ID, c.Name} {
+		got, err := s.Connection(ctx, a.ID, key)
+		if err != nil || got.ID != c.ID || string(got.Config) == "" || string(got.Secret) != "\x01\x02\x03" || !got.Enabled {
+			t.Fatalf("Connection(%q) = %+v, %v", key, got, err)
+		}
+	}
+	if _, err := s.Connection(ctx, b.ID, c.ID); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("Connection from another tenant = %v, want ErrNotFound", err)
+	}
+	dup := schema.Connection{TenantID: a.ID, Name: c.Name, Kind: "sftp", Layout: "census-csv"}
+	if err := s.CreateConnection(ctx, &dup); !errors.Is(err, schema.ErrDuplicate) {
+		t.Fatalf("CreateConnection(duplicate name) = %v, want ErrDuplicate", err)
+	}
+	mustConnection(t, s, b.ID)
+	if cs, err := s.Connections(ctx, a.ID); err != nil || len(cs) != 1 {
+		t.Fatalf("Connections(a) = %d, %v; want 1", len(cs), err)
+	}
+	if cs, err := s.Connections(ctx, ""); err != nil || len(cs) != 2 {
+		t.Fatalf("Connections(all) = %d, %v; want 2", len(cs), err)
+	}
+}
+
+func eventTypes(t *testing.T, s schema.Store, tenantID string) []string {
+	t.Helper()
+	evs, err := s.Events(context.Background(), tenantID, 0, 100)
+	if err != nil {
+		t.Fatalf("Events: %v", err)
+	}
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+func testIngestChanges(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	tn := mustTenant(t, s)
+	conn := mustConnection(t, s, tn.ID)
+	_, ch := apply(t, s, conn, "sha-1", employee(tn.ID, conn.ID, "E1"), employee(tn.ID, conn.ID, "E2"))
+	if ch[0] != schema.Created || ch[1] != schema.Created {
+		t.Fatalf("first file changes = %v, want [Created Created]", ch)
+	}
+	e2 := employee(tn.ID, conn.ID, "E2")
+	e2.EmploymentStatus, e2.TerminationDate = schema.StatusTerminated, "2026-10-31"
+	_, ch = apply(t, s, conn, "sha-2", employee(tn.ID, conn.ID, "E1"), e2)
+	if ch[0] != schema.Unchanged || ch[1] != schema.Updated {
+		t.Fatalf("second file changes = %v, want [Unchanged Updated]", ch)
+	}
+	want := []string{"employee.hired", "employee.hired", "employee.terminated", "employee.updated"}
+	if got := eventTypes(t, s, tn.ID); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("events = %v, want %v", got, want)
+	}
+	evs, _ := s.Events(ctx, tn.ID, 0, 100)
+	if evs[3].Seq <= evs[2].Seq || string(evs[3].Data) == "" {
+		t.Fatalf("events not in sequence or empty: %+v", evs)
+	}
+	got, err := s.Employees(ctx, tn.ID, schema.EmployeeQuery{Limit: 10})
+	if err != nil || len(got) != 2 {
+		t.Fatalf("Employees = %d, %v; want 2", len(got), err)
+	}
+	e := got[1]
+	if e.ExternalID != "E2" || e.SSN != "123456789" || e.EmploymentStatus != "terminated" || e.HomeAddress.City != "Springfield" ||
+		e.AnnualSalary.Amount != "85000.00" || e.CustomFields["union_code"] != "L42" || e.ConnectionID != conn.ID {
+		t.Fatalf("stored employee does not round-trip: %+v", e)
+	}
+	if !e.UpdatedAt.After(e.CreatedAt) && !e.UpdatedAt.Equal(e.CreatedAt) {
+		t.Fatalf("updated_at %v before created_at %v", e.UpdatedAt, e.CreatedAt)
+	}
+	one, err := s.Employee(ctx, tn.ID, e.ID)
+	if err != nil || one.ID != e.ID {
+		t.Fatalf("Employee(%s) = %+v, %v", e.ID, one, err)
+	}
+}
+
+func testIngestRollback(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	tn := mustTenant(t, s)
+	conn := mustConnection(t, s, tn.ID)
+	f := &schema.File{TenantID: tn.ID, ConnectionID: conn.ID, Name: "bad.csv", SHA256: "sha-rb", Layout: "census-csv"}
+	in, err := s.BeginIngest(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := in.PutEmployee(ctx, employee(tn.ID, conn.ID, "E1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if es, _ := s.Employees(ctx, tn.ID, schema.EmployeeQuery{Limit: 10}); len(es) != 0 {
+		t.Fatalf("rolled-back ingest left %d employees", len(es))
+	}
+	if evs := eventTypes(t, s, tn.ID); len(evs) != 0 {
+		t.Fatalf("rolled-back ingest left events %v", evs)
+	}
+	if fs, _ := s.Files(ctx, tn.ID, 10); len(fs) != 0 {
+		t.Fatalf("rolled-back ingest left files %+v", fs)
+	}
+	// The same bytes may be tried again after a rollback.
+	apply(t, s, conn, "sha-rb", employee(tn.ID, conn.ID, "E1"))
+}
+
+func testFileOnce(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	tn := mustTenant(t, s)
+	a, b := mustConnection(t, s, tn.ID), mustConnection(t, s, tn.ID)
+	f, _ := apply(t, s, a, "sha-same", employee(tn.ID, a.ID, "E1"))
+	again := &schema.File{TenantID: tn.ID, ConnectionID: a.ID, Name: "census.csv", SHA256: "sha-same", Layout: "census-csv"}
+	if _, err := s.BeginIngest(ctx, again); !errors.Is(err, schema.ErrDuplicate) {
+		t.Fatalf("BeginIngest(same sha, same connection) = %v, want ErrDuplicate", err)
+	}
+	got, err := s.FileBySHA256(ctx, a.ID, "sha-same")
+	if err != nil || got.ID != f.ID || got.Status != schema.FileApplied || got.Rows != 1 || got.AppliedAt != nil && got.AppliedAt.IsZero() {
+		t.Fatalf("FileBySHA256 = %+v, %v; want the applied file", got, err)
+	}
+	dup := &schema.File{TenantID: tn.ID, ConnectionID: a.ID, Name: "census.csv", SHA256: "sha-same", Layout: "census-csv", Status: schema.FileDuplicate, Detail: "duplicate of " + f.ID}
+	if err := s.RecordFile(ctx, dup); err != nil {
+		t.Fatalf("RecordFile(duplicate delivery): %v", err)
+	}
+	apply(t, s, b, "sha-same", employee(tn.ID, b.ID, "E9")) // another connection may send the same bytes
+	if fs, err := s.Files(ctx, tn.ID, 10); err != nil || len(fs) != 3 {
+		t.Fatalf("Files = %d, %v; want 3", len(fs), err)
+	}
+}
+
+func testTenantIsolation(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	a, b := mustTenant(t, s), mustTenant(t, s)
+	ca, cb := mustConnection(t, s, a.ID), mustConnection(t, s, b.ID)
+	fa, _ := apply(t, s, ca, "sha-a", employee(a.ID, ca.ID, "E1"))
+	apply(t, s, cb, "sha-b", employee(b.ID, cb.ID, "E1")) // same external id, other employer
+	ea, _ := s.Employees(ctx, a.ID, schema.EmployeeQuery{Limit: 10})
+	eb, _ := s.Employees(ctx, b.ID, schema.EmployeeQuery{Limit: 10})
+	if len(ea) != 1 || len(eb) != 1 || ea[0].ID == eb[0].ID {
+		t.Fatalf("tenants share employees: a=%+v b=%+v", ea, eb)
+	}
+	if _, err := s.Employee(ctx, b.ID, ea[0].ID); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("Employee(b, a's id) = %v, want ErrNotFound", err)
+	}
+	if evs := eventTypes(t, s, b.ID); len(evs) != 1 {
+		t.Fatalf("tenant b sees %d events, want its own 1", len(evs))
+	}
+	if fs, _ := s.Files(ctx, b.ID, 10); len(fs) != 1 || fs[0].ID == fa.ID {
+		t.Fatalf("tenant b sees files %+v", fs)
+	}
+}
+
+func testPaging(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	tn := mustTenant(t, s)
+	conn := mustConnection(t, s, tn.ID)
+	var emps []*schema.Employee
+	for i := range 7 {
+		e := employee(tn.ID, conn.ID, fmt.Sprintf("E%02d", i))
+		if i%3 == 0 {
+			e.EmploymentStatus, e.TerminationDate = schema.StatusLeave, ""
+		}
+		emps = append(emps, e)
+	}
+	apply(t, s, conn, "sha-page", emps...)
+	var seen []string
+	after := ""
+	for page := 0; page < 10; page++ {
+		es, err := s.Employees(ctx, tn.ID, schema.EmployeeQuery{AfterID: after, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			seen = append(seen, e.ExternalID)
+		}
+		if len(es) < 3 {
+			break
+		}
+		after = es[len(es)-1].ID
+	}
+	if fmt.Sprint(seen) != "[E00 E01 E02 E03 E04 E05 E06]" {
+		t.Fatalf("paged external ids = %v, want all seven once in creation order", seen)
+	}
+	leave, err := s.Employees(ctx, tn.ID, schema.EmployeeQuery{Limit: 10, EmploymentStatus: schema.StatusLeave})
+	if err != nil || len(leave) != 3 {
+		t.Fatalf("Employees(status=leave) = %d, %v; want 3", len(leave), err)
+	}
+	future, err := s.Employees(ctx, tn.ID, schema.EmployeeQuery{Limit: 10, UpdatedSince: time.Now().Add(time.Hour)})
+	if err != nil || len(future) != 0 {
+		t.Fatalf("Employees(updated_since=future) = %d, %v; want 0", len(future), err)
+	}
+}
+
+func testSyncRuns(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	tn := mustTenant(t, s)
+	conn := mustConnection(t, s, tn.ID)
+	r := schema.SyncRun{TenantID: tn.ID, ConnectionID: conn.ID, Trigger: "manual"}
+	if err := s.StartSyncRun(ctx, &r); err != nil {
+		t.Fatal(err)
+	}
+	r.Status, r.Files, r.Rows, r.Error = schema.RunFailed, 1, 10, "dial tcp: refused"
+	if err := s.FinishSyncRun(ctx, &r); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := s.SyncRuns(ctx, tn.ID, 10)
+	if err != nil || len(rs) != 1 || rs[0].Status != schema.RunFailed || rs[0].Rows != 10 || rs[0].FinishedAt == nil || rs[0].Error == "" {
+		t.Fatalf("SyncRuns = %+v, %v", rs, err)
+	}
+}
+
+func testRecordErrors(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	tn := mustTenant(t, s)
+	conn := mustConnection(t, s, tn.ID)
+	f := &schema.File{TenantID: tn.ID, ConnectionID: conn.ID, Name: "c.csv", SHA256: "sha-re", Layout: "census-csv"}
+	in, err := s.BeginIngest(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []int{9, 3} {
+		if err := in.PutRecordError(ctx, schema.RecordError{Line: line, RecordID: "E7", Field: "hire_date", Code: schema.ECodeDate, Message: "bad"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Status, f.Invalid = schema.FileAppliedWithErrors, 2
+	if err := in.Commit(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.RecordErrors(ctx, tn.ID, f.ID)
+	if err != nil || len(es) != 2 || es[0].Line != 3 || es[1].Code != schema.ECodeDate || es[0].FileID != f.ID {
+		t.Fatalf("RecordErrors = %+v, %v", es, err)
+	}
+	other := mustTenant(t, s)
+	if es, _ := s.RecordErrors(ctx, other.ID, f.ID); len(es) != 0 {
+		t.Fatalf("another tenant reads %d record errors", len(es))
+	}
+}
+
+func testAudit(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	tn := mustTenant(t, s)
+	if err := s.Audit(ctx, schema.AuditEntry{TenantID: tn.ID, KeyID: "k1", Action: "pii.read", Resource: "/v1/employees"}); err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.AuditLog(ctx, tn.ID, 10)
+	if err != nil || len(es) != 1 || es[0].Action != "pii.read" || es[0].At.IsZero() {
+		t.Fatalf("AuditLog = %+v, %v", es, err)
+	}
+}

@@ -1,0 +1,224 @@
+package schema
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// DateLayout is the one date format of normalized records.
+const DateLayout = "2006-01-02"
+
+// validator collects field errors of one record.
+type validator struct{ errs []FieldError }
+
+func (v *validator) add(field, code, format string, args ...any) {
+	v.errs = append(v.errs, FieldError{Field: field, Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) required(field, value string) {
+	if strings.TrimSpace(value) == "" {
+		v.add(field, ECodeRequired, "required field '%s' is empty", field)
+	}
+}
+
+func (v *validator) enum(field, value string, set []string) {
+	if value != "" && !contains(set, value) {
+		v.add(field, ECodeEnum, "%s %q is not one of %s", field, value, strings.Join(set, ", "))
+	}
+}
+
+// date checks an ISO date and returns it, or the zero time when empty or bad.
+func (v *validator) date(field, value string) time.Time {
+	if value == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(DateLayout, value)
+	if err != nil {
+		v.add(field, ECodeDate, "%s %q is not a valid date (YYYY-MM-DD)", field, value)
+		return time.Time{}
+	}
+	if t.Year() < 1900 || t.Year() > 2200 {
+		v.add(field, ECodeDate, "%s %q is outside the plausible range 1900-2200", field, value)
+		return time.Time{}
+	}
+	return t
+}
+
+func (v *validator) before(earlyField string, early time.Time, lateField string, late time.Time) {
+	if !early.IsZero() && !late.IsZero() && late.Before(early) {
+		v.add(lateField, ECodeDateOrder, "%s %s is before %s %s", lateField, late.Format(DateLayout), earlyField, early.Format(DateLayout))
+	}
+}
+
+func (v *validator) birthDate(field, value string) {
+	t := v.date(field, value)
+	if !t.IsZero() && t.After(time.Now()) {
+		v.add(field, ECodeDateOrder, "%s %s is in the future", field, value)
+	}
+}
+
+func (v *validator) ssn(field, value string) {
+	if value != "" && !ValidSSN(value) {
+		v.add(field, ECodeSSN, "%s is not a valid SSN (nine digits, not 000/666/9xx-xx-xxxx)", field)
+	}
+}
+
+func (v *validator) email(field, value string) {
+	if value == "" {
+		return
+	}
+	if a, err := mail.ParseAddress(value); err != nil || a.Address != value {
+		v.add(field, ECodeEmail, "%s %q is not an email address", field, value)
+	}
+}
+
+func (v *validator) decimal(field, value string) {
+	if value != "" && !ValidDecimal(value) {
+		v.add(field, ECodeDecimal, "%s %q is not a decimal number", field, value)
+	}
+}
+
+func (v *validator) err() error {
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return &ValidationError{Errors: v.errs}
+}
+
+// Validate checks required fields, enum values, date sanity and SSN shape.
+// It returns nil or a *ValidationError listing every problem.
+func (e *Employee) Validate() error {
+	var v validator
+	v.required("external_id", e.ExternalID)
+	v.required("first_name", e.FirstName)
+	v.required("last_name", e.LastName)
+	v.required("employment_status", e.EmploymentStatus)
+	v.enum("employment_status", e.EmploymentStatus, EmploymentStatuses)
+	v.enum("employment_type", e.EmploymentType, EmploymentTypes)
+	v.enum("gender", e.Gender, Genders)
+	v.enum("pay_frequency", e.PayFrequency, PayFrequencies)
+	v.birthDate("date_of_birth", e.DateOfBirth)
+	hire := v.date("hire_date", e.HireDate)
+	term := v.date("termination_date", e.TerminationDate)
+	v.before("hire_date", hire, "termination_date", term)
+	if e.EmploymentStatus == StatusTerminated && e.TerminationDate == "" {
+		v.add("termination_date", ECodeRequired, "required field 'termination_date' is empty for a terminated employee")
+	}
+	v.ssn("ssn", e.SSN)
+	v.email("work_email", e.WorkEmail)
+	v.email("personal_email", e.PersonalEmail)
+	if e.AnnualSalary != nil {
+		v.decimal("annual_salary", e.AnnualSalary.Amount)
+	}
+	v.decimal("hourly_rate", e.HourlyRate)
+	v.decimal("scheduled_hours", e.ScheduledHours)
+	return v.err()
+}
+
+// Validate checks a dependent record.
+func (d *Dependent) Validate() error {
+	var v validator
+	v.required("external_id", d.ExternalID)
+	v.required("first_name", d.FirstName)
+	v.required("last_name", d.LastName)
+	v.required("relationship", d.Relationship)
+	v.enum("relationship", d.Relationship, Relationships)
+	v.enum("gender", d.Gender, Genders)
+	v.birthDate("date_of_birth", d.DateOfBirth)
+	v.ssn("ssn", d.SSN)
+	return v.err()
+}
+
+// Validate checks a benefit plan record.
+func (p *BenefitPlan) Validate() error {
+	var v validator
+	v.required("plan_code", p.PlanCode)
+	v.required("name", p.Name)
+	v.required("type", p.Type)
+	v.enum("type", p.Type, PlanTypes)
+	start := v.date("plan_year_start", p.PlanYearStart)
+	end := v.date("plan_year_end", p.PlanYearEnd)
+	v.before("plan_year_start", start, "plan_year_end", end)
+	return v.err()
+}
+
+// Validate checks an enrollment record.
+func (n *Enrollment) Validate() error {
+	var v validator
+	v.required("employee_id", n.EmployeeID)
+	v.required("plan_id", n.PlanID)
+	v.required("coverage_tier", n.CoverageTier)
+	v.enum("coverage_tier", n.CoverageTier, CoverageTiers)
+	v.required("status", n.Status)
+	v.enum("status", n.Status, EnrollmentStatuses)
+	v.required("effective_date", n.EffectiveDate)
+	eff := v.date("effective_date", n.EffectiveDate)
+	end := v.date("end_date", n.EndDate)
+	v.before("effective_date", eff, "end_date", end)
+	v.decimal("employee_contribution", n.EmployeeContribution)
+	v.decimal("employer_contribution", n.EmployerContribution)
+	return v.err()
+}
+
+// NormalizeSSN strips dashes and spaces; it returns the input unchanged when
+// what remains is not nine digits, so validation reports it.
+func NormalizeSSN(s string) string {
+	d := strings.Map(func(r rune) rune {
+		if r == '-' || r == ' ' {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if len(d) == 9 && allDigits(d) {
+		return d
+	}
+	return strings.TrimSpace(s)
+}
+
+// ValidSSN reports whether s is nine digits with a possible area, group and
+// serial (SSA rules: area not 000, 666 or 9xx; group not 00; serial not 0000).
+func ValidSSN(s string) bool {
+	if len(s) != 9 || !allDigits(s) {
+		return false
+	}
+	area, group, serial := s[:3], s[3:5], s[5:]
+	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
+}
+
+// MaskSSN returns ***-**-NNNN, the form shown to keys without pii:read.
+func MaskSSN(s string) string {
+	if s == "" {
+		return ""
+	}
+	if len(s) < 4 {
+		return "***-**-****"
+	}
+	return "***-**-" + s[len(s)-4:]
+}
+
+// ValidDecimal reports whether s is a plain decimal: optional sign, digits,
+// optional fraction.
+func ValidDecimal(s string) bool {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	whole, frac, hasDot := strings.Cut(s, ".")
+	if whole == "" && frac == "" {
+		return false
+	}
+	if hasDot && frac == "" {
+		return false
+	}
+	return allDigits(whole) && allDigits(frac)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
