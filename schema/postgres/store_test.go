@@ -84,4 +84,3 @@ func TestPostgresSSNSealedAtRest(t *testing.T) {
 		}
 	}
 }
-

@@ -45,7 +45,9 @@ func Run(t *testing.T, open Opener) {
 
 var seq atomic.Int64
 
-func unique(prefix string) string { return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano()%1e6, seq.Add(1)) }
+func unique(prefix string) string {
+	return fmt.Sprintf("%s-%d-%d", prefix, time.Now().UnixNano()%1e6, seq.Add(1))
+}
 
 func mustTenant(t *testing.T, s schema.Store) schema.Tenant {
 	t.Helper()
