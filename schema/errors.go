@@ -79,6 +79,10 @@ const (
 	ECodeEncoding   = "E_ENCODING"
 	ECodeCSV        = "E_CSV_SYNTAX"
 	ECodeInvalidMax = "E_INVALID_RATIO"
+	ECodeUnmapped   = "E_CODE_UNMAPPED"
+	ECodeEmpty      = "E_EMPTY_FILE"
+	ECodeRead       = "E_READ"
+	ECodeMinRows    = "E_MIN_ROWS"
 )
 
 // CatalogEntry describes an error code for the people who must act on it.
@@ -102,6 +106,10 @@ var Catalog = map[string]CatalogEntry{
 	ECodeHeader:     {Title: "Header row does not match the layout", Fix: "Re-export with the agreed columns, or update the layout (tenant or connection override) to the new header."},
 	ECodeEncoding:   {Title: "Bytes are not valid in the file's encoding", Fix: "Export as UTF-8, or set the layout's encoding (windows-1252, iso-8859-1) to the one the source system uses."},
 	ECodeCSV:        {Title: "CSV syntax error", Fix: "A quote is not closed or is misplaced; re-export the file with standard CSV quoting."},
+	ECodeUnmapped:   {Title: "Code is not in the layout's code map", Fix: "Add the source system's code to the layout's codes for this field (a tenant or connection override is enough), or correct the value at the source."},
+	ECodeEmpty:      {Title: "File is empty or ends before its header", Fix: "The export produced no data, or the transfer was cut short; re-run the export and resend."},
+	ECodeRead:       {Title: "File could not be read", Fix: "The transfer or decompression failed; resend the file. If it repeats, check the connection's decoding settings."},
+	ECodeMinRows:    {Title: "File has fewer rows than the layout requires", Fix: "A census this small is usually a truncated or filtered export; check the report's filters and resend."},
 	ECodeInvalidMax: {Title: "Too many invalid rows", Fix: "Most rows failed validation, which usually means a wrong layout or a broken export; fix the listed errors or the layout and resend."},
 }
 

@@ -1,0 +1,112 @@
+package parsers
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+// convert turns one raw source value into the normalized string for its
+// field, or returns a field error. name is the normalized field name.
+func (f *Field) convert(name, raw string) (string, *schema.FieldError) {
+	v := strings.TrimSpace(raw)
+	if v == "" {
+		v = f.Default
+	}
+	if v == "" {
+		if f.Required {
+			return "", &schema.FieldError{Field: name, Code: schema.ECodeRequired, Message: "required field '" + name + "' is empty"}
+		}
+		return "", nil
+	}
+	switch f.Type {
+	case "date":
+		return f.date(name, v)
+	case "money", "decimal":
+		return decimal(name, v, f.Type == "money")
+	case "int":
+		if _, err := strconv.ParseInt(strings.ReplaceAll(v, ",", ""), 10, 64); err != nil {
+			return "", &schema.FieldError{Field: name, Code: schema.ECodeDecimal, Message: name + " " + strconv.Quote(v) + " is not a whole number"}
+		}
+		return strings.ReplaceAll(v, ",", ""), nil
+	case "bool":
+		return boolean(name, v)
+	case "enum":
+		return f.code(name, v)
+	}
+	switch f.Case {
+	case "upper":
+		v = strings.ToUpper(v)
+	case "lower":
+		v = strings.ToLower(v)
+	}
+	return v, nil
+}
+
+func (f *Field) date(name, v string) (string, *schema.FieldError) {
+	for _, layout := range f.Formats {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.Format(schema.DateLayout), nil
+		}
+	}
+	return "", &schema.FieldError{Field: name, Code: schema.ECodeDate,
+		Message: name + " " + strconv.Quote(v) + " is not a date in any of the formats " + strings.Join(f.Formats, ", ")}
+}
+
+// code maps a source code through the code map, case-insensitively.
+func (f *Field) code(name, v string) (string, *schema.FieldError) {
+	if out, ok := f.Codes[v]; ok {
+		return out, nil
+	}
+	for k, out := range f.Codes {
+		if strings.EqualFold(k, v) {
+			return out, nil
+		}
+	}
+	return "", &schema.FieldError{Field: name, Code: schema.ECodeUnmapped,
+		Message: name + " code " + strconv.Quote(v) + " is not in the layout's code map"}
+}
+
+// decimal accepts 52,000.00, $52,000 and (1,234.50) negatives for money.
+func decimal(name, v string, money bool) (string, *schema.FieldError) {
+	s := v
+	neg := false
+	if money {
+		if strings.HasPrefix(s, "(") && strings.HasSuffix(s, ")") {
+			s, neg = s[1:len(s)-1], true
+		}
+		s = strings.TrimPrefix(strings.TrimSpace(s), "$")
+	}
+	s = strings.ReplaceAll(s, ",", "")
+	if !schema.ValidDecimal(s) {
+		return "", &schema.FieldError{Field: name, Code: schema.ECodeDecimal, Message: name + " " + strconv.Quote(v) + " is not a number"}
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s, nil
+}
+
+func boolean(name, v string) (string, *schema.FieldError) {
+	switch strings.ToLower(v) {
+	case "y", "yes", "true", "t", "1", "x":
+		return "true", nil
+	case "n", "no", "false", "f", "0":
+		return "false", nil
+	}
+	return "", &schema.FieldError{Field: name, Code: schema.ECodeEnum, Message: name + " " + strconv.Quote(v) + " is not yes/no"}
+}
+
+// headerKey folds a header name for matching: lowercase letters and digits
+// only, so "Emp #", "EMP_#" and "emp" all match.
+func headerKey(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127 {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
