@@ -36,8 +36,9 @@ type Store interface {
 	// connection already has a file with the same SHA-256.
 	BeginIngest(ctx context.Context, f *File) (Ingest, error)
 	// RecordFile stores a file that was not applied (rejected, failed,
-	// duplicate) outside any ingest transaction.
-	RecordFile(ctx context.Context, f *File) error
+	// duplicate) with the record errors that explain it, in one
+	// transaction of its own.
+	RecordFile(ctx context.Context, f *File, errs []RecordError) error
 	FileBySHA256(ctx context.Context, connectionID, sha string) (File, error)
 	Files(ctx context.Context, tenantID string, limit int) ([]File, error)
 	RecordErrors(ctx context.Context, tenantID, fileID string) ([]RecordError, error)

@@ -29,11 +29,28 @@ func prepareFile(f *schema.File) {
 	}
 }
 
-// RecordFile stores a file that was not applied.
-func (s *Store) RecordFile(ctx context.Context, f *schema.File) error {
+// RecordFile stores a file that was not applied, with its record errors.
+func (s *Store) RecordFile(ctx context.Context, f *schema.File, errs []schema.RecordError) error {
 	prepareFile(f)
-	_, err := s.pool.Exec(ctx, insertFile, fileArgs(f)...)
-	return interpret(err)
+	return interpret(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, insertFile, fileArgs(f)...); err != nil {
+			return err
+		}
+		for _, re := range errs {
+			if err := putRecordError(ctx, tx, f, re); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+const insertRecordError = `INSERT INTO record_errors (tenant_id, file_id, line, record_id, field, code, message)
+VALUES ($1, $2, $3, $4, $5, $6, $7)`
+
+func putRecordError(ctx context.Context, tx pgx.Tx, f *schema.File, re schema.RecordError) error {
+	_, err := tx.Exec(ctx, insertRecordError, f.TenantID, f.ID, re.Line, re.RecordID, re.Field, re.Code, re.Message)
+	return err
 }
 
 const updateFile = `UPDATE files SET status = $2, rows = $3, valid = $4, invalid = $5, created = $6, updated = $7,

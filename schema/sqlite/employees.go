@@ -128,9 +128,7 @@ func (in *ingest) PutEmployee(ctx context.Context, e *schema.Employee) (schema.C
 
 // PutRecordError keeps one rejected row.
 func (in *ingest) PutRecordError(ctx context.Context, re schema.RecordError) error {
-	_, err := in.tx.ExecContext(ctx, `INSERT INTO record_errors (tenant_id, file_id, line, record_id, field, code, message)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, in.file.TenantID, in.file.ID, re.Line, re.RecordID, re.Field, re.Code, re.Message)
-	return interpret(err)
+	return interpret(putRecordError(ctx, in.tx, in.file, re))
 }
 
 // Commit stores the file's outcome and commits everything.

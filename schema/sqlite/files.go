@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
@@ -33,11 +34,26 @@ func prepareFile(f *schema.File) {
 	}
 }
 
-// RecordFile stores a file that was not applied.
-func (s *Store) RecordFile(ctx context.Context, f *schema.File) error {
+// RecordFile stores a file that was not applied, with its record errors.
+func (s *Store) RecordFile(ctx context.Context, f *schema.File, errs []schema.RecordError) error {
 	prepareFile(f)
-	_, err := s.db.ExecContext(ctx, insertFile, fileArgs(f)...)
-	return interpret(err)
+	return interpret(s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, insertFile, fileArgs(f)...); err != nil {
+			return err
+		}
+		for _, re := range errs {
+			if err := putRecordError(ctx, tx, f, re); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+}
+
+func putRecordError(ctx context.Context, tx *sql.Tx, f *schema.File, re schema.RecordError) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO record_errors (tenant_id, file_id, line, record_id, field, code, message)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, f.TenantID, f.ID, re.Line, re.RecordID, re.Field, re.Code, re.Message)
+	return err
 }
 
 const updateFile = `UPDATE files SET status = ?, rows = ?, valid = ?, invalid = ?, created = ?, updated = ?,

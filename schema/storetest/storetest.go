@@ -278,7 +278,7 @@ func testFileOnce(t *testing.T, s schema.Store) {
 		t.Fatalf("FileBySHA256 = %+v, %v; want the applied file", got, err)
 	}
 	dup := &schema.File{TenantID: tn.ID, ConnectionID: a.ID, Name: "census.csv", SHA256: "sha-same", Layout: "census-csv", Status: schema.FileDuplicate, Detail: "duplicate of " + f.ID}
-	if err := s.RecordFile(ctx, dup); err != nil {
+	if err := s.RecordFile(ctx, dup, nil); err != nil {
 		t.Fatalf("RecordFile(duplicate delivery): %v", err)
 	}
 	apply(t, s, b, "sha-same", employee(tn.ID, b.ID, "E9")) // another connection may send the same bytes
@@ -389,6 +389,13 @@ func testRecordErrors(t *testing.T, s schema.Store) {
 	es, err := s.RecordErrors(ctx, tn.ID, f.ID)
 	if err != nil || len(es) != 2 || es[0].Line != 3 || es[1].Code != schema.ECodeDate || es[0].FileID != f.ID {
 		t.Fatalf("RecordErrors = %+v, %v", es, err)
+	}
+	rej := &schema.File{TenantID: tn.ID, ConnectionID: conn.ID, Name: "r.csv", SHA256: "sha-rej", Layout: "census-csv", Status: schema.FileRejected, Detail: "too many invalid rows"}
+	if err := s.RecordFile(ctx, rej, []schema.RecordError{{Line: 4, Code: schema.ECodeRequired, Message: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if es, err := s.RecordErrors(ctx, tn.ID, rej.ID); err != nil || len(es) != 1 || es[0].Line != 4 {
+		t.Fatalf("RecordErrors(rejected file) = %+v, %v", es, err)
 	}
 	other := mustTenant(t, s)
 	if es, _ := s.RecordErrors(ctx, other.ID, f.ID); len(es) != 0 {

@@ -1,0 +1,40 @@
+package bridge
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+)
+
+// spooled is a received file on local disk with its content hash.
+type spooled struct {
+	Path   string
+	SHA256 string
+	Size   int64
+}
+
+// spool copies r into a new file under dir, hashing as it goes.
+func spool(dir string, r io.Reader) (spooled, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return spooled{}, fmt.Errorf("spool dir: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "drop-*")
+	if err != nil {
+		return spooled{}, fmt.Errorf("spool: %w", err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(f, io.TeeReader(r, h))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return spooled{}, fmt.Errorf("spool: %w", err)
+	}
+	return spooled{Path: f.Name(), SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}, nil
+}

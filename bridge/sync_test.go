@@ -1,0 +1,192 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/hrisbridge/hrisbridge/bridge/sftpd"
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/postgres/pgtest"
+	"github.com/hrisbridge/hrisbridge/schema/storetest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+const census = "Employee ID,First Name,Last Name,DOB,SSN,Status,Hire Date,Term Date\n" +
+	"E1,Ada,Lovelace,12/10/1985,123-45-6789,A,2020-01-06,\n" +
+	"E2,Bob,Smith,1/2/1970,234-56-7890,T,20100301,20261031\n"
+
+type fixture struct {
+	store  schema.Store
+	bridge *Bridge
+	srv    *sftpd.TestServer
+	conn   schema.Connection
+}
+
+func setup(t *testing.T, s schema.Store, cfg SFTPConfig) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "outbound"), 0o755)
+	srv := sftpd.StartTest(t, root)
+	box := storetest.Box(t)
+	b, err := New(Config{Store: s, Box: box, SpoolDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := schema.Tenant{Slug: "acme", Name: "Acme"}
+	if err := s.CreateTenant(ctx, &tn); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Host, cfg.Port, cfg.User = "127.0.0.1", srv.Addr.Port, srv.User
+	if cfg.HostKey == "" {
+		cfg.HostKey = ssh.FingerprintSHA256(srv.HostKey)
+	}
+	cfgJSON, _ := json.Marshal(cfg)
+	secret, _ := box.Seal([]byte(`{"password":"` + srv.Password + `"}`))
+	conn := schema.Connection{TenantID: tn.ID, Name: "payroll", Kind: schema.ConnSFTP, Layout: "census-csv", Config: cfgJSON, Secret: secret, Enabled: true}
+	if err := s.CreateConnection(ctx, &conn); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{store: s, bridge: b, srv: srv, conn: conn}
+}
+
+func (f *fixture) drop(t *testing.T, name, body string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(f.srv.Root, "outbound", name), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f *fixture) employees(t *testing.T) []schema.Employee {
+	t.Helper()
+	es, err := f.store.Employees(context.Background(), f.conn.TenantID, schema.EmployeeQuery{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+func TestSyncPullsParsesAndStores(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := setup(t, s, SFTPConfig{Dir: "outbound", Patterns: []string{"census_*.csv"}})
+		f.drop(t, "census_20261101.csv", census)
+		f.drop(t, "census_20261102.csv.part", census+"E3,Half,Written,,,A,,\n")
+		f.drop(t, "notes.txt", "not a census")
+		run, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
+		if err != nil {
+			t.Fatalf("Sync: %v", err)
+		}
+		if run.Status != schema.RunSucceeded || run.Files != 1 || run.Rows != 2 || len(results) != 1 {
+			t.Fatalf("run = %+v, results = %+v; want one file of two rows", run, results)
+		}
+		if got := results[0].File; got.Status != schema.FileApplied || got.Created != 2 || got.SHA256 == "" {
+			t.Fatalf("file = %+v, want applied with 2 created", got)
+		}
+		es := f.employees(t)
+		if len(es) != 2 || es[0].ExternalID != "E1" || es[0].SSN != "123456789" || es[1].EmploymentStatus != "terminated" {
+			t.Fatalf("employees = %+v", es)
+		}
+		// The file is left in place (ack: leave); the next run recognises
+		// the same bytes and applies nothing twice.
+		_, results, err = f.bridge.Sync(context.Background(), f.conn, "manual")
+		if err != nil || len(results) != 1 || results[0].File.Status != schema.FileDuplicate {
+			t.Fatalf("second sync = %+v, %v; want a duplicate delivery", results, err)
+		}
+		if runs, _ := s.SyncRuns(context.Background(), f.conn.TenantID, 10); len(runs) != 2 {
+			t.Fatalf("sync runs = %d, want 2", len(runs))
+		}
+		if evs, _ := s.Events(context.Background(), f.conn.TenantID, 0, 100); len(evs) != 2 {
+			t.Fatalf("events = %d, want 2 hires and nothing for the duplicate", len(evs))
+		}
+	})
+}
+
+func TestSyncArchivesAfterCommit(t *testing.T) {
+	s := openSQLite(t)
+	f := setup(t, s, SFTPConfig{Dir: "outbound", Ack: "archive", ArchiveDir: "archive"})
+	f.drop(t, "census.csv", census)
+	if _, _, err := f.bridge.Sync(context.Background(), f.conn, "manual"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(f.srv.Root, "archive", "census.csv")); err != nil {
+		t.Fatalf("file not archived: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(f.srv.Root, "outbound", "census.csv")); !os.IsNotExist(err) {
+		t.Fatalf("file still in outbound: %v", err)
+	}
+}
+
+func TestSyncRejectsBadFileAndKeepsIt(t *testing.T) {
+	s := openSQLite(t)
+	f := setup(t, s, SFTPConfig{Dir: "outbound", Ack: "delete"})
+	f.drop(t, "census.csv", "Employee ID,First Name,Last Name,Status\nE1,,X,A\nE2,,Y,A\n")
+	_, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
+	if err != nil || len(results) != 1 {
+		t.Fatalf("Sync = %+v, %v", results, err)
+	}
+	file := results[0].File
+	if file.Status != schema.FileRejected || !strings.Contains(file.Detail, "2 of 2 rows are invalid") {
+		t.Fatalf("file = %+v, want rejected for invalid rows", file)
+	}
+	if es := f.employees(t); len(es) != 0 {
+		t.Fatalf("a rejected file applied %d employees", len(es))
+	}
+	errs, _ := s.RecordErrors(context.Background(), f.conn.TenantID, file.ID)
+	if len(errs) != 3 || errs[1].Line != 2 || errs[1].Code != schema.ECodeRequired || errs[1].RecordID != "E1" {
+		t.Fatalf("record errors = %+v, want the two rows' errors and the verdict", errs)
+	}
+	if _, err := os.Stat(filepath.Join(f.srv.Root, "outbound", "census.csv")); err != nil {
+		t.Fatalf("rejected file was acknowledged (deleted): %v", err)
+	}
+}
+
+func TestSyncRefusesUnpinnedHostKey(t *testing.T) {
+	s := openSQLite(t)
+	other, _, _, _, _ := ssh.ParseAuthorizedKey([]byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKrXjOJXWkKr3s6x4G2IYpDsuO2P3lCEyUmUoO2rSlVy"))
+	f := setup(t, s, SFTPConfig{Dir: "outbound", HostKey: ssh.FingerprintSHA256(other)})
+	f.drop(t, "census.csv", census)
+	run, _, err := f.bridge.Sync(context.Background(), f.conn, "manual")
+	if !errors.Is(err, ErrHostKeyMismatch) || run.Status != schema.RunFailed {
+		t.Fatalf("Sync = %v (run %s), want ErrHostKeyMismatch", err, run.Status)
+	}
+	if !strings.Contains(err.Error(), ssh.FingerprintSHA256(f.srv.HostKey)) || !strings.Contains(err.Error(), ssh.FingerprintSHA256(other)) {
+		t.Fatalf("mismatch error %q must name both fingerprints", err)
+	}
+	if es := f.employees(t); len(es) != 0 {
+		t.Fatal("data read from an unpinned host")
+	}
+}
+
+func TestSFTPConfigValidate(t *testing.T) {
+	tests := []struct {
+		cfg  SFTPConfig
+		want string
+	}{
+		{SFTPConfig{User: "u", HostKey: "SHA256:x"}, "host is required"},
+		{SFTPConfig{Host: "h", HostKey: "SHA256:x"}, "user is required"},
+		{SFTPConfig{Host: "h", User: "u"}, "host_key is required"},
+		{SFTPConfig{Host: "h", User: "u", HostKey: "nonsense"}, "host_key"},
+		{SFTPConfig{Host: "h", User: "u", HostKey: "SHA256:x", Ack: "move"}, "ack"},
+		{SFTPConfig{Host: "h", User: "u", HostKey: "SHA256:x", Ack: "archive"}, "archive_dir"},
+		{SFTPConfig{Host: "h", User: "u", HostKey: "SHA256:x", Patterns: []string{"["}}, "patterns"},
+	}
+	for _, tt := range tests {
+		err := tt.cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Validate(%+v) = %v, want error naming %q", tt.cfg, err, tt.want)
+		}
+	}
+	known := "sftp.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKrXjOJXWkKr3s6x4G2IYpDsuO2P3lCEyUmUoO2rSlVy"
+	if err := (&SFTPConfig{Host: "h", User: "u", HostKey: known}).Validate(); err != nil {
+		t.Errorf("known_hosts line rejected: %v", err)
+	}
+}

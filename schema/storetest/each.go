@@ -1,0 +1,51 @@
+package storetest
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/postgres/pgtest"
+	"github.com/hrisbridge/hrisbridge/schema/secret"
+	"github.com/hrisbridge/hrisbridge/schema/storage"
+)
+
+// Box returns a secret box with a fresh random key.
+func Box(t testing.TB) *secret.Box {
+	k, _ := secret.ParseKey(secret.NewKey())
+	b, err := secret.New(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// URL returns a fresh database URL of kind "sqlite" or "postgres".
+// Packages that use postgres call pgtest.Main from TestMain.
+func URL(t testing.TB, kind string) string {
+	if kind == "postgres" {
+		return pgtest.URL(t)
+	}
+	return "sqlite://" + filepath.Join(t.TempDir(), "hb.db")
+}
+
+// Kinds are the store kinds every store-backed test runs against.
+var Kinds = []string{"sqlite", "postgres"}
+
+// Each runs fn once per store kind, each with a fresh migrated store.
+func Each(t *testing.T, fn func(t *testing.T, s schema.Store)) {
+	for _, kind := range Kinds {
+		t.Run(kind, func(t *testing.T) {
+			s, err := storage.Open(context.Background(), URL(t, kind), Box(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(s.Close)
+			if err := s.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			fn(t, s)
+		})
+	}
+}
