@@ -1,0 +1,87 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+const (
+	keyCtx    = "api_key"
+	tenantCtx = "tenant_id"
+)
+
+// authenticate resolves the bearer key and the tenant it acts for. A
+// tenant key acts for its tenant; an admin key without a tenant must name
+// one with ?tenant=SLUG or the Hrisbridge-Tenant header.
+func (s *Server) authenticate(c *gin.Context) {
+	plain, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if !ok || plain == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="hrisbridge"`)
+		problem(c, http.StatusUnauthorized, "unauthenticated", "send an API key as Authorization: Bearer hbk_...")
+		return
+	}
+	key, err := s.lookupKey(c, strings.TrimSpace(plain))
+	if err != nil {
+		c.Header("WWW-Authenticate", `Bearer realm="hrisbridge", error="invalid_token"`)
+		problem(c, http.StatusUnauthorized, "unauthenticated", "the API key is unknown, revoked or malformed")
+		return
+	}
+	tenantID := key.TenantID
+	if tenantID == "" {
+		slug := cmpOr(c.Query("tenant"), c.GetHeader("Hrisbridge-Tenant"))
+		if slug == "" {
+			problem(c, http.StatusBadRequest, "tenant_required", "an admin key must name the tenant: ?tenant=SLUG or the Hrisbridge-Tenant header")
+			return
+		}
+		t, err := s.cfg.Store.TenantBySlug(c.Request.Context(), slug)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		tenantID = t.ID
+	}
+	c.Set(keyCtx, key)
+	c.Set(tenantCtx, tenantID)
+	c.Next()
+}
+
+func (s *Server) lookupKey(c *gin.Context, plain string) (schema.APIKey, error) {
+	prefix, err := keyPrefix(plain)
+	if err != nil {
+		return schema.APIKey{}, err
+	}
+	key, err := s.cfg.Store.APIKeyByPrefix(c.Request.Context(), prefix)
+	if err != nil {
+		return key, err
+	}
+	if key.RevokedAt != nil || !keyMatches(plain, key.Hash) {
+		return key, errors.New("key rejected")
+	}
+	return key, nil
+}
+
+// scope requires the key to hold scope.
+func (s *Server) scope(scope string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !apiKey(c).HasScope(scope) {
+			problem(c, http.StatusForbidden, "insufficient_scope", "this API key lacks the "+scope+" scope")
+			return
+		}
+		c.Next()
+	}
+}
+
+func apiKey(c *gin.Context) schema.APIKey { return c.MustGet(keyCtx).(schema.APIKey) }
+func tenantID(c *gin.Context) string      { return c.GetString(tenantCtx) }
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

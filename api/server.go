@@ -1,0 +1,94 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Store serves every request. Required.
+	Store schema.Store
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg    Config
+	engine *gin.Engine
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("api: Store is required")
+	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	gin.SetMode(gin.ReleaseMode)
+	s := &Server{cfg: cfg, engine: gin.New()}
+	s.routes()
+	return s, nil
+}
+
+// Handler returns the http.Handler serving the API.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Serve listens on addr until ctx ends, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, addr string) error {
+	srv := &http.Server{Addr: addr, Handler: s.engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+const requestIDKey = "request_id"
+
+// requestID tags each request with an id (the client's X-Request-Id when
+// sane) and logs it when done.
+func (s *Server) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		b := make([]byte, 8)
+		rand.Read(b) //nolint:errcheck
+		id = hex.EncodeToString(b)
+	}
+	c.Set(requestIDKey, id)
+	c.Header("X-Request-Id", id)
+	start := time.Now()
+	c.Next()
+	level := slog.LevelDebug
+	if c.Writer.Status() >= 500 {
+		level = slog.LevelError
+	}
+	s.cfg.Logger.Log(c.Request.Context(), level, "request", "method", c.Request.Method, "route", c.FullPath(),
+		"status", c.Writer.Status(), "duration_ms", time.Since(start).Milliseconds(), "request_id", id, "errors", c.Errors.String())
+}
+
+// recovery turns a panic into a 500 problem.
+func (s *Server) recovery(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.cfg.Logger.ErrorContext(c.Request.Context(), "panic", "panic", r, "request_id", c.GetString(requestIDKey))
+			problem(c, http.StatusInternalServerError, "internal", "internal error; quote the request id to support")
+		}
+	}()
+	c.Next()
+}
