@@ -73,3 +73,6 @@ func contains(set []string, v string) bool {
 	}
 	return false
 }
+
+// HasScopeName reports whether s is a valid scope name.
+func HasScopeName(s string) bool { return contains(Scopes, s) }

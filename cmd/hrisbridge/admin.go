@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/hrisbridge/hrisbridge/api"
+	"github.com/hrisbridge/hrisbridge/bridge"
+	"github.com/hrisbridge/hrisbridge/parsers"
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/scheduler"
+)
+
+func cmdTenants(ctx context.Context, args []string, out io.Writer) error {
+	fs, config := flags("tenants")
+	name := fs.String("name", "", "display name (default: the slug)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 || (pos[0] == "create" && len(pos) != 2) || (pos[0] != "create" && pos[0] != "list") {
+		return usageError{"usage: hrisbridge tenants create SLUG [--name NAME] | hrisbridge tenants list"}
+	}
+	a, err := open(ctx, *config)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	if pos[0] == "list" {
+		ts, err := a.store.Tenants(ctx)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "SLUG\tNAME\tID")
+		for _, t := range ts {
+			fmt.Fprintf(w, "%s\t%s\t%s\n", t.Slug, t.Name, t.ID)
+		}
+		return w.Flush()
+	}
+	t := schema.Tenant{Slug: pos[1], Name: *name}
+	if err := validSlug(t.Slug); err != nil {
+		return usageError{err.Error()}
+	}
+	if t.Name == "" {
+		t.Name = t.Slug
+	}
+	if err := a.store.CreateTenant(ctx, &t); err != nil {
+		if errors.Is(err, schema.ErrDuplicate) {
+			return fmt.Errorf("tenant %q already exists", t.Slug)
+		}
+		return err
+	}
+	fmt.Fprintf(out, "created tenant %s (%s)\n", t.Slug, t.ID)
+	return nil
+}
+
+func validSlug(s string) error {
+	if s == "" || len(s) > 63 {
+		return fmt.Errorf("slug must be 1 to 63 characters")
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return fmt.Errorf("slug %q may hold only a-z, 0-9 and -", s)
+		}
+	}
+	return nil
+}
+
+func cmdKeys(ctx context.Context, args []string, out io.Writer) error {
+	fs, config := flags("keys")
+	tenant := fs.String("tenant", "", "tenant slug (omit only for an admin key)")
+	scopes := fs.String("scopes", "read", "comma-separated: read, pii:read, write, admin")
+	name := fs.String("name", "", "a label for the key")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || pos[0] != "create" {
+		return usageError{"usage: hrisbridge keys create --tenant SLUG --scopes read,pii:read [--name NAME]"}
+	}
+	k := schema.APIKey{Name: *name}
+	for _, sc := range strings.Split(*scopes, ",") {
+		sc = strings.TrimSpace(sc)
+		if !schema.HasScopeName(sc) {
+			return usageError{fmt.Sprintf("unknown scope %q (read, pii:read, write, admin)", sc)}
+		}
+		k.Scopes = append(k.Scopes, sc)
+	}
+	if *tenant == "" && !k.HasScope(schema.ScopeAdmin) {
+		return usageError{"--tenant is required (only an admin key may span tenants)"}
+	}
+	a, err := open(ctx, *config)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	if *tenant != "" {
+		t, err := a.store.TenantBySlug(ctx, *tenant)
+		if err != nil {
+			return fmt.Errorf("tenant %q: %w", *tenant, err)
+		}
+		k.TenantID = t.ID
+	}
+	plain, prefix, hash := api.NewKey()
+	k.Prefix, k.Hash = prefix, hash
+	if err := a.store.CreateAPIKey(ctx, &k); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "created key %s for %s with scopes %s; it is shown only now:\n%s\n", k.Prefix, orAll(*tenant), strings.Join(k.Scopes, ","), plain)
+	return nil
+}
+
+func orAll(s string) string {
+	if s == "" {
+		return "all tenants"
+	}
+	return "tenant " + s
+}
+
+func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
+	fs, config := flags("connections")
+	tenant := fs.String("tenant", "", "tenant slug")
+	name := fs.String("name", "", "connection name")
+	layout := fs.String("layout", "census-csv", "layout of the files")
+	schedule := fs.String("schedule", "", "cron schedule for pulls, e.g. \"0 2 * * *\" or @daily")
+	var c bridge.SFTPConfig
+	fs.StringVar(&c.Host, "host", "", "SFTP host")
+	fs.IntVar(&c.Port, "port", 22, "SFTP port")
+	fs.StringVar(&c.User, "user", "", "SFTP user")
+	fs.StringVar(&c.HostKey, "host-key", "", "pinned host key: SHA256:... or a known_hosts/public key line")
+	fs.StringVar(&c.Dir, "dir", ".", "remote directory")
+	pattern := fs.String("pattern", "*", "comma-separated file name globs")
+	fs.StringVar(&c.Ack, "ack", "leave", "after commit: leave, archive or delete")
+	fs.StringVar(&c.ArchiveDir, "archive-dir", "", "remote directory for ack=archive")
+	pwFile := fs.String("password-file", "", "file holding the SFTP password (or HRISBRIDGE_SFTP_PASSWORD)")
+	keyFile := fs.String("private-key-file", "", "file holding an OpenSSH private key")
+	passFile := fs.String("passphrase-file", "", "file holding the private key's passphrase")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || (pos[0] != "create" && pos[0] != "list") || *tenant == "" {
+		return usageError{"usage: hrisbridge connections create|list --tenant SLUG [...] (see hrisbridge help)"}
+	}
+	a, err := open(ctx, *config)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	t, err := a.store.TenantBySlug(ctx, *tenant)
+	if err != nil {
+		return fmt.Errorf("tenant %q: %w", *tenant, err)
+	}
+	if pos[0] == "list" {
+		cs, err := a.store.Connections(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "NAME\tKIND\tLAYOUT\tSCHEDULE\tID")
+		for _, c := range cs {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.Kind, c.Layout, c.Schedule, c.ID)
+		}
+		return w.Flush()
+	}
+	c.Patterns = strings.Split(*pattern, ",")
+	if err := c.Validate(); err != nil {
+		return usageError{err.Error()}
+	}
+	if _, err := parsers.Builtin(*layout); err != nil {
+		return usageError{err.Error()}
+	}
+	if *schedule != "" {
+		if _, err := scheduler.Parse(*schedule, ""); err != nil {
+			return usageError{fmt.Sprintf("schedule %q: %v", *schedule, err)}
+		}
+	}
+	var sec bridge.SFTPSecret
+	sec.Password = os.Getenv("HRISBRIDGE_SFTP_PASSWORD")
+	for _, f := range []struct {
+		path string
+		dst  *string
+	}{{*pwFile, &sec.Password}, {*keyFile, &sec.PrivateKey}, {*passFile, &sec.Passphrase}} {
+		if f.path != "" {
+			b, err := os.ReadFile(f.path)
+			if err != nil {
+				return err
+			}
+			*f.dst = strings.TrimRight(string(b), "\r\n")
+		}
+	}
+	if sec.Password == "" && sec.PrivateKey == "" {
+		return usageError{"give --password-file, HRISBRIDGE_SFTP_PASSWORD or --private-key-file"}
+	}
+	conn, err := createSFTPConnection(ctx, a, t.ID, *name, *layout, *schedule, c, sec)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "created connection %s (%s)\n", conn.Name, conn.ID)
+	return nil
+}
+
+// createSFTPConnection stores an sftp connection with its secret sealed.
+func createSFTPConnection(ctx context.Context, a *app, tenantID, name, layout, schedule string, c bridge.SFTPConfig, sec bridge.SFTPSecret) (schema.Connection, error) {
+	cfgJSON, _ := json.Marshal(c)
+	secJSON, _ := json.Marshal(sec)
+	sealed, err := a.box.Seal(secJSON)
+	if err != nil {
+		return schema.Connection{}, err
+	}
+	conn := schema.Connection{TenantID: tenantID, Name: name, Kind: schema.ConnSFTP, Layout: layout, Schedule: schedule,
+		Config: cfgJSON, Secret: sealed, Enabled: true}
+	if name == "" {
+		return conn, usageError{"--name is required"}
+	}
+	return conn, a.store.CreateConnection(ctx, &conn)
+}
+
+func cmdSync(ctx context.Context, args []string, out io.Writer) error {
+	fs, config := flags("sync")
+	tenant := fs.String("tenant", "", "tenant slug")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *tenant == "" {
+		return usageError{"usage: hrisbridge sync --tenant SLUG CONNECTION"}
+	}
+	a, err := open(ctx, *config)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	t, err := a.store.TenantBySlug(ctx, *tenant)
+	if err != nil {
+		return fmt.Errorf("tenant %q: %w", *tenant, err)
+	}
+	conn, err := a.store.Connection(ctx, t.ID, pos[0])
+	if err != nil {
+		return fmt.Errorf("connection %q: %w", pos[0], err)
+	}
+	b, err := a.bridge()
+	if err != nil {
+		return err
+	}
+	run, results, err := b.Sync(ctx, conn, "manual")
+	printResults(out, results)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "sync %s: %s, %d files, %d rows\n", run.ID, run.Status, run.Files, run.Rows)
+	return nil
+}
+
+func printResults(out io.Writer, results []bridge.Result) {
+	for _, r := range results {
+		f := r.File
+		fmt.Fprintf(out, "%s: %s (%d rows: %d created, %d updated, %d unchanged, %d invalid)", f.Name, f.Status, f.Rows, f.Created, f.Updated, f.Unchanged, f.Invalid)
+		if f.Detail != "" {
+			fmt.Fprintf(out, ": %s", f.Detail)
+		}
+		fmt.Fprintln(out)
+	}
+}
+
+func cmdLayouts(args []string, out io.Writer) error {
+	for _, name := range parsers.Builtins() {
+		l, err := parsers.Builtin(name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%-16s %-8s %-5s %s\n", l.Name, l.Entity, l.Mode, l.Format)
+	}
+	return nil
+}
+
+func cmdErrors(args []string, out io.Writer) error {
+	for _, code := range schema.CatalogCodes() {
+		e := schema.Catalog[code]
+		fmt.Fprintf(out, "%s  %s\n    Fix: %s\n", e.Code, e.Title, e.Fix)
+	}
+	return nil
+}

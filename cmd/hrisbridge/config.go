@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/hrisbridge/hrisbridge/schema/secret"
+	"github.com/hrisbridge/hrisbridge/schema/storage"
+)
+
+// Config is hrisbridge's whole configuration: one YAML file, every key
+// overridable by HRISBRIDGE_<KEY> environment variables, and each key also
+// readable from a file named by HRISBRIDGE_<KEY>_FILE (for secrets mounted
+// by Docker or Kubernetes). The defaults below are the only place defaults
+// are set.
+type Config struct {
+	// DatabaseURL chooses the store: postgres://... for PostgreSQL,
+	// sqlite://PATH for the embedded store. Default: the embedded store at
+	// <data_dir>/hrisbridge.db.
+	DatabaseURL string `yaml:"database_url"`
+	// Addr is where the API listens. Default ":8080".
+	Addr string `yaml:"addr"`
+	// DataDir holds the embedded store, the generated master key and the
+	// spool. Default "./data".
+	DataDir string `yaml:"data_dir"`
+	// MasterKey (base64 of 32 random bytes) seals credentials and SSNs at
+	// rest. Required with PostgreSQL; with the embedded store a key is
+	// generated once into <data_dir>/master.key when unset.
+	MasterKey string `yaml:"master_key" secret:"true"`
+	// LogLevel is debug, info, warn or error. Default "info".
+	LogLevel string `yaml:"log_level"`
+	// LogFormat is text or json. Default "text".
+	LogFormat string `yaml:"log_format"`
+	// MaxInvalidRatio rejects a file with a larger share of invalid rows.
+	// Default 0.05.
+	MaxInvalidRatio float64 `yaml:"max_invalid_ratio"`
+}
+
+func defaults() Config {
+	return Config{Addr: ":8080", DataDir: "./data", LogLevel: "info", LogFormat: "text", MaxInvalidRatio: 0.05}
+}
+
+// loadConfig reads path (optional), then the environment, then validates.
+func loadConfig(path string) (Config, error) {
+	cfg := defaults()
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, os.LookupEnv); err != nil {
+		return cfg, err
+	}
+	if cfg.DatabaseURL == "" {
+		cfg.DatabaseURL = "sqlite://" + filepath.Join(cfg.DataDir, "hrisbridge.db")
+	}
+	return cfg, cfg.validate()
+}
+
+// applyEnv overrides each key from HRISBRIDGE_<KEY> or, failing that, from
+// the file named by HRISBRIDGE_<KEY>_FILE.
+func applyEnv(cfg *Config, lookup func(string) (string, bool)) error {
+	v := reflect.ValueOf(cfg).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		key := v.Type().Field(i).Tag.Get("yaml")
+		env := "HRISBRIDGE_" + strings.ToUpper(key)
+		val, ok := lookup(env)
+		if !ok {
+			file, fok := lookup(env + "_FILE")
+			if !fok {
+				continue
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return fmt.Errorf("config: %s_FILE: %w", env, err)
+			}
+			val = strings.TrimSpace(string(b))
+		}
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(val)
+		case reflect.Float64:
+			n, err := strconv.ParseFloat(val, 64)
+			if err != nil {
+				return fmt.Errorf("config: %s (%s): %q is not a number", key, env, val)
+			}
+			f.SetFloat(n)
+		}
+	}
+	return nil
+}
+
+// validate names the first bad key.
+func (c *Config) validate() error {
+	switch {
+	case !storage.IsPostgres(c.DatabaseURL) && !strings.HasPrefix(c.DatabaseURL, "sqlite://"):
+		return fmt.Errorf("config: database_url must start with postgres:// or sqlite://")
+	case storage.IsPostgres(c.DatabaseURL) && c.MasterKey == "":
+		return fmt.Errorf("config: master_key is required with PostgreSQL (every replica must share it): set HRISBRIDGE_MASTER_KEY or HRISBRIDGE_MASTER_KEY_FILE")
+	case c.Addr == "":
+		return fmt.Errorf("config: addr must not be empty")
+	case c.MaxInvalidRatio < 0 || c.MaxInvalidRatio > 1:
+		return fmt.Errorf("config: max_invalid_ratio %v must be between 0 and 1", c.MaxInvalidRatio)
+	case c.LogFormat != "text" && c.LogFormat != "json":
+		return fmt.Errorf("config: log_format %q must be text or json", c.LogFormat)
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("config: log_level %q must be debug, info, warn or error", c.LogLevel)
+	}
+	if c.MasterKey != "" {
+		if _, err := secret.ParseKey(c.MasterKey); err != nil {
+			return fmt.Errorf("config: master_key: %w", err)
+		}
+	}
+	return nil
+}
+
+// box returns the secret box, generating and persisting a master key for
+// the embedded store on first use.
+func (c *Config) box() (*secret.Box, error) {
+	key := c.MasterKey
+	if key == "" {
+		path := filepath.Join(c.DataDir, "master.key")
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			key = strings.TrimSpace(string(b))
+		case errors.Is(err, os.ErrNotExist):
+			key = secret.NewKey()
+			if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("write %s: %w", path, err)
+			}
+		default:
+			return nil, err
+		}
+	}
+	k, err := secret.ParseKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("config: master_key: %w", err)
+	}
+	return secret.New(k)
+}
+
+func (c *Config) logger() *slog.Logger {
+	var lvl slog.Level
+	lvl.UnmarshalText([]byte(c.LogLevel)) //nolint:errcheck // validated
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

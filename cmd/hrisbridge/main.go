@@ -1,0 +1,162 @@
+// Command hrisbridge is the SFTP-to-API bridge appliance: it pulls HRIS file
+// drops, parses them with declarative layouts, stores normalized records
+// per tenant and serves them over a REST API.
+//
+// Run `hrisbridge help` for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"log/slog"
+	"path/filepath"
+	"syscall"
+
+	"github.com/hrisbridge/hrisbridge/bridge"
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/secret"
+	"github.com/hrisbridge/hrisbridge/schema/storage"
+)
+
+const usage = `hrisbridge: legacy HRIS file drops in, a modern API out.
+
+Usage:
+  hrisbridge demo [--addr HOST:PORT] [--dir DIR]   zero-config demo: embedded store and SFTP server, sample data, API
+  hrisbridge serve [--config FILE]                 run the API and the scheduled pulls
+  hrisbridge migrate [--config FILE]               apply database migrations
+  hrisbridge tenants create SLUG [--name NAME]     create a tenant (an employer)
+  hrisbridge tenants list
+  hrisbridge keys create --tenant SLUG --scopes read,pii:read [--name NAME]
+                                                   create an API key; printed once, stored hashed
+  hrisbridge connections create --tenant SLUG --name NAME --host HOST --user USER --host-key KEY [...]
+  hrisbridge connections list --tenant SLUG
+  hrisbridge sync --tenant SLUG CONNECTION         pull a connection now
+  hrisbridge layouts                               list the built-in layouts
+  hrisbridge errors                                list the error catalog
+  hrisbridge healthcheck [--url URL]               probe /healthz (for container HEALTHCHECK)
+
+Every command reads --config FILE (optional) and HRISBRIDGE_* environment variables.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "hrisbridge:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// run dispatches a command line; out receives the command's output.
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "demo":
+		return cmdDemo(ctx, rest, out)
+	case "serve":
+		return cmdServe(ctx, rest, out)
+	case "migrate":
+		return cmdMigrate(ctx, rest, out)
+	case "tenants":
+		return cmdTenants(ctx, rest, out)
+	case "keys":
+		return cmdKeys(ctx, rest, out)
+	case "connections":
+		return cmdConnections(ctx, rest, out)
+	case "sync":
+		return cmdSync(ctx, rest, out)
+	case "layouts":
+		return cmdLayouts(rest, out)
+	case "errors":
+		return cmdErrors(rest, out)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, rest, out)
+	case "help", "-h", "--help":
+		fmt.Fprint(out, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q (see hrisbridge help)", cmd)}
+}
+
+// flags returns a FlagSet with the shared --config flag.
+func flags(name string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs, fs.String("config", "", "YAML config file")
+}
+
+// parse parses args, allowing flags after positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageError{fs.Name() + ": " + err.Error()}
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// app is what a command needs: config, logger, secret box and the
+// migrated store.
+type app struct {
+	cfg   Config
+	log   *slog.Logger
+	box   *secret.Box
+	store schema.Store
+}
+
+// open loads config and opens the migrated store.
+func open(ctx context.Context, configPath string) (*app, error) {
+	cfg, err := loadConfig(configPath)
+	if err != nil {
+		return nil, err
+	}
+	box, err := cfg.box()
+	if err != nil {
+		return nil, err
+	}
+	s, err := openMigrated(ctx, cfg.DatabaseURL, box)
+	if err != nil {
+		return nil, err
+	}
+	return &app{cfg: cfg, log: cfg.logger(), box: box, store: s}, nil
+}
+
+// openMigrated opens the store at url and applies pending migrations.
+func openMigrated(ctx context.Context, url string, box schema.Sealer) (schema.Store, error) {
+	s, err := storage.Open(ctx, url, box)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return s, nil
+}
+
+func (a *app) bridge() (*bridge.Bridge, error) {
+	return bridge.New(bridge.Config{Store: a.store, Box: a.box, Logger: a.log, MaxInvalidRatio: a.cfg.MaxInvalidRatio,
+		SpoolDir: filepath.Join(a.cfg.DataDir, "spool")})
+}

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hrisbridge/hrisbridge/schema/postgres/pgtest"
+	"github.com/hrisbridge/hrisbridge/schema/secret"
+	"github.com/hrisbridge/hrisbridge/schema/storetest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// runCLI runs a command line with a clean HRISBRIDGE_* environment.
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(context.Background(), args, &out)
+	return out.String(), err
+}
+
+func TestConfigDefaultsEnvAndFiles(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HRISBRIDGE_DATA_DIR", dir)
+	cfg, err := loadConfig("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DatabaseURL != "sqlite://"+filepath.Join(dir, "hrisbridge.db") || cfg.Addr != ":8080" || cfg.MaxInvalidRatio != 0.05 {
+		t.Fatalf("defaults = %+v", cfg)
+	}
+	yml := filepath.Join(dir, "hb.yaml")
+	os.WriteFile(yml, []byte("addr: 127.0.0.1:9999\nlog_level: debug\nmax_invalid_ratio: 0.1\n"), 0o600)
+	keyFile := filepath.Join(dir, "mk")
+	key := secret.NewKey()
+	os.WriteFile(keyFile, []byte(key+"\n"), 0o600)
+	t.Setenv("HRISBRIDGE_ADDR", "127.0.0.1:7777") // env beats the file
+	t.Setenv("HRISBRIDGE_MASTER_KEY_FILE", keyFile)
+	cfg, err = loadConfig(yml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:7777" || cfg.LogLevel != "debug" || cfg.MaxInvalidRatio != 0.1 || cfg.MasterKey != key {
+		t.Fatalf("file+env = %+v", cfg)
+	}
+}
+
+func TestConfigErrorsNameTheKey(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ yaml, env, val, want string }{
+		{"log_level: loud\n", "", "", "log_level"},
+		{"datbase_url: x\n", "", "", "datbase_url"},
+		{"", "HRISBRIDGE_DATABASE_URL", "mysql://x", "database_url"},
+		{"", "HRISBRIDGE_DATABASE_URL", "postgres://localhost/x", "master_key"},
+		{"", "HRISBRIDGE_MAX_INVALID_RATIO", "lots", "max_invalid_ratio"},
+		{"", "HRISBRIDGE_MASTER_KEY", "short", "master_key"},
+		{"log_format: xml\n", "", "", "log_format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			yml := filepath.Join(dir, "c.yaml")
+			os.WriteFile(yml, []byte(tt.yaml), 0o600)
+			if tt.env != "" {
+				t.Setenv(tt.env, tt.val)
+			}
+			_, err := loadConfig(yml)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("loadConfig = %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestTenantsAndKeysCLI creates a tenant and keys on both stores; the key
+// is the last line of the output and works against the API.
+func TestTenantsAndKeysCLI(t *testing.T) {
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Setenv("HRISBRIDGE_DATABASE_URL", storetest.URL(t, kind))
+			t.Setenv("HRISBRIDGE_DATA_DIR", t.TempDir())
+			t.Setenv("HRISBRIDGE_MASTER_KEY", secret.NewKey())
+			if out, err := runCLI(t, "tenants", "create", "acme", "--name", "Acme Corp"); err != nil || !strings.Contains(out, "created tenant acme") {
+				t.Fatalf("tenants create = %q, %v", out, err)
+			}
+			if _, err := runCLI(t, "tenants", "create", "acme"); err == nil || !strings.Contains(err.Error(), "already exists") {
+				t.Fatalf("duplicate tenant = %v", err)
+			}
+			if _, err := runCLI(t, "tenants", "create", "Bad Slug"); err == nil {
+				t.Fatal("bad slug accepted")
+			}
+			out, err := runCLI(t, "keys", "create", "--tenant", "acme", "--scopes", "read,pii:read")
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			key := lines[len(lines)-1]
+			if !strings.HasPrefix(key, "hbk_") || len(key) != 4+12+1+64 {
+				t.Fatalf("last line %q is not a key", key)
+			}
+			if _, err := runCLI(t, "keys", "create", "--tenant", "acme", "--scopes", "read,superuser"); err == nil {
+				t.Fatal("unknown scope accepted")
+			}
+			if _, err := runCLI(t, "keys", "create", "--scopes", "read"); err == nil {
+				t.Fatal("tenant-less non-admin key accepted")
+			}
+			if out, err := runCLI(t, "tenants", "list"); err != nil || !strings.Contains(out, "Acme Corp") {
+				t.Fatalf("tenants list = %q, %v", out, err)
+			}
+		})
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	if _, err := runCLI(t, "frobnicate"); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+	if out, _ := runCLI(t); !strings.Contains(out, "hrisbridge demo") {
+		t.Fatalf("usage = %q", out)
+	}
+}
+
+// syncWriter lets the test read what the demo prints while it runs.
+type syncWriter struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) { w.mu.Lock(); defer w.mu.Unlock(); return w.b.Write(p) }
+func (w *syncWriter) String() string              { w.mu.Lock(); defer w.mu.Unlock(); return w.b.String() }
+
+// TestDemo runs the demo as a user would and queries what it prints.
+func TestDemo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncWriter
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--dir", t.TempDir()}, &out) }()
+	var api, key string
+	deadline := time.Now().Add(60 * time.Second)
+	for api == "" || key == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("demo printed no API and key:\n%s", out.String())
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("demo exited: %v\n%s", err, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		sc := bufio.NewScanner(strings.NewReader(out.String()))
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "API: "); ok {
+				api = v
+			}
+			if v, ok := strings.CutPrefix(sc.Text(), "API key: "); ok {
+				key = v
+			}
+		}
+	}
+	get := func(path, key string) (int, []byte) {
+		req, _ := http.NewRequest("GET", api+path, nil)
+		if key != "" {
+			req.Header.Set("Authorization", "Bearer "+key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	status, body := get("/v1/employees?limit=1000", key)
+	var page struct {
+		Data []struct {
+			ExternalID  string `json:"external_id"`
+			SSN         string `json:"ssn"`
+			DateOfBirth string `json:"date_of_birth"`
+			Status      string `json:"employment_status"`
+		} `json:"data"`
+		NextCursor *string `json:"next_cursor"`
+	}
+	if err := json.Unmarshal(body, &page); status != 200 || err != nil {
+		t.Fatalf("GET /v1/employees = %d %s", status, body)
+	}
+	if len(page.Data) != 26 || page.NextCursor != nil {
+		t.Fatalf("demo serves %d employees, want the 26 of the sample drops", len(page.Data))
+	}
+	terminated := 0
+	for _, e := range page.Data {
+		if e.SSN != "" && !strings.HasPrefix(e.SSN, "***-**-") || e.DateOfBirth != "" {
+			t.Fatalf("demo key (no pii:read) sees PII: %+v", e)
+		}
+		if e.Status == "terminated" {
+			terminated++
+		}
+	}
+	if terminated != 2 {
+		t.Fatalf("terminated = %d, want 2 (E1012 in the first drop, E1004 in the second)", terminated)
+	}
+	if status, body := get("/v1/employees", ""); status != 401 || !bytes.Contains(body, []byte(`"status":401`)) {
+		t.Fatalf("no key = %d %s, want 401 problem", status, body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo stopped with %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("demo did not stop on cancel")
+	}
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hrisbridge/hrisbridge/api"
+	"github.com/hrisbridge/hrisbridge/bridge"
+	"github.com/hrisbridge/hrisbridge/scheduler"
+)
+
+func cmdServe(ctx context.Context, args []string, out io.Writer) error {
+	fs, config := flags("serve")
+	addr := fs.String("addr", "", "listen address (overrides addr)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	a, err := open(ctx, *config)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	if *addr != "" {
+		a.cfg.Addr = *addr
+	}
+	b, err := a.bridge()
+	if err != nil {
+		return err
+	}
+	jobs, err := syncJobs(ctx, a, b)
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(api.Config{Store: a.store, Logger: a.log})
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on addr %s: %w", a.cfg.Addr, err)
+	}
+	a.log.InfoContext(ctx, "hrisbridge serving", "addr", a.cfg.Addr, "store", storeKind(a.cfg.DatabaseURL), "scheduled_connections", len(jobs))
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return srv.Serve(ctx, l) })
+	g.Go(func() error { return (&scheduler.Scheduler{Logger: a.log}).Run(ctx, jobs) })
+	err = g.Wait()
+	a.log.Info("hrisbridge stopped")
+	return err
+}
+
+// syncJobs schedules every enabled connection that has a schedule.
+func syncJobs(ctx context.Context, a *app, b *bridge.Bridge) ([]scheduler.Job, error) {
+	conns, err := a.store.Connections(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var jobs []scheduler.Job
+	for _, c := range conns {
+		if !c.Enabled || c.Schedule == "" {
+			continue
+		}
+		s, err := scheduler.Parse(c.Schedule, "")
+		if err != nil {
+			return nil, fmt.Errorf("connection %s: %w", c.Name, err)
+		}
+		jobs = append(jobs, scheduler.Job{Name: c.Name, Schedule: s, Run: func(ctx context.Context) error {
+			_, _, err := b.Sync(ctx, c, "scheduled")
+			return err
+		}})
+	}
+	return jobs, nil
+}
+
+func storeKind(url string) string {
+	if strings.HasPrefix(url, "sqlite://") {
+		return "sqlite"
+	}
+	return "postgres"
+}
+
+func cmdMigrate(ctx context.Context, args []string, out io.Writer) error {
+	fs, config := flags("migrate")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	a, err := open(ctx, *config) // open migrates
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	if err := a.store.Ready(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s store is migrated and ready\n", storeKind(a.cfg.DatabaseURL))
+	return nil
+}
+
+// cmdHealthcheck probes /healthz; the exit status is the verdict, for a
+// container HEALTHCHECK in an image without curl.
+func cmdHealthcheck(ctx context.Context, args []string, out io.Writer) error {
+	fs, config := flags("healthcheck")
+	url := fs.String("url", "", "URL to probe (default: /healthz on the configured addr)")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *url == "" {
+		cfg, err := loadConfig(*config)
+		if err != nil {
+			return err
+		}
+		host, port, err := net.SplitHostPort(cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("config: addr %q: %w", cfg.Addr, err)
+		}
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		*url = "http://" + net.JoinHostPort(host, port) + "/healthz"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, *url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck %s: %w", *url, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck %s: %s", *url, resp.Status)
+	}
+	fmt.Fprintln(out, "ok")
+	return nil
+}
+
