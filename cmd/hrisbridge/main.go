@@ -11,9 +11,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
-	"log/slog"
 	"path/filepath"
 	"syscall"
 

@@ -138,4 +138,3 @@ func cmdHealthcheck(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintln(out, "ok")
 	return nil
 }
-
