@@ -1,0 +1,136 @@
+package schema
+
+import (
+	"errors"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func valid() Employee {
+	return Employee{ExternalID: "E1", FirstName: "Ada", LastName: "Lovelace", EmploymentStatus: StatusActive,
+		DateOfBirth: "1985-12-10", HireDate: "2020-01-06", SSN: "123456789", WorkEmail: "ada@example.com"}
+}
+
+func codes(err error) string {
+	var ve *ValidationError
+	if !errors.As(err, &ve) {
+		return ""
+	}
+	var out []string
+	for _, fe := range ve.Errors {
+		out = append(out, fe.Field+":"+fe.Code)
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+func TestEmployeeValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Employee)
+		want string
+	}{
+		{"valid", func(*Employee) {}, ""},
+		{"required", func(e *Employee) { e.ExternalID, e.FirstName, e.EmploymentStatus = "", " ", "" },
+			"employment_status:E_REQUIRED external_id:E_REQUIRED first_name:E_REQUIRED"},
+		{"enums", func(e *Employee) { e.EmploymentStatus, e.Gender, e.EmploymentType, e.PayFrequency = "fired", "f", "FT", "daily" },
+			"employment_status:E_ENUM employment_type:E_ENUM gender:E_ENUM pay_frequency:E_ENUM"},
+		{"bad dates", func(e *Employee) { e.HireDate, e.DateOfBirth = "2020-02-30", "1850-01-01" }, "date_of_birth:E_DATE hire_date:E_DATE"},
+		{"future birth", func(e *Employee) { e.DateOfBirth = "2199-01-01" }, "date_of_birth:E_DATE_ORDER"},
+		{"term before hire", func(e *Employee) { e.EmploymentStatus, e.TerminationDate = StatusTerminated, "2019-12-31" }, "termination_date:E_DATE_ORDER"},
+		{"terminated without date", func(e *Employee) { e.EmploymentStatus = StatusTerminated }, "termination_date:E_REQUIRED"},
+		{"ssn shape", func(e *Employee) { e.SSN = "12345678" }, "ssn:E_SSN"},
+		{"ssn area 666", func(e *Employee) { e.SSN = "666123456" }, "ssn:E_SSN"},
+		{"ssn area 9xx", func(e *Employee) { e.SSN = "900123456" }, "ssn:E_SSN"},
+		{"ssn group 00", func(e *Employee) { e.SSN = "123006789" }, "ssn:E_SSN"},
+		{"email", func(e *Employee) { e.WorkEmail = "ada at example" }, "work_email:E_EMAIL"},
+		{"money", func(e *Employee) { e.AnnualSalary = &Money{Amount: "85k", Currency: "USD"}; e.HourlyRate = "1." },
+			"annual_salary:E_DECIMAL hourly_rate:E_DECIMAL"},
+	}
+	for _, tt := range tests {
+		e := valid()
+		tt.edit(&e)
+		if got := codes(e.Validate()); got != tt.want {
+			t.Errorf("%s: Validate() codes = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestOtherEntitiesValidate(t *testing.T) {
+	d := Dependent{ExternalID: "D1", FirstName: "A", LastName: "B", Relationship: "cousin", DateOfBirth: "2030-01-01"}
+	if got := codes(d.Validate()); got != "date_of_birth:E_DATE_ORDER relationship:E_ENUM" {
+		t.Errorf("Dependent.Validate() = %q", got)
+	}
+	p := BenefitPlan{PlanCode: "MED1", Name: "PPO", Type: "medical", PlanYearStart: "2027-01-01", PlanYearEnd: "2026-12-31"}
+	if got := codes(p.Validate()); got != "plan_year_end:E_DATE_ORDER" {
+		t.Errorf("BenefitPlan.Validate() = %q", got)
+	}
+	n := Enrollment{EmployeeID: "e", PlanID: "p", CoverageTier: "everyone", Status: "active", EffectiveDate: "2027-01-01", EmployeeContribution: "12.5"}
+	if got := codes(n.Validate()); got != "coverage_tier:E_ENUM" {
+		t.Errorf("Enrollment.Validate() = %q", got)
+	}
+}
+
+func TestFieldErrorMessage(t *testing.T) {
+	e := valid()
+	e.FirstName = ""
+	var ve *ValidationError
+	errors.As(e.Validate(), &ve)
+	got := ve.At(87, "E1234").Errors[0]
+	if msg := got.Error(); msg != "line 87, record E1234: required field 'first_name' is empty (E_REQUIRED)" {
+		t.Errorf("message = %q", msg)
+	}
+	if got.Fix() == "" {
+		t.Error("E_REQUIRED has no fix in the catalog")
+	}
+	for code, entry := range Catalog {
+		if entry.Code != code || entry.Title == "" || entry.Fix == "" {
+			t.Errorf("catalog entry %s incomplete: %+v", code, entry)
+		}
+	}
+}
+
+func TestSSNHelpers(t *testing.T) {
+	if got := NormalizeSSN(" 123-45-6789 "); got != "123456789" {
+		t.Errorf("NormalizeSSN = %q", got)
+	}
+	if got := NormalizeSSN("12-34"); got != "12-34" {
+		t.Errorf("NormalizeSSN(bad) = %q, want unchanged", got)
+	}
+	if got := MaskSSN("123456789"); got != "***-**-6789" {
+		t.Errorf("MaskSSN = %q", got)
+	}
+}
+
+func TestChangeDetection(t *testing.T) {
+	a, b := valid(), valid()
+	b.ID, b.TenantID = "other-id", "other-tenant" // identity is not content
+	if a.ContentHash() != b.ContentHash() {
+		t.Fatal("identity changed the content hash")
+	}
+	b.Department = "Finance"
+	if a.ContentHash() == b.ContentHash() {
+		t.Fatal("a content change kept the hash")
+	}
+	types, changed := EmployeeEventTypes(&a, &b)
+	if strings.Join(types, ",") != "employee.updated" || strings.Join(changed, ",") != "department" {
+		t.Errorf("events = %v %v", types, changed)
+	}
+	c := b
+	c.EmploymentStatus, c.TerminationDate = StatusTerminated, "2026-10-31"
+	if types, _ := EmployeeEventTypes(&b, &c); strings.Join(types, ",") != "employee.terminated,employee.updated" {
+		t.Errorf("termination events = %v", types)
+	}
+	d := c
+	d.EmploymentStatus, d.TerminationDate = StatusActive, ""
+	if types, _ := EmployeeEventTypes(&c, &d); strings.Join(types, ",") != "employee.rehired,employee.updated" {
+		t.Errorf("rehire events = %v", types)
+	}
+	if types, _ := EmployeeEventTypes(nil, &a); strings.Join(types, ",") != "employee.hired" {
+		t.Errorf("new employee events = %v", types)
+	}
+	if types, _ := EmployeeEventTypes(&a, &a); types != nil {
+		t.Errorf("unchanged employee events = %v", types)
+	}
+}
