@@ -34,7 +34,9 @@ func TestEmployeeValidate(t *testing.T) {
 		{"valid", func(*Employee) {}, ""},
 		{"required", func(e *Employee) { e.ExternalID, e.FirstName, e.EmploymentStatus = "", " ", "" },
 			"employment_status:E_REQUIRED external_id:E_REQUIRED first_name:E_REQUIRED"},
-		{"enums", func(e *Employee) { e.EmploymentStatus, e.Gender, e.EmploymentType, e.PayFrequency = "fired", "f", "FT", "daily" },
+		{"enums", func(e *Employee) {
+			e.EmploymentStatus, e.Gender, e.EmploymentType, e.PayFrequency = "fired", "f", "FT", "daily"
+		},
 			"employment_status:E_ENUM employment_type:E_ENUM gender:E_ENUM pay_frequency:E_ENUM"},
 		{"bad dates", func(e *Employee) { e.HireDate, e.DateOfBirth = "2020-02-30", "1850-01-01" }, "date_of_birth:E_DATE hire_date:E_DATE"},
 		{"future birth", func(e *Employee) { e.DateOfBirth = "2199-01-01" }, "date_of_birth:E_DATE_ORDER"},
