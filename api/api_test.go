@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/postgres/pgtest"
+	"github.com/hrisbridge/hrisbridge/schema/sqlite"
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
 )
 
@@ -239,5 +241,18 @@ func TestRouterErrorsAreProblems(t *testing.T) {
 	}
 	if resp := e.get("/healthz", "", &ok); resp.StatusCode != 200 {
 		t.Fatalf("healthz = %d", resp.StatusCode)
+	}
+}
+
+func TestReadyzBeforeMigrate(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hb.db"), storetest.Box(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := newEnv(t, s)
+	var p Problem
+	if resp := e.get("/readyz", "", &p); resp.StatusCode != 503 || p.Code != "not_ready" {
+		t.Fatalf("readyz on an unmigrated store = %d %+v, want 503", resp.StatusCode, p)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,5 +222,24 @@ func TestDemo(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("demo did not stop on cancel")
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/healthz" {
+			w.WriteHeader(404)
+		}
+	}))
+	defer ok.Close()
+	if out, err := runCLI(t, "healthcheck", "--url", ok.URL+"/healthz"); err != nil || strings.TrimSpace(out) != "ok" {
+		t.Fatalf("healthcheck on a healthy server = %q, %v", out, err)
+	}
+	if _, err := runCLI(t, "healthcheck", "--url", ok.URL+"/nope"); err == nil {
+		t.Fatal("healthcheck passed on a 404")
+	}
+	ok.Close()
+	if _, err := runCLI(t, "healthcheck", "--url", ok.URL+"/healthz"); err == nil {
+		t.Fatal("healthcheck passed with the server down")
 	}
 }
