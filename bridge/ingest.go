@@ -82,7 +82,7 @@ func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name
 var errTooManyInvalid = errors.New("too many invalid rows")
 
 // apply streams every row into the open transaction.
-func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd *parsers.Reader, file *schema.File) (Result, []schema.RecordError, error) {
+func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader, file *schema.File) (Result, []schema.RecordError, error) {
 	var res Result
 	var kept []schema.RecordError
 	for {

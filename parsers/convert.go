@@ -11,7 +11,10 @@ import (
 // convert turns one raw source value into the normalized string for its
 // field, or returns a field error. name is the normalized field name.
 func (f *Field) convert(name, raw string) (string, *schema.FieldError) {
-	v := strings.TrimSpace(raw)
+	v := f.trim(raw)
+	if f.Decimals > 0 && v != "" {
+		v = implyDecimals(v, f.Decimals)
+	}
 	if v == "" {
 		v = f.Default
 	}
@@ -27,10 +30,11 @@ func (f *Field) convert(name, raw string) (string, *schema.FieldError) {
 	case "money", "decimal":
 		return decimal(name, v, f.Type == "money")
 	case "int":
-		if _, err := strconv.ParseInt(strings.ReplaceAll(v, ",", ""), 10, 64); err != nil {
+		n, err := strconv.ParseInt(strings.ReplaceAll(v, ",", ""), 10, 64)
+		if err != nil {
 			return "", &schema.FieldError{Field: name, Code: schema.ECodeDecimal, Message: name + " " + strconv.Quote(v) + " is not a whole number"}
 		}
-		return strings.ReplaceAll(v, ",", ""), nil
+		return strconv.FormatInt(n, 10), nil
 	case "bool":
 		return boolean(name, v)
 	case "enum":
@@ -43,6 +47,50 @@ func (f *Field) convert(name, raw string) (string, *schema.FieldError) {
 		v = strings.ToLower(v)
 	}
 	return v, nil
+}
+
+// trim removes padding per the field's trim and pad settings. Spaces are
+// trimmed from both ends by default; a pad character (e.g. "0" for
+// zero-filled ids) is trimmed from the left unless trim says otherwise.
+func (f *Field) trim(v string) string {
+	pad := f.Pad
+	if pad == "" {
+		pad = " \t"
+	}
+	switch f.Trim {
+	case "none":
+		return v
+	case "left":
+		return strings.TrimLeft(v, pad)
+	case "right":
+		return strings.TrimRight(v, pad)
+	case "both":
+		return strings.Trim(v, pad)
+	}
+	v = strings.TrimSpace(v)
+	if f.Pad != "" {
+		v = strings.TrimLeft(v, f.Pad)
+	}
+	return v
+}
+
+// implyDecimals places the decimal point of a fixed-width number:
+// "0001234500" with 2 decimals is "00012345.00". A leading or trailing
+// sign stays a sign.
+func implyDecimals(v string, n int) string {
+	sign := ""
+	if v[0] == '-' || v[0] == '+' {
+		sign, v = v[:1], v[1:]
+	} else if last := v[len(v)-1]; last == '-' || last == '+' {
+		sign, v = v[len(v)-1:], v[:len(v)-1]
+	}
+	if strings.Contains(v, ".") {
+		return sign + v
+	}
+	for len(v) <= n {
+		v = "0" + v
+	}
+	return sign + v[:len(v)-n] + "." + v[len(v)-n:]
 }
 
 func (f *Field) date(name, v string) (string, *schema.FieldError) {
@@ -82,6 +130,14 @@ func decimal(name, v string, money bool) (string, *schema.FieldError) {
 	s = strings.ReplaceAll(s, ",", "")
 	if !schema.ValidDecimal(s) {
 		return "", &schema.FieldError{Field: name, Code: schema.ECodeDecimal, Message: name + " " + strconv.Quote(v) + " is not a number"}
+	}
+	if s[0] == '+' {
+		s = s[1:]
+	} else if s[0] == '-' {
+		s, neg = s[1:], !neg
+	}
+	for len(s) > 1 && s[0] == '0' && s[1] != '.' {
+		s = s[1:]
 	}
 	if neg {
 		s = "-" + s

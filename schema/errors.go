@@ -66,23 +66,28 @@ func (e *ValidationError) At(line int, recordID string) *ValidationError {
 
 // Error codes. They are stable: clients and runbooks key on them.
 const (
-	ECodeRequired   = "E_REQUIRED"
-	ECodeEnum       = "E_ENUM"
-	ECodeDate       = "E_DATE"
-	ECodeDateOrder  = "E_DATE_ORDER"
-	ECodeSSN        = "E_SSN"
-	ECodeEmail      = "E_EMAIL"
-	ECodeDecimal    = "E_DECIMAL"
-	ECodeDuplicate  = "E_DUPLICATE_ID"
-	ECodeColumns    = "E_COLUMN_COUNT"
-	ECodeHeader     = "E_HEADER"
-	ECodeEncoding   = "E_ENCODING"
-	ECodeCSV        = "E_CSV_SYNTAX"
-	ECodeInvalidMax = "E_INVALID_RATIO"
-	ECodeUnmapped   = "E_CODE_UNMAPPED"
-	ECodeEmpty      = "E_EMPTY_FILE"
-	ECodeRead       = "E_READ"
-	ECodeMinRows    = "E_MIN_ROWS"
+	ECodeRequired     = "E_REQUIRED"
+	ECodeEnum         = "E_ENUM"
+	ECodeDate         = "E_DATE"
+	ECodeDateOrder    = "E_DATE_ORDER"
+	ECodeSSN          = "E_SSN"
+	ECodeEmail        = "E_EMAIL"
+	ECodeDecimal      = "E_DECIMAL"
+	ECodeDuplicate    = "E_DUPLICATE_ID"
+	ECodeColumns      = "E_COLUMN_COUNT"
+	ECodeHeader       = "E_HEADER"
+	ECodeEncoding     = "E_ENCODING"
+	ECodeCSV          = "E_CSV_SYNTAX"
+	ECodeInvalidMax   = "E_INVALID_RATIO"
+	ECodeUnmapped     = "E_CODE_UNMAPPED"
+	ECodeEmpty        = "E_EMPTY_FILE"
+	ECodeRead         = "E_READ"
+	ECodeMinRows      = "E_MIN_ROWS"
+	ECodeTrailer      = "E_TRAILER"
+	ECodeTrailerCount = "E_TRAILER_COUNT"
+	ECodeControlTotal = "E_CONTROL_TOTAL"
+	ECodeTruncated    = "E_TRUNCATED"
+	ECodeRecordType   = "E_RECORD_TYPE"
 )
 
 // CatalogEntry describes an error code for the people who must act on it.
@@ -94,23 +99,28 @@ type CatalogEntry struct {
 
 // Catalog is the error catalog, served by the API and `hrisbridge errors`.
 var Catalog = map[string]CatalogEntry{
-	ECodeRequired:   {Title: "Required field is empty", Fix: "Fill in the field in the source system or export, or map a column to it in the layout; then resend the file."},
-	ECodeEnum:       {Title: "Value is not one of the allowed codes", Fix: "Use one of the listed values, or add the source system's code to the layout's code map for this field."},
-	ECodeDate:       {Title: "Date cannot be read", Fix: "Send the date as YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD, or add the export's date format to the layout's formats for this field."},
-	ECodeDateOrder:  {Title: "Dates are out of order", Fix: "Check the dates in the source system: a termination cannot precede the hire date and a birth date cannot be in the future."},
-	ECodeSSN:        {Title: "SSN is malformed", Fix: "Send nine digits (with or without dashes); 000, 666 and 9xx area numbers, 00 groups and 0000 serials are not valid SSNs."},
-	ECodeEmail:      {Title: "Email address is malformed", Fix: "Correct the address in the source system; it must look like name@example.com."},
-	ECodeDecimal:    {Title: "Number cannot be read", Fix: "Send a plain decimal number such as 52000.00 (thousands separators and a leading $ are accepted)."},
-	ECodeDuplicate:  {Title: "Record id appears twice in the file", Fix: "Each employee may appear once per file; remove the duplicate row or fix its employee number."},
-	ECodeColumns:    {Title: "Row has the wrong number of columns", Fix: "A delimiter or quote inside a value is unbalanced; quote values that contain the delimiter and re-export."},
-	ECodeHeader:     {Title: "Header row does not match the layout", Fix: "Re-export with the agreed columns, or update the layout (tenant or connection override) to the new header."},
-	ECodeEncoding:   {Title: "Bytes are not valid in the file's encoding", Fix: "Export as UTF-8, or set the layout's encoding (windows-1252, iso-8859-1) to the one the source system uses."},
-	ECodeCSV:        {Title: "CSV syntax error", Fix: "A quote is not closed or is misplaced; re-export the file with standard CSV quoting."},
-	ECodeUnmapped:   {Title: "Code is not in the layout's code map", Fix: "Add the source system's code to the layout's codes for this field (a tenant or connection override is enough), or correct the value at the source."},
-	ECodeEmpty:      {Title: "File is empty or ends before its header", Fix: "The export produced no data, or the transfer was cut short; re-run the export and resend."},
-	ECodeRead:       {Title: "File could not be read", Fix: "The transfer or decompression failed; resend the file. If it repeats, check the connection's decoding settings."},
-	ECodeMinRows:    {Title: "File has fewer rows than the layout requires", Fix: "A census this small is usually a truncated or filtered export; check the report's filters and resend."},
-	ECodeInvalidMax: {Title: "Too many invalid rows", Fix: "Most rows failed validation, which usually means a wrong layout or a broken export; fix the listed errors or the layout and resend."},
+	ECodeRequired:     {Title: "Required field is empty", Fix: "Fill in the field in the source system or export, or map a column to it in the layout; then resend the file."},
+	ECodeEnum:         {Title: "Value is not one of the allowed codes", Fix: "Use one of the listed values, or add the source system's code to the layout's code map for this field."},
+	ECodeDate:         {Title: "Date cannot be read", Fix: "Send the date as YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD, or add the export's date format to the layout's formats for this field."},
+	ECodeDateOrder:    {Title: "Dates are out of order", Fix: "Check the dates in the source system: a termination cannot precede the hire date and a birth date cannot be in the future."},
+	ECodeSSN:          {Title: "SSN is malformed", Fix: "Send nine digits (with or without dashes); 000, 666 and 9xx area numbers, 00 groups and 0000 serials are not valid SSNs."},
+	ECodeEmail:        {Title: "Email address is malformed", Fix: "Correct the address in the source system; it must look like name@example.com."},
+	ECodeDecimal:      {Title: "Number cannot be read", Fix: "Send a plain decimal number such as 52000.00 (thousands separators and a leading $ are accepted)."},
+	ECodeDuplicate:    {Title: "Record id appears twice in the file", Fix: "Each employee may appear once per file; remove the duplicate row or fix its employee number."},
+	ECodeColumns:      {Title: "Row has the wrong number of columns", Fix: "A delimiter or quote inside a value is unbalanced; quote values that contain the delimiter and re-export."},
+	ECodeHeader:       {Title: "Header row does not match the layout", Fix: "Re-export with the agreed columns, or update the layout (tenant or connection override) to the new header."},
+	ECodeEncoding:     {Title: "Bytes are not valid in the file's encoding", Fix: "Export as UTF-8, or set the layout's encoding (windows-1252, iso-8859-1) to the one the source system uses."},
+	ECodeCSV:          {Title: "CSV syntax error", Fix: "A quote is not closed or is misplaced; re-export the file with standard CSV quoting."},
+	ECodeUnmapped:     {Title: "Code is not in the layout's code map", Fix: "Add the source system's code to the layout's codes for this field (a tenant or connection override is enough), or correct the value at the source."},
+	ECodeEmpty:        {Title: "File is empty or ends before its header", Fix: "The export produced no data, or the transfer was cut short; re-run the export and resend."},
+	ECodeRead:         {Title: "File could not be read", Fix: "The transfer or decompression failed; resend the file. If it repeats, check the connection's decoding settings."},
+	ECodeMinRows:      {Title: "File has fewer rows than the layout requires", Fix: "A census this small is usually a truncated or filtered export; check the report's filters and resend."},
+	ECodeTrailer:      {Title: "Trailer record is misplaced or unreadable", Fix: "The trailer must be the last record and its counts must be numbers; re-run the export."},
+	ECodeTrailerCount: {Title: "Trailer record count disagrees with the file", Fix: "Records were lost or added in transfer or by hand-editing; re-run the export and resend the untouched file."},
+	ECodeControlTotal: {Title: "Control total disagrees with the detail records", Fix: "An amount was changed or a record lost after the export; re-run the export and resend the untouched file."},
+	ECodeTruncated:    {Title: "File is cut short", Fix: "The file ends before its trailer record: the transfer or the export was interrupted. Resend the complete file."},
+	ECodeRecordType:   {Title: "Unknown record type", Fix: "The record's type code is not one the layout declares; check that the right layout is used, or add the code to fixed.skip."},
+	ECodeInvalidMax:   {Title: "Too many invalid rows", Fix: "Most rows failed validation, which usually means a wrong layout or a broken export; fix the listed errors or the layout and resend."},
 }
 
 func init() {

@@ -65,51 +65,61 @@ type Employee struct {
 
 // Dependent is a person covered through an employee.
 type Dependent struct {
-	ID           string    `json:"id"`
-	TenantID     string    `json:"tenant_id"`
-	EmployeeID   string    `json:"employee_id"`
-	ExternalID   string    `json:"external_id"`
-	FirstName    string    `json:"first_name"`
-	MiddleName   string    `json:"middle_name,omitempty"`
-	LastName     string    `json:"last_name"`
-	DateOfBirth  string    `json:"date_of_birth,omitempty"`
-	Gender       string    `json:"gender,omitempty"`
-	Relationship string    `json:"relationship"`
-	SSN          string    `json:"ssn,omitempty"`
-	IsStudent    bool      `json:"is_student"`
-	IsDisabled   bool      `json:"is_disabled"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID         string `json:"id"`
+	TenantID   string `json:"tenant_id"`
+	EmployeeID string `json:"employee_id"`
+	// EmployeeExternalID is the source's id of the employee, which a file
+	// links by; the store resolves it to EmployeeID.
+	EmployeeExternalID string            `json:"employee_external_id,omitempty"`
+	ExternalID         string            `json:"external_id"`
+	FirstName          string            `json:"first_name"`
+	MiddleName         string            `json:"middle_name,omitempty"`
+	LastName           string            `json:"last_name"`
+	DateOfBirth        string            `json:"date_of_birth,omitempty"`
+	Gender             string            `json:"gender,omitempty"`
+	Relationship       string            `json:"relationship"`
+	SSN                string            `json:"ssn,omitempty"`
+	IsStudent          bool              `json:"is_student"`
+	IsDisabled         bool              `json:"is_disabled"`
+	CustomFields       map[string]string `json:"custom_fields,omitempty"`
+	CreatedAt          time.Time         `json:"created_at"`
+	UpdatedAt          time.Time         `json:"updated_at"`
 }
 
 // BenefitPlan is a plan an employer offers in a plan year.
 type BenefitPlan struct {
-	ID            string    `json:"id"`
-	TenantID      string    `json:"tenant_id"`
-	PlanCode      string    `json:"plan_code"`
-	Name          string    `json:"name"`
-	Type          string    `json:"type"`
-	Carrier       string    `json:"carrier,omitempty"`
-	GroupNumber   string    `json:"group_number,omitempty"`
-	PlanYearStart string    `json:"plan_year_start,omitempty"`
-	PlanYearEnd   string    `json:"plan_year_end,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ID            string            `json:"id"`
+	TenantID      string            `json:"tenant_id"`
+	PlanCode      string            `json:"plan_code"`
+	Name          string            `json:"name"`
+	Type          string            `json:"type"`
+	Carrier       string            `json:"carrier,omitempty"`
+	GroupNumber   string            `json:"group_number,omitempty"`
+	PlanYearStart string            `json:"plan_year_start,omitempty"`
+	PlanYearEnd   string            `json:"plan_year_end,omitempty"`
+	CustomFields  map[string]string `json:"custom_fields,omitempty"`
+	CreatedAt     time.Time         `json:"created_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
 }
 
 // Enrollment is an employee's election in a plan.
 type Enrollment struct {
-	ID                   string    `json:"id"`
-	TenantID             string    `json:"tenant_id"`
-	EmployeeID           string    `json:"employee_id"`
-	PlanID               string    `json:"plan_id"`
-	CoverageTier         string    `json:"coverage_tier"`
-	Status               string    `json:"status"`
-	EffectiveDate        string    `json:"effective_date"`
-	EndDate              string    `json:"end_date,omitempty"`
-	EmployeeContribution string    `json:"employee_contribution,omitempty"`
-	EmployerContribution string    `json:"employer_contribution,omitempty"`
-	CoveredDependentIDs  []string  `json:"covered_dependent_ids,omitempty"`
-	CreatedAt            time.Time `json:"created_at"`
-	UpdatedAt            time.Time `json:"updated_at"`
+	ID         string `json:"id"`
+	TenantID   string `json:"tenant_id"`
+	EmployeeID string `json:"employee_id"`
+	PlanID     string `json:"plan_id"`
+	// EmployeeExternalID and PlanCode are the source's keys, which a file
+	// links by; the store resolves them to EmployeeID and PlanID.
+	EmployeeExternalID   string            `json:"employee_external_id,omitempty"`
+	PlanCode             string            `json:"plan_code,omitempty"`
+	CoverageTier         string            `json:"coverage_tier"`
+	Status               string            `json:"status"`
+	EffectiveDate        string            `json:"effective_date"`
+	EndDate              string            `json:"end_date,omitempty"`
+	EmployeeContribution string            `json:"employee_contribution,omitempty"`
+	EmployerContribution string            `json:"employer_contribution,omitempty"`
+	CoveredDependentIDs  []string          `json:"covered_dependent_ids,omitempty"`
+	CustomFields         map[string]string `json:"custom_fields,omitempty"`
+	CreatedAt            time.Time         `json:"created_at"`
+	UpdatedAt            time.Time         `json:"updated_at"`
 }

@@ -120,6 +120,7 @@ func (e *Employee) Validate() error {
 // Validate checks a dependent record.
 func (d *Dependent) Validate() error {
 	var v validator
+	v.required("employee_external_id", d.EmployeeExternalID+d.EmployeeID)
 	v.required("external_id", d.ExternalID)
 	v.required("first_name", d.FirstName)
 	v.required("last_name", d.LastName)
@@ -147,8 +148,8 @@ func (p *BenefitPlan) Validate() error {
 // Validate checks an enrollment record.
 func (n *Enrollment) Validate() error {
 	var v validator
-	v.required("employee_id", n.EmployeeID)
-	v.required("plan_id", n.PlanID)
+	v.required("employee_external_id", n.EmployeeExternalID+n.EmployeeID)
+	v.required("plan_code", n.PlanCode+n.PlanID)
 	v.required("coverage_tier", n.CoverageTier)
 	v.enum("coverage_tier", n.CoverageTier, CoverageTiers)
 	v.required("status", n.Status)
@@ -157,6 +158,9 @@ func (n *Enrollment) Validate() error {
 	eff := v.date("effective_date", n.EffectiveDate)
 	end := v.date("end_date", n.EndDate)
 	v.before("effective_date", eff, "end_date", end)
+	if n.Status == "terminated" && n.EndDate == "" {
+		v.add("end_date", ECodeRequired, "required field 'end_date' is empty for a terminated enrollment")
+	}
 	v.decimal("employee_contribution", n.EmployeeContribution)
 	v.decimal("employer_contribution", n.EmployerContribution)
 	return v.err()

@@ -60,7 +60,7 @@ func TestEmployeeValidate(t *testing.T) {
 }
 
 func TestOtherEntitiesValidate(t *testing.T) {
-	d := Dependent{ExternalID: "D1", FirstName: "A", LastName: "B", Relationship: "cousin", DateOfBirth: "2030-01-01"}
+	d := Dependent{EmployeeExternalID: "E1", ExternalID: "D1", FirstName: "A", LastName: "B", Relationship: "cousin", DateOfBirth: "2030-01-01"}
 	if got := codes(d.Validate()); got != "date_of_birth:E_DATE_ORDER relationship:E_ENUM" {
 		t.Errorf("Dependent.Validate() = %q", got)
 	}

@@ -44,37 +44,52 @@ func census(t testing.TB) *Layout {
 	return l
 }
 
-// TestCensusGolden parses every testdata/census file and compares the rows
-// with its .golden.json (go test -update rewrites them).
-func TestCensusGolden(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/census/*.csv")
-	if len(files) == 0 {
-		t.Fatal("no census fixtures")
-	}
-	for _, path := range files {
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			f, err := os.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			rows, err := readAll(t, f, census(t))
-			if err != nil {
-				t.Fatalf("parse: %v", err)
-			}
-			got, _ := json.MarshalIndent(rows, "", "  ")
-			golden := strings.TrimSuffix(path, ".csv") + ".golden.json"
-			if *update {
-				os.WriteFile(golden, append(got, '\n'), 0o644)
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if strings.TrimSpace(string(got)) != strings.TrimSpace(string(want)) {
-				t.Errorf("rows differ from %s:\n%s", golden, got)
-			}
-		})
+// goldenSets pairs fixture globs with the layout that reads them.
+var goldenSets = []struct{ glob, layout string }{
+	{"../testdata/census/*.csv", "census-csv"},
+	{"../testdata/dependents/*.csv", "dependents-csv"},
+	{"../testdata/enrollments/*.csv", "enrollments-csv"},
+	{"../testdata/fixed/payroll-census*.txt", "payroll-census-fixed"},
+	{"../testdata/fixed/newhire*.txt", "newhire-fixed"},
+}
+
+// TestGolden parses every fixture and compares the rows with its
+// .golden.json (go test -update rewrites them).
+func TestGolden(t *testing.T) {
+	for _, set := range goldenSets {
+		files, _ := filepath.Glob(set.glob)
+		if len(files) == 0 {
+			t.Fatalf("no fixtures for %s", set.glob)
+		}
+		for _, path := range files {
+			t.Run(filepath.Base(path), func(t *testing.T) {
+				f, err := os.Open(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				l, err := Builtin(set.layout)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows, err := readAll(t, f, l)
+				if err != nil {
+					t.Fatalf("parse: %v", err)
+				}
+				got, _ := json.MarshalIndent(rows, "", "  ")
+				golden := strings.TrimSuffix(path, filepath.Ext(path)) + ".golden.json"
+				if *update {
+					os.WriteFile(golden, append(got, '\n'), 0o644)
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test -update)", err)
+				}
+				if strings.TrimSpace(string(got)) != strings.TrimSpace(string(want)) {
+					t.Errorf("rows differ from %s:\n%s", golden, got)
+				}
+			})
+		}
 	}
 }
 

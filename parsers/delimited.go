@@ -1,0 +1,173 @@
+package parsers
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+// Delimited streams a CSV (or other delimited) file through a layout,
+// reading with encoding/csv: quoted fields may hold delimiters, quotes and
+// line breaks; CRLF and LF both end records.
+type Delimited struct {
+	*mapper
+	csv    *csv.Reader
+	header []string
+	drift  []string
+}
+
+// Header returns the file's header row (nil without one).
+func (r *Delimited) Header() []string { return r.header }
+
+// Drift lists how the header differs from checks.expected_header.
+func (r *Delimited) Drift() []string { return r.drift }
+
+func openDelimited(src io.Reader, l *Layout) (*Delimited, error) {
+	enc, err := decoderFor(l.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	cr := csv.NewReader(decode(src, enc))
+	cr.Comma, _ = l.CSV.delimiter()
+	if l.CSV.Comment != "" {
+		cr.Comment, _ = utf8.DecodeRuneInString(l.CSV.Comment)
+	}
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = l.CSV.Quote == "none"
+	cr.ReuseRecord = true
+	r := &Delimited{mapper: newMapper(l, enc == nil), csv: cr}
+	for i := 0; i < l.CSV.SkipLines; i++ {
+		if _, err := cr.Read(); err != nil {
+			return nil, r.openError(err, "reading the lines before the header")
+		}
+	}
+	if l.CSV.NoHeader {
+		for _, name := range l.FieldNames() {
+			r.addSlot(name, l.Fields[name].Position-1)
+		}
+		return r, nil
+	}
+	header, err := cr.Read()
+	if err != nil {
+		return nil, r.openError(err, "reading the header")
+	}
+	r.header = trimTrailingEmpty(append([]string(nil), header...))
+	r.drift = drift(r.header, l.Checks.ExpectedHeader)
+	return r, r.bindHeader()
+}
+
+func (r *Delimited) openError(err error, what string) error {
+	if err == io.EOF {
+		return &ParseError{Line: 1, Code: schema.ECodeEmpty, Err: fmt.Errorf("file ended while %s", what)}
+	}
+	return csvError(err)
+}
+
+func csvError(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &ParseError{Line: pe.StartLine, Code: schema.ECodeCSV, Err: pe.Err}
+	}
+	return &ParseError{Code: schema.ECodeRead, Err: err}
+}
+
+// bindHeader matches each field's columns against the header.
+func (r *Delimited) bindHeader() error {
+	index := make(map[string]int, len(r.header))
+	for i, h := range r.header {
+		if _, dup := index[headerKey(h)]; !dup {
+			index[headerKey(h)] = i
+		}
+	}
+	line := r.layout.CSV.SkipLines + 1
+	used := make(map[int]bool)
+	for _, name := range r.layout.FieldNames() {
+		f := r.layout.Fields[name]
+		col := -1
+		for _, c := range f.Columns {
+			if i, ok := index[headerKey(c)]; ok {
+				col = i
+				break
+			}
+		}
+		if col < 0 && f.Default == "" {
+			if f.Required {
+				return &ParseError{Line: line, Code: schema.ECodeHeader,
+					Err: fmt.Errorf("required field %s has no column: the header has none of %s", name, strings.Join(f.Columns, ", "))}
+			}
+			continue // optional and absent from this file
+		}
+		used[col] = true
+		r.addSlot(name, col)
+	}
+	for _, c := range r.layout.Checks.RequiredColumns {
+		if _, ok := index[headerKey(c)]; !ok {
+			return &ParseError{Line: line, Code: schema.ECodeHeader, Err: fmt.Errorf("required column %q is missing from the header", c)}
+		}
+	}
+	for i, h := range r.header {
+		if !used[i] && strings.TrimSpace(h) != "" {
+			r.customCols = append(r.customCols, i)
+			r.customKeys = append(r.customKeys, strings.TrimSpace(h))
+		}
+	}
+	return nil
+}
+
+// Next returns the next detail row, or io.EOF after the last.
+func (r *Delimited) Next() (*Row, error) {
+	rec, err := r.csv.Read()
+	if err == io.EOF {
+		if err := r.finish(); err != nil {
+			return nil, err
+		}
+		return nil, io.EOF
+	}
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) && !errors.Is(pe.Err, csv.ErrQuote) {
+			r.rows++
+			return &Row{Line: pe.StartLine, Errors: []schema.FieldError{{Line: pe.StartLine, Code: schema.ECodeCSV, Message: pe.Err.Error()}}}, nil
+		}
+		return nil, csvError(err)
+	}
+	line, _ := r.csv.FieldPos(0)
+	row := r.row(line, rec)
+	if r.header != nil && !columnsMatch(len(r.header), rec) {
+		row.Errors = append(row.Errors, schema.FieldError{Line: line, RecordID: row.RecordID, Code: schema.ECodeColumns,
+			Message: fmt.Sprintf("row has %d columns, the header has %d", len(rec), len(r.header))})
+	}
+	return row, nil
+}
+
+// columnsMatch reports whether a record has the header's column count,
+// tolerating one trailing delimiter (an empty last field).
+func columnsMatch(n int, rec []string) bool {
+	return len(rec) == n || len(rec) == n+1 && strings.TrimSpace(rec[n]) == ""
+}
+
+func trimTrailingEmpty(rec []string) []string {
+	for len(rec) > 0 && strings.TrimSpace(rec[len(rec)-1]) == "" {
+		rec = rec[:len(rec)-1]
+	}
+	return rec
+}
+
+func (c CSV) delimiter() (rune, error) {
+	switch c.Delimiter {
+	case "":
+		return ',', nil
+	case "\\t", "tab", "\t":
+		return '\t', nil
+	}
+	r, n := utf8.DecodeRuneInString(c.Delimiter)
+	if n != len(c.Delimiter) || r == '"' || r == '\r' || r == '\n' {
+		return 0, fmt.Errorf("%q must be one character other than a quote or line break", c.Delimiter)
+	}
+	return r, nil
+}

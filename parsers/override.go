@@ -1,0 +1,54 @@
+package parsers
+
+import (
+	"fmt"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Merge applies overrides (YAML documents, most general first: tenant,
+// then connection) to a base layout's YAML and returns the effective
+// layout. Maps merge key by key, so an override can remap one column or
+// add one code without copying the layout; any other value, lists
+// included, replaces the one below it; a null removes it.
+func Merge(base []byte, overrides ...[]byte) (*Layout, error) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(base, &doc); err != nil {
+		return nil, fmt.Errorf("layout: %w", err)
+	}
+	for i, o := range overrides {
+		var over map[string]any
+		if err := yaml.Unmarshal(o, &over); err != nil {
+			return nil, fmt.Errorf("layout override %d: %w", i+1, err)
+		}
+		doc = mergeMaps(doc, over)
+	}
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLayout(out)
+}
+
+func mergeMaps(dst, src map[string]any) map[string]any {
+	if dst == nil {
+		dst = map[string]any{}
+	}
+	for k, v := range src {
+		if v == nil {
+			delete(dst, k)
+			continue
+		}
+		sm, sok := v.(map[string]any)
+		dm, dok := dst[k].(map[string]any)
+		if sok && dok {
+			dst[k] = mergeMaps(dm, sm)
+			continue
+		}
+		dst[k] = v
+	}
+	return dst
+}
+
+// YAML renders a layout as YAML (for `hrisbridge layouts show`).
+func (l *Layout) YAML() ([]byte, error) { return yaml.Marshal(l) }

@@ -1,0 +1,217 @@
+package parsers
+
+import (
+	"fmt"
+	"io"
+	"math/big"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+// Row is one detail record read from a file: the normalized record, or the
+// positioned errors that kept it from being valid (a row with errors still
+// carries what could be read, for error reports).
+type Row struct {
+	Line     int    `json:"line"`
+	RecordID string `json:"record,omitempty"`
+	// Record is a *schema.Employee, *schema.Dependent, *schema.Enrollment
+	// or *schema.BenefitPlan, per the layout's entity.
+	Record any                 `json:"data"`
+	Errors []schema.FieldError `json:"errors,omitempty"`
+}
+
+// Valid reports whether the row has no errors.
+func (r *Row) Valid() bool { return len(r.Errors) == 0 }
+
+// Reader streams the detail rows of one file.
+type Reader interface {
+	// Next returns the next detail row, or io.EOF after the last. A row's
+	// data errors are in Row.Errors; a returned error is file-level
+	// (*ParseError) and ends the file: trailer counts and control totals
+	// are checked before io.EOF is returned.
+	Next() (*Row, error)
+	// Header is the file's header row (CSV with a header), else nil.
+	Header() []string
+	// Drift lists how the header differs from checks.expected_header.
+	Drift() []string
+	// Rows is the number of detail rows read so far.
+	Rows() int
+}
+
+// Open starts reading src with layout l. Errors are *ParseError, or
+// ErrUnknownFormat.
+func Open(src io.Reader, l *Layout) (Reader, error) {
+	switch l.Format {
+	case "csv":
+		return openDelimited(src, l)
+	case "fixed":
+		return openFixed(src, l)
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnknownFormat, l.Format)
+}
+
+// slot is one mapped field: which value of a record feeds it.
+type slot struct {
+	name  string
+	field *Field
+	col   int // -1 when only a default applies
+	set   setter
+	total *big.Rat // running sum when a control total needs it
+}
+
+// mapper turns raw values into records, shared by every format.
+type mapper struct {
+	layout     *Layout
+	ent        *entity
+	slots      []slot
+	customCols []int
+	customKeys []string
+	seen       *idSet
+	rows       int
+	checkU8    bool
+	failed     []bool // per slot, reused
+}
+
+func newMapper(l *Layout, checkU8 bool) *mapper {
+	return &mapper{layout: l, ent: entities[l.Entity], seen: newIDSet(), checkU8: checkU8}
+}
+
+func (m *mapper) addSlot(name string, col int) {
+	s := slot{name: name, field: m.layout.Fields[name], col: col, set: m.ent.fields[name]}
+	for _, ct := range m.layout.Checks.ControlTotals {
+		if ct.Field == name {
+			s.total = new(big.Rat)
+		}
+	}
+	m.slots = append(m.slots, s)
+	m.failed = append(m.failed, false)
+}
+
+// Rows returns the number of detail rows read so far.
+func (m *mapper) Rows() int { return m.rows }
+
+// row maps one record's raw values (indexed by slot.col) into a Row.
+func (m *mapper) row(line int, rec []string) *Row {
+	m.rows++
+	row := &Row{Line: line, Record: m.ent.new()}
+	for i := range m.slots {
+		s := &m.slots[i]
+		m.failed[i] = false
+		raw := ""
+		if s.col >= 0 && s.col < len(rec) {
+			raw = rec[s.col]
+		}
+		if m.checkU8 && !utf8.ValidString(raw) {
+			row.Errors = append(row.Errors, schema.FieldError{Field: s.name, Code: schema.ECodeEncoding,
+				Message: s.name + " is not valid UTF-8; set the layout's encoding (e.g. windows-1252)"})
+			m.failed[i] = true
+			continue
+		}
+		v, fe := s.field.convert(s.name, raw)
+		if fe != nil {
+			row.Errors = append(row.Errors, *fe)
+			m.failed[i] = true
+			continue
+		}
+		if v != "" {
+			s.set(row.Record, v)
+			if s.total != nil {
+				addDecimal(s.total, v)
+			}
+		}
+	}
+	m.custom(row, rec)
+	m.ent.finish(row.Record)
+	row.RecordID = m.ent.display(row.Record)
+	m.validate(row)
+	if key := m.ent.key(row.Record); strings.Trim(key, "\x00") != "" && m.seen.add(key) {
+		row.Errors = append(row.Errors, schema.FieldError{Field: "external_id", Code: schema.ECodeDuplicate,
+			Message: fmt.Sprintf("record %s appears more than once in the file", row.RecordID)})
+	}
+	for i := range row.Errors {
+		row.Errors[i].Line, row.Errors[i].RecordID = line, row.RecordID
+	}
+	return row
+}
+
+// validate adds the entity's own validation errors for fields that did not
+// already fail conversion.
+func (m *mapper) validate(row *Row) {
+	err := m.ent.validate(row.Record)
+	ve, ok := err.(*schema.ValidationError)
+	if !ok {
+		return
+	}
+outer:
+	for _, fe := range ve.Errors {
+		for i := range m.slots {
+			if m.failed[i] && m.slots[i].name == fe.Field {
+				continue outer
+			}
+		}
+		row.Errors = append(row.Errors, fe)
+	}
+}
+
+// custom keeps every unmapped, non-empty column under its header name.
+func (m *mapper) custom(row *Row, rec []string) {
+	var cf *map[string]string
+	for i, col := range m.customCols {
+		if col >= len(rec) {
+			continue
+		}
+		v := strings.TrimSpace(rec[col])
+		if v == "" {
+			continue
+		}
+		if cf == nil {
+			cf = m.ent.custom(row.Record)
+			*cf = make(map[string]string, len(m.customCols))
+		}
+		(*cf)[m.customKeys[i]] = v
+	}
+}
+
+// finish runs the end-of-file checks.
+func (m *mapper) finish() error {
+	if m.rows < m.layout.Checks.MinRows {
+		return &ParseError{Code: schema.ECodeMinRows, Err: fmt.Errorf("file has %d rows, the layout requires at least %d", m.rows, m.layout.Checks.MinRows)}
+	}
+	return nil
+}
+
+// addDecimal adds a normalized decimal string to sum.
+func addDecimal(sum *big.Rat, v string) {
+	var r big.Rat
+	if _, ok := r.SetString(v); ok {
+		sum.Add(sum, &r)
+	}
+}
+
+// drift compares a header with the expected one, folding names as header
+// matching does.
+func drift(header, expected []string) []string {
+	if len(expected) == 0 {
+		return nil
+	}
+	have := make(map[string]bool, len(header))
+	for _, h := range header {
+		have[headerKey(h)] = true
+	}
+	want := make(map[string]bool, len(expected))
+	var out []string
+	for _, e := range expected {
+		want[headerKey(e)] = true
+		if !have[headerKey(e)] {
+			out = append(out, fmt.Sprintf("expected column %q is missing", e))
+		}
+	}
+	for _, h := range header {
+		if !want[headerKey(h)] && strings.TrimSpace(h) != "" {
+			out = append(out, fmt.Sprintf("column %q is new", h))
+		}
+	}
+	return out
+}
