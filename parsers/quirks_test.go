@@ -26,7 +26,7 @@ func TestCSVQuirks(t *testing.T) {
 	const hdr = "Employee ID,First Name,Last Name,Status,Department"
 	tests := []struct {
 		name, override, src string
-		want               []string // external_id:first_name:department per valid row
+		want                []string // external_id:first_name:department per valid row
 	}{
 		{"CRLF", "", hdr + "\r\nE1,Ada,L,A,Eng\r\nE2,Bob,S,A,Ops\r\n", []string{"E1:Ada:Eng", "E2:Bob:Ops"}},
 		{"no final newline", "", hdr + "\nE1,Ada,L,A,Eng", []string{"E1:Ada:Eng"}},
@@ -189,4 +189,3 @@ func TestLayoutValidateNamesTheKey(t *testing.T) {
 		}
 	}
 }
-
