@@ -24,9 +24,6 @@ type Config struct {
 	// MaxInvalidRatio rejects a file whose share of invalid rows is above
 	// it; default 0.05.
 	MaxInvalidRatio float64
-	// Layouts resolves a connection's layout; default the built-in layout
-	// the connection names.
-	Layouts func(ctx context.Context, conn schema.Connection) (*parsers.Layout, error)
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }
@@ -42,10 +39,22 @@ func New(cfg Config) (*Bridge, error) {
 	cfg.SpoolDir = cmp.Or(cfg.SpoolDir, filepath.Join(os.TempDir(), "hrisbridge-spool"))
 	cfg.MaxInvalidRatio = cmp.Or(cfg.MaxInvalidRatio, 0.05)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
-	if cfg.Layouts == nil {
-		cfg.Layouts = func(_ context.Context, conn schema.Connection) (*parsers.Layout, error) {
-			return parsers.Builtin(conn.Layout)
+	return &Bridge{cfg: cfg}, nil
+}
+
+// EffectiveLayout resolves layout name for a tenant (and a connection, when
+// connectionID is set): the built-in layout, deep-merged with the tenant's
+// override and then the connection's.
+func EffectiveLayout(ctx context.Context, s schema.Store, tenantID, connectionID, name string) (*parsers.Layout, error) {
+	tenant, err := s.Layout(ctx, tenantID, "", name)
+	if err != nil && !errors.Is(err, schema.ErrNotFound) {
+		return nil, err
+	}
+	var conn []byte
+	if connectionID != "" {
+		if conn, err = s.Layout(ctx, tenantID, connectionID, name); err != nil && !errors.Is(err, schema.ErrNotFound) {
+			return nil, err
 		}
 	}
-	return &Bridge{cfg: cfg}, nil
+	return parsers.Resolve(name, tenant, conn)
 }

@@ -40,7 +40,7 @@ func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name
 	} else if !errors.Is(err, schema.ErrNotFound) {
 		return Result{}, err
 	}
-	layout, err := b.cfg.Layouts(ctx, conn)
+	layout, err := EffectiveLayout(ctx, b.cfg.Store, conn.TenantID, conn.ID, conn.Layout)
 	if err != nil {
 		return Result{}, err
 	}

@@ -52,3 +52,31 @@ func mergeMaps(dst, src map[string]any) map[string]any {
 
 // YAML renders a layout as YAML (for `hrisbridge layouts show`).
 func (l *Layout) YAML() ([]byte, error) { return yaml.Marshal(l) }
+
+// Resolve builds the effective layout name from the built-in layout of that
+// name (when there is one) and the tenant and connection overrides (nil
+// when absent). Without a built-in, the first override present must be a
+// whole layout: that is how a tenant adds a provider of its own.
+func Resolve(name string, tenant, connection []byte) (*Layout, error) {
+	var docs [][]byte
+	for _, d := range [][]byte{tenant, connection} {
+		if len(d) > 0 {
+			docs = append(docs, d)
+		}
+	}
+	base, err := BuiltinYAML(name)
+	if err != nil {
+		if len(docs) == 0 {
+			return nil, err
+		}
+		base, docs = docs[0], docs[1:]
+	}
+	l, err := Merge(base, docs...)
+	if err != nil {
+		return nil, err
+	}
+	if l.Name != name {
+		return nil, fmt.Errorf("layout %s: an override may not rename it (name: %s)", name, l.Name)
+	}
+	return l, nil
+}

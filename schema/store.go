@@ -31,6 +31,12 @@ type Store interface {
 	// tenantID is empty (the scheduler's view).
 	Connections(ctx context.Context, tenantID string) ([]Connection, error)
 
+	// PutLayout stores a layout override (YAML) for a tenant, or for one
+	// connection of it when connectionID is set, replacing the previous one.
+	PutLayout(ctx context.Context, tenantID, connectionID, name string, body []byte) error
+	// Layout returns the stored override at that scope, or ErrNotFound.
+	Layout(ctx context.Context, tenantID, connectionID, name string) ([]byte, error)
+
 	// BeginIngest opens the one transaction in which a file is applied and
 	// inserts its files row there. It returns ErrDuplicate when the
 	// connection already has a file with the same SHA-256.

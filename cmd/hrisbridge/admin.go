@@ -12,7 +12,6 @@ import (
 
 	"github.com/hrisbridge/hrisbridge/api"
 	"github.com/hrisbridge/hrisbridge/bridge"
-	"github.com/hrisbridge/hrisbridge/parsers"
 	"github.com/hrisbridge/hrisbridge/scheduler"
 	"github.com/hrisbridge/hrisbridge/schema"
 )
@@ -174,7 +173,7 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	if err := c.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
-	if _, err := parsers.Builtin(*layout); err != nil {
+	if _, err := bridge.EffectiveLayout(ctx, a.store, t.ID, "", *layout); err != nil {
 		return usageError{err.Error()}
 	}
 	if *schedule != "" {
@@ -268,17 +267,6 @@ func printResults(out io.Writer, results []bridge.Result) {
 		}
 		fmt.Fprintln(out)
 	}
-}
-
-func cmdLayouts(args []string, out io.Writer) error {
-	for _, name := range parsers.Builtins() {
-		l, err := parsers.Builtin(name)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "%-16s %-8s %-5s %s\n", l.Name, l.Entity, l.Mode, l.Format)
-	}
-	return nil
 }
 
 func cmdErrors(args []string, out io.Writer) error {

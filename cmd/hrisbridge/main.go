@@ -37,6 +37,12 @@ Usage:
   hrisbridge connections list --tenant SLUG
   hrisbridge sync --tenant SLUG CONNECTION         pull a connection now
   hrisbridge layouts                               list the built-in layouts
+  hrisbridge layouts show NAME [--tenant T [--connection C]]
+                                                   print the effective layout (built-in + overrides)
+  hrisbridge layouts set NAME FILE --tenant T [--connection C]
+                                                   store a tenant or connection override (deep-merged)
+  hrisbridge validate --layout NAME|FILE [--json] [--errors-csv OUT] FILE...
+                                                   dry run: parse and validate files, no store
   hrisbridge errors                                list the error catalog
   hrisbridge healthcheck [--url URL]               probe /healthz (for container HEALTHCHECK)
 
@@ -47,6 +53,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			if ee.err != nil {
+				fmt.Fprintln(os.Stderr, "hrisbridge:", ee.err)
+			}
+			os.Exit(ee.code)
+		}
 		fmt.Fprintln(os.Stderr, "hrisbridge:", err)
 		var ue usageError
 		if errors.As(err, &ue) {
@@ -83,7 +96,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case "sync":
 		return cmdSync(ctx, rest, out)
 	case "layouts":
-		return cmdLayouts(rest, out)
+		return cmdLayouts(ctx, rest, out)
+	case "validate":
+		return cmdValidate(ctx, rest, out)
 	case "errors":
 		return cmdErrors(rest, out)
 	case "healthcheck":

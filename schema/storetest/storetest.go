@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"SyncRuns", testSyncRuns},
 		{"RecordErrors", testRecordErrors},
 		{"Audit", testAudit},
+		{"LayoutOverrides", testLayouts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -412,5 +413,32 @@ func testAudit(t *testing.T, s schema.Store) {
 	es, err := s.AuditLog(ctx, tn.ID, 10)
 	if err != nil || len(es) != 1 || es[0].Action != "pii.read" || es[0].At.IsZero() {
 		t.Fatalf("AuditLog = %+v, %v", es, err)
+	}
+}
+
+func testLayouts(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	tn := mustTenant(t, s)
+	conn := mustConnection(t, s, tn.ID)
+	if _, err := s.Layout(ctx, tn.ID, "", "census-csv"); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("Layout(absent) = %v, want ErrNotFound", err)
+	}
+	for _, body := range []string{"v1", "v2"} {
+		if err := s.PutLayout(ctx, tn.ID, "", "census-csv", []byte("tenant "+body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutLayout(ctx, tn.ID, conn.ID, "census-csv", []byte("connection")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := s.Layout(ctx, tn.ID, "", "census-csv"); err != nil || string(b) != "tenant v2" {
+		t.Fatalf("tenant layout = %q, %v; want the replacement", b, err)
+	}
+	if b, err := s.Layout(ctx, tn.ID, conn.ID, "census-csv"); err != nil || string(b) != "connection" {
+		t.Fatalf("connection layout = %q, %v", b, err)
+	}
+	other := mustTenant(t, s)
+	if _, err := s.Layout(ctx, other.ID, "", "census-csv"); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("another tenant sees the override: %v", err)
 	}
 }

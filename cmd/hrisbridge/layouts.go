@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/gocarina/gocsv"
+
+	"github.com/hrisbridge/hrisbridge/bridge"
+	"github.com/hrisbridge/hrisbridge/parsers"
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+func cmdLayouts(ctx context.Context, args []string, out io.Writer) error {
+	fs, config := flags("layouts")
+	tenant := fs.String("tenant", "", "tenant slug (show: include its override; set: the override's tenant)")
+	connection := fs.String("connection", "", "connection name or id (show: include its override; set: override for it alone)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(pos) == 0 || pos[0] == "list":
+		for _, name := range parsers.Builtins() {
+			l, err := parsers.Builtin(name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "%-22s %-12s %-5s %s\n", l.Name, l.Entity, l.Mode, l.Format)
+		}
+		return nil
+	case pos[0] == "show" && len(pos) == 2 && *tenant == "":
+		l, err := parsers.Builtin(pos[1])
+		if err != nil {
+			return err
+		}
+		return printLayout(out, l)
+	case pos[0] == "show" && len(pos) == 2, pos[0] == "set" && len(pos) == 3 && *tenant != "":
+	default:
+		return usageError{"usage: hrisbridge layouts [list] | layouts show NAME [--tenant T [--connection C]] | layouts set NAME FILE --tenant T [--connection C]"}
+	}
+	a, err := open(ctx, *config)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	t, err := a.store.TenantBySlug(ctx, *tenant)
+	if err != nil {
+		return fmt.Errorf("tenant %q: %w", *tenant, err)
+	}
+	connID := ""
+	if *connection != "" {
+		c, err := a.store.Connection(ctx, t.ID, *connection)
+		if err != nil {
+			return fmt.Errorf("connection %q: %w", *connection, err)
+		}
+		connID = c.ID
+	}
+	name := pos[1]
+	if pos[0] == "set" {
+		body, err := os.ReadFile(pos[2])
+		if err != nil {
+			return err
+		}
+		// The override must leave a valid effective layout before it is stored.
+		tenantBody, connBody := body, []byte(nil)
+		if connID != "" {
+			connBody = body
+			if tenantBody, err = a.store.Layout(ctx, t.ID, "", name); err != nil && !errors.Is(err, schema.ErrNotFound) {
+				return err
+			}
+		}
+		if _, err := parsers.Resolve(name, tenantBody, connBody); err != nil {
+			return usageError{fmt.Sprintf("override not stored: %v", err)}
+		}
+		if err := a.store.PutLayout(ctx, t.ID, connID, name, body); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "set %s override of layout %s\n", scopeName(*tenant, *connection), name)
+		return nil
+	}
+	l, err := bridge.EffectiveLayout(ctx, a.store, t.ID, connID, name)
+	if err != nil {
+		return err
+	}
+	return printLayout(out, l)
+}
+
+func scopeName(tenant, connection string) string {
+	if connection != "" {
+		return "connection " + connection + " of tenant " + tenant
+	}
+	return "tenant " + tenant
+}
+
+func printLayout(out io.Writer, l *parsers.Layout) error {
+	b, err := l.YAML()
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(b)
+	return err
+}
+
+// loadLayout reads --layout: a built-in name or a YAML file.
+func loadLayout(s string) (*parsers.Layout, error) {
+	if strings.HasSuffix(s, ".yaml") || strings.HasSuffix(s, ".yml") || strings.ContainsRune(s, os.PathSeparator) {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			return nil, err
+		}
+		return parsers.ParseLayout(b)
+	}
+	return parsers.Builtin(s)
+}
+
+// report is what `hrisbridge validate --json` prints per file.
+type report struct {
+	File          string              `json:"file"`
+	Layout        string              `json:"layout"`
+	Rows          int                 `json:"rows"`
+	Valid         int                 `json:"valid"`
+	Invalid       int                 `json:"invalid"`
+	Errors        []schema.FieldError `json:"errors"`
+	ErrorsOmitted int                 `json:"errors_omitted"`
+	Drift         []string            `json:"drift,omitempty"`
+	FileError     *schema.FieldError  `json:"file_error,omitempty"`
+	Verdict       string              `json:"verdict"`
+	Reason        string              `json:"reason,omitempty"`
+}
+
+// errorRow is one line of --errors-csv, written with gocsv.
+type errorRow struct {
+	File    string `csv:"file"`
+	Line    int    `csv:"line"`
+	Record  string `csv:"record"`
+	Field   string `csv:"field"`
+	Code    string `csv:"code"`
+	Message string `csv:"message"`
+	Fix     string `csv:"fix"`
+}
+
+const maxReportedErrors = 100
+
+// cmdValidate is a dry run: it reads files as the daemon would and reports
+// what would happen, touching no store. Exit status: 0 all accepted
+// cleanly, 1 rows were invalid, 2 a file would be rejected or held, or
+// could not be read.
+func cmdValidate(ctx context.Context, args []string, out io.Writer) error {
+	fs, _ := flags("validate")
+	layoutArg := fs.String("layout", "", "built-in layout name or layout YAML file")
+	asJSON := fs.Bool("json", false, "one JSON object per file")
+	maxInvalid := fs.Float64("max-invalid-ratio", 0.05, "reject above this share of invalid rows")
+	errorsCSV := fs.String("errors-csv", "", "also write every row error to this CSV file")
+	files, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *layoutArg == "" || len(files) == 0 {
+		return usageError{"usage: hrisbridge validate --layout NAME|FILE [--json] [--errors-csv OUT.csv] FILE..."}
+	}
+	l, err := loadLayout(*layoutArg)
+	if err != nil {
+		return exitError{2, err}
+	}
+	var sink chan any
+	var sinkDone chan error
+	if *errorsCSV != "" {
+		f, err := os.Create(*errorsCSV)
+		if err != nil {
+			return exitError{2, err}
+		}
+		defer f.Close()
+		sink, sinkDone = make(chan any, 256), make(chan error, 1)
+		go func() {
+			err := gocsv.MarshalChan(sink, gocsv.NewSafeCSVWriter(csv.NewWriter(f)))
+			sinkDone <- err
+		}()
+	}
+	worst := 0
+	for _, path := range files {
+		rep := validateFile(path, l, *maxInvalid, sink)
+		switch {
+		case rep.Verdict == "reject":
+			worst = max(worst, 2)
+		case rep.Invalid > 0:
+			worst = max(worst, 1)
+		}
+		if *asJSON {
+			b, _ := json.Marshal(rep)
+			fmt.Fprintln(out, string(b))
+		} else {
+			printReport(out, rep)
+		}
+	}
+	if sink != nil {
+		close(sink)
+		if err := <-sinkDone; err != nil {
+			return exitError{2, fmt.Errorf("errors-csv: %w", err)}
+		}
+	}
+	if worst > 0 {
+		return exitError{worst, nil}
+	}
+	return nil
+}
+
+func validateFile(path string, l *parsers.Layout, maxInvalid float64, sink chan<- any) report {
+	rep := report{File: path, Layout: l.Name, Errors: []schema.FieldError{}}
+	reject := func(code, msg string, line int) report {
+		rep.FileError = &schema.FieldError{Line: line, Code: code, Message: msg}
+		rep.Verdict, rep.Reason = "reject", msg
+		return rep
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return reject(schema.ECodeRead, err.Error(), 0)
+	}
+	defer f.Close()
+	r, err := parsers.Open(f, l)
+	var pe *parsers.ParseError
+	if errors.As(err, &pe) {
+		return reject(pe.Code, pe.Err.Error(), pe.Line)
+	} else if err != nil {
+		return reject(schema.ECodeRead, err.Error(), 0)
+	}
+	rep.Drift = r.Drift()
+	for {
+		row, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if errors.As(err, &pe) {
+			return reject(pe.Code, pe.Err.Error(), pe.Line)
+		} else if err != nil {
+			return reject(schema.ECodeRead, err.Error(), 0)
+		}
+		rep.Rows++
+		if row.Valid() {
+			rep.Valid++
+			continue
+		}
+		rep.Invalid++
+		for _, fe := range row.Errors {
+			if len(rep.Errors) < maxReportedErrors {
+				rep.Errors = append(rep.Errors, fe)
+			} else {
+				rep.ErrorsOmitted++
+			}
+			if sink != nil {
+				sink <- errorRow{File: path, Line: fe.Line, Record: fe.RecordID, Field: fe.Field, Code: fe.Code, Message: fe.Message, Fix: fe.Fix()}
+			}
+		}
+	}
+	switch {
+	case rep.Rows > 0 && float64(rep.Invalid)/float64(rep.Rows) > maxInvalid:
+		rep.Verdict = "reject"
+		rep.Reason = fmt.Sprintf("%d of %d rows are invalid, above the limit of %g%% (%s)", rep.Invalid, rep.Rows, maxInvalid*100, schema.ECodeInvalidMax)
+	case len(rep.Drift) > 0:
+		rep.Verdict = "reject"
+		rep.Reason = "the header differs from the layout's expected header; the daemon would hold this file for approval"
+	case rep.Invalid > 0:
+		rep.Verdict = "accept_with_errors"
+	default:
+		rep.Verdict = "accept"
+	}
+	return rep
+}
+
+func printReport(out io.Writer, r report) {
+	fmt.Fprintf(out, "%s: %s (%s: %d rows, %d valid, %d invalid)\n", r.File, r.Verdict, r.Layout, r.Rows, r.Valid, r.Invalid)
+	if r.Reason != "" {
+		fmt.Fprintf(out, "  %s\n", r.Reason)
+	}
+	for _, d := range r.Drift {
+		fmt.Fprintf(out, "  drift: %s\n", d)
+	}
+	for _, e := range r.Errors {
+		fmt.Fprintf(out, "  %s\n    Fix: %s\n", e.Error(), e.Fix())
+	}
+	if r.ErrorsOmitted > 0 {
+		fmt.Fprintf(out, "  ... and %d more errors (use --errors-csv FILE for all)\n", r.ErrorsOmitted)
+	}
+}
+
+// exitError carries an exit status.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
