@@ -49,7 +49,7 @@ func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name
 		return Result{}, err
 	}
 	defer f.Close()
-	rd, err := parsers.Open(f, layout)
+	rd, err := parsers.OpenReusing(f, layout)
 	if err != nil {
 		return b.reject(ctx, file, err, nil)
 	}

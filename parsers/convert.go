@@ -3,7 +3,6 @@ package parsers
 import (
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 )
@@ -11,6 +10,12 @@ import (
 // convert turns one raw source value into the normalized string for its
 // field, or returns a field error. name is the normalized field name.
 func (f *Field) convert(name, raw string) (string, *schema.FieldError) {
+	return f.convertWith(name, raw, nil)
+}
+
+// convertWith is convert with the field's date formats compiled once by
+// the caller (nil compiles them here).
+func (f *Field) convertWith(name, raw string, dates []dateFormat) (string, *schema.FieldError) {
 	v := f.trim(raw)
 	if f.Decimals > 0 && v != "" {
 		v = implyDecimals(v, f.Decimals)
@@ -26,7 +31,10 @@ func (f *Field) convert(name, raw string) (string, *schema.FieldError) {
 	}
 	switch f.Type {
 	case "date":
-		return f.date(name, v)
+		if dates == nil {
+			dates = compileDates(f.Formats)
+		}
+		return f.date(name, v, dates)
 	case "money", "decimal":
 		return decimal(name, v, f.Type == "money")
 	case "int":
@@ -93,10 +101,10 @@ func implyDecimals(v string, n int) string {
 	return sign + v[:len(v)-n] + "." + v[len(v)-n:]
 }
 
-func (f *Field) date(name, v string) (string, *schema.FieldError) {
-	for _, layout := range f.Formats {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t.Format(schema.DateLayout), nil
+func (f *Field) date(name, v string, dates []dateFormat) (string, *schema.FieldError) {
+	for i := range dates {
+		if iso, ok := dates[i].parse(v); ok {
+			return iso, nil
 		}
 	}
 	return "", &schema.FieldError{Field: name, Code: schema.ECodeDate,
@@ -153,6 +161,14 @@ func boolean(name, v string) (string, *schema.FieldError) {
 		return "false", nil
 	}
 	return "", &schema.FieldError{Field: name, Code: schema.ECodeEnum, Message: name + " " + strconv.Quote(v) + " is not yes/no"}
+}
+
+func compileDates(layouts []string) []dateFormat {
+	out := make([]dateFormat, len(layouts))
+	for i, l := range layouts {
+		out[i] = compileDate(l)
+	}
+	return out
 }
 
 // headerKey folds a header name for matching: lowercase letters and digits

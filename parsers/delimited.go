@@ -27,7 +27,7 @@ func (r *Delimited) Header() []string { return r.header }
 // Drift lists how the header differs from checks.expected_header.
 func (r *Delimited) Drift() []string { return r.drift }
 
-func openDelimited(src io.Reader, l *Layout) (*Delimited, error) {
+func openDelimited(src io.Reader, l *Layout, m *mapper) (*Delimited, error) {
 	enc, err := decoderFor(l.Encoding)
 	if err != nil {
 		return nil, err
@@ -40,7 +40,7 @@ func openDelimited(src io.Reader, l *Layout) (*Delimited, error) {
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = l.CSV.Quote == "none"
 	cr.ReuseRecord = true
-	r := &Delimited{mapper: newMapper(l, enc == nil), csv: cr}
+	r := &Delimited{mapper: m, csv: cr}
 	for i := 0; i < l.CSV.SkipLines; i++ {
 		if _, err := cr.Read(); err != nil {
 			return nil, r.openError(err, "reading the lines before the header")

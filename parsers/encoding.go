@@ -1,6 +1,7 @@
 package parsers
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -25,10 +26,15 @@ func decoderFor(name string) (encoding.Encoding, error) {
 	return nil, fmt.Errorf("%q is not one of utf-8, windows-1252, iso-8859-1", name)
 }
 
-// decode wraps r so it yields UTF-8 without a BOM.
+// decode wraps r so it yields UTF-8 without a BOM. UTF-8 input is not
+// copied through a transformer: a leading BOM is just skipped.
 func decode(r io.Reader, enc encoding.Encoding) io.Reader {
 	if enc == nil {
-		return transform.NewReader(r, unicode.BOMOverride(transform.Nop))
+		br := bufio.NewReaderSize(r, 64<<10)
+		if b, err := br.Peek(3); err == nil && string(b) == "\xef\xbb\xbf" {
+			br.Discard(3) //nolint:errcheck // peeked
+		}
+		return br
 	}
 	return transform.NewReader(r, unicode.BOMOverride(enc.NewDecoder()))
 }

@@ -13,6 +13,8 @@ type setter func(rec any, v string)
 // normalized fields it has, its id and its own validation.
 type entity struct {
 	new func() any
+	// reset empties a record for reuse, keeping its custom-field map.
+	reset func(any)
 	// key identifies a record within a file, for duplicate detection.
 	key func(any) string
 	// display is the record id a person searches for.
@@ -56,7 +58,13 @@ func salary(e *schema.Employee) *schema.Money {
 }
 
 var employeeEntity = &entity{
-	new:     func() any { return &schema.Employee{} },
+	new: func() any { return &schema.Employee{} },
+	reset: func(r any) {
+		x := r.(*schema.Employee)
+		cf := x.CustomFields
+		clear(cf)
+		*x = schema.Employee{CustomFields: cf}
+	},
 	key:     func(r any) string { return r.(*schema.Employee).ExternalID },
 	display: func(r any) string { return r.(*schema.Employee).ExternalID },
 	custom:  func(r any) *map[string]string { return &r.(*schema.Employee).CustomFields },
@@ -111,6 +119,12 @@ func dep(f func(*schema.Dependent, string)) setter {
 
 var dependentEntity = &entity{
 	new: func() any { return &schema.Dependent{} },
+	reset: func(r any) {
+		x := r.(*schema.Dependent)
+		cf := x.CustomFields
+		clear(cf)
+		*x = schema.Dependent{CustomFields: cf}
+	},
 	key: func(r any) string {
 		d := r.(*schema.Dependent)
 		return d.EmployeeExternalID + "\x00" + d.ExternalID
@@ -142,6 +156,12 @@ func enr(f func(*schema.Enrollment, string)) setter {
 
 var enrollmentEntity = &entity{
 	new: func() any { return &schema.Enrollment{} },
+	reset: func(r any) {
+		x := r.(*schema.Enrollment)
+		cf := x.CustomFields
+		clear(cf)
+		*x = schema.Enrollment{CustomFields: cf}
+	},
 	key: func(r any) string {
 		n := r.(*schema.Enrollment)
 		return n.EmployeeExternalID + "\x00" + n.PlanCode + "\x00" + n.EffectiveDate
@@ -170,7 +190,13 @@ func plan(f func(*schema.BenefitPlan, string)) setter {
 }
 
 var planEntity = &entity{
-	new:     func() any { return &schema.BenefitPlan{} },
+	new: func() any { return &schema.BenefitPlan{} },
+	reset: func(r any) {
+		x := r.(*schema.BenefitPlan)
+		cf := x.CustomFields
+		clear(cf)
+		*x = schema.BenefitPlan{CustomFields: cf}
+	},
 	key:     func(r any) string { return r.(*schema.BenefitPlan).PlanCode },
 	display: func(r any) string { return r.(*schema.BenefitPlan).PlanCode },
 	custom:  func(r any) *map[string]string { return &r.(*schema.BenefitPlan).CustomFields },

@@ -28,12 +28,12 @@ type FixedWidth struct {
 	header  bool
 }
 
-func openFixed(src io.Reader, l *Layout) (*FixedWidth, error) {
+func openFixed(src io.Reader, l *Layout, m *mapper) (*FixedWidth, error) {
 	enc, err := decoderFor(l.Encoding)
 	if err != nil {
 		return nil, err
 	}
-	r := &FixedWidth{mapper: newMapper(l, enc == nil), in: bufio.NewReaderSize(src, 64<<10), enc: enc}
+	r := &FixedWidth{mapper: m, in: bufio.NewReaderSize(src, 64<<10), enc: enc}
 	for i, name := range l.FieldNames() {
 		r.addSlot(name, i)
 	}

@@ -41,13 +41,21 @@ type Reader interface {
 }
 
 // Open starts reading src with layout l. Errors are *ParseError, or
-// ErrUnknownFormat.
-func Open(src io.Reader, l *Layout) (Reader, error) {
+// ErrUnknownFormat. Every Row it returns is new.
+func Open(src io.Reader, l *Layout) (Reader, error) { return open(src, l, false) }
+
+// OpenReusing is Open for one-pass consumers: the Row (and its record and
+// errors) that Next returns is valid only until the next call, as with
+// encoding/csv's ReuseRecord. It saves an allocation of the whole record
+// per row.
+func OpenReusing(src io.Reader, l *Layout) (Reader, error) { return open(src, l, true) }
+
+func open(src io.Reader, l *Layout, reuse bool) (Reader, error) {
 	switch l.Format {
 	case "csv":
-		return openDelimited(src, l)
+		return openDelimited(src, l, newMapper(l, reuse))
 	case "fixed":
-		return openFixed(src, l)
+		return openFixed(src, l, newMapper(l, reuse))
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnknownFormat, l.Format)
 }
@@ -59,6 +67,7 @@ type slot struct {
 	col   int // -1 when only a default applies
 	set   setter
 	total *big.Rat // running sum when a control total needs it
+	dates []dateFormat
 }
 
 // mapper turns raw values into records, shared by every format.
@@ -72,14 +81,20 @@ type mapper struct {
 	rows       int
 	checkU8    bool
 	failed     []bool // per slot, reused
+	// reuse hands out the same Row and record on every call (see
+	// OpenReusing); cur is that row.
+	reuse bool
+	cur   *Row
 }
 
-func newMapper(l *Layout, checkU8 bool) *mapper {
-	return &mapper{layout: l, ent: entities[l.Entity], seen: newIDSet(), checkU8: checkU8}
+func newMapper(l *Layout, reuse bool) *mapper {
+	enc, _ := decoderFor(l.Encoding)
+	return &mapper{layout: l, ent: entities[l.Entity], seen: newIDSet(), checkU8: enc == nil, reuse: reuse}
 }
 
 func (m *mapper) addSlot(name string, col int) {
-	s := slot{name: name, field: m.layout.Fields[name], col: col, set: m.ent.fields[name]}
+	f := m.layout.Fields[name]
+	s := slot{name: name, field: f, col: col, set: m.ent.fields[name], dates: compileDates(f.Formats)}
 	for _, ct := range m.layout.Checks.ControlTotals {
 		if ct.Field == name {
 			s.total = new(big.Rat)
@@ -95,7 +110,7 @@ func (m *mapper) Rows() int { return m.rows }
 // row maps one record's raw values (indexed by slot.col) into a Row.
 func (m *mapper) row(line int, rec []string) *Row {
 	m.rows++
-	row := &Row{Line: line, Record: m.ent.new()}
+	row := m.newRow(line)
 	for i := range m.slots {
 		s := &m.slots[i]
 		m.failed[i] = false
@@ -109,7 +124,7 @@ func (m *mapper) row(line int, rec []string) *Row {
 			m.failed[i] = true
 			continue
 		}
-		v, fe := s.field.convert(s.name, raw)
+		v, fe := s.field.convertWith(s.name, raw, s.dates)
 		if fe != nil {
 			row.Errors = append(row.Errors, *fe)
 			m.failed[i] = true
@@ -134,6 +149,19 @@ func (m *mapper) row(line int, rec []string) *Row {
 		row.Errors[i].Line, row.Errors[i].RecordID = line, row.RecordID
 	}
 	return row
+}
+
+// newRow returns an empty row: a new one, or the reused one reset.
+func (m *mapper) newRow(line int) *Row {
+	if !m.reuse {
+		return &Row{Line: line, Record: m.ent.new()}
+	}
+	if m.cur == nil {
+		m.cur = &Row{Record: m.ent.new()}
+	}
+	m.ent.reset(m.cur.Record)
+	m.cur.Line, m.cur.RecordID, m.cur.Errors = line, "", m.cur.Errors[:0]
+	return m.cur
 }
 
 // validate adds the entity's own validation errors for fields that did not
@@ -167,8 +195,9 @@ func (m *mapper) custom(row *Row, rec []string) {
 			continue
 		}
 		if cf == nil {
-			cf = m.ent.custom(row.Record)
-			*cf = make(map[string]string, len(m.customCols))
+			if cf = m.ent.custom(row.Record); *cf == nil {
+				*cf = make(map[string]string, len(m.customCols))
+			}
 		}
 		(*cf)[m.customKeys[i]] = v
 	}

@@ -2,7 +2,6 @@ package schema
 
 import (
 	"fmt"
-	"net/mail"
 	"strings"
 	"time"
 )
@@ -34,8 +33,8 @@ func (v *validator) date(field, value string) time.Time {
 	if value == "" {
 		return time.Time{}
 	}
-	t, err := time.Parse(DateLayout, value)
-	if err != nil {
+	t, ok := parseISODate(value)
+	if !ok {
 		v.add(field, ECodeDate, "%s %q is not a valid date (YYYY-MM-DD)", field, value)
 		return time.Time{}
 	}
@@ -52,9 +51,13 @@ func (v *validator) before(earlyField string, early time.Time, lateField string,
 	}
 }
 
+// startYear lets birthDate skip the clock for the dates that cannot be in
+// the future (nearly all of them).
+var startYear = time.Now().Year()
+
 func (v *validator) birthDate(field, value string) {
 	t := v.date(field, value)
-	if !t.IsZero() && t.After(time.Now()) {
+	if !t.IsZero() && t.Year() >= startYear && t.After(time.Now()) {
 		v.add(field, ECodeDateOrder, "%s %s is in the future", field, value)
 	}
 }
@@ -66,12 +69,47 @@ func (v *validator) ssn(field, value string) {
 }
 
 func (v *validator) email(field, value string) {
-	if value == "" {
-		return
-	}
-	if a, err := mail.ParseAddress(value); err != nil || a.Address != value {
+	if value != "" && !ValidEmail(value) {
 		v.add(field, ECodeEmail, "%s %q is not an email address", field, value)
 	}
+}
+
+// ValidEmail is a plain address check: one @, a local part, a dotted
+// domain, and no spaces, commas, angle brackets or quotes (display names
+// and comments are not addresses).
+func ValidEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || len(domain) < 3 || strings.ContainsAny(s, " \t,;<>()\"[]\\") || strings.Contains(domain, "@") {
+		return false
+	}
+	dot := strings.LastIndexByte(domain, '.')
+	return dot > 0 && dot < len(domain)-1 && !strings.Contains(domain, "..")
+}
+
+// parseISODate parses YYYY-MM-DD strictly (no rollover) without allocating.
+func parseISODate(s string) (time.Time, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return time.Time{}, false
+	}
+	num := func(a, b int) int {
+		n := 0
+		for i := a; i < b; i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return -1
+			}
+			n = n*10 + int(s[i]-'0')
+		}
+		return n
+	}
+	y, m, d := num(0, 4), num(5, 7), num(8, 10)
+	if y < 0 || m < 1 || m > 12 || d < 1 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if t.Day() != d {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 func (v *validator) decimal(field, value string) {

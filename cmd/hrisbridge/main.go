@@ -43,6 +43,8 @@ Usage:
                                                    store a tenant or connection override (deep-merged)
   hrisbridge validate --layout NAME|FILE [--json] [--errors-csv OUT] FILE...
                                                    dry run: parse and validate files, no store
+  hrisbridge synth [--rows N] [--format csv|fixed] [-o FILE]
+                                                   write a synthetic census for load tests
   hrisbridge errors                                list the error catalog
   hrisbridge healthcheck [--url URL]               probe /healthz (for container HEALTHCHECK)
 
@@ -97,6 +99,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return cmdSync(ctx, rest, out)
 	case "layouts":
 		return cmdLayouts(ctx, rest, out)
+	case "synth":
+		return cmdSynth(ctx, rest, out)
 	case "validate":
 		return cmdValidate(ctx, rest, out)
 	case "errors":
