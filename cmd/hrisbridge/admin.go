@@ -270,6 +270,14 @@ func printResults(out io.Writer, results []bridge.Result) {
 }
 
 func cmdErrors(args []string, out io.Writer) error {
+	if len(args) == 1 && args[0] == "--markdown" {
+		fmt.Fprintln(out, "# Error catalog\n\nEvery rejected row or file carries one of these codes (`hrisbridge errors`, `GET /v1/errors`).\n\n| code | what happened | what to do |\n|---|---|---|")
+		for _, code := range schema.CatalogCodes() {
+			e := schema.Catalog[code]
+			fmt.Fprintf(out, "| `%s` | %s | %s |\n", e.Code, e.Title, e.Fix)
+		}
+		return nil
+	}
 	for _, code := range schema.CatalogCodes() {
 		e := schema.Catalog[code]
 		fmt.Fprintf(out, "%s  %s\n    Fix: %s\n", e.Code, e.Title, e.Fix)

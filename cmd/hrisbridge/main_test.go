@@ -243,3 +243,6 @@ func TestHealthcheck(t *testing.T) {
 		t.Fatal("healthcheck passed with the server down")
 	}
 }
+
+// updateDocs rewrites generated docs: UPDATE_DOCS=1 go test ./cmd/hrisbridge
+var updateDocs = os.Getenv("UPDATE_DOCS") != ""
