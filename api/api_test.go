@@ -55,7 +55,7 @@ func (e *env) tenant(slug string, n int, scopes ...string) (schema.Tenant, strin
 	for i := range n {
 		emp := &schema.Employee{TenantID: tn.ID, ConnectionID: conn.ID, ExternalID: fmt.Sprintf("%s-%d", slug, i), FirstName: "F", LastName: "L",
 			SSN: fmt.Sprintf("12345%04d", i+1), DateOfBirth: "1980-01-02", EmploymentStatus: "active"}
-		if _, err := in.PutEmployee(ctx, emp); err != nil {
+		if err := in.Insert(ctx, emp, emp.Encode()); err != nil {
 			e.t.Fatal(err)
 		}
 	}

@@ -21,6 +21,12 @@ type Config struct {
 	// SpoolDir holds files while they are ingested; default
 	// $TMPDIR/hrisbridge-spool.
 	SpoolDir string
+	// FilesDir keeps the bytes of held files until they are released or
+	// discarded; default SpoolDir/held.
+	FilesDir string
+	// CrashAt, for crash tests only, kills the process with SIGKILL at a
+	// named point of an ingest ("row-N", "before-commit", "after-commit").
+	CrashAt string
 	// MaxInvalidRatio rejects a file whose share of invalid rows is above
 	// it; default 0.05.
 	MaxInvalidRatio float64
@@ -37,6 +43,7 @@ func New(cfg Config) (*Bridge, error) {
 		return nil, errors.New("bridge: Store is required")
 	}
 	cfg.SpoolDir = cmp.Or(cfg.SpoolDir, filepath.Join(os.TempDir(), "hrisbridge-spool"))
+	cfg.FilesDir = cmp.Or(cfg.FilesDir, filepath.Join(cfg.SpoolDir, "held"))
 	cfg.MaxInvalidRatio = cmp.Or(cfg.MaxInvalidRatio, 0.05)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	return &Bridge{cfg: cfg}, nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hrisbridge/hrisbridge/parsers"
@@ -14,7 +16,9 @@ import (
 
 // Result is the outcome of ingesting one file.
 type Result struct {
-	File schema.File `json:"file"`
+	File    schema.File `json:"file"`
+	Missing int         `json:"missing"`
+	Events  int         `json:"events"`
 }
 
 // maxKeptErrors bounds the record errors kept in memory for a file that is
@@ -28,21 +32,29 @@ func (b *Bridge) IngestReader(ctx context.Context, conn schema.Connection, name 
 		return Result{}, err
 	}
 	defer os.Remove(sp.Path)
-	return b.ingestSpooled(ctx, conn, name, sp)
+	return b.ingestSpooled(ctx, conn, name, sp, false)
 }
 
 // ingestSpooled applies one spooled file: all of it in one transaction, or
-// none of it.
-func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name string, sp spooled) (Result, error) {
+// none of it. release skips the hold guards (an operator approved it).
+func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name string, sp spooled, release bool) (Result, error) {
+	start := time.Now()
 	file := schema.File{TenantID: conn.TenantID, ConnectionID: conn.ID, Name: name, SHA256: sp.SHA256, Size: sp.Size, Layout: conn.Layout}
 	if prev, err := b.cfg.Store.FileBySHA256(ctx, conn.ID, sp.SHA256); err == nil {
 		return b.duplicate(ctx, file, prev.ID)
 	} else if !errors.Is(err, schema.ErrNotFound) {
 		return Result{}, err
 	}
+	policy, err := policyOf(conn.Config)
+	if err != nil {
+		return Result{}, err
+	}
 	layout, err := EffectiveLayout(ctx, b.cfg.Store, conn.TenantID, conn.ID, conn.Layout)
 	if err != nil {
 		return Result{}, err
+	}
+	if layout.Entity != "employee" {
+		return Result{}, fmt.Errorf("layout %s: files of %s records are validated (hrisbridge validate) but not stored yet; only employee layouts ingest", layout.Name, layout.Entity)
 	}
 	f, err := os.Open(sp.Path)
 	if err != nil {
@@ -53,6 +65,9 @@ func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name
 	if err != nil {
 		return b.reject(ctx, file, err, nil)
 	}
+	if drift := rd.Drift(); len(drift) > 0 && !release {
+		return b.hold(ctx, file, sp, "schema drift: "+strings.Join(drift, "; "))
+	}
 	in, err := b.cfg.Store.BeginIngest(ctx, &file)
 	if errors.Is(err, schema.ErrDuplicate) {
 		prev, _ := b.cfg.Store.FileBySHA256(ctx, conn.ID, sp.SHA256)
@@ -61,30 +76,49 @@ func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name
 	if err != nil {
 		return Result{}, err
 	}
-	res, kept, err := b.apply(ctx, in, rd, &file)
+	res, kept, err := b.apply(ctx, in, rd, layout, policy, &file, release)
 	if err != nil {
 		in.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
 		var pe *parsers.ParseError
-		if errors.As(err, &pe) || errors.Is(err, errTooManyInvalid) {
+		var held errHeld
+		switch {
+		case errors.As(err, &held):
+			return b.hold(ctx, schema.File{TenantID: file.TenantID, ConnectionID: file.ConnectionID, Name: file.Name, SHA256: file.SHA256,
+				Size: file.Size, Layout: file.Layout, Rows: file.Rows, Valid: file.Valid, Invalid: file.Invalid}, sp, held.reason)
+		case errors.As(err, &pe), errors.Is(err, errTooManyInvalid):
 			return b.reject(ctx, file, err, kept)
 		}
 		return Result{}, err
 	}
+	b.crashPoint("before-commit")
 	if err := in.Commit(ctx, &file); err != nil {
 		return Result{}, fmt.Errorf("commit %s: %w", name, err)
 	}
+	b.crashPoint("after-commit")
 	res.File = file
-	b.cfg.Logger.InfoContext(ctx, "file ingested", "tenant", conn.TenantID, "connection", conn.Name, "file", name,
-		"status", file.Status, "rows", file.Rows, "invalid", file.Invalid, "created", file.Created, "updated", file.Updated)
+	b.cfg.Logger.InfoContext(ctx, "file ingested", "tenant", conn.TenantID, "connection", conn.Name, "file", name, "status", file.Status,
+		"rows", file.Rows, "invalid", file.Invalid, "created", file.Created, "updated", file.Updated, "unchanged", file.Unchanged,
+		"missing", res.Missing, "events", res.Events, "duration_ms", time.Since(start).Milliseconds())
 	return res, nil
 }
 
 var errTooManyInvalid = errors.New("too many invalid rows")
 
-// apply streams every row into the open transaction.
-func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader, file *schema.File) (Result, []schema.RecordError, error) {
+// errHeld stops an apply that must wait for an operator.
+type errHeld struct{ reason string }
+
+func (e errHeld) Error() string { return "held: " + e.reason }
+
+// apply streams every row into the open transaction: unchanged rows cost
+// nothing, new and changed ones are written, and in a full snapshot the
+// absent are flagged.
+func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File, release bool) (Result, []schema.RecordError, error) {
 	var res Result
 	var kept []schema.RecordError
+	known, err := schema.LoadKnown(ctx, in, file.ConnectionID)
+	if err != nil {
+		return res, nil, fmt.Errorf("load current employees: %w", err)
+	}
 	for {
 		row, err := rd.Next()
 		if err == io.EOF {
@@ -94,6 +128,7 @@ func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader,
 			return res, kept, err
 		}
 		file.Rows++
+		b.crashPoint(fmt.Sprintf("row-%d", file.Rows))
 		if !row.Valid() {
 			file.Invalid++
 			for _, fe := range row.Errors {
@@ -110,21 +145,34 @@ func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader,
 		file.Valid++
 		e := row.Record.(*schema.Employee)
 		e.TenantID, e.ConnectionID = file.TenantID, file.ConnectionID
-		change, err := in.PutEmployee(ctx, e)
-		if err != nil {
-			return res, kept, fmt.Errorf("line %d: %w", row.Line, err)
-		}
-		switch change {
-		case schema.Created:
+		enc := e.Encode()
+		switch known.Classify(e, enc) {
+		case schema.New:
 			file.Created++
-		case schema.Updated:
+			err = in.Insert(ctx, e, enc)
+		case schema.Changed:
 			file.Updated++
+			err = in.Update(ctx, e, enc)
 		default:
 			file.Unchanged++
 		}
+		if err != nil {
+			return res, kept, fmt.Errorf("line %d: %w", row.Line, err)
+		}
 	}
-	if file.Rows > 0 && float64(file.Invalid)/float64(file.Rows) > b.cfg.MaxInvalidRatio {
-		return res, kept, fmt.Errorf("%w: %d of %d rows are invalid, above the limit of %.0f%%", errTooManyInvalid, file.Invalid, file.Rows, b.cfg.MaxInvalidRatio*100)
+	if file.Rows > 0 && float64(file.Invalid)/float64(file.Rows) > b.maxInvalid(policy) {
+		return res, kept, fmt.Errorf("%w: %d of %d rows are invalid, above the limit of %g%%", errTooManyInvalid, file.Invalid, file.Rows, b.maxInvalid(policy)*100)
+	}
+	if layout.Mode == "full" {
+		if prev := known.Previous(); !release && prev > 0 && float64(file.Valid) < float64(prev)*(1-maxShrink(policy)) {
+			return res, kept, errHeld{fmt.Sprintf("snapshot shrank from %d to %d people, more than the %g%% limit: a truncated or filtered export?",
+				prev, file.Valid, maxShrink(policy)*100)}
+		}
+		gone := known.Unseen()
+		if err := in.MarkMissing(ctx, gone, policy.Absent == "terminate", time.Now().UTC().Format(schema.DateLayout)); err != nil {
+			return res, kept, fmt.Errorf("mark missing: %w", err)
+		}
+		res.Missing = len(gone)
 	}
 	file.Status = schema.FileApplied
 	if file.Invalid > 0 {
@@ -132,6 +180,7 @@ func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader,
 	}
 	t := time.Now().UTC()
 	file.AppliedAt = &t
+	res.Events = in.Events()
 	return res, kept, nil
 }
 
@@ -139,7 +188,7 @@ func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader,
 // why, in a transaction of its own.
 func (b *Bridge) reject(ctx context.Context, file schema.File, cause error, kept []schema.RecordError) (Result, error) {
 	file.ID, file.Status, file.Detail = "", schema.FileRejected, cause.Error()
-	file.Created, file.Updated, file.Unchanged = 0, 0, 0
+	file.Created, file.Updated, file.Unchanged, file.AppliedAt = 0, 0, 0, nil
 	var pe *parsers.ParseError
 	if errors.As(cause, &pe) {
 		kept = append(kept, schema.RecordError{Line: pe.Line, Code: pe.Code, Message: pe.Err.Error()})
@@ -153,10 +202,54 @@ func (b *Bridge) reject(ctx context.Context, file schema.File, cause error, kept
 	return Result{File: file}, nil
 }
 
+// hold records a file that waits for an operator's release or discard, and
+// keeps its bytes for the release.
+func (b *Bridge) hold(ctx context.Context, file schema.File, sp spooled, reason string) (Result, error) {
+	file.ID, file.Status, file.Detail = "", schema.FileHeld, reason
+	if err := os.MkdirAll(b.cfg.FilesDir, 0o700); err != nil {
+		return Result{}, err
+	}
+	if err := copyFile(sp.Path, b.heldPath(file.SHA256)); err != nil {
+		return Result{}, fmt.Errorf("keep held file: %w", err)
+	}
+	if err := b.cfg.Store.RecordFile(ctx, &file, nil); err != nil {
+		return Result{}, err
+	}
+	b.cfg.Logger.WarnContext(ctx, "file held for approval", "tenant", file.TenantID, "file", file.Name, "file_id", file.ID, "reason", reason)
+	return Result{File: file}, nil
+}
+
+func (b *Bridge) heldPath(sha string) string { return filepath.Join(b.cfg.FilesDir, sha) }
+
 func (b *Bridge) duplicate(ctx context.Context, file schema.File, of string) (Result, error) {
-	file.Status, file.Detail = schema.FileDuplicate, "same bytes as file "+of+", already applied"
+	file.Status, file.Detail = schema.FileDuplicate, "same bytes as file "+of+", already received"
 	if err := b.cfg.Store.RecordFile(ctx, &file, nil); err != nil {
 		return Result{}, err
 	}
 	return Result{File: file}, nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp := dst + ".tmp"
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, dst)
 }

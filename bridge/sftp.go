@@ -40,6 +40,8 @@ type SFTPConfig struct {
 	ArchiveDir string `json:"archive_dir,omitempty"`
 	// MaxFiles bounds the files taken per run; default 100.
 	MaxFiles int `json:"max_files,omitempty"`
+	// Policy holds the ingest guards.
+	Policy Policy `json:"policy,omitempty"`
 }
 
 // SFTPSecret is an sftp connection's credentials, sealed at rest.
@@ -67,6 +69,9 @@ func (c *SFTPConfig) Validate() error {
 		if _, err := path.Match(p, ""); err != nil {
 			return fmt.Errorf("sftp connection: patterns: %q: %w", p, err)
 		}
+	}
+	if err := c.Policy.Validate(); err != nil {
+		return fmt.Errorf("sftp connection: %w", err)
 	}
 	_, err := pinnedKey(c.HostKey)
 	return err

@@ -57,7 +57,7 @@ func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.S
 		if err != nil {
 			return results, fmt.Errorf("download %s: %w", rf.Path, err)
 		}
-		res, err := b.ingestSpooled(ctx, conn, rf.Info.Name(), sp)
+		res, err := b.ingestSpooled(ctx, conn, rf.Info.Name(), sp, false)
 		os.Remove(sp.Path)
 		if err != nil {
 			return results, err

@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// content is an employee stripped of identity and timestamps: what a
-// source says about the person, and so what change detection compares.
+// content is an employee stripped of identity, timestamps and flags: what
+// a source says about the person, and so what change detection compares.
 func (e *Employee) content() Employee {
 	c := *e
 	c.ID, c.TenantID, c.ConnectionID = "", "", ""
@@ -20,16 +20,31 @@ func (e *Employee) content() Employee {
 	return c
 }
 
-// ContentHash is the hex SHA-256 of the employee's normalized content.
-// Equal hashes mean an update would change nothing.
-func (e *Employee) ContentHash() string {
-	b, err := json.Marshal(e.content())
+// Encoded is an employee as stores keep it: its content as JSON without
+// the SSN (which stores seal separately), and the content hash.
+type Encoded struct {
+	Data []byte
+	Hash string
+}
+
+// Encode marshals the employee's content once and hashes it with the SSN:
+// equal hashes mean an update would change nothing.
+func (e *Employee) Encode() Encoded {
+	c := e.content()
+	c.SSN = ""
+	data, err := json.Marshal(&c)
 	if err != nil {
 		panic(err) // only plain fields: cannot fail
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	h := sha256.New()
+	h.Write(data)
+	h.Write([]byte{0})
+	h.Write([]byte(e.SSN))
+	return Encoded{Data: data, Hash: hex.EncodeToString(h.Sum(nil))}
 }
+
+// ContentHash is the hex SHA-256 of the employee's normalized content.
+func (e *Employee) ContentHash() string { return e.Encode().Hash }
 
 // ChangedFields lists the JSON names of the top-level fields whose values
 // differ between old and new, in sorted order.

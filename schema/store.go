@@ -62,27 +62,40 @@ type Store interface {
 }
 
 // Ingest is one file's apply transaction. Nothing it writes is visible until
-// Commit; Rollback (or a crash) leaves the store as it was.
+// Commit; Rollback (or a crash) leaves the store as it was. Stores may
+// buffer writes (PostgreSQL sends them with COPY) and flush them before
+// MarkMissing and Commit.
 type Ingest interface {
-	// PutEmployee creates or updates the employee keyed by
-	// (tenant, external_id), writing nothing when its content hash is
-	// unchanged, and writes the change events to the outbox.
-	PutEmployee(ctx context.Context, e *Employee) (Change, error)
+	// Index streams the tenant's employees as change detection needs them,
+	// so the caller writes only what changed.
+	Index(ctx context.Context, fn func(IndexEntry) error) error
+	// Insert adds an employee new to the tenant and its employee.hired
+	// event. It copies what it needs: e may be reused after it returns.
+	Insert(ctx context.Context, e *Employee, enc Encoded) error
+	// Update replaces an employee whose content, connection or missing flag
+	// changed, keyed by (tenant, external_id), and writes its change events
+	// (employee.updated with the changed fields, employee.terminated,
+	// employee.rehired). It copies what it needs.
+	Update(ctx context.Context, e *Employee, enc Encoded) error
+	// MarkMissing flags employees absent from a full snapshot and writes
+	// employee.missing_from_snapshot, or, with terminate, terminates them
+	// as of date (YYYY-MM-DD) and writes employee.terminated.
+	MarkMissing(ctx context.Context, externalIDs []string, terminate bool, date string) error
 	PutRecordError(ctx context.Context, e RecordError) error
+	// Events is the number of events written so far.
+	Events() int
 	// Commit stores the file's final counts and status and commits.
 	Commit(ctx context.Context, f *File) error
 	Rollback(ctx context.Context) error
 }
 
-// Change says what PutEmployee did.
-type Change int
-
-// Changes.
-const (
-	Unchanged Change = iota
-	Created
-	Updated
-)
+// IndexEntry is one stored employee as change detection sees it.
+type IndexEntry struct {
+	ExternalID   string
+	ContentHash  string
+	ConnectionID string
+	Missing      bool
+}
 
 // EmployeeQuery selects a page of employees in id order.
 type EmployeeQuery struct {

@@ -3,6 +3,8 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -10,18 +12,34 @@ import (
 	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
 )
 
-// ingest is one file's apply transaction.
+// flushAt is how many buffered writes go to the server in one COPY/batch.
+const flushAt = 5000
+
+// ingest is one file's apply transaction. New employees and all events are
+// buffered and sent with COPY; changed employees are sent as one batch per
+// flush after their old rows are read (FOR UPDATE) for the change events.
 type ingest struct {
-	s    *Store
-	tx   pgx.Tx
-	file *schema.File
+	s       *Store
+	tx      pgx.Tx
+	file    *schema.File
+	now     time.Time
+	inserts []codec.Pending
+	updates []codec.Pending
+	events  [][]any
+	nEvents int
 }
 
-// BeginIngest opens the apply transaction and claims the file's
-// (connection, sha256) slot inside it.
+// BeginIngest opens the apply transaction, serialises ingests of one tenant
+// with an advisory lock, and claims the file's (connection, sha256) slot.
 func (s *Store) BeginIngest(ctx context.Context, f *schema.File) (schema.Ingest, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
+		return nil, err
+	}
+	h := fnv.New64a()
+	h.Write([]byte(f.TenantID))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64())); err != nil {
+		tx.Rollback(ctx) //nolint:errcheck
 		return nil, err
 	}
 	prepareFile(f)
@@ -30,60 +48,173 @@ func (s *Store) BeginIngest(ctx context.Context, f *schema.File) (schema.Ingest,
 		tx.Rollback(ctx) //nolint:errcheck
 		return nil, interpret(err)
 	}
-	return &ingest{s: s, tx: tx, file: f}, nil
+	return &ingest{s: s, tx: tx, file: f, now: now()}, nil
 }
 
-const lockEmployee = selectEmployee + ` WHERE tenant_id = $1 AND external_id = $2 FOR UPDATE`
-
-const upsertEmployee = `INSERT INTO employees (id, tenant_id, external_id, connection_id, employment_status, employment_type,
-department, location, hire_date, termination_date, missing_from_snapshot, content_hash, data, ssn_sealed, created_at, updated_at)
-VALUES ($1, $2, $3, nullif($4, ''), $5, $6, $7, $8, $9, $10, false, $11, $12, $13, $14, $14)
-ON CONFLICT (tenant_id, external_id) DO UPDATE SET connection_id = excluded.connection_id,
-employment_status = excluded.employment_status, employment_type = excluded.employment_type,
-department = excluded.department, location = excluded.location, hire_date = excluded.hire_date,
-termination_date = excluded.termination_date, missing_from_snapshot = false, content_hash = excluded.content_hash,
-data = excluded.data, ssn_sealed = excluded.ssn_sealed, updated_at = excluded.updated_at`
-
-const insertEvent = `INSERT INTO events (id, tenant_id, type, subject, data, file_id, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`
-
-// PutEmployee creates or updates e and writes its change events.
-func (in *ingest) PutEmployee(ctx context.Context, e *schema.Employee) (schema.Change, error) {
-	rows, _ := in.tx.Query(ctx, lockEmployee, e.TenantID, e.ExternalID)
-	old, err := pgx.CollectExactlyOneRow(rows, in.s.scanEmployee)
-	var prev *schema.Employee
-	switch err {
-	case nil:
-		prev = &old
-		if old.ContentHash() == e.ContentHash() && !old.MissingFromSnapshot && old.ConnectionID == e.ConnectionID {
-			*e = old
-			return schema.Unchanged, nil
+// Index streams the tenant's employees.
+func (in *ingest) Index(ctx context.Context, fn func(schema.IndexEntry) error) error {
+	rows, err := in.tx.Query(ctx, `SELECT external_id, content_hash, coalesce(connection_id, ''), missing_from_snapshot FROM employees WHERE tenant_id = $1`, in.file.TenantID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var e schema.IndexEntry
+	for rows.Next() {
+		if err := rows.Scan(&e.ExternalID, &e.ContentHash, &e.ConnectionID, &e.Missing); err != nil {
+			return err
 		}
-		e.ID, e.CreatedAt = old.ID, old.CreatedAt
-	case pgx.ErrNoRows:
-		e.ID, e.CreatedAt = codec.NewID(), now()
-	default:
-		return 0, fmt.Errorf("load employee %s: %w", e.ExternalID, err)
-	}
-	e.UpdatedAt = now()
-	enc, err := codec.EncodeEmployee(in.s.box, e)
-	if err != nil {
-		return 0, err
-	}
-	_, err = in.tx.Exec(ctx, upsertEmployee, e.ID, e.TenantID, e.ExternalID, e.ConnectionID, e.EmploymentStatus, e.EmploymentType,
-		e.Department, e.Location, e.HireDate, e.TerminationDate, enc.Hash, string(enc.Data), enc.SSNSealed, e.UpdatedAt)
-	if err != nil {
-		return 0, fmt.Errorf("upsert employee %s: %w", e.ExternalID, interpret(err))
-	}
-	types, changed := schema.EmployeeEventTypes(prev, e)
-	for _, typ := range types {
-		if _, err := in.tx.Exec(ctx, insertEvent, codec.NewID(), e.TenantID, typ, e.ID, string(codec.EventData(e, changed)), in.file.ID, e.UpdatedAt); err != nil {
-			return 0, fmt.Errorf("write event: %w", err)
+		if err := fn(e); err != nil {
+			return err
 		}
 	}
-	if prev == nil {
-		return schema.Created, nil
+	return rows.Err()
+}
+
+func (in *ingest) event(typ, subject string, data []byte) {
+	in.events = append(in.events, []any{codec.NewID(), in.file.TenantID, typ, subject, string(data), in.file.ID, in.now})
+	in.nEvents++
+}
+
+// Events is the number of events written so far.
+func (in *ingest) Events() int { return in.nEvents }
+
+// Insert buffers a new employee and its hire event.
+func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
+	p, err := codec.NewPending(in.s.box, e, enc)
+	if err != nil {
+		return err
 	}
-	return schema.Updated, nil
+	p.ID = codec.NewID()
+	in.inserts = append(in.inserts, p)
+	in.event("employee.hired", p.ID, codec.EventData(p.ID, p.ExternalID, p.ConnectionID, p.Status, nil))
+	if len(in.inserts) >= flushAt {
+		return in.flush(ctx)
+	}
+	return nil
+}
+
+// Update buffers a changed employee.
+func (in *ingest) Update(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
+	p, err := codec.NewPending(in.s.box, e, enc)
+	if err != nil {
+		return err
+	}
+	in.updates = append(in.updates, p)
+	if len(in.updates) >= flushAt {
+		return in.flush(ctx)
+	}
+	return nil
+}
+
+var employeeColumns = []string{"id", "tenant_id", "external_id", "connection_id", "employment_status", "employment_type", "department",
+	"location", "hire_date", "termination_date", "missing_from_snapshot", "content_hash", "data", "ssn_sealed", "created_at", "updated_at"}
+
+var eventColumns = []string{"id", "tenant_id", "type", "subject", "data", "file_id", "occurred_at"}
+
+// flush sends buffered inserts (COPY), updates (batch) and events (COPY).
+func (in *ingest) flush(ctx context.Context) error {
+	if len(in.inserts) > 0 {
+		rows := in.inserts
+		_, err := in.tx.CopyFrom(ctx, pgx.Identifier{"employees"}, employeeColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			p := &rows[i]
+			return []any{p.ID, in.file.TenantID, p.ExternalID, nullable(p.ConnectionID), p.Status, p.Type, p.Department, p.Location,
+				p.HireDate, p.TerminationDate, false, p.Hash, string(p.Data), p.SSNSealed, in.now, in.now}, nil
+		}))
+		if err != nil {
+			return fmt.Errorf("copy employees: %w", interpret(err))
+		}
+		in.inserts = in.inserts[:0]
+	}
+	if err := in.flushUpdates(ctx); err != nil {
+		return err
+	}
+	if len(in.events) > 0 {
+		if _, err := in.tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, pgx.CopyFromRows(in.events)); err != nil {
+			return fmt.Errorf("copy events: %w", err)
+		}
+		in.events = in.events[:0]
+	}
+	return nil
+}
+
+const updateEmployee = `UPDATE employees SET connection_id = $3, employment_status = $4, employment_type = $5, department = $6,
+location = $7, hire_date = $8, termination_date = $9, missing_from_snapshot = false, content_hash = $10, data = $11,
+ssn_sealed = $12, updated_at = $13 WHERE tenant_id = $1 AND external_id = $2`
+
+// flushUpdates reads the old rows of the buffered updates, computes their
+// events and sends the updates in one batch.
+func (in *ingest) flushUpdates(ctx context.Context) error {
+	if len(in.updates) == 0 {
+		return nil
+	}
+	ids := make([]string, len(in.updates))
+	for i := range in.updates {
+		ids[i] = in.updates[i].ExternalID
+	}
+	rows, _ := in.tx.Query(ctx, selectEmployee+` WHERE tenant_id = $1 AND external_id = ANY($2) FOR UPDATE`, in.file.TenantID, ids)
+	olds, err := pgx.CollectRows(rows, in.s.scanEmployee)
+	if err != nil {
+		return fmt.Errorf("load changed employees: %w", err)
+	}
+	byExt := make(map[string]*schema.Employee, len(olds))
+	for i := range olds {
+		byExt[olds[i].ExternalID] = &olds[i]
+	}
+	var b pgx.Batch
+	for i := range in.updates {
+		p := &in.updates[i]
+		old, ok := byExt[p.ExternalID]
+		if !ok {
+			return fmt.Errorf("update employee %s: %w", p.ExternalID, schema.ErrNotFound)
+		}
+		for _, ev := range codec.UpdateEvents(old, old.ID, p) {
+			in.event(ev.Type, ev.Subject, ev.Data)
+		}
+		b.Queue(updateEmployee, in.file.TenantID, p.ExternalID, nullable(p.ConnectionID), p.Status, p.Type, p.Department, p.Location,
+			p.HireDate, p.TerminationDate, p.Hash, string(p.Data), p.SSNSealed, in.now)
+	}
+	if err := in.tx.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("update employees: %w", interpret(err))
+	}
+	in.updates = in.updates[:0]
+	return nil
+}
+
+// MarkMissing flags or terminates employees absent from a full snapshot.
+func (in *ingest) MarkMissing(ctx context.Context, externalIDs []string, terminate bool, date string) error {
+	if err := in.flush(ctx); err != nil {
+		return err
+	}
+	if len(externalIDs) == 0 {
+		return nil
+	}
+	q := `UPDATE employees SET missing_from_snapshot = true, updated_at = $3
+WHERE tenant_id = $1 AND external_id = ANY($2) AND NOT missing_from_snapshot
+RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
+	typ := "employee.missing_from_snapshot"
+	args := []any{in.file.TenantID, externalIDs, in.now}
+	if terminate {
+		q = `UPDATE employees SET missing_from_snapshot = true, updated_at = $3, employment_status = 'terminated',
+termination_date = $4, content_hash = '',
+data = jsonb_set(jsonb_set(data, '{employment_status}', '"terminated"'), '{termination_date}', to_jsonb($4::text))
+WHERE tenant_id = $1 AND external_id = ANY($2) AND NOT missing_from_snapshot
+RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
+		typ = "employee.terminated"
+		args = append(args, date)
+	}
+	rows, err := in.tx.Query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	var id, ext, conn, status string
+	_, err = pgx.ForEachRow(rows, []any{&id, &ext, &conn, &status}, func() error {
+		in.event(typ, id, codec.EventData(id, ext, conn, status, []string{"missing_from_snapshot"}))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return in.flush(ctx)
 }
 
 // PutRecordError keeps one rejected row.
@@ -91,8 +222,12 @@ func (in *ingest) PutRecordError(ctx context.Context, re schema.RecordError) err
 	return interpret(putRecordError(ctx, in.tx, in.file, re))
 }
 
-// Commit stores the file's outcome and commits everything.
+// Commit flushes, stores the file's outcome and commits everything.
 func (in *ingest) Commit(ctx context.Context, f *schema.File) error {
+	if err := in.flush(ctx); err != nil {
+		in.tx.Rollback(ctx) //nolint:errcheck
+		return err
+	}
 	if _, err := in.tx.Exec(ctx, updateFile, fileUpdateArgs(f)...); err != nil {
 		in.tx.Rollback(ctx) //nolint:errcheck
 		return interpret(err)
@@ -102,3 +237,10 @@ func (in *ingest) Commit(ctx context.Context, f *schema.File) error {
 
 // Rollback discards the transaction.
 func (in *ingest) Rollback(ctx context.Context) error { return in.tx.Rollback(ctx) }
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -68,7 +68,10 @@ func TestPostgresSSNSealedAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in.PutEmployee(ctx, &schema.Employee{TenantID: tn.ID, ExternalID: "E1", FirstName: "A", LastName: "B", SSN: "123456789", EmploymentStatus: "active"})
+	e := &schema.Employee{TenantID: tn.ID, ExternalID: "E1", FirstName: "A", LastName: "B", SSN: "123456789", EmploymentStatus: "active"}
+	if err := in.Insert(ctx, e, e.Encode()); err != nil {
+		t.Fatal(err)
+	}
 	f.Status = schema.FileApplied
 	if err := in.Commit(ctx, f); err != nil {
 		t.Fatal(err)

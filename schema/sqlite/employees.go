@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
@@ -53,11 +55,14 @@ FROM events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, tenantID, aft
 	})
 }
 
-// ingest is one file's apply transaction.
+// ingest is one file's apply transaction. SQLite runs in-process, so
+// writes go straight to the (write-locked) transaction.
 type ingest struct {
-	s    *Store
-	tx   *sql.Tx
-	file *schema.File
+	s       *Store
+	tx      *sql.Tx
+	file    *schema.File
+	now     any
+	nEvents int
 }
 
 // BeginIngest opens the apply transaction (taking SQLite's write lock) and
@@ -73,57 +78,118 @@ func (s *Store) BeginIngest(ctx context.Context, f *schema.File) (schema.Ingest,
 		tx.Rollback() //nolint:errcheck
 		return nil, interpret(err)
 	}
-	return &ingest{s: s, tx: tx, file: f}, nil
+	return &ingest{s: s, tx: tx, file: f, now: ts(now())}, nil
 }
 
-const upsertEmployee = `INSERT INTO employees (id, tenant_id, external_id, connection_id, employment_status, employment_type,
-department, location, hire_date, termination_date, missing_from_snapshot, content_hash, data, ssn_sealed, created_at, updated_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, ?12, ?13, ?14, ?15)
-ON CONFLICT (tenant_id, external_id) DO UPDATE SET connection_id = excluded.connection_id,
-employment_status = excluded.employment_status, employment_type = excluded.employment_type,
-department = excluded.department, location = excluded.location, hire_date = excluded.hire_date,
-termination_date = excluded.termination_date, missing_from_snapshot = 0, content_hash = excluded.content_hash,
-data = excluded.data, ssn_sealed = excluded.ssn_sealed, updated_at = excluded.updated_at`
+// Index streams the tenant's employees.
+func (in *ingest) Index(ctx context.Context, fn func(schema.IndexEntry) error) error {
+	rows, err := in.tx.QueryContext(ctx, `SELECT external_id, content_hash, coalesce(connection_id, ''), missing_from_snapshot FROM employees WHERE tenant_id = ?`, in.file.TenantID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var e schema.IndexEntry
+	for rows.Next() {
+		if err := rows.Scan(&e.ExternalID, &e.ContentHash, &e.ConnectionID, &e.Missing); err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
 
 const insertEvent = `INSERT INTO events (id, tenant_id, type, subject, data, file_id, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
 
-// PutEmployee creates or updates e and writes its change events.
-func (in *ingest) PutEmployee(ctx context.Context, e *schema.Employee) (schema.Change, error) {
-	old, err := in.s.scanEmployee(in.tx.QueryRowContext(ctx, selectEmployee+` WHERE tenant_id = ? AND external_id = ?`, e.TenantID, e.ExternalID))
-	var prev *schema.Employee
-	switch err {
-	case nil:
-		prev = &old
-		if old.ContentHash() == e.ContentHash() && !old.MissingFromSnapshot && old.ConnectionID == e.ConnectionID {
-			*e = old
-			return schema.Unchanged, nil
-		}
-		e.ID, e.CreatedAt = old.ID, old.CreatedAt
-	case sql.ErrNoRows:
-		e.ID, e.CreatedAt = codec.NewID(), now()
-	default:
-		return 0, err
-	}
-	e.UpdatedAt = now()
-	enc, err := codec.EncodeEmployee(in.s.box, e)
+func (in *ingest) event(ctx context.Context, typ, subject string, data []byte) error {
+	in.nEvents++
+	_, err := in.tx.ExecContext(ctx, insertEvent, codec.NewID(), in.file.TenantID, typ, subject, string(data), in.file.ID, in.now)
+	return err
+}
+
+// Events is the number of events written so far.
+func (in *ingest) Events() int { return in.nEvents }
+
+const insertEmployee = `INSERT INTO employees (id, tenant_id, external_id, connection_id, employment_status, employment_type,
+department, location, hire_date, termination_date, missing_from_snapshot, content_hash, data, ssn_sealed, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`
+
+// Insert adds a new employee and its hire event.
+func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
+	p, err := codec.NewPending(in.s.box, e, enc)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	_, err = in.tx.ExecContext(ctx, upsertEmployee, e.ID, e.TenantID, e.ExternalID, nullString(e.ConnectionID), e.EmploymentStatus, e.EmploymentType,
-		e.Department, e.Location, e.HireDate, e.TerminationDate, enc.Hash, string(enc.Data), enc.SSNSealed, ts(e.CreatedAt), ts(e.UpdatedAt))
+	p.ID = codec.NewID()
+	_, err = in.tx.ExecContext(ctx, insertEmployee, p.ID, in.file.TenantID, p.ExternalID, nullString(p.ConnectionID), p.Status, p.Type,
+		p.Department, p.Location, p.HireDate, p.TerminationDate, p.Hash, string(p.Data), p.SSNSealed, in.now, in.now)
 	if err != nil {
-		return 0, interpret(err)
+		return fmt.Errorf("insert employee %s: %w", p.ExternalID, interpret(err))
 	}
-	types, changed := schema.EmployeeEventTypes(prev, e)
-	for _, typ := range types {
-		if _, err := in.tx.ExecContext(ctx, insertEvent, codec.NewID(), e.TenantID, typ, e.ID, string(codec.EventData(e, changed)), in.file.ID, ts(e.UpdatedAt)); err != nil {
-			return 0, err
+	return in.event(ctx, "employee.hired", p.ID, codec.EventData(p.ID, p.ExternalID, p.ConnectionID, p.Status, nil))
+}
+
+const updateEmployee = `UPDATE employees SET connection_id = ?, employment_status = ?, employment_type = ?, department = ?,
+location = ?, hire_date = ?, termination_date = ?, missing_from_snapshot = 0, content_hash = ?, data = ?,
+ssn_sealed = ?, updated_at = ? WHERE tenant_id = ? AND external_id = ?`
+
+// Update replaces a changed employee and writes its change events.
+func (in *ingest) Update(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
+	p, err := codec.NewPending(in.s.box, e, enc)
+	if err != nil {
+		return err
+	}
+	old, err := in.s.scanEmployee(in.tx.QueryRowContext(ctx, selectEmployee+` WHERE tenant_id = ? AND external_id = ?`, in.file.TenantID, p.ExternalID))
+	if err != nil {
+		return fmt.Errorf("load employee %s: %w", p.ExternalID, interpret(err))
+	}
+	_, err = in.tx.ExecContext(ctx, updateEmployee, nullString(p.ConnectionID), p.Status, p.Type, p.Department, p.Location,
+		p.HireDate, p.TerminationDate, p.Hash, string(p.Data), p.SSNSealed, in.now, in.file.TenantID, p.ExternalID)
+	if err != nil {
+		return fmt.Errorf("update employee %s: %w", p.ExternalID, interpret(err))
+	}
+	for _, ev := range codec.UpdateEvents(&old, old.ID, &p) {
+		if err := in.event(ctx, ev.Type, ev.Subject, ev.Data); err != nil {
+			return err
 		}
 	}
-	if prev == nil {
-		return schema.Created, nil
+	return nil
+}
+
+// MarkMissing flags or terminates employees absent from a full snapshot.
+func (in *ingest) MarkMissing(ctx context.Context, externalIDs []string, terminate bool, date string) error {
+	q := `UPDATE employees SET missing_from_snapshot = 1, updated_at = ?3
+WHERE tenant_id = ?1 AND external_id = ?2 AND NOT missing_from_snapshot
+RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
+	typ := "employee.missing_from_snapshot"
+	if terminate {
+		q = `UPDATE employees SET missing_from_snapshot = 1, updated_at = ?3, employment_status = 'terminated',
+termination_date = ?4, content_hash = '',
+data = json_set(data, '$.employment_status', 'terminated', '$.termination_date', ?4)
+WHERE tenant_id = ?1 AND external_id = ?2 AND NOT missing_from_snapshot
+RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
+		typ = "employee.terminated"
 	}
-	return schema.Updated, nil
+	stmt, err := in.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, ext := range externalIDs {
+		var id, e, conn, status string
+		err := stmt.QueryRowContext(ctx, in.file.TenantID, ext, in.now, date).Scan(&id, &e, &conn, &status)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := in.event(ctx, typ, id, codec.EventData(id, e, conn, status, []string{"missing_from_snapshot"})); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PutRecordError keeps one rejected row.

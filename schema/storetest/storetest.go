@@ -85,11 +85,22 @@ func apply(t *testing.T, s schema.Store, conn schema.Connection, sha string, emp
 	if err != nil {
 		t.Fatalf("BeginIngest: %v", err)
 	}
+	known, err := schema.LoadKnown(ctx, in, conn.ID)
+	if err != nil {
+		t.Fatalf("LoadKnown: %v", err)
+	}
 	var changes []schema.Change
 	for _, e := range emps {
-		c, err := in.PutEmployee(ctx, e)
+		enc := e.Encode()
+		c := known.Classify(e, enc)
+		switch c {
+		case schema.New:
+			err = in.Insert(ctx, e, enc)
+		case schema.Changed:
+			err = in.Update(ctx, e, enc)
+		}
 		if err != nil {
-			t.Fatalf("PutEmployee(%s): %v", e.ExternalID, err)
+			t.Fatalf("write %s: %v", e.ExternalID, err)
 		}
 		changes = append(changes, c)
 	}
@@ -202,14 +213,14 @@ func testIngestChanges(t *testing.T, s schema.Store) {
 	tn := mustTenant(t, s)
 	conn := mustConnection(t, s, tn.ID)
 	_, ch := apply(t, s, conn, "sha-1", employee(tn.ID, conn.ID, "E1"), employee(tn.ID, conn.ID, "E2"))
-	if ch[0] != schema.Created || ch[1] != schema.Created {
-		t.Fatalf("first file changes = %v, want [Created Created]", ch)
+	if ch[0] != schema.New || ch[1] != schema.New {
+		t.Fatalf("first file changes = %v, want [New New]", ch)
 	}
 	e2 := employee(tn.ID, conn.ID, "E2")
 	e2.EmploymentStatus, e2.TerminationDate = schema.StatusTerminated, "2026-10-31"
 	_, ch = apply(t, s, conn, "sha-2", employee(tn.ID, conn.ID, "E1"), e2)
-	if ch[0] != schema.Unchanged || ch[1] != schema.Updated {
-		t.Fatalf("second file changes = %v, want [Unchanged Updated]", ch)
+	if ch[0] != schema.Unchanged || ch[1] != schema.Changed {
+		t.Fatalf("second file changes = %v, want [Unchanged Changed]", ch)
 	}
 	want := []string{"employee.hired", "employee.hired", "employee.terminated", "employee.updated"}
 	if got := eventTypes(t, s, tn.ID); fmt.Sprint(got) != fmt.Sprint(want) {
@@ -246,7 +257,8 @@ func testIngestRollback(t *testing.T, s schema.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := in.PutEmployee(ctx, employee(tn.ID, conn.ID, "E1")); err != nil {
+	e1 := employee(tn.ID, conn.ID, "E1")
+	if err := in.Insert(ctx, e1, e1.Encode()); err != nil {
 		t.Fatal(err)
 	}
 	if err := in.Rollback(ctx); err != nil {

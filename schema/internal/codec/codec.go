@@ -21,28 +21,17 @@ import (
 // serve as stable pagination keys.
 func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// Employee is an employee as stored.
-type Employee struct {
-	Data      []byte // JSON without SSN and identity columns
-	SSNSealed []byte // nil when no SSN
-	Hash      string
-}
-
-// EncodeEmployee prepares e for storage.
-func EncodeEmployee(box schema.Sealer, e *schema.Employee) (Employee, error) {
-	c := *e
-	c.SSN = ""
-	data, err := json.Marshal(&c)
+// SealSSN seals an employee's SSN for the ssn_sealed column (nil when
+// there is none).
+func SealSSN(box schema.Sealer, ssn string) ([]byte, error) {
+	if ssn == "" {
+		return nil, nil
+	}
+	sealed, err := box.Seal([]byte(ssn))
 	if err != nil {
-		return Employee{}, err
+		return nil, fmt.Errorf("seal ssn: %w", err)
 	}
-	out := Employee{Data: data, Hash: e.ContentHash()}
-	if e.SSN != "" {
-		if out.SSNSealed, err = box.Seal([]byte(e.SSN)); err != nil {
-			return Employee{}, fmt.Errorf("seal ssn: %w", err)
-		}
-	}
-	return out, nil
+	return sealed, nil
 }
 
 // DecodeEmployee reads a stored employee back. Identity and timestamps come
@@ -116,13 +105,67 @@ var ErrStale = fmt.Errorf("database schema is not current: run `hrisbridge migra
 
 // EventData is the JSON payload of an employee change event. It is thin on
 // purpose: PII stays behind the audited API.
-func EventData(e *schema.Employee, changed []string) []byte {
+func EventData(id, externalID, connectionID, status string, changed []string) []byte {
 	b, _ := json.Marshal(struct {
 		EmployeeID    string   `json:"employee_id"`
 		ExternalID    string   `json:"external_id"`
 		ConnectionID  string   `json:"connection_id,omitempty"`
 		Status        string   `json:"employment_status"`
 		ChangedFields []string `json:"changed_fields,omitempty"`
-	}{e.ID, e.ExternalID, e.ConnectionID, e.EmploymentStatus, changed})
+	}{id, externalID, connectionID, status, changed})
 	return b
+}
+
+// Pending is an employee write waiting in an ingest's buffer: the columns
+// to store, copied out of the caller's record.
+type Pending struct {
+	ID, ExternalID, ConnectionID       string
+	Status, Type, Department, Location string
+	HireDate, TerminationDate          string
+	Hash                               string
+	Data, SSNSealed                    []byte
+	SSN                                string // clear, for change events; never stored as is
+}
+
+// NewPending copies e's columns and seals its SSN.
+func NewPending(box schema.Sealer, e *schema.Employee, enc schema.Encoded) (Pending, error) {
+	sealed, err := SealSSN(box, e.SSN)
+	return Pending{ExternalID: e.ExternalID, ConnectionID: e.ConnectionID, Status: e.EmploymentStatus, Type: e.EmploymentType,
+		Department: e.Department, Location: e.Location, HireDate: e.HireDate, TerminationDate: e.TerminationDate,
+		Hash: enc.Hash, Data: enc.Data, SSNSealed: sealed, SSN: e.SSN}, err
+}
+
+// Employee decodes the pending record back (for change events).
+func (p *Pending) Employee() schema.Employee {
+	var e schema.Employee
+	json.Unmarshal(p.Data, &e) //nolint:errcheck // we marshalled it
+	e.ExternalID, e.ConnectionID, e.SSN = p.ExternalID, p.ConnectionID, p.SSN
+	return e
+}
+
+// ChangeEvent is one event to write.
+type ChangeEvent struct {
+	Type    string
+	Subject string
+	Data    []byte
+}
+
+// UpdateEvents returns the events for old becoming p.
+func UpdateEvents(old *schema.Employee, id string, p *Pending) []ChangeEvent {
+	new := p.Employee()
+	types, changed := schema.EmployeeEventTypes(old, &new)
+	if len(types) == 0 && (old.MissingFromSnapshot || old.ConnectionID != p.ConnectionID) {
+		types = []string{"employee.updated"}
+		if old.MissingFromSnapshot {
+			changed = append(changed, "missing_from_snapshot")
+		}
+		if old.ConnectionID != p.ConnectionID {
+			changed = append(changed, "connection_id")
+		}
+	}
+	out := make([]ChangeEvent, len(types))
+	for i, t := range types {
+		out[i] = ChangeEvent{Type: t, Subject: id, Data: EventData(id, p.ExternalID, p.ConnectionID, p.Status, changed)}
+	}
+	return out
 }

@@ -1,0 +1,62 @@
+package bridge
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// Policy holds a connection's ingest guards (connections.config "policy").
+// Zero values take the safe defaults.
+type Policy struct {
+	// MaxInvalidRatio rejects a file whose share of invalid rows is above
+	// it; default the bridge's (0.05).
+	MaxInvalidRatio *float64 `json:"max_invalid_ratio,omitempty"`
+	// MaxShrinkRatio holds a full snapshot for approval when it has this
+	// much fewer people than the last one; default 0.2.
+	MaxShrinkRatio *float64 `json:"max_shrink_ratio,omitempty"`
+	// Absent is what a full snapshot's absence means: flag (default: set
+	// missing_from_snapshot and emit employee.missing_from_snapshot) or
+	// terminate.
+	Absent string `json:"absent,omitempty"`
+}
+
+// Validate names the bad key.
+func (p Policy) Validate() error {
+	for name, v := range map[string]*float64{"max_invalid_ratio": p.MaxInvalidRatio, "max_shrink_ratio": p.MaxShrinkRatio} {
+		if v != nil && (*v < 0 || *v > 1) {
+			return fmt.Errorf("policy.%s %v must be between 0 and 1", name, *v)
+		}
+	}
+	if p.Absent != "" && p.Absent != "flag" && p.Absent != "terminate" {
+		return fmt.Errorf("policy.absent %q must be flag or terminate", p.Absent)
+	}
+	return nil
+}
+
+// policyOf reads the policy of any connection kind.
+func policyOf(config []byte) (Policy, error) {
+	var c struct {
+		Policy Policy `json:"policy"`
+	}
+	if len(bytes.TrimSpace(config)) > 0 {
+		if err := json.Unmarshal(config, &c); err != nil {
+			return c.Policy, fmt.Errorf("connection config: %w", err)
+		}
+	}
+	return c.Policy, c.Policy.Validate()
+}
+
+func (b *Bridge) maxInvalid(p Policy) float64 {
+	if p.MaxInvalidRatio != nil {
+		return *p.MaxInvalidRatio
+	}
+	return b.cfg.MaxInvalidRatio
+}
+
+func maxShrink(p Policy) float64 {
+	if p.MaxShrinkRatio != nil {
+		return *p.MaxShrinkRatio
+	}
+	return 0.2
+}
