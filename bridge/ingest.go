@@ -209,7 +209,7 @@ func (b *Bridge) hold(ctx context.Context, file schema.File, sp spooled, reason 
 	if err := os.MkdirAll(b.cfg.FilesDir, 0o700); err != nil {
 		return Result{}, err
 	}
-	if err := copyFile(sp.Path, b.heldPath(file.SHA256)); err != nil {
+	if err := copyFile(sp.Path, b.heldPath(file)); err != nil {
 		return Result{}, fmt.Errorf("keep held file: %w", err)
 	}
 	if err := b.cfg.Store.RecordFile(ctx, &file, nil); err != nil {
@@ -219,7 +219,10 @@ func (b *Bridge) hold(ctx context.Context, file schema.File, sp spooled, reason 
 	return Result{File: file}, nil
 }
 
-func (b *Bridge) heldPath(sha string) string { return filepath.Join(b.cfg.FilesDir, sha) }
+// heldPath is where a held file's bytes wait, per connection and content.
+func (b *Bridge) heldPath(f schema.File) string {
+	return filepath.Join(b.cfg.FilesDir, f.ConnectionID+"-"+f.SHA256)
+}
 
 func (b *Bridge) duplicate(ctx context.Context, file schema.File, of string) (Result, error) {
 	file.Status, file.Detail = schema.FileDuplicate, "same bytes as file "+of+", already received"

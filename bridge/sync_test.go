@@ -20,7 +20,7 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-const census = "Employee ID,First Name,Last Name,DOB,SSN,Status,Hire Date,Term Date\n" +
+const sampleCensus = "Employee ID,First Name,Last Name,DOB,SSN,Status,Hire Date,Term Date\n" +
 	"E1,Ada,Lovelace,12/10/1985,123-45-6789,A,2020-01-06,\n" +
 	"E2,Bob,Smith,1/2/1970,234-56-7890,T,20100301,20261031\n"
 
@@ -78,9 +78,9 @@ func (f *fixture) employees(t *testing.T) []schema.Employee {
 func TestSyncPullsParsesAndStores(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s schema.Store) {
 		f := setup(t, s, SFTPConfig{Dir: "outbound", Patterns: []string{"census_*.csv"}})
-		f.drop(t, "census_20261101.csv", census)
-		f.drop(t, "census_20261102.csv.part", census+"E3,Half,Written,,,A,,\n")
-		f.drop(t, "notes.txt", "not a census")
+		f.drop(t, "census_20261101.csv", sampleCensus)
+		f.drop(t, "census_20261102.csv.part", sampleCensus+"E3,Half,Written,,,A,,\n")
+		f.drop(t, "notes.txt", "not a sampleCensus")
 		run, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
 		if err != nil {
 			t.Fatalf("Sync: %v", err)
@@ -113,14 +113,14 @@ func TestSyncPullsParsesAndStores(t *testing.T) {
 func TestSyncArchivesAfterCommit(t *testing.T) {
 	s := openSQLite(t)
 	f := setup(t, s, SFTPConfig{Dir: "outbound", Ack: "archive", ArchiveDir: "archive"})
-	f.drop(t, "census.csv", census)
+	f.drop(t, "sampleCensus.csv", sampleCensus)
 	if _, _, err := f.bridge.Sync(context.Background(), f.conn, "manual"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(f.srv.Root, "archive", "census.csv")); err != nil {
+	if _, err := os.Stat(filepath.Join(f.srv.Root, "archive", "sampleCensus.csv")); err != nil {
 		t.Fatalf("file not archived: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(f.srv.Root, "outbound", "census.csv")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(f.srv.Root, "outbound", "sampleCensus.csv")); !os.IsNotExist(err) {
 		t.Fatalf("file still in outbound: %v", err)
 	}
 }
@@ -128,7 +128,7 @@ func TestSyncArchivesAfterCommit(t *testing.T) {
 func TestSyncRejectsBadFileAndKeepsIt(t *testing.T) {
 	s := openSQLite(t)
 	f := setup(t, s, SFTPConfig{Dir: "outbound", Ack: "delete"})
-	f.drop(t, "census.csv", "Employee ID,First Name,Last Name,Status\nE1,,X,A\nE2,,Y,A\n")
+	f.drop(t, "sampleCensus.csv", "Employee ID,First Name,Last Name,Status\nE1,,X,A\nE2,,Y,A\n")
 	_, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
 	if err != nil || len(results) != 1 {
 		t.Fatalf("Sync = %+v, %v", results, err)
@@ -144,7 +144,7 @@ func TestSyncRejectsBadFileAndKeepsIt(t *testing.T) {
 	if len(errs) != 3 || errs[1].Line != 2 || errs[1].Code != schema.ECodeRequired || errs[1].RecordID != "E1" {
 		t.Fatalf("record errors = %+v, want the two rows' errors and the verdict", errs)
 	}
-	if _, err := os.Stat(filepath.Join(f.srv.Root, "outbound", "census.csv")); err != nil {
+	if _, err := os.Stat(filepath.Join(f.srv.Root, "outbound", "sampleCensus.csv")); err != nil {
 		t.Fatalf("rejected file was acknowledged (deleted): %v", err)
 	}
 }
@@ -153,7 +153,7 @@ func TestSyncRefusesUnpinnedHostKey(t *testing.T) {
 	s := openSQLite(t)
 	other, _, _, _, _ := ssh.ParseAuthorizedKey([]byte("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKrXjOJXWkKr3s6x4G2IYpDsuO2P3lCEyUmUoO2rSlVy"))
 	f := setup(t, s, SFTPConfig{Dir: "outbound", HostKey: ssh.FingerprintSHA256(other)})
-	f.drop(t, "census.csv", census)
+	f.drop(t, "sampleCensus.csv", sampleCensus)
 	run, _, err := f.bridge.Sync(context.Background(), f.conn, "manual")
 	if !errors.Is(err, ErrHostKeyMismatch) || run.Status != schema.RunFailed {
 		t.Fatalf("Sync = %v (run %s), want ErrHostKeyMismatch", err, run.Status)

@@ -56,6 +56,8 @@ const (
 	FileHeld              = "held"
 	FileFailed            = "failed"
 	FileDuplicate         = "duplicate"
+	FileReleased          = "released"
+	FileDiscarded         = "discarded"
 )
 
 // Connection kinds.

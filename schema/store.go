@@ -46,6 +46,11 @@ type Store interface {
 	// transaction of its own.
 	RecordFile(ctx context.Context, f *File, errs []RecordError) error
 	FileBySHA256(ctx context.Context, connectionID, sha string) (File, error)
+	File(ctx context.Context, tenantID, id string) (File, error)
+	// SetFileStatus moves a file from status from to status to (a held
+	// file's release or discard), or returns ErrNotFound when the tenant
+	// has no such file in status from.
+	SetFileStatus(ctx context.Context, tenantID, id, from, to, detail string) error
 	Files(ctx context.Context, tenantID string, limit int) ([]File, error)
 	RecordErrors(ctx context.Context, tenantID, fileID string) ([]RecordError, error)
 

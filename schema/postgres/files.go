@@ -69,6 +69,22 @@ AND status IN ('processing', 'applied', 'applied_with_errors', 'held')`, connect
 	return f, interpret(err)
 }
 
+// File returns one of a tenant's files.
+func (s *Store) File(ctx context.Context, tenantID, id string) (schema.File, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+fileColumns+` FROM files WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	f, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[schema.File])
+	return f, interpret(err)
+}
+
+// SetFileStatus moves a file between statuses.
+func (s *Store) SetFileStatus(ctx context.Context, tenantID, id, from, to, detail string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE files SET status = $4, detail = $5 WHERE tenant_id = $1 AND id = $2 AND status = $3`, tenantID, id, from, to, detail)
+	if err == nil && tag.RowsAffected() == 0 {
+		return schema.ErrNotFound
+	}
+	return interpret(err)
+}
+
 // Files lists a tenant's newest files.
 func (s *Store) Files(ctx context.Context, tenantID string, limit int) ([]schema.File, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT `+fileColumns+` FROM files WHERE tenant_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2`, tenantID, limit)

@@ -71,6 +71,24 @@ AND status IN ('processing', 'applied', 'applied_with_errors', 'held')`, connect
 	return f, interpret(err)
 }
 
+// File returns one of a tenant's files.
+func (s *Store) File(ctx context.Context, tenantID, id string) (schema.File, error) {
+	f, err := scanFile(s.db.QueryRowContext(ctx, `SELECT `+fileColumns+` FROM files WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	return f, interpret(err)
+}
+
+// SetFileStatus moves a file between statuses.
+func (s *Store) SetFileStatus(ctx context.Context, tenantID, id, from, to, detail string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE files SET status = ?, detail = ? WHERE tenant_id = ? AND id = ? AND status = ?`, to, detail, tenantID, id, from)
+	if err != nil {
+		return interpret(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return schema.ErrNotFound
+	}
+	return nil
+}
+
 // Files lists a tenant's newest files.
 func (s *Store) Files(ctx context.Context, tenantID string, limit int) ([]schema.File, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE tenant_id = ? ORDER BY received_at DESC, id DESC LIMIT ?`, tenantID, limit)

@@ -1,0 +1,293 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/storetest"
+)
+
+type ingestFixture struct {
+	t      *testing.T
+	store  schema.Store
+	bridge *Bridge
+	conn   schema.Connection
+	seen   int // events already looked at
+	sent   int // deliveries so far
+}
+
+func newIngest(t *testing.T, s schema.Store, layout string, policy Policy) *ingestFixture {
+	t.Helper()
+	ctx := context.Background()
+	b, err := New(Config{Store: s, Box: storetest.Box(t), SpoolDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := schema.Tenant{Slug: "acme", Name: "Acme"}
+	if err := s.CreateTenant(ctx, &tn); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := json.Marshal(map[string]any{"policy": policy})
+	conn := schema.Connection{TenantID: tn.ID, Name: "uploads", Kind: schema.ConnDropbox, Layout: layout, Config: cfg, Enabled: true}
+	if err := s.CreateConnection(ctx, &conn); err != nil {
+		t.Fatal(err)
+	}
+	return &ingestFixture{t: t, store: s, bridge: b, conn: conn}
+}
+
+// census renders a census of the given "ID:status" people.
+func census(people ...string) string {
+	var b strings.Builder
+	b.WriteString("Employee ID,First Name,Last Name,Status,Term Date,Department\n")
+	for _, p := range people {
+		id, status, _ := strings.Cut(p, ":")
+		term := ""
+		if status == "T" {
+			term = "10/31/2026"
+		}
+		fmt.Fprintf(&b, "%s,First %s,Last,%s,%s,Eng\n", id, id, status, term)
+	}
+	return b.String()
+}
+
+func people(n int, status string) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("E%02d:%s", i+1, status)
+	}
+	return out
+}
+
+// ingest delivers body as a new file: each delivery gets its own bytes
+// (trailing blank lines, which parsers skip), as a new export would.
+func (f *ingestFixture) ingest(body string) Result {
+	f.t.Helper()
+	f.sent++
+	return f.ingestRaw(body + strings.Repeat("\n", f.sent))
+}
+
+// ingestRaw delivers exactly body.
+func (f *ingestFixture) ingestRaw(body string) Result {
+	f.t.Helper()
+	res, err := f.bridge.IngestReader(context.Background(), f.conn, "census.csv", strings.NewReader(body))
+	if err != nil {
+		f.t.Fatalf("ingest: %v", err)
+	}
+	return res
+}
+
+// newEvents returns the types of events written since the last call, sorted.
+func (f *ingestFixture) newEvents() []string {
+	f.t.Helper()
+	evs, err := f.store.Events(context.Background(), f.conn.TenantID, 0, 10000)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs[f.seen:] {
+		var d struct {
+			ExternalID string `json:"external_id"`
+		}
+		json.Unmarshal(e.Data, &d)
+		out = append(out, e.Type+":"+d.ExternalID)
+	}
+	f.seen = len(evs)
+	sort.Strings(out)
+	return out
+}
+
+func (f *ingestFixture) employee(ext string) schema.Employee {
+	f.t.Helper()
+	es, _ := f.store.Employees(context.Background(), f.conn.TenantID, schema.EmployeeQuery{Limit: 1000})
+	for _, e := range es {
+		if e.ExternalID == ext {
+			return e
+		}
+	}
+	f.t.Fatalf("no employee %s", ext)
+	return schema.Employee{}
+}
+
+func counts(r Result) string {
+	f := r.File
+	return fmt.Sprintf("%s c%d u%d s%d m%d e%d", f.Status, f.Created, f.Updated, f.Unchanged, r.Missing, r.Events)
+}
+
+func TestFullSnapshotFlagsAbsence(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := newIngest(t, s, "census-csv", Policy{})
+		if got := counts(f.ingest(census("E1:A", "E2:A", "E3:A", "E4:A", "E5:A"))); got != "applied c5 u0 s0 m0 e5" {
+			t.Fatalf("first file: %s", got)
+		}
+		f.newEvents()
+		// Same people, other order and a changed department: only E3 is written.
+		body := strings.Replace(census("E5:A", "E4:A", "E3:A", "E2:A", "E1:A"), "First E3,Last,A,,Eng", "First E3,Last,A,,Ops", 1)
+		before := f.employee("E1").UpdatedAt
+		if got := counts(f.ingest(body)); got != "applied c0 u1 s4 m0 e1" {
+			t.Fatalf("reordered file: %s", got)
+		}
+		if after := f.employee("E1").UpdatedAt; !after.Equal(before) {
+			t.Fatalf("unchanged E1 was written: updated_at %v -> %v", before, after)
+		}
+		if got := f.newEvents(); fmt.Sprint(got) != "[employee.updated:E3]" {
+			t.Fatalf("events = %v", got)
+		}
+		// E2 leaves the snapshot: flagged, not terminated (E3 moves back to Eng).
+		if got := counts(f.ingest(census("E1:A", "E3:A", "E4:A", "E5:A"))); got != "applied c0 u1 s3 m1 e2" {
+			t.Fatalf("E2 absent: %s", got)
+		}
+		if e := f.employee("E2"); !e.MissingFromSnapshot || e.EmploymentStatus != "active" {
+			t.Fatalf("E2 = missing %v status %s, want flagged and still active", e.MissingFromSnapshot, e.EmploymentStatus)
+		}
+		if got := f.newEvents(); fmt.Sprint(got) != "[employee.missing_from_snapshot:E2 employee.updated:E3]" {
+			t.Fatalf("events = %v", got)
+		}
+		// Absent again: already flagged, nothing new.
+		if got := counts(f.ingest(census("E1:A", "E3:A", "E4:A", "E5:A"))); got != "applied c0 u0 s4 m0 e0" {
+			t.Fatalf("E2 still absent: %s", got)
+		}
+		// E2 comes back: the flag clears.
+		f.ingest(census("E1:A", "E2:A", "E3:A", "E4:A", "E5:A"))
+		if e := f.employee("E2"); e.MissingFromSnapshot {
+			t.Fatal("E2 still flagged after returning")
+		}
+		if got := f.newEvents(); fmt.Sprint(got) != "[employee.updated:E2]" {
+			t.Fatalf("events = %v", got)
+		}
+	})
+}
+
+func TestAbsentTerminateAndRehire(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := newIngest(t, s, "census-csv", Policy{Absent: "terminate"})
+		f.ingest(census("E1:A", "E2:A", "E3:A", "E4:A", "E5:A"))
+		f.newEvents()
+		f.ingest(census("E1:A", "E3:A", "E4:A", "E5:A"))
+		e := f.employee("E2")
+		if e.EmploymentStatus != "terminated" || e.TerminationDate == "" || !e.MissingFromSnapshot {
+			t.Fatalf("E2 = %s %q missing=%v, want terminated by absence", e.EmploymentStatus, e.TerminationDate, e.MissingFromSnapshot)
+		}
+		if got := f.newEvents(); fmt.Sprint(got) != "[employee.terminated:E2]" {
+			t.Fatalf("events = %v", got)
+		}
+		f.ingest(census("E1:A", "E2:A", "E3:A", "E4:A", "E5:A"))
+		if e := f.employee("E2"); e.EmploymentStatus != "active" || e.MissingFromSnapshot {
+			t.Fatalf("E2 = %s missing=%v after returning", e.EmploymentStatus, e.MissingFromSnapshot)
+		}
+		if got := f.newEvents(); fmt.Sprint(got) != "[employee.rehired:E2 employee.updated:E2]" {
+			t.Fatalf("events = %v", got)
+		}
+		// A terminated-in-file employee is a termination event too.
+		f.ingest(census("E1:A", "E2:T", "E3:A", "E4:A", "E5:A"))
+		if got := f.newEvents(); fmt.Sprint(got) != "[employee.terminated:E2 employee.updated:E2]" {
+			t.Fatalf("events = %v", got)
+		}
+	})
+}
+
+func TestDeltaIgnoresAbsence(t *testing.T) {
+	s := openSQLite(t)
+	f := newIngest(t, s, "census-csv", Policy{})
+	if err := s.PutLayout(context.Background(), f.conn.TenantID, f.conn.ID, "census-csv", []byte("mode: delta\n")); err != nil {
+		t.Fatal(err)
+	}
+	f.ingest(census(people(10, "A")...))
+	if got := counts(f.ingest(census("E01:A"))); got != "applied c0 u0 s1 m0 e0" {
+		t.Fatalf("delta of one: %s (no absence, no shrink hold)", got)
+	}
+	if e := f.employee("E05"); e.MissingFromSnapshot {
+		t.Fatal("delta file flagged absence")
+	}
+}
+
+func TestShrinkHoldsThenRelease(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		ctx := context.Background()
+		f := newIngest(t, s, "census-csv", Policy{})
+		f.ingest(census(people(10, "A")...))
+		f.newEvents()
+		res := f.ingestRaw(census(people(7, "A")...)) // 30% fewer: a truncated export?
+		if res.File.Status != schema.FileHeld || !strings.Contains(res.File.Detail, "shrank from 10 to 7") {
+			t.Fatalf("shrunk file = %s %q, want held", res.File.Status, res.File.Detail)
+		}
+		if e := f.employee("E10"); e.MissingFromSnapshot {
+			t.Fatal("a held file changed data")
+		}
+		if evs := f.newEvents(); len(evs) != 0 {
+			t.Fatalf("a held file wrote events %v", evs)
+		}
+		// The same bytes again are a duplicate of the held file, not a new hold.
+		if again := f.ingestRaw(census(people(7, "A")...)); again.File.Status != schema.FileDuplicate {
+			t.Fatalf("resent held file = %s", again.File.Status)
+		}
+		rel, err := f.bridge.Release(ctx, f.conn.TenantID, res.File.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := counts(rel); got != "applied c0 u0 s7 m3 e3" {
+			t.Fatalf("released: %s", got)
+		}
+		held, _ := s.File(ctx, f.conn.TenantID, res.File.ID)
+		if held.Status != schema.FileReleased {
+			t.Fatalf("held file row = %s, want released", held.Status)
+		}
+		if _, err := f.bridge.Release(ctx, f.conn.TenantID, res.File.ID); err == nil {
+			t.Fatal("released twice")
+		}
+	})
+}
+
+func TestSchemaDriftHoldsThenDiscard(t *testing.T) {
+	s := openSQLite(t)
+	ctx := context.Background()
+	f := newIngest(t, s, "census-csv", Policy{})
+	s.PutLayout(ctx, f.conn.TenantID, "", "census-csv", []byte("checks: {expected_header: [Employee ID, First Name, Last Name, Status, Term Date, Department]}\n"))
+	if got := counts(f.ingest(census("E1:A"))); got != "applied c1 u0 s0 m0 e1" {
+		t.Fatalf("agreed header: %s", got)
+	}
+	drifted := strings.Replace(census("E1:A", "E2:A"), "Department", "Cost Center", 1)
+	res := f.ingest(drifted)
+	if res.File.Status != schema.FileHeld || !strings.Contains(res.File.Detail, `column "Cost Center" is new`) {
+		t.Fatalf("drifted file = %s %q", res.File.Status, res.File.Detail)
+	}
+	if err := f.bridge.Discard(ctx, f.conn.TenantID, res.File.ID); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := s.File(ctx, f.conn.TenantID, res.File.ID); d.Status != schema.FileDiscarded {
+		t.Fatalf("discarded file = %s", d.Status)
+	}
+	if es, _ := s.Employees(ctx, f.conn.TenantID, schema.EmployeeQuery{Limit: 10}); len(es) != 1 {
+		t.Fatalf("a discarded file applied: %d employees", len(es))
+	}
+	if _, err := f.bridge.Release(ctx, f.conn.TenantID, res.File.ID); err == nil {
+		t.Fatal("a discarded file was released")
+	}
+}
+
+func TestTrailerMismatchRejects(t *testing.T) {
+	s := openSQLite(t)
+	f := newIngest(t, s, "newhire-fixed", Policy{})
+	good := "H4123456789ACME\nW4E1        123456789ROBIN                           MILNER                        500 MAIN ST                             AUSTIN                   TX787012026110219940704\nT400000000001\n"
+	if got := counts(f.ingestRaw(good)); got != "applied c1 u0 s0 m0 e1" {
+		t.Fatalf("new-hire file: %s", got)
+	}
+	bad := strings.Replace(good, "T400000000001", "T400000000002", 1)
+	res := f.ingestRaw(bad)
+	if res.File.Status != schema.FileRejected || !strings.Contains(res.File.Detail, "E_TRAILER_COUNT") {
+		t.Fatalf("count mismatch = %s %q", res.File.Status, res.File.Detail)
+	}
+	errs, _ := s.RecordErrors(context.Background(), f.conn.TenantID, res.File.ID)
+	if len(errs) != 1 || errs[0].Code != schema.ECodeTrailerCount || errs[0].Line != 3 {
+		t.Fatalf("record errors = %+v", errs)
+	}
+	truncated := strings.TrimSuffix(good, "T400000000001\n")
+	if res := f.ingestRaw(truncated); res.File.Status != schema.FileRejected || !strings.Contains(res.File.Detail, "E_TRUNCATED") {
+		t.Fatalf("truncated = %s %q", res.File.Status, res.File.Detail)
+	}
+}
