@@ -261,7 +261,7 @@ func cmdSync(ctx context.Context, args []string, out io.Writer) error {
 func printResults(out io.Writer, results []bridge.Result) {
 	for _, r := range results {
 		f := r.File
-		fmt.Fprintf(out, "%s: %s (%d rows: %d created, %d updated, %d unchanged, %d invalid)", f.Name, f.Status, f.Rows, f.Created, f.Updated, f.Unchanged, f.Invalid)
+		fmt.Fprintf(out, "%s: %s (%d rows: %d created, %d updated, %d unchanged, %d invalid, %d missing; file %s)", f.Name, f.Status, f.Rows, f.Created, f.Updated, f.Unchanged, f.Invalid, r.Missing, f.ID)
 		if f.Detail != "" {
 			fmt.Fprintf(out, ": %s", f.Detail)
 		}

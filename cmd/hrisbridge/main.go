@@ -36,6 +36,10 @@ Usage:
   hrisbridge connections create --tenant SLUG --name NAME --host HOST --user USER --host-key KEY [...]
   hrisbridge connections list --tenant SLUG
   hrisbridge sync --tenant SLUG CONNECTION         pull a connection now
+  hrisbridge ingest --tenant SLUG --layout NAME [--connection C] [--json] FILE
+                                                   apply one file (backfills, support)
+  hrisbridge files list|errors ID|release ID|discard ID --tenant SLUG
+                                                   received files; release or discard a held one
   hrisbridge layouts                               list the built-in layouts
   hrisbridge layouts show NAME [--tenant T [--connection C]]
                                                    print the effective layout (built-in + overrides)
@@ -99,6 +103,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return cmdSync(ctx, rest, out)
 	case "layouts":
 		return cmdLayouts(ctx, rest, out)
+	case "ingest":
+		return cmdIngest(ctx, rest, out)
+	case "files":
+		return cmdFiles(ctx, rest, out)
 	case "synth":
 		return cmdSynth(ctx, rest, out)
 	case "validate":
@@ -177,5 +185,6 @@ func openMigrated(ctx context.Context, url string, box schema.Sealer) (schema.St
 
 func (a *app) bridge() (*bridge.Bridge, error) {
 	return bridge.New(bridge.Config{Store: a.store, Box: a.box, Logger: a.log, MaxInvalidRatio: a.cfg.MaxInvalidRatio,
-		SpoolDir: filepath.Join(a.cfg.DataDir, "spool")})
+		SpoolDir: filepath.Join(a.cfg.DataDir, "spool"), FilesDir: filepath.Join(a.cfg.DataDir, "held"),
+		CrashAt: os.Getenv("HRISBRIDGE_TEST_CRASH_AT")}) // crash tests only
 }

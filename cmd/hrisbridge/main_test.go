@@ -20,7 +20,15 @@ import (
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// TestMain doubles as the hrisbridge binary for tests that run it as a
+// child process (HRISBRIDGE_TEST_MAIN=1).
+func TestMain(m *testing.M) {
+	if os.Getenv("HRISBRIDGE_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	pgtest.Main(m)
+}
 
 // runCLI runs a command line with a clean HRISBRIDGE_* environment.
 func runCLI(t *testing.T, args ...string) (string, error) {
