@@ -27,12 +27,24 @@ type Encoded struct {
 	Hash string
 }
 
+// contentJSON is an employee's content as JSON: the embedded record with
+// its identity, timestamps, flags and SSN shadowed by empty fields that
+// marshal to nothing.
+type contentJSON struct {
+	*Employee
+	ID                  string     `json:"id,omitempty"`
+	TenantID            string     `json:"tenant_id,omitempty"`
+	ConnectionID        string     `json:"connection_id,omitempty"`
+	SSN                 string     `json:"ssn,omitempty"`
+	MissingFromSnapshot bool       `json:"missing_from_snapshot,omitempty"`
+	CreatedAt           *time.Time `json:"created_at,omitempty"`
+	UpdatedAt           *time.Time `json:"updated_at,omitempty"`
+}
+
 // Encode marshals the employee's content once and hashes it with the SSN:
 // equal hashes mean an update would change nothing.
 func (e *Employee) Encode() Encoded {
-	c := e.content()
-	c.SSN = ""
-	data, err := json.Marshal(&c)
+	data, err := json.Marshal(contentJSON{Employee: e})
 	if err != nil {
 		panic(err) // only plain fields: cannot fail
 	}

@@ -47,6 +47,7 @@ Usage:
                                                    store a tenant or connection override (deep-merged)
   hrisbridge validate --layout NAME|FILE [--json] [--errors-csv OUT] FILE...
                                                    dry run: parse and validate files, no store
+  hrisbridge bench ingest --rows N [--db URL]      whole pipeline vs a plain load of the same file
   hrisbridge synth [--rows N] [--format csv|fixed] [-o FILE]
                                                    write a synthetic census for load tests
   hrisbridge errors                                list the error catalog
@@ -107,6 +108,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return cmdIngest(ctx, rest, out)
 	case "files":
 		return cmdFiles(ctx, rest, out)
+	case "bench":
+		return cmdBench(ctx, rest, out)
 	case "synth":
 		return cmdSynth(ctx, rest, out)
 	case "validate":
@@ -182,6 +185,8 @@ func openMigrated(ctx context.Context, url string, box schema.Sealer) (schema.St
 	}
 	return s, nil
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func (a *app) bridge() (*bridge.Bridge, error) {
 	return bridge.New(bridge.Config{Store: a.store, Box: a.box, Logger: a.log, MaxInvalidRatio: a.cfg.MaxInvalidRatio,

@@ -16,17 +16,45 @@ import (
 const flushAt = 5000
 
 // ingest is one file's apply transaction. New employees and all events are
-// buffered and sent with COPY; changed employees are sent as one batch per
-// flush after their old rows are read (FOR UPDATE) for the change events.
+// buffered and sent with COPY, in the background while the caller parses
+// on (one COPY in flight at a time); changed employees are sent as one
+// batch per flush after their old rows are read (FOR UPDATE) for the change
+// events.
 type ingest struct {
-	s       *Store
-	tx      pgx.Tx
-	file    *schema.File
-	now     time.Time
-	inserts []codec.Pending
-	updates []codec.Pending
-	events  [][]any
-	nEvents int
+	s        *Store
+	tx       pgx.Tx
+	file     *schema.File
+	now      time.Time
+	inserts  []codec.Pending
+	updates  []codec.Pending
+	events   [][]any
+	nEvents  int
+	inflight chan error // the background COPY's outcome, nil when none
+}
+
+// wait blocks until the background COPY, if any, is done: every other use
+// of the transaction waits first.
+func (in *ingest) wait() error {
+	if in.inflight == nil {
+		return nil
+	}
+	err := <-in.inflight
+	in.inflight = nil
+	return err
+}
+
+// flushInsertsAsync hands the buffered inserts and events to a background
+// COPY so parsing goes on meanwhile.
+func (in *ingest) flushInsertsAsync(ctx context.Context) error {
+	if err := in.wait(); err != nil {
+		return err
+	}
+	rows, events := in.inserts, in.events
+	in.inserts, in.events = make([]codec.Pending, 0, flushAt), nil
+	done := make(chan error, 1)
+	in.inflight = done
+	go func() { done <- in.copy(ctx, rows, events) }()
+	return nil
 }
 
 // BeginIngest opens the apply transaction, serialises ingests of one tenant
@@ -88,7 +116,7 @@ func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Enc
 	in.inserts = append(in.inserts, p)
 	in.event("employee.hired", p.ID, codec.EventData(p.ID, p.ExternalID, p.ConnectionID, p.Status, nil))
 	if len(in.inserts) >= flushAt {
-		return in.flush(ctx)
+		return in.flushInsertsAsync(ctx)
 	}
 	return nil
 }
@@ -111,10 +139,23 @@ var employeeColumns = []string{"id", "tenant_id", "external_id", "connection_id"
 
 var eventColumns = []string{"id", "tenant_id", "type", "subject", "data", "file_id", "occurred_at"}
 
-// flush sends buffered inserts (COPY), updates (batch) and events (COPY).
+// flush sends everything buffered and waits for it: inserts (COPY),
+// updates (batch) and events (COPY).
 func (in *ingest) flush(ctx context.Context) error {
-	if len(in.inserts) > 0 {
-		rows := in.inserts
+	if err := in.wait(); err != nil {
+		return err
+	}
+	if err := in.flushUpdates(ctx); err != nil {
+		return err
+	}
+	err := in.copy(ctx, in.inserts, in.events)
+	in.inserts, in.events = in.inserts[:0], nil
+	return err
+}
+
+// copy sends new employees and events with COPY.
+func (in *ingest) copy(ctx context.Context, rows []codec.Pending, events [][]any) error {
+	if len(rows) > 0 {
 		_, err := in.tx.CopyFrom(ctx, pgx.Identifier{"employees"}, employeeColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 			p := &rows[i]
 			return []any{p.ID, in.file.TenantID, p.ExternalID, nullable(p.ConnectionID), p.Status, p.Type, p.Department, p.Location,
@@ -123,16 +164,11 @@ func (in *ingest) flush(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("copy employees: %w", interpret(err))
 		}
-		in.inserts = in.inserts[:0]
 	}
-	if err := in.flushUpdates(ctx); err != nil {
-		return err
-	}
-	if len(in.events) > 0 {
-		if _, err := in.tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, pgx.CopyFromRows(in.events)); err != nil {
+	if len(events) > 0 {
+		if _, err := in.tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, pgx.CopyFromRows(events)); err != nil {
 			return fmt.Errorf("copy events: %w", err)
 		}
-		in.events = in.events[:0]
 	}
 	return nil
 }
@@ -219,6 +255,9 @@ RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
 
 // PutRecordError keeps one rejected row.
 func (in *ingest) PutRecordError(ctx context.Context, re schema.RecordError) error {
+	if err := in.wait(); err != nil {
+		return err
+	}
 	return interpret(putRecordError(ctx, in.tx, in.file, re))
 }
 
@@ -236,7 +275,10 @@ func (in *ingest) Commit(ctx context.Context, f *schema.File) error {
 }
 
 // Rollback discards the transaction.
-func (in *ingest) Rollback(ctx context.Context) error { return in.tx.Rollback(ctx) }
+func (in *ingest) Rollback(ctx context.Context) error {
+	in.wait() //nolint:errcheck // rolling back anyway
+	return in.tx.Rollback(ctx)
+}
 
 func nullable(s string) any {
 	if s == "" {

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/hrisbridge/hrisbridge/bridge"
+	"github.com/hrisbridge/hrisbridge/parsers/synth"
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/postgres"
+	"github.com/hrisbridge/hrisbridge/schema/secret"
+	"github.com/hrisbridge/hrisbridge/schema/sqlite"
+	"github.com/hrisbridge/hrisbridge/schema/storage"
+)
+
+// benchResult is the one JSON line `hrisbridge bench ingest` prints.
+type benchResult struct {
+	Store             string  `json:"store"`
+	Rows              int     `json:"rows"`
+	Bytes             int64   `json:"bytes"`
+	Seconds           float64 `json:"seconds"`
+	RowsPerS          float64 `json:"rows_per_s"`
+	Baseline          string  `json:"baseline"`
+	BaselineSeconds   float64 `json:"baseline_seconds"`
+	BaselineRowsPerS  float64 `json:"baseline_rows_per_s"`
+	Ratio             float64 `json:"ratio"`
+	ChangedSeconds    float64 `json:"changed_seconds"`
+	ChangedRowsPerS   float64 `json:"changed_rows_per_s"`
+	ChangedRatio      float64 `json:"changed_ratio"`
+	ChangedRowsWrites int     `json:"changed_rows_written"`
+	PeakRSSMB         float64 `json:"peak_rss_mb"`
+}
+
+// cmdBench measures the whole ingest pipeline against a plain load of the
+// same file in the same process: PostgreSQL COPY of the raw CSV into an
+// all-text table, or for SQLite a batched insert of the raw rows.
+func cmdBench(ctx context.Context, args []string, out io.Writer) error {
+	fs, _ := flags("bench")
+	rows := fs.Int("rows", 100_000, "census rows to generate")
+	db := fs.String("db", "", "database URL (default: a new SQLite file in a temp dir)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || pos[0] != "ingest" {
+		return usageError{"usage: hrisbridge bench ingest --rows N [--db URL]"}
+	}
+	dir, err := os.MkdirTemp("", "hrisbridge-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if *db == "" {
+		*db = "sqlite://" + filepath.Join(dir, "bench.db")
+	}
+	k, _ := secret.ParseKey(secret.NewKey())
+	box, _ := secret.New(k)
+	s, err := storage.Open(ctx, *db, box)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		return err
+	}
+	first, second := filepath.Join(dir, "census-1.csv"), filepath.Join(dir, "census-2.csv")
+	if err := writeSynth(first, *rows, nil); err != nil {
+		return err
+	}
+	changed := func(i int) bool { return i%100 == 42 } // 1%
+	if err := writeSynth(second, *rows, changed); err != nil {
+		return err
+	}
+	fi, _ := os.Stat(first)
+	suffix := make([]byte, 4)
+	rand.Read(suffix) //nolint:errcheck
+	t := schema.Tenant{Slug: "bench-" + hex.EncodeToString(suffix), Name: "bench"}
+	if err := s.CreateTenant(ctx, &t); err != nil {
+		return err
+	}
+	conn := schema.Connection{TenantID: t.ID, Name: "bench", Kind: schema.ConnDropbox, Layout: "census-csv", Enabled: true}
+	if err := s.CreateConnection(ctx, &conn); err != nil {
+		return err
+	}
+	b, err := bridge.New(bridge.Config{Store: s, Box: box, SpoolDir: filepath.Join(dir, "spool"), Logger: discardLogger()})
+	if err != nil {
+		return err
+	}
+	res := benchResult{Store: storeKind(*db), Rows: *rows, Bytes: fi.Size()}
+	if p := os.Getenv("HRISBRIDGE_CPUPROFILE"); p != "" { // go tool pprof FILE
+		f, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f) //nolint:errcheck
+		defer pprof.StopCPUProfile()
+	}
+
+	r1, d1, err := timedIngest(ctx, b, conn, first)
+	if err != nil {
+		return err
+	}
+	if r1.File.Status != schema.FileApplied || r1.File.Created != *rows {
+		return fmt.Errorf("bench: first pass %s with %d created, want %d", r1.File.Status, r1.File.Created, *rows)
+	}
+	res.Seconds, res.RowsPerS = d1.Seconds(), float64(*rows)/d1.Seconds()
+
+	res.Baseline, res.BaselineSeconds, err = baseline(ctx, s, first)
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	res.BaselineRowsPerS = float64(*rows) / res.BaselineSeconds
+	res.Ratio = res.RowsPerS / res.BaselineRowsPerS
+
+	r2, d2, err := timedIngest(ctx, b, conn, second)
+	if err != nil {
+		return err
+	}
+	res.ChangedSeconds, res.ChangedRowsPerS = d2.Seconds(), float64(*rows)/d2.Seconds()
+	res.ChangedRatio = res.ChangedRowsPerS / res.BaselineRowsPerS
+	res.ChangedRowsWrites = r2.File.Created + r2.File.Updated
+	res.PeakRSSMB = peakRSSMB()
+	line, _ := json.Marshal(res)
+	fmt.Fprintln(out, string(line))
+	return nil
+}
+
+func writeSynth(path string, rows int, changed func(int) bool) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return synth.Census(f, rows, 1, changed)
+}
+
+func timedIngest(ctx context.Context, b *bridge.Bridge, conn schema.Connection, path string) (bridge.Result, time.Duration, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return bridge.Result{}, 0, err
+	}
+	defer f.Close()
+	start := time.Now()
+	r, err := b.IngestReader(ctx, conn, filepath.Base(path), f)
+	return r, time.Since(start), err
+}
+
+// baseline loads the raw file the plainest way the store allows.
+func baseline(ctx context.Context, s schema.Store, path string) (string, float64, error) {
+	switch st := s.(type) {
+	case *postgres.Store:
+		d, err := copyRaw(ctx, st.Pool(), path)
+		return "postgres COPY of the raw CSV into an all-text table", d.Seconds(), err
+	case *sqlite.Store:
+		d, err := insertRaw(ctx, st.DB(), path)
+		return "sqlite batched insert of the raw rows into an all-text table", d.Seconds(), err
+	}
+	return "", 0, fmt.Errorf("no baseline for %T", s)
+}
+
+func rawColumns(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	header, err := csv.NewReader(bufio.NewReader(f)).Read()
+	if err != nil {
+		return nil, err
+	}
+	cols := make([]string, len(header))
+	for i := range header {
+		cols[i] = "c" + strconv.Itoa(i) + " text"
+	}
+	return cols, nil
+}
+
+func copyRaw(ctx context.Context, pool *pgxpool.Pool, path string) (time.Duration, error) {
+	cols, err := rawColumns(path)
+	if err != nil {
+		return 0, err
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "DROP TABLE IF EXISTS bench_raw; CREATE UNLOGGED TABLE bench_raw ("+strings.Join(cols, ", ")+")"); err != nil {
+		return 0, err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS bench_raw") //nolint:errcheck
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	start := time.Now()
+	_, err = conn.Conn().PgConn().CopyFrom(ctx, f, "COPY bench_raw FROM STDIN WITH (FORMAT csv, HEADER true)")
+	return time.Since(start), err
+}
+
+func insertRaw(ctx context.Context, db *sql.DB, path string) (time.Duration, error) {
+	cols, err := rawColumns(path)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw ("+strings.Join(cols, ", ")+")"); err != nil {
+		return 0, err
+	}
+	defer db.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS bench_raw") //nolint:errcheck
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	start := time.Now()
+	cr := csv.NewReader(bufio.NewReader(f))
+	cr.ReuseRecord = true
+	if _, err := cr.Read(); err != nil {
+		return 0, err
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",")
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback() //nolint:errcheck
+	stmt, err := tx.PrepareContext(ctx, "INSERT INTO bench_raw VALUES ("+marks+")")
+	if err != nil {
+		return 0, err
+	}
+	args := make([]any, len(cols))
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+		for i := range args {
+			args[i] = rec[i]
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
+			return 0, err
+		}
+	}
+	err = tx.Commit()
+	return time.Since(start), err
+}
+
+// peakRSSMB reads the process's peak resident set size (Linux).
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
