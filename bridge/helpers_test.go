@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/hrisbridge/hrisbridge/schema"
@@ -21,3 +22,5 @@ func openSQLite(t *testing.T) schema.Store {
 	}
 	return s
 }
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -52,9 +53,6 @@ func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name
 	layout, err := EffectiveLayout(ctx, b.cfg.Store, conn.TenantID, conn.ID, conn.Layout)
 	if err != nil {
 		return Result{}, err
-	}
-	if layout.Entity != "employee" {
-		return Result{}, fmt.Errorf("layout %s: files of %s records are validated (hrisbridge validate) but not stored yet; only employee layouts ingest", layout.Name, layout.Entity)
 	}
 	f, err := os.Open(sp.Path)
 	if err != nil {
@@ -109,10 +107,32 @@ type errHeld struct{ reason string }
 
 func (e errHeld) Error() string { return "held: " + e.reason }
 
-// apply streams every row into the open transaction: unchanged rows cost
-// nothing, new and changed ones are written, and in a full snapshot the
-// absent are flagged.
+// rowErrors stores a row's errors and keeps the first ones in memory.
+func rowErrors(ctx context.Context, in schema.Ingest, file *schema.File, errs []schema.FieldError, kept *[]schema.RecordError) error {
+	for _, fe := range errs {
+		re := schema.RecordError{FileID: file.ID, Line: fe.Line, RecordID: fe.RecordID, Field: fe.Field, Code: fe.Code, Message: fe.Message}
+		if len(*kept) < maxKeptErrors {
+			*kept = append(*kept, re)
+		}
+		if err := in.PutRecordError(ctx, re); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// apply streams every row into the open transaction and, when the rows
+// are all in, runs the end-of-file guards.
 func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File, release bool) (Result, []schema.RecordError, error) {
+	if layout.Entity == "employee" {
+		return b.applyEmployees(ctx, in, rd, layout, policy, file, release)
+	}
+	return b.applyRecords(ctx, in, rd, layout, policy, file)
+}
+
+// applyEmployees writes only what changed (unchanged rows cost nothing),
+// and in a full snapshot flags the absent.
+func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File, release bool) (Result, []schema.RecordError, error) {
 	var res Result
 	var kept []schema.RecordError
 	known, err := schema.LoadKnown(ctx, in, file.ConnectionID)
@@ -131,14 +151,8 @@ func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader,
 		b.crashPoint(fmt.Sprintf("row-%d", file.Rows))
 		if !row.Valid() {
 			file.Invalid++
-			for _, fe := range row.Errors {
-				re := schema.RecordError{FileID: file.ID, Line: fe.Line, RecordID: fe.RecordID, Field: fe.Field, Code: fe.Code, Message: fe.Message}
-				if len(kept) < maxKeptErrors {
-					kept = append(kept, re)
-				}
-				if err := in.PutRecordError(ctx, re); err != nil {
-					return res, kept, err
-				}
+			if err := rowErrors(ctx, in, file, row.Errors, &kept); err != nil {
+				return res, kept, err
 			}
 			continue
 		}
@@ -160,8 +174,8 @@ func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader,
 			return res, kept, fmt.Errorf("line %d: %w", row.Line, err)
 		}
 	}
-	if file.Rows > 0 && float64(file.Invalid)/float64(file.Rows) > b.maxInvalid(policy) {
-		return res, kept, fmt.Errorf("%w: %d of %d rows are invalid, above the limit of %g%%", errTooManyInvalid, file.Invalid, file.Rows, b.maxInvalid(policy)*100)
+	if err := b.checkInvalid(file, policy); err != nil {
+		return res, kept, err
 	}
 	if layout.Mode == "full" {
 		if prev := known.Previous(); !release && prev > 0 && float64(file.Valid) < float64(prev)*(1-maxShrink(policy)) {
@@ -174,14 +188,127 @@ func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader,
 		}
 		res.Missing = len(gone)
 	}
+	finishFile(file)
+	res.Events = in.Events()
+	return res, kept, nil
+}
+
+func (b *Bridge) checkInvalid(file *schema.File, policy Policy) error {
+	if file.Rows > 0 && float64(file.Invalid)/float64(file.Rows) > b.maxInvalid(policy) {
+		return fmt.Errorf("%w: %d of %d rows are invalid, above the limit of %g%%", errTooManyInvalid, file.Invalid, file.Rows, b.maxInvalid(policy)*100)
+	}
+	return nil
+}
+
+func finishFile(file *schema.File) {
 	file.Status = schema.FileApplied
 	if file.Invalid > 0 {
 		file.Status = schema.FileAppliedWithErrors
 	}
 	t := time.Now().UTC()
 	file.AppliedAt = &t
+}
+
+// applyRecords writes dependents, plans or enrollments row by row (their
+// files are small next to a census), resolving the employee and plan they
+// refer to. A full file ends the dependents and enrollments of each listed
+// employee that it no longer lists.
+func (b *Bridge) applyRecords(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File) (Result, []schema.RecordError, error) {
+	var res Result
+	var kept []schema.RecordError
+	listed := map[string][]string{} // employee external id -> keys seen
+	for {
+		row, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return res, kept, err
+		}
+		file.Rows++
+		change, emp, key, err := putRecord(ctx, in, row)
+		if errors.Is(err, schema.ErrNotFound) {
+			code := schema.ECodeUnknownEmployee
+			if strings.HasPrefix(err.Error(), "plan ") {
+				code = schema.ECodeUnknownPlan
+			}
+			row.Errors = append(row.Errors, schema.FieldError{Line: row.Line, RecordID: row.RecordID, Code: code, Message: err.Error() + " in the store"})
+		} else if err != nil {
+			return res, kept, fmt.Errorf("line %d: %w", row.Line, err)
+		}
+		if !row.Valid() {
+			file.Invalid++
+			if err := rowErrors(ctx, in, file, row.Errors, &kept); err != nil {
+				return res, kept, err
+			}
+			continue
+		}
+		file.Valid++
+		if emp != "" {
+			listed[emp] = append(listed[emp], key)
+		}
+		switch change {
+		case schema.New:
+			file.Created++
+		case schema.Changed:
+			file.Updated++
+		default:
+			file.Unchanged++
+		}
+	}
+	if err := b.checkInvalid(file, policy); err != nil {
+		return res, kept, err
+	}
+	if layout.Mode == "full" {
+		today := time.Now().UTC().Format(schema.DateLayout)
+		for _, emp := range sortedKeys(listed) {
+			var n int
+			var err error
+			switch layout.Entity {
+			case "dependent":
+				n, err = in.RemoveDependents(ctx, emp, listed[emp])
+			case "enrollment":
+				n, err = in.EndEnrollments(ctx, emp, listed[emp], today)
+			}
+			if err != nil {
+				return res, kept, err
+			}
+			res.Missing += n
+		}
+	}
+	finishFile(file)
 	res.Events = in.Events()
 	return res, kept, nil
+}
+
+// putRecord writes one valid dependent, plan or enrollment row (invalid
+// rows are left alone) and returns the employee it belongs to and its key
+// among that employee's records.
+func putRecord(ctx context.Context, in schema.Ingest, row *parsers.Row) (schema.Change, string, string, error) {
+	if !row.Valid() {
+		return 0, "", "", nil
+	}
+	switch r := row.Record.(type) {
+	case *schema.Dependent:
+		c, err := in.PutDependent(ctx, r, r.Encode())
+		return c, r.EmployeeExternalID, r.ExternalID, err
+	case *schema.Enrollment:
+		c, err := in.PutEnrollment(ctx, r, r.Encode())
+		return c, r.EmployeeExternalID, r.PlanCode + "|" + r.EffectiveDate, err
+	case *schema.BenefitPlan:
+		c, err := in.PutPlan(ctx, r, r.Encode())
+		return c, "", "", err
+	}
+	return 0, "", "", fmt.Errorf("no ingest for %T", row.Record)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // reject records a file that must not apply, with the errors that explain

@@ -49,6 +49,7 @@ var goldenSets = []struct{ glob, layout string }{
 	{"../testdata/census/*.csv", "census-csv"},
 	{"../testdata/dependents/*.csv", "dependents-csv"},
 	{"../testdata/enrollments/*.csv", "enrollments-csv"},
+	{"../testdata/plans/*.csv", "plans-csv"},
 	{"../testdata/fixed/payroll-census*.txt", "payroll-census-fixed"},
 	{"../testdata/fixed/newhire*.txt", "newhire-fixed"},
 }

@@ -43,17 +43,7 @@ type contentJSON struct {
 
 // Encode marshals the employee's content once and hashes it with the SSN:
 // equal hashes mean an update would change nothing.
-func (e *Employee) Encode() Encoded {
-	data, err := json.Marshal(contentJSON{Employee: e})
-	if err != nil {
-		panic(err) // only plain fields: cannot fail
-	}
-	h := sha256.New()
-	h.Write(data)
-	h.Write([]byte{0})
-	h.Write([]byte(e.SSN))
-	return Encoded{Data: data, Hash: hex.EncodeToString(h.Sum(nil))}
-}
+func (e *Employee) Encode() Encoded { return encodeContent(contentJSON{Employee: e}, e.SSN) }
 
 // ContentHash is the hex SHA-256 of the employee's normalized content.
 func (e *Employee) ContentHash() string { return e.Encode().Hash }
@@ -93,4 +83,54 @@ func EmployeeEventTypes(old, new *Employee) (types []string, changed []string) {
 		types = append(types, "employee.rehired")
 	}
 	return append(types, "employee.updated"), changed
+}
+
+// encodeContent marshals a record's content (identity and timestamps are
+// shadowed away by the caller's wrapper) and hashes it with its SSN.
+func encodeContent(v any, ssn string) Encoded {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain fields: cannot fail
+	}
+	h := sha256.New()
+	h.Write(data)
+	h.Write([]byte{0})
+	h.Write([]byte(ssn))
+	return Encoded{Data: data, Hash: hex.EncodeToString(h.Sum(nil))}
+}
+
+// identity shadows the identity and timestamp fields of an embedded record
+// so they marshal to nothing.
+type identity struct {
+	ID         string     `json:"id,omitempty"`
+	TenantID   string     `json:"tenant_id,omitempty"`
+	EmployeeID string     `json:"employee_id,omitempty"`
+	PlanID     string     `json:"plan_id,omitempty"`
+	SSN        string     `json:"ssn,omitempty"`
+	CreatedAt  *time.Time `json:"created_at,omitempty"`
+	UpdatedAt  *time.Time `json:"updated_at,omitempty"`
+}
+
+// Encode marshals the dependent's content and hashes it with the SSN.
+func (d *Dependent) Encode() Encoded {
+	return encodeContent(struct {
+		*Dependent
+		identity
+	}{Dependent: d}, d.SSN)
+}
+
+// Encode marshals the plan's content and hashes it.
+func (p *BenefitPlan) Encode() Encoded {
+	return encodeContent(struct {
+		*BenefitPlan
+		identity
+	}{BenefitPlan: p}, "")
+}
+
+// Encode marshals the enrollment's content and hashes it.
+func (n *Enrollment) Encode() Encoded {
+	return encodeContent(struct {
+		*Enrollment
+		identity
+	}{Enrollment: n}, "")
 }

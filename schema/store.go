@@ -59,6 +59,11 @@ type Store interface {
 	SyncRuns(ctx context.Context, tenantID string, limit int) ([]SyncRun, error)
 
 	Employees(ctx context.Context, tenantID string, q EmployeeQuery) ([]Employee, error)
+	// Dependents, BenefitPlans and Enrollments page a tenant's records in
+	// id order after afterID.
+	Dependents(ctx context.Context, tenantID, afterID string, limit int) ([]Dependent, error)
+	BenefitPlans(ctx context.Context, tenantID, afterID string, limit int) ([]BenefitPlan, error)
+	Enrollments(ctx context.Context, tenantID, afterID string, limit int) ([]Enrollment, error)
 	Employee(ctx context.Context, tenantID, id string) (Employee, error)
 	Events(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]Event, error)
 
@@ -86,6 +91,25 @@ type Ingest interface {
 	// employee.missing_from_snapshot, or, with terminate, terminates them
 	// as of date (YYYY-MM-DD) and writes employee.terminated.
 	MarkMissing(ctx context.Context, externalIDs []string, terminate bool, date string) error
+	// PutDependent creates or updates a dependent keyed by (employee,
+	// external_id), resolving EmployeeExternalID, and writes
+	// dependent.added or dependent.updated. ErrNotFound: no such employee.
+	PutDependent(ctx context.Context, d *Dependent, enc Encoded) (Change, error)
+	// RemoveDependents deletes the dependents of one employee (by external
+	// id) whose external ids are not in keep, writing dependent.removed.
+	RemoveDependents(ctx context.Context, employeeExternalID string, keep []string) (int, error)
+	// PutPlan creates or updates a benefit plan keyed by plan_code.
+	PutPlan(ctx context.Context, p *BenefitPlan, enc Encoded) (Change, error)
+	// PutEnrollment creates or updates an enrollment keyed by (employee,
+	// plan, effective_date), resolving EmployeeExternalID and PlanCode, and
+	// writes enrollment.added, enrollment.changed or (status terminated or
+	// an end date set) enrollment.ended. ErrNotFound: no such employee or
+	// plan.
+	PutEnrollment(ctx context.Context, n *Enrollment, enc Encoded) (Change, error)
+	// EndEnrollments ends (status terminated, end_date date) the active
+	// enrollments of one employee whose "plan_code|effective_date" keys are
+	// not in keep, writing enrollment.ended.
+	EndEnrollments(ctx context.Context, employeeExternalID string, keep []string, date string) (int, error)
 	PutRecordError(ctx context.Context, e RecordError) error
 	// Events is the number of events written so far.
 	Events() int

@@ -200,7 +200,7 @@ func copyRaw(ctx context.Context, pool *pgxpool.Pool, path string) (time.Duratio
 		return 0, err
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "DROP TABLE IF EXISTS bench_raw; CREATE UNLOGGED TABLE bench_raw ("+strings.Join(cols, ", ")+")"); err != nil {
+	if _, err := conn.Exec(ctx, "DROP TABLE IF EXISTS bench_raw; CREATE TABLE bench_raw ("+strings.Join(cols, ", ")+")"); err != nil {
 		return 0, err
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS bench_raw") //nolint:errcheck

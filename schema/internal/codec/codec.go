@@ -169,3 +169,58 @@ func UpdateEvents(old *schema.Employee, id string, p *Pending) []ChangeEvent {
 	}
 	return out
 }
+
+// DependentEventData is the payload of dependent.* events.
+func DependentEventData(id, employeeID string, d *schema.Dependent) []byte {
+	b, _ := json.Marshal(struct {
+		DependentID        string `json:"dependent_id"`
+		EmployeeID         string `json:"employee_id"`
+		EmployeeExternalID string `json:"employee_external_id"`
+		ExternalID         string `json:"external_id"`
+		Relationship       string `json:"relationship"`
+	}{id, employeeID, d.EmployeeExternalID, d.ExternalID, d.Relationship})
+	return b
+}
+
+// EnrollmentEventData is the payload of enrollment.* events.
+func EnrollmentEventData(id, employeeID, planID string, n *schema.Enrollment) []byte {
+	b, _ := json.Marshal(struct {
+		EnrollmentID       string `json:"enrollment_id"`
+		EmployeeID         string `json:"employee_id"`
+		EmployeeExternalID string `json:"employee_external_id"`
+		PlanID             string `json:"plan_id"`
+		PlanCode           string `json:"plan_code"`
+		Status             string `json:"status"`
+		CoverageTier       string `json:"coverage_tier"`
+		EffectiveDate      string `json:"effective_date"`
+		EndDate            string `json:"end_date,omitempty"`
+	}{id, employeeID, n.EmployeeExternalID, planID, n.PlanCode, n.Status, n.CoverageTier, n.EffectiveDate, n.EndDate})
+	return b
+}
+
+// EnrollmentEventType names the event for old (nil when new) becoming n.
+func EnrollmentEventType(old, n *schema.Enrollment) string {
+	switch {
+	case old == nil:
+		return "enrollment.added"
+	case n.Status == "terminated" && old.Status != "terminated", n.EndDate != "" && old.EndDate == "":
+		return "enrollment.ended"
+	}
+	return "enrollment.changed"
+}
+
+// DecodeDependent reads a stored dependent back.
+func DecodeDependent(box schema.Sealer, data, ssnSealed []byte) (schema.Dependent, error) {
+	var d schema.Dependent
+	if err := json.Unmarshal(data, &d); err != nil {
+		return d, fmt.Errorf("decode dependent: %w", err)
+	}
+	if len(ssnSealed) > 0 {
+		ssn, err := box.Open(ssnSealed)
+		if err != nil {
+			return d, err
+		}
+		d.SSN = string(ssn)
+	}
+	return d, nil
+}
