@@ -62,9 +62,9 @@ func TestDependentsPlansEnrollments(t *testing.T) {
 		if got := f.newEvents(); fmt.Sprint(got) != "[dependent.removed:02 enrollment.changed: enrollment.ended:]" {
 			t.Fatalf("events = %v", got)
 		}
-		ds, _ := s.Dependents(ctx, f.conn.TenantID, "", 10)
-		ns, _ := s.Enrollments(ctx, f.conn.TenantID, "", 10)
-		ps, _ := s.BenefitPlans(ctx, f.conn.TenantID, "", 10)
+		ds, _ := s.Dependents(ctx, f.conn.TenantID, schema.ListQuery{Limit: 10})
+		ns, _ := s.Enrollments(ctx, f.conn.TenantID, schema.ListQuery{Limit: 10})
+		ps, _ := s.BenefitPlans(ctx, f.conn.TenantID, schema.ListQuery{Limit: 10})
 		if len(ds) != 1 || ds[0].ExternalID != "01" || ds[0].EmployeeExternalID != "E1" || ds[0].Relationship != "spouse" {
 			t.Fatalf("dependents = %+v", ds)
 		}

@@ -101,7 +101,7 @@ func TestSyncPullsParsesAndStores(t *testing.T) {
 		if err != nil || len(results) != 1 || results[0].File.Status != schema.FileDuplicate {
 			t.Fatalf("second sync = %+v, %v; want a duplicate delivery", results, err)
 		}
-		if runs, _ := s.SyncRuns(context.Background(), f.conn.TenantID, 10); len(runs) != 2 {
+		if runs, _ := s.SyncRuns(context.Background(), f.conn.TenantID, schema.ListQuery{Limit: 10}); len(runs) != 2 {
 			t.Fatalf("sync runs = %d, want 2", len(runs))
 		}
 		if evs, _ := s.Events(context.Background(), f.conn.TenantID, 0, 100); len(evs) != 2 {

@@ -51,19 +51,20 @@ type Store interface {
 	// file's release or discard), or returns ErrNotFound when the tenant
 	// has no such file in status from.
 	SetFileStatus(ctx context.Context, tenantID, id, from, to, detail string) error
-	Files(ctx context.Context, tenantID string, limit int) ([]File, error)
+	// Files and SyncRuns list newest first; q.Cursor is the last id seen.
+	Files(ctx context.Context, tenantID string, q ListQuery) ([]File, error)
 	RecordErrors(ctx context.Context, tenantID, fileID string) ([]RecordError, error)
 
 	StartSyncRun(ctx context.Context, r *SyncRun) error
 	FinishSyncRun(ctx context.Context, r *SyncRun) error
-	SyncRuns(ctx context.Context, tenantID string, limit int) ([]SyncRun, error)
+	SyncRuns(ctx context.Context, tenantID string, q ListQuery) ([]SyncRun, error)
 
 	Employees(ctx context.Context, tenantID string, q EmployeeQuery) ([]Employee, error)
 	// Dependents, BenefitPlans and Enrollments page a tenant's records in
-	// id order after afterID.
-	Dependents(ctx context.Context, tenantID, afterID string, limit int) ([]Dependent, error)
-	BenefitPlans(ctx context.Context, tenantID, afterID string, limit int) ([]BenefitPlan, error)
-	Enrollments(ctx context.Context, tenantID, afterID string, limit int) ([]Enrollment, error)
+	// id order after q.Cursor, optionally of one employee.
+	Dependents(ctx context.Context, tenantID string, q ListQuery) ([]Dependent, error)
+	BenefitPlans(ctx context.Context, tenantID string, q ListQuery) ([]BenefitPlan, error)
+	Enrollments(ctx context.Context, tenantID string, q ListQuery) ([]Enrollment, error)
 	Employee(ctx context.Context, tenantID, id string) (Employee, error)
 	Events(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]Event, error)
 
@@ -126,12 +127,28 @@ type IndexEntry struct {
 	Missing      bool
 }
 
-// EmployeeQuery selects a page of employees in id order.
+// EmployeeQuery selects a page of employees in id order. Empty filters
+// match everything.
 type EmployeeQuery struct {
 	AfterID          string
 	Limit            int
 	EmploymentStatus string
-	UpdatedSince     time.Time
+	EmploymentType   string
+	Department       string
+	Location         string
+	ExternalID       string
+	ConnectionID     string
+	// HiredAfter and TerminatedAfter are YYYY-MM-DD, exclusive.
+	HiredAfter      string
+	TerminatedAfter string
+	UpdatedSince    time.Time
+}
+
+// ListQuery pages other lists.
+type ListQuery struct {
+	Cursor     string
+	Limit      int
+	EmployeeID string
 }
 
 // Sealer encrypts secrets and PII at rest (SSNs, connection credentials).

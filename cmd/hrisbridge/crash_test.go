@@ -99,7 +99,7 @@ func TestIngestSurvivesKill(t *testing.T) {
 			if len(es) != rows || byType["employee.hired"] != rows || byType["employee.updated"] != 15 {
 				t.Fatalf("after crashes: %d employees, events %v; want %d, %d hires, 15 updates", len(es), byType, rows, rows)
 			}
-			files, _ := s.Files(context.Background(), tn.ID, 100)
+			files, _ := s.Files(context.Background(), tn.ID, schema.ListQuery{Limit: 100})
 			applied := 0
 			for _, f := range files {
 				if f.Status == schema.FileApplied {

@@ -150,7 +150,7 @@ func cmdFiles(ctx context.Context, args []string, out io.Writer) error {
 	}
 	switch pos[0] {
 	case "list":
-		files, err := a.store.Files(ctx, t.ID, *limit)
+		files, err := a.store.Files(ctx, t.ID, schema.ListQuery{Limit: *limit})
 		if err != nil {
 			return err
 		}

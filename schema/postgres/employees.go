@@ -30,7 +30,11 @@ func (s *Store) scanEmployee(row pgx.CollectableRow) (schema.Employee, error) {
 func (s *Store) Employees(ctx context.Context, tenantID string, q schema.EmployeeQuery) ([]schema.Employee, error) {
 	rows, _ := s.pool.Query(ctx, selectEmployee+` WHERE tenant_id = $1 AND id > $2
 AND ($3 = '' OR employment_status = $3) AND ($4::timestamptz IS NULL OR updated_at >= $4)
-ORDER BY id LIMIT $5`, tenantID, q.AfterID, q.EmploymentStatus, tsPtr(q.UpdatedSince), q.Limit)
+AND ($6 = '' OR employment_type = $6) AND ($7 = '' OR department = $7) AND ($8 = '' OR location = $8)
+AND ($9 = '' OR external_id = $9) AND ($10 = '' OR connection_id = $10)
+AND ($11 = '' OR (hire_date <> '' AND hire_date > $11)) AND ($12 = '' OR (termination_date <> '' AND termination_date > $12))
+ORDER BY id LIMIT $5`, tenantID, q.AfterID, q.EmploymentStatus, tsPtr(q.UpdatedSince), q.Limit,
+		q.EmploymentType, q.Department, q.Location, q.ExternalID, q.ConnectionID, q.HiredAfter, q.TerminatedAfter)
 	es, err := pgx.CollectRows(rows, s.scanEmployee)
 	return es, interpret(err)
 }

@@ -86,8 +86,8 @@ func (s *Store) SetFileStatus(ctx context.Context, tenantID, id, from, to, detai
 }
 
 // Files lists a tenant's newest files.
-func (s *Store) Files(ctx context.Context, tenantID string, limit int) ([]schema.File, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+fileColumns+` FROM files WHERE tenant_id = $1 ORDER BY received_at DESC, id DESC LIMIT $2`, tenantID, limit)
+func (s *Store) Files(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.File, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+fileColumns+` FROM files WHERE tenant_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`, tenantID, q.Cursor, q.Limit)
 	fs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[schema.File])
 	return fs, interpret(err)
 }
@@ -120,8 +120,8 @@ func (s *Store) FinishSyncRun(ctx context.Context, r *schema.SyncRun) error {
 }
 
 // SyncRuns lists a tenant's newest runs.
-func (s *Store) SyncRuns(ctx context.Context, tenantID string, limit int) ([]schema.SyncRun, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE tenant_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2`, tenantID, limit)
+func (s *Store) SyncRuns(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.SyncRun, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE tenant_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`, tenantID, q.Cursor, q.Limit)
 	rs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[schema.SyncRun])
 	return rs, interpret(err)
 }

@@ -90,8 +90,8 @@ func (s *Store) SetFileStatus(ctx context.Context, tenantID, id, from, to, detai
 }
 
 // Files lists a tenant's newest files.
-func (s *Store) Files(ctx context.Context, tenantID string, limit int) ([]schema.File, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE tenant_id = ? ORDER BY received_at DESC, id DESC LIMIT ?`, tenantID, limit)
+func (s *Store) Files(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.File, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE tenant_id = ?1 AND (?2 = '' OR id < ?2) ORDER BY id DESC LIMIT ?3`, tenantID, q.Cursor, q.Limit)
 	return collectRows(rows, err, scanFile)
 }
 
@@ -126,8 +126,8 @@ func (s *Store) FinishSyncRun(ctx context.Context, r *schema.SyncRun) error {
 }
 
 // SyncRuns lists a tenant's newest runs.
-func (s *Store) SyncRuns(ctx context.Context, tenantID string, limit int) ([]schema.SyncRun, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE tenant_id = ? ORDER BY started_at DESC, id DESC LIMIT ?`, tenantID, limit)
+func (s *Store) SyncRuns(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.SyncRun, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE tenant_id = ?1 AND (?2 = '' OR id < ?2) ORDER BY id DESC LIMIT ?3`, tenantID, q.Cursor, q.Limit)
 	return collectRows(rows, err, func(row scanner) (schema.SyncRun, error) {
 		var r schema.SyncRun
 		err := row.Scan(&r.ID, &r.TenantID, &r.ConnectionID, &r.Trigger, &r.Status, &r.Files, &r.Rows, &r.Error, timeCol{&r.StartedAt}, nullTimeCol{&r.FinishedAt})

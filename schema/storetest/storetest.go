@@ -270,7 +270,7 @@ func testIngestRollback(t *testing.T, s schema.Store) {
 	if evs := eventTypes(t, s, tn.ID); len(evs) != 0 {
 		t.Fatalf("rolled-back ingest left events %v", evs)
 	}
-	if fs, _ := s.Files(ctx, tn.ID, 10); len(fs) != 0 {
+	if fs, _ := s.Files(ctx, tn.ID, schema.ListQuery{Limit: 10}); len(fs) != 0 {
 		t.Fatalf("rolled-back ingest left files %+v", fs)
 	}
 	// The same bytes may be tried again after a rollback.
@@ -295,7 +295,7 @@ func testFileOnce(t *testing.T, s schema.Store) {
 		t.Fatalf("RecordFile(duplicate delivery): %v", err)
 	}
 	apply(t, s, b, "sha-same", employee(tn.ID, b.ID, "E9")) // another connection may send the same bytes
-	if fs, err := s.Files(ctx, tn.ID, 10); err != nil || len(fs) != 3 {
+	if fs, err := s.Files(ctx, tn.ID, schema.ListQuery{Limit: 10}); err != nil || len(fs) != 3 {
 		t.Fatalf("Files = %d, %v; want 3", len(fs), err)
 	}
 }
@@ -317,7 +317,7 @@ func testTenantIsolation(t *testing.T, s schema.Store) {
 	if evs := eventTypes(t, s, b.ID); len(evs) != 1 {
 		t.Fatalf("tenant b sees %d events, want its own 1", len(evs))
 	}
-	if fs, _ := s.Files(ctx, b.ID, 10); len(fs) != 1 || fs[0].ID == fa.ID {
+	if fs, _ := s.Files(ctx, b.ID, schema.ListQuery{Limit: 10}); len(fs) != 1 || fs[0].ID == fa.ID {
 		t.Fatalf("tenant b sees files %+v", fs)
 	}
 }
@@ -357,6 +357,24 @@ func testPaging(t *testing.T, s schema.Store) {
 	if err != nil || len(leave) != 3 {
 		t.Fatalf("Employees(status=leave) = %d, %v; want 3", len(leave), err)
 	}
+	for _, tt := range []struct {
+		q    schema.EmployeeQuery
+		want int
+	}{
+		{schema.EmployeeQuery{ExternalID: "E03"}, 1},
+		{schema.EmployeeQuery{Department: "Engineering", EmploymentType: "full_time"}, 7},
+		{schema.EmployeeQuery{Department: "Finance"}, 0},
+		{schema.EmployeeQuery{Location: "nowhere"}, 0},
+		{schema.EmployeeQuery{ConnectionID: conn.ID}, 7},
+		{schema.EmployeeQuery{HiredAfter: "2020-01-05"}, 7},
+		{schema.EmployeeQuery{HiredAfter: "2020-01-06"}, 0},
+		{schema.EmployeeQuery{TerminatedAfter: "2000-01-01"}, 0},
+	} {
+		tt.q.Limit = 10
+		if got, err := s.Employees(ctx, tn.ID, tt.q); err != nil || len(got) != tt.want {
+			t.Errorf("Employees(%+v) = %d, %v; want %d", tt.q, len(got), err, tt.want)
+		}
+	}
 	future, err := s.Employees(ctx, tn.ID, schema.EmployeeQuery{Limit: 10, UpdatedSince: time.Now().Add(time.Hour)})
 	if err != nil || len(future) != 0 {
 		t.Fatalf("Employees(updated_since=future) = %d, %v; want 0", len(future), err)
@@ -375,7 +393,7 @@ func testSyncRuns(t *testing.T, s schema.Store) {
 	if err := s.FinishSyncRun(ctx, &r); err != nil {
 		t.Fatal(err)
 	}
-	rs, err := s.SyncRuns(ctx, tn.ID, 10)
+	rs, err := s.SyncRuns(ctx, tn.ID, schema.ListQuery{Limit: 10})
 	if err != nil || len(rs) != 1 || rs[0].Status != schema.RunFailed || rs[0].Rows != 10 || rs[0].FinishedAt == nil || rs[0].Error == "" {
 		t.Fatalf("SyncRuns = %+v, %v", rs, err)
 	}
