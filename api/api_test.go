@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -26,7 +27,7 @@ type env struct {
 }
 
 func newEnv(t *testing.T, s schema.Store) *env {
-	srv, err := New(Config{Store: s})
+	srv, err := New(Config{Store: s, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}

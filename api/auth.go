@@ -15,9 +15,7 @@ const (
 	tenantCtx = "tenant_id"
 )
 
-// authenticate resolves the bearer key and the tenant it acts for. A
-// tenant key acts for its tenant; an admin key without a tenant must name
-// one with ?tenant=SLUG or the Hrisbridge-Tenant header.
+// authenticate resolves the bearer key.
 func (s *Server) authenticate(c *gin.Context) {
 	plain, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 	if !ok || plain == "" {
@@ -31,6 +29,15 @@ func (s *Server) authenticate(c *gin.Context) {
 		problem(c, http.StatusUnauthorized, "unauthenticated", "the API key is unknown, revoked or malformed")
 		return
 	}
+	c.Set(keyCtx, key)
+	c.Next()
+}
+
+// tenant resolves the tenant a request acts for. A tenant key acts for its
+// tenant; an admin key without a tenant must name one with ?tenant=SLUG or
+// the Hrisbridge-Tenant header.
+func (s *Server) tenant(c *gin.Context) {
+	key := apiKey(c)
 	tenantID := key.TenantID
 	if tenantID == "" {
 		slug := cmpOr(c.Query("tenant"), c.GetHeader("Hrisbridge-Tenant"))
@@ -45,7 +52,6 @@ func (s *Server) authenticate(c *gin.Context) {
 		}
 		tenantID = t.ID
 	}
-	c.Set(keyCtx, key)
 	c.Set(tenantCtx, tenantID)
 	c.Next()
 }

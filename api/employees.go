@@ -1,9 +1,8 @@
 package api
 
 import (
-	"encoding/base64"
 	"net/http"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -11,43 +10,30 @@ import (
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
-// Page is a cursor-paginated list.
-type Page[T any] struct {
-	Data       []T     `json:"data"`
-	NextCursor *string `json:"next_cursor"`
-}
-
-const (
-	defaultLimit = 50
-	maxLimit     = 1000
-)
-
-// pageParams reads limit and cursor; it writes a problem and returns false
-// when they are malformed.
-func pageParams(c *gin.Context) (limit int, after string, ok bool) {
-	limit = defaultLimit
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			problem(c, http.StatusBadRequest, "invalid_parameter", "limit must be an integer from 1 to 1000")
-			return 0, "", false
+// employeeQuery reads the list filters; it writes a problem and returns
+// false when one is malformed.
+func employeeQuery(c *gin.Context, limit int, after string) (schema.EmployeeQuery, bool) {
+	q := schema.EmployeeQuery{AfterID: after, Limit: limit, EmploymentStatus: c.Query("employment_status"),
+		EmploymentType: c.Query("employment_type"), Department: c.Query("department"), Location: c.Query("location"),
+		ExternalID: c.Query("external_id"), ConnectionID: c.Query("connection_id")}
+	if v := c.Query("updated_since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			problem(c, http.StatusBadRequest, "invalid_parameter", "updated_since must be an RFC 3339 time such as 2026-11-01T00:00:00Z")
+			return q, false
 		}
-		limit = n
+		q.UpdatedSince = t
 	}
-	if v := c.Query("cursor"); v != "" {
-		b, err := base64.RawURLEncoding.DecodeString(v)
-		if err != nil || len(b) == 0 {
-			problem(c, http.StatusBadRequest, "invalid_cursor", "cursor is not one this API returned")
-			return 0, "", false
+	for name, dst := range map[string]*string{"hired_after": &q.HiredAfter, "terminated_after": &q.TerminatedAfter} {
+		if v := c.Query(name); v != "" {
+			if _, err := time.Parse(schema.DateLayout, v); err != nil {
+				problem(c, http.StatusBadRequest, "invalid_parameter", name+" must be a date YYYY-MM-DD")
+				return q, false
+			}
+			*dst = v
 		}
-		after = string(b)
 	}
-	return limit, after, true
-}
-
-func cursorFor(id string) *string {
-	s := base64.RawURLEncoding.EncodeToString([]byte(id))
-	return &s
+	return q, true
 }
 
 func (s *Server) listEmployees(c *gin.Context) {
@@ -55,36 +41,36 @@ func (s *Server) listEmployees(c *gin.Context) {
 	if !ok {
 		return
 	}
-	q := schema.EmployeeQuery{AfterID: after, Limit: limit + 1, EmploymentStatus: c.Query("employment_status")}
-	if v := c.Query("updated_since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			problem(c, http.StatusBadRequest, "invalid_parameter", "updated_since must be an RFC 3339 time such as 2026-11-01T00:00:00Z")
-			return
-		}
-		q.UpdatedSince = t
+	q, ok := employeeQuery(c, limit+1, after)
+	if !ok {
+		return
+	}
+	if wantsCSV(c) {
+		s.exportEmployees(c, q)
+		return
 	}
 	es, err := s.cfg.Store.Employees(c.Request.Context(), tenantID(c), q)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	page := Page[schema.Employee]{Data: es}
-	if len(es) > limit {
-		page.Data = es[:limit]
-		page.NextCursor = cursorFor(page.Data[limit-1].ID)
-	}
-	if page.Data == nil {
-		page.Data = []schema.Employee{}
-	}
+	page := pageOf(es, limit, func(e schema.Employee) string { return e.ID })
 	if !s.protect(c, page.Data) {
 		return
 	}
 	c.JSON(http.StatusOK, page)
 }
 
+// employeeView is an employee with its included relations.
+type employeeView struct {
+	schema.Employee
+	Dependents  []schema.Dependent  `json:"dependents,omitempty"`
+	Enrollments []schema.Enrollment `json:"enrollments,omitempty"`
+}
+
 func (s *Server) getEmployee(c *gin.Context) {
-	e, err := s.cfg.Store.Employee(c.Request.Context(), tenantID(c), c.Param("id"))
+	ctx := c.Request.Context()
+	e, err := s.cfg.Store.Employee(ctx, tenantID(c), c.Param("id"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -93,7 +79,29 @@ func (s *Server) getEmployee(c *gin.Context) {
 	if !s.protect(c, one) {
 		return
 	}
-	c.JSON(http.StatusOK, one[0])
+	view := employeeView{Employee: one[0]}
+	for _, inc := range strings.Split(c.Query("include"), ",") {
+		q := schema.ListQuery{Limit: maxLimit, EmployeeID: e.ID}
+		switch strings.TrimSpace(inc) {
+		case "":
+		case "dependents":
+			if view.Dependents, err = s.cfg.Store.Dependents(ctx, tenantID(c), q); err == nil {
+				s.protectDependents(c, view.Dependents)
+			}
+			view.Dependents = nonNil(view.Dependents)
+		case "enrollments":
+			view.Enrollments, err = s.cfg.Store.Enrollments(ctx, tenantID(c), q)
+			view.Enrollments = nonNil(view.Enrollments)
+		default:
+			problem(c, http.StatusBadRequest, "invalid_parameter", "include may list dependents and enrollments")
+			return
+		}
+		if err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	s.single(c, view)
 }
 
 // protect masks SSN and date of birth for keys without pii:read. For keys
@@ -110,14 +118,35 @@ func (s *Server) protect(c *gin.Context, es []schema.Employee) bool {
 	}
 	for _, e := range es {
 		if e.SSN != "" || e.DateOfBirth != "" {
-			err := s.cfg.Store.Audit(c.Request.Context(), schema.AuditEntry{TenantID: tenantID(c), KeyID: key.ID,
-				Action: "pii.read", Resource: c.Request.URL.RequestURI()})
-			if err != nil {
-				fail(c, err)
-				return false
-			}
-			return true
+			return s.auditPII(c)
 		}
+	}
+	return true
+}
+
+// protectDependents masks dependents' SSN and date of birth likewise.
+func (s *Server) protectDependents(c *gin.Context, ds []schema.Dependent) bool {
+	if !apiKey(c).HasScope(schema.ScopePIIRead) {
+		for i := range ds {
+			ds[i].SSN = schema.MaskSSN(ds[i].SSN)
+			ds[i].DateOfBirth = ""
+		}
+		return true
+	}
+	for _, d := range ds {
+		if d.SSN != "" || d.DateOfBirth != "" {
+			return s.auditPII(c)
+		}
+	}
+	return true
+}
+
+func (s *Server) auditPII(c *gin.Context) bool {
+	err := s.cfg.Store.Audit(c.Request.Context(), schema.AuditEntry{TenantID: tenantID(c), KeyID: apiKey(c).ID,
+		Action: "pii.read", Resource: c.Request.URL.RequestURI()})
+	if err != nil {
+		fail(c, err)
+		return false
 	}
 	return true
 }

@@ -39,6 +39,8 @@ func fail(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, schema.ErrNotFound):
 		problem(c, http.StatusNotFound, "not_found", "no such resource for this tenant")
+	case errors.Is(err, schema.ErrState):
+		problem(c, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, schema.ErrDuplicate):
 		problem(c, http.StatusConflict, "conflict", err.Error())
 	case errors.As(err, &ve):

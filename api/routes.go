@@ -20,11 +20,28 @@ func (s *Server) routes() {
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	r.GET("/v1/errors", s.listErrors)
 
-	v1 := r.Group("/v1", s.authenticate)
-	v1.GET("/employees", s.scope(schema.ScopeRead), s.listEmployees)
-	v1.GET("/employees/:id", s.scope(schema.ScopeRead), s.getEmployee)
-	v1.GET("/errors", s.listErrors)
+	// Admin routes span tenants.
+	admin := r.Group("/v1", bodyLimit(s.cfg.MaxBody), s.authenticate, s.limits.middleware, s.scope(schema.ScopeAdmin))
+	admin.GET("/tenants", s.listTenants)
+
+	// Everything else acts for one tenant.
+	v1 := r.Group("/v1", bodyLimit(s.cfg.MaxBody), s.authenticate, s.limits.middleware, s.tenant)
+	read, write := s.scope(schema.ScopeRead), s.scope(schema.ScopeWrite)
+	v1.GET("/employees", read, s.listEmployees)
+	v1.GET("/employees/:id", read, s.getEmployee)
+	v1.GET("/dependents", read, s.listDependents)
+	v1.GET("/benefit-plans", read, s.listPlans)
+	v1.GET("/enrollments", read, s.listEnrollments)
+	v1.GET("/connections", read, s.listConnections)
+	v1.GET("/files", read, s.listFiles)
+	v1.GET("/files/:id", read, s.getFile)
+	v1.GET("/files/:id/errors", read, s.fileErrors)
+	v1.POST("/files/:id/release", write, s.releaseFile)
+	v1.POST("/files/:id/discard", write, s.discardFile)
+	v1.GET("/sync-runs", read, s.listSyncRuns)
+	v1.GET("/events", read, s.listEvents)
 }
 
 func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }

@@ -22,12 +22,21 @@ type Config struct {
 	Store schema.Store
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+	// Files releases and discards held files; nil answers 501.
+	Files Files
+	// RateLimit is the requests each key may make per RateWindow; default
+	// 600 per 60 s.
+	RateLimit  int
+	RateWindow time.Duration
+	// MaxBody caps request bodies; default 1 MiB.
+	MaxBody int64
 }
 
 // Server is the HTTP API.
 type Server struct {
 	cfg    Config
 	engine *gin.Engine
+	limits *limiter
 }
 
 // New returns a Server for cfg.
@@ -36,8 +45,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("api: Store is required")
 	}
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	cfg.RateLimit = cmp.Or(cfg.RateLimit, 600)
+	cfg.RateWindow = cmp.Or(cfg.RateWindow, time.Minute)
+	cfg.MaxBody = cmp.Or(cfg.MaxBody, 1<<20)
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: cfg, engine: gin.New()}
+	s := &Server{cfg: cfg, engine: gin.New(), limits: newLimiter(cfg.RateLimit, cfg.RateWindow)}
 	s.routes()
 	return s, nil
 }

@@ -17,7 +17,7 @@ func (b *Bridge) Release(ctx context.Context, tenantID, fileID string) (Result, 
 		return Result{}, fmt.Errorf("file %s: %w", fileID, err)
 	}
 	if f.Status != schema.FileHeld {
-		return Result{}, fmt.Errorf("file %s is %s, not held", fileID, f.Status)
+		return Result{}, fmt.Errorf("file %s is %s, not held: %w", fileID, f.Status, schema.ErrState)
 	}
 	conn, err := b.cfg.Store.Connection(ctx, tenantID, f.ConnectionID)
 	if err != nil {
@@ -50,7 +50,7 @@ func (b *Bridge) Discard(ctx context.Context, tenantID, fileID string) error {
 	}
 	if err := b.cfg.Store.SetFileStatus(ctx, tenantID, fileID, schema.FileHeld, schema.FileDiscarded, "discarded by an operator"); err != nil {
 		if errors.Is(err, schema.ErrNotFound) {
-			return fmt.Errorf("file %s is %s, not held", fileID, f.Status)
+			return fmt.Errorf("file %s is %s, not held: %w", fileID, f.Status, schema.ErrState)
 		}
 		return err
 	}

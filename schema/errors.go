@@ -12,6 +12,9 @@ import (
 var (
 	ErrNotFound  = errors.New("not found")
 	ErrDuplicate = errors.New("already exists")
+	// ErrState means the resource is not in a state that allows the
+	// operation (releasing a file that is not held).
+	ErrState = errors.New("not allowed in this state")
 )
 
 // FieldError is one problem with one field of one record, positioned in its

@@ -82,7 +82,7 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "hrisbridge demo: first sync of tenant demo over SFTP:")
 	printResults(out, results)
-	srv, err := api.New(api.Config{Store: a.store, Logger: a.log})
+	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hrisbridge/hrisbridge/api"
 	"github.com/hrisbridge/hrisbridge/bridge"
+	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/scheduler"
 )
 
@@ -38,7 +39,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(api.Config{Store: a.store, Logger: a.log})
+	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}})
 	if err != nil {
 		return err
 	}
@@ -137,4 +138,16 @@ func cmdHealthcheck(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "ok")
 	return nil
+}
+
+// heldFiles lets the API release and discard held files through the bridge.
+type heldFiles struct{ b *bridge.Bridge }
+
+func (h heldFiles) Release(ctx context.Context, tenantID, fileID string) (schema.File, error) {
+	res, err := h.b.Release(ctx, tenantID, fileID)
+	return res.File, err
+}
+
+func (h heldFiles) Discard(ctx context.Context, tenantID, fileID string) error {
+	return h.b.Discard(ctx, tenantID, fileID)
 }

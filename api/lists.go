@@ -1,0 +1,186 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+func (s *Server) listDependents(c *gin.Context) {
+	limit, after, ok := pageParams(c)
+	if !ok {
+		return
+	}
+	ds, err := s.cfg.Store.Dependents(c.Request.Context(), tenantID(c), schema.ListQuery{Cursor: after, Limit: limit + 1, EmployeeID: c.Query("employee_id")})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	page := pageOf(ds, limit, func(d schema.Dependent) string { return d.ID })
+	if s.protectDependents(c, page.Data) {
+		c.JSON(http.StatusOK, page)
+	}
+}
+
+func (s *Server) listPlans(c *gin.Context) {
+	listBy(c, func(ctx context.Context, q schema.ListQuery) ([]schema.BenefitPlan, error) {
+		return s.cfg.Store.BenefitPlans(ctx, tenantID(c), q)
+	}, func(p schema.BenefitPlan) string { return p.ID })
+}
+
+func (s *Server) listEnrollments(c *gin.Context) {
+	listBy(c, func(ctx context.Context, q schema.ListQuery) ([]schema.Enrollment, error) {
+		q.EmployeeID = c.Query("employee_id")
+		return s.cfg.Store.Enrollments(ctx, tenantID(c), q)
+	}, func(n schema.Enrollment) string { return n.ID })
+}
+
+func (s *Server) listFiles(c *gin.Context) {
+	listBy(c, func(ctx context.Context, q schema.ListQuery) ([]schema.File, error) {
+		return s.cfg.Store.Files(ctx, tenantID(c), q)
+	}, func(f schema.File) string { return f.ID })
+}
+
+func (s *Server) listSyncRuns(c *gin.Context) {
+	listBy(c, func(ctx context.Context, q schema.ListQuery) ([]schema.SyncRun, error) {
+		return s.cfg.Store.SyncRuns(ctx, tenantID(c), q)
+	}, func(r schema.SyncRun) string { return r.ID })
+}
+
+// listBy serves a cursor-paged list from fetch.
+func listBy[T any](c *gin.Context, fetch func(context.Context, schema.ListQuery) ([]T, error), key func(T) string) {
+	limit, after, ok := pageParams(c)
+	if !ok {
+		return
+	}
+	rows, err := fetch(c.Request.Context(), schema.ListQuery{Cursor: after, Limit: limit + 1})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, pageOf(rows, limit, key))
+}
+
+// listEvents is the change feed, in commit order; the cursor is the last
+// event's sequence number, so consumers resume exactly where they stopped.
+func (s *Server) listEvents(c *gin.Context) {
+	limit, after, ok := pageParams(c)
+	if !ok {
+		return
+	}
+	var seq int64
+	if after != "" {
+		n, err := strconv.ParseInt(after, 10, 64)
+		if err != nil {
+			problem(c, http.StatusBadRequest, "invalid_cursor", "cursor is not one this API returned")
+			return
+		}
+		seq = n
+	}
+	evs, err := s.cfg.Store.Events(c.Request.Context(), tenantID(c), seq, limit)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	// The feed always returns a cursor to resume from, even at its end.
+	page := Page[schema.Event]{Data: nonNil(evs), NextCursor: cursorFor(strconv.FormatInt(seq, 10))}
+	if len(evs) > 0 {
+		page.NextCursor = cursorFor(strconv.FormatInt(evs[len(evs)-1].Seq, 10))
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func (s *Server) getFile(c *gin.Context) {
+	f, err := s.cfg.Store.File(c.Request.Context(), tenantID(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.single(c, f)
+}
+
+// fileErrors lists a file's rejected rows, each with the catalog's fix.
+func (s *Server) fileErrors(c *gin.Context) {
+	ctx := c.Request.Context()
+	if _, err := s.cfg.Store.File(ctx, tenantID(c), c.Param("id")); err != nil {
+		fail(c, err)
+		return
+	}
+	errs, err := s.cfg.Store.RecordErrors(ctx, tenantID(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	type withFix struct {
+		schema.RecordError
+		Fix string `json:"fix"`
+	}
+	out := make([]withFix, len(errs))
+	for i, e := range errs {
+		out[i] = withFix{e, schema.Catalog[e.Code].Fix}
+	}
+	c.JSON(http.StatusOK, gin.H{"data": out})
+}
+
+// Files releases and discards held files; cmd wires the bridge in.
+type Files interface {
+	Release(ctx context.Context, tenantID, fileID string) (schema.File, error)
+	Discard(ctx context.Context, tenantID, fileID string) error
+}
+
+func (s *Server) releaseFile(c *gin.Context) {
+	if s.cfg.Files == nil {
+		problem(c, http.StatusNotImplemented, "not_configured", "this server does not apply files")
+		return
+	}
+	f, err := s.cfg.Files.Release(c.Request.Context(), tenantID(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, f)
+}
+
+func (s *Server) discardFile(c *gin.Context) {
+	if s.cfg.Files == nil {
+		problem(c, http.StatusNotImplemented, "not_configured", "this server does not apply files")
+		return
+	}
+	if err := s.cfg.Files.Discard(c.Request.Context(), tenantID(c), c.Param("id")); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// connectionView is a connection without its credentials.
+type connectionView struct {
+	schema.Connection
+	Secret any `json:"secret,omitempty"`
+}
+
+func (s *Server) listConnections(c *gin.Context) {
+	cs, err := s.cfg.Store.Connections(c.Request.Context(), tenantID(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]connectionView, len(cs))
+	for i := range cs {
+		out[i] = connectionView{Connection: cs[i]}
+	}
+	c.JSON(http.StatusOK, gin.H{"data": out, "next_cursor": nil})
+}
+
+func (s *Server) listTenants(c *gin.Context) {
+	ts, err := s.cfg.Store.Tenants(c.Request.Context())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"data": nonNil(ts), "next_cursor": nil})
+}
