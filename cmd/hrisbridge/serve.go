@@ -13,8 +13,8 @@ import (
 
 	"github.com/hrisbridge/hrisbridge/api"
 	"github.com/hrisbridge/hrisbridge/bridge"
-	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/scheduler"
+	"github.com/hrisbridge/hrisbridge/schema"
 )
 
 func cmdServe(ctx context.Context, args []string, out io.Writer) error {
