@@ -26,8 +26,11 @@ type env struct {
 	url   string
 }
 
-func newEnv(t *testing.T, s schema.Store) *env {
-	srv, err := New(Config{Store: s, Logger: slog.New(slog.DiscardHandler)})
+func newEnv(t *testing.T, s schema.Store) *env { return newEnvWith(t, s, Config{}) }
+
+func newEnvWith(t *testing.T, s schema.Store, cfg Config) *env {
+	cfg.Store, cfg.Logger = s, slog.New(slog.DiscardHandler)
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

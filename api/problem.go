@@ -50,3 +50,7 @@ func fail(c *gin.Context, err error) {
 		problem(c, http.StatusInternalServerError, "internal", "internal error; quote the request id to support")
 	}
 }
+
+var errMissingFile = errors.New(`a multipart upload needs a "file" part`)
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

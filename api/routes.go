@@ -26,6 +26,10 @@ func (s *Server) routes() {
 	admin := r.Group("/v1", bodyLimit(s.cfg.MaxBody), s.authenticate, s.limits.middleware, s.scope(schema.ScopeAdmin))
 	admin.GET("/tenants", s.listTenants)
 
+	// Uploads stream large bodies to disk.
+	up := r.Group("/v1", bodyLimit(s.cfg.MaxUpload), s.authenticate, s.limits.middleware, s.tenant)
+	up.POST("/connections/:id/files", s.scope(schema.ScopeWrite), s.upload)
+
 	// Everything else acts for one tenant.
 	v1 := r.Group("/v1", bodyLimit(s.cfg.MaxBody), s.authenticate, s.limits.middleware, s.tenant)
 	read, write := s.scope(schema.ScopeRead), s.scope(schema.ScopeWrite)

@@ -24,6 +24,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Files releases and discards held files; nil answers 501.
 	Files Files
+	// Uploads takes HTTP uploads; nil answers 501.
+	Uploads Uploads
+	// MaxUpload caps one upload; default 1 GiB.
+	MaxUpload int64
 	// RateLimit is the requests each key may make per RateWindow; default
 	// 600 per 60 s.
 	RateLimit  int
@@ -48,6 +52,7 @@ func New(cfg Config) (*Server, error) {
 	cfg.RateLimit = cmp.Or(cfg.RateLimit, 600)
 	cfg.RateWindow = cmp.Or(cfg.RateWindow, time.Minute)
 	cfg.MaxBody = cmp.Or(cfg.MaxBody, 1<<20)
+	cfg.MaxUpload = cmp.Or(cfg.MaxUpload, 1<<30)
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: cfg, engine: gin.New(), limits: newLimiter(cfg.RateLimit, cfg.RateWindow)}
 	s.routes()

@@ -40,7 +40,7 @@ func (b *Bridge) IngestReader(ctx context.Context, conn schema.Connection, name 
 // none of it. release skips the hold guards (an operator approved it).
 func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name string, sp spooled, release bool) (Result, error) {
 	start := time.Now()
-	file := schema.File{TenantID: conn.TenantID, ConnectionID: conn.ID, Name: name, SHA256: sp.SHA256, Size: sp.Size, Layout: conn.Layout}
+	file := schema.File{ID: sp.ID, TenantID: conn.TenantID, ConnectionID: conn.ID, Name: name, SHA256: sp.SHA256, Size: sp.Size, Layout: conn.Layout}
 	if prev, err := b.cfg.Store.FileBySHA256(ctx, conn.ID, sp.SHA256); err == nil {
 		return b.duplicate(ctx, file, prev.ID)
 	} else if !errors.Is(err, schema.ErrNotFound) {
@@ -81,7 +81,7 @@ func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name
 		var held errHeld
 		switch {
 		case errors.As(err, &held):
-			return b.hold(ctx, schema.File{TenantID: file.TenantID, ConnectionID: file.ConnectionID, Name: file.Name, SHA256: file.SHA256,
+			return b.hold(ctx, schema.File{ID: file.ID, TenantID: file.TenantID, ConnectionID: file.ConnectionID, Name: file.Name, SHA256: file.SHA256,
 				Size: file.Size, Layout: file.Layout, Rows: file.Rows, Valid: file.Valid, Invalid: file.Invalid}, sp, held.reason)
 		case errors.As(err, &pe), errors.Is(err, errTooManyInvalid):
 			return b.reject(ctx, file, err, kept)
@@ -314,7 +314,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // reject records a file that must not apply, with the errors that explain
 // why, in a transaction of its own.
 func (b *Bridge) reject(ctx context.Context, file schema.File, cause error, kept []schema.RecordError) (Result, error) {
-	file.ID, file.Status, file.Detail = "", schema.FileRejected, cause.Error()
+	file.Status, file.Detail = schema.FileRejected, cause.Error()
 	file.Created, file.Updated, file.Unchanged, file.AppliedAt = 0, 0, 0, nil
 	var pe *parsers.ParseError
 	if errors.As(cause, &pe) {
@@ -332,7 +332,7 @@ func (b *Bridge) reject(ctx context.Context, file schema.File, cause error, kept
 // hold records a file that waits for an operator's release or discard, and
 // keeps its bytes for the release.
 func (b *Bridge) hold(ctx context.Context, file schema.File, sp spooled, reason string) (Result, error) {
-	file.ID, file.Status, file.Detail = "", schema.FileHeld, reason
+	file.Status, file.Detail = schema.FileHeld, reason
 	if err := os.MkdirAll(b.cfg.FilesDir, 0o700); err != nil {
 		return Result{}, err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/hrisbridge/hrisbridge/bridge/sftpd"
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
@@ -168,9 +169,6 @@ type remoteFile struct {
 	Info fs.FileInfo
 }
 
-// tempSuffixes mark files still being written.
-var tempSuffixes = []string{".tmp", ".part", ".filepart", ".partial"}
-
 // list returns the files to take, in name order.
 func list(c *sftp.Client, cfg SFTPConfig) ([]remoteFile, error) {
 	dir := cmp.Or(cfg.Dir, ".")
@@ -184,7 +182,7 @@ func list(c *sftp.Client, cfg SFTPConfig) ([]remoteFile, error) {
 	}
 	var out []remoteFile
 	for _, fi := range entries {
-		if !fi.Mode().IsRegular() || strings.HasPrefix(fi.Name(), ".") || hasSuffix(fi.Name(), tempSuffixes) {
+		if !fi.Mode().IsRegular() || sftpd.TempName(fi.Name()) {
 			continue
 		}
 		for _, p := range patterns {
@@ -199,15 +197,6 @@ func list(c *sftp.Client, cfg SFTPConfig) ([]remoteFile, error) {
 		out = out[:max]
 	}
 	return out, nil
-}
-
-func hasSuffix(name string, suffixes []string) bool {
-	for _, s := range suffixes {
-		if strings.HasSuffix(strings.ToLower(name), s) {
-			return true
-		}
-	}
-	return false
 }
 
 // acknowledge archives or deletes a remote file after its ingest committed.

@@ -8,11 +8,25 @@ import (
 	"os"
 )
 
-// spooled is a received file on local disk with its content hash.
+// spooled is a received file on local disk with its content hash, and the
+// id its files row takes when one was promised already (HTTP uploads).
 type spooled struct {
 	Path   string
 	SHA256 string
 	Size   int64
+	ID     string
+}
+
+// hashFile hashes a file already on disk.
+func hashFile(path string) (spooled, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return spooled{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	return spooled{Path: path, SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}, err
 }
 
 // spool copies r into a new file under dir, hashing as it goes.

@@ -125,3 +125,21 @@ type AuditEntry struct {
 	Resource string    `json:"resource"`
 	At       time.Time `json:"at"`
 }
+
+// DropboxAccount is a login to hrisbridge's own SFTP drop box. Files it
+// uploads enter the pipeline as deliveries of its connection.
+type DropboxAccount struct {
+	ID           string `json:"id"`
+	TenantID     string `json:"tenant_id"`
+	ConnectionID string `json:"connection_id"`
+	Username     string `json:"username"`
+	// PasswordHash is a bcrypt hash; empty disables password login.
+	PasswordHash []byte `json:"-"`
+	// AuthorizedKeys holds OpenSSH authorized_keys lines.
+	AuthorizedKeys string `json:"authorized_keys,omitempty"`
+	// CanList lets the account list its inbox; otherwise it may only upload.
+	CanList bool `json:"can_list"`
+	// MaxBytes caps one upload; 0 means the server's limit.
+	MaxBytes  int64     `json:"max_bytes"`
+	CreatedAt time.Time `json:"created_at"`
+}

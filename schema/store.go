@@ -37,6 +37,11 @@ type Store interface {
 	// Layout returns the stored override at that scope, or ErrNotFound.
 	Layout(ctx context.Context, tenantID, connectionID, name string) ([]byte, error)
 
+	CreateDropboxAccount(ctx context.Context, a *DropboxAccount) error
+	// DropboxAccount finds an account by user name, across tenants (it is
+	// what the SFTP server authenticates).
+	DropboxAccount(ctx context.Context, username string) (DropboxAccount, error)
+
 	// BeginIngest opens the one transaction in which a file is applied and
 	// inserts its files row there. It returns ErrDuplicate when the
 	// connection already has a file with the same SHA-256.

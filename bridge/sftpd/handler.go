@@ -1,6 +1,7 @@
 package sftpd
 
 import (
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -13,7 +14,8 @@ import (
 // handler serves one session's requests inside its os.Root jail.
 type handler struct {
 	root     *os.Root
-	readOnly bool
+	acct     Account
+	uploaded func(Account, string)
 }
 
 // rel turns the client's cleaned absolute path into a root-relative one.
@@ -26,32 +28,89 @@ func rel(p string) string {
 }
 
 func (h *handler) Fileread(r *sftp.Request) (io.ReaderAt, error) {
+	if h.acct.UploadOnly {
+		return nil, sftp.ErrSSHFxPermissionDenied
+	}
 	f, err := h.root.Open(rel(r.Filepath))
 	return f, mapErr(err)
 }
 
 func (h *handler) Filewrite(r *sftp.Request) (io.WriterAt, error) {
-	if h.readOnly {
+	if h.acct.ReadOnly {
 		return nil, sftp.ErrSSHFxPermissionDenied
 	}
 	flags := os.O_WRONLY | os.O_CREATE
 	if pf := r.Pflags(); pf.Trunc {
 		flags |= os.O_TRUNC
 	}
-	f, err := h.root.OpenFile(rel(r.Filepath), flags, 0o640)
-	return f, mapErr(err)
+	p := rel(r.Filepath)
+	f, err := h.root.OpenFile(p, flags, 0o640)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return &upload{File: f, h: h, path: p}, nil
+}
+
+// upload is a file being written; closing it completes the upload.
+type upload struct {
+	*os.File
+	h    *handler
+	path string
+}
+
+var errTooLarge = errors.New("file exceeds this account's size limit")
+
+func (u *upload) WriteAt(b []byte, off int64) (int, error) {
+	if max := u.h.acct.MaxBytes; max > 0 && off+int64(len(b)) > max {
+		return 0, errTooLarge
+	}
+	return u.File.WriteAt(b, off)
+}
+
+func (u *upload) Close() error {
+	err := u.File.Close()
+	if err == nil {
+		u.h.done(u.path)
+	}
+	return err
+}
+
+// done reports a completed file, unless its name marks it as still being
+// written (the client renames it when done).
+func (h *handler) done(p string) {
+	if h.uploaded != nil && !TempName(p) {
+		h.uploaded(h.acct, p)
+	}
+}
+
+// TempName reports whether a file name marks an upload in progress.
+func TempName(name string) bool {
+	n := strings.ToLower(path.Base(name))
+	for _, s := range []string{".tmp", ".part", ".filepart", ".partial"} {
+		if strings.HasSuffix(n, s) {
+			return true
+		}
+	}
+	return strings.HasPrefix(n, ".")
 }
 
 func (h *handler) Filecmd(r *sftp.Request) error {
-	if h.readOnly && r.Method != "Setstat" {
+	if h.acct.ReadOnly && r.Method != "Setstat" {
 		return sftp.ErrSSHFxPermissionDenied
+	}
+	if h.acct.UploadOnly && (r.Method == "Remove" || r.Method == "Rmdir") {
+		return sftp.ErrSSHFxPermissionDenied // a drop box keeps what it got
 	}
 	p := rel(r.Filepath)
 	switch r.Method {
 	case "Setstat":
 		return nil // times and modes are the server's to keep
 	case "Rename", "PosixRename":
-		return mapErr(h.root.Rename(p, rel(r.Target)))
+		if err := h.root.Rename(p, rel(r.Target)); err != nil {
+			return mapErr(err)
+		}
+		h.done(rel(r.Target))
+		return nil
 	case "Remove":
 		return mapErr(h.root.Remove(p))
 	case "Mkdir":
@@ -80,6 +139,9 @@ func (h *handler) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 	p := rel(r.Filepath)
 	switch r.Method {
 	case "List":
+		if h.acct.UploadOnly {
+			return nil, sftp.ErrSSHFxPermissionDenied
+		}
 		d, err := h.root.Open(p)
 		if err != nil {
 			return nil, mapErr(err)

@@ -6,6 +6,7 @@
 package sftpd
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -33,14 +34,29 @@ type Account struct {
 	Root string
 	// ReadOnly refuses writes, renames and removals.
 	ReadOnly bool
+	// UploadOnly refuses listing and reading: the account can only drop
+	// files (and stat what it uploads).
+	UploadOnly bool
+	// MaxBytes caps one file; 0 means no cap.
+	MaxBytes int64
+	// Tag is the caller's, handed back to Uploaded (a connection id).
+	Tag string
 }
 
 // Config configures a Server.
 type Config struct {
 	// HostKey is the server's identity. Required.
 	HostKey ssh.Signer
-	// Accounts maps user names to accounts.
-	Accounts map[string]Account
+	// Accounts finds an account by user name.
+	Accounts func(user string) (Account, bool)
+	// Uploaded, when set, is called after an upload's file is closed, with
+	// the account and the file's path under the account's root.
+	Uploaded func(acct Account, path string)
+	// MaxFailures failed logins from one address within FailureWindow
+	// lock that address out for the rest of the window; default 5 in 15
+	// minutes.
+	MaxFailures   int
+	FailureWindow time.Duration
 	// Logger receives connection events; default slog.Default().
 	Logger *slog.Logger
 	// IdleTimeout closes connections idle this long; default 10 minutes.
@@ -49,9 +65,19 @@ type Config struct {
 
 // Server serves SFTP on a listener.
 type Server struct {
-	cfg Config
-	ssh *ssh.ServerConfig
-	wg  sync.WaitGroup
+	cfg      Config
+	ssh      *ssh.ServerConfig
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	failures map[string][]time.Time // by remote host
+}
+
+// StaticAccounts serves a fixed set of accounts.
+func StaticAccounts(m map[string]Account) func(string) (Account, bool) {
+	return func(user string) (Account, bool) {
+		a, ok := m[user]
+		return a, ok
+	}
 }
 
 // New returns a Server for cfg.
@@ -65,7 +91,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = 10 * time.Minute
 	}
-	s := &Server{cfg: cfg}
+	if cfg.Accounts == nil {
+		return nil, errors.New("sftpd: Accounts is required")
+	}
+	cfg.MaxFailures = cmp.Or(cfg.MaxFailures, 5)
+	cfg.FailureWindow = cmp.Or(cfg.FailureWindow, 15*time.Minute)
+	s := &Server{cfg: cfg, failures: map[string][]time.Time{}}
 	s.ssh = &ssh.ServerConfig{
 		PasswordCallback:  s.checkPassword,
 		PublicKeyCallback: s.checkKey,
@@ -75,20 +106,59 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+var errLockedOut = errors.New("too many failed logins from this address; try again later")
+
+// lockedOut reports whether host failed too often lately.
+func (s *Server) lockedOut(host string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cutoff := time.Now().Add(-s.cfg.FailureWindow)
+	recent := s.failures[host][:0]
+	for _, t := range s.failures[host] {
+		if t.After(cutoff) {
+			recent = append(recent, t)
+		}
+	}
+	s.failures[host] = recent
+	return len(recent) >= s.cfg.MaxFailures
+}
+
+func (s *Server) failed(host string) {
+	s.mu.Lock()
+	s.failures[host] = append(s.failures[host], time.Now())
+	s.mu.Unlock()
+}
+
+func hostOf(c ssh.ConnMetadata) string {
+	h, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+	return h
+}
+
 func (s *Server) checkPassword(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
-	a, ok := s.cfg.Accounts[c.User()]
+	if s.lockedOut(hostOf(c)) {
+		return nil, errLockedOut
+	}
+	a, ok := s.cfg.Accounts(c.User())
 	if !ok || len(a.PasswordHash) == 0 {
 		bcrypt.CompareHashAndPassword(dummyHash, pw) //nolint:errcheck // same cost for unknown users
+		s.failed(hostOf(c))
 		return nil, errors.New("password rejected")
 	}
 	if bcrypt.CompareHashAndPassword(a.PasswordHash, pw) != nil {
+		s.failed(hostOf(c))
 		return nil, errors.New("password rejected")
 	}
 	return &ssh.Permissions{Extensions: map[string]string{"user": c.User()}}, nil
 }
 
+// checkKey accepts an authorized key. Offering a key that is not
+// authorized is not counted as a failure: clients offer every key they
+// hold before they try a password.
 func (s *Server) checkKey(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-	a, ok := s.cfg.Accounts[c.User()]
+	if s.lockedOut(hostOf(c)) {
+		return nil, errLockedOut
+	}
+	a, ok := s.cfg.Accounts(c.User())
 	if ok {
 		for _, k := range a.AuthorizedKeys {
 			if subtle.ConstantTimeCompare(k.Marshal(), key.Marshal()) == 1 {
@@ -148,7 +218,10 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	go ssh.DiscardRequests(reqs)
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	acct := s.cfg.Accounts[conn.Permissions.Extensions["user"]]
+	acct, ok := s.cfg.Accounts(conn.Permissions.Extensions["user"])
+	if !ok {
+		return
+	}
 	for nch := range chans {
 		if nch.ChannelType() != "session" {
 			nch.Reject(ssh.UnknownChannelType, "only session channels") //nolint:errcheck
@@ -176,7 +249,7 @@ func (s *Server) serveSession(ctx context.Context, acct Account, ch ssh.Channel,
 			return
 		}
 		defer root.Close()
-		h := &handler{root: root, readOnly: acct.ReadOnly}
+		h := &handler{root: root, acct: acct, uploaded: s.cfg.Uploaded}
 		rs := sftp.NewRequestServer(ch, sftp.Handlers{FileGet: h, FilePut: h, FileCmd: h, FileList: h})
 		if err := rs.Serve(); err != nil && !errors.Is(err, io.EOF) {
 			s.cfg.Logger.InfoContext(ctx, "sftp session ended", "user", acct.User, "error", err)

@@ -34,7 +34,7 @@ func StartTest(t testing.TB, root string, opts ...func(*Account)) *TestServer {
 	for _, o := range opts {
 		o(&acct)
 	}
-	srv, err := New(Config{HostKey: signer, Logger: slog.New(slog.DiscardHandler), Accounts: map[string]Account{"hr": acct}})
+	srv, err := New(Config{HostKey: signer, Logger: slog.New(slog.DiscardHandler), Accounts: StaticAccounts(map[string]Account{"hr": acct})})
 	if err != nil {
 		t.Fatal(err)
 	}

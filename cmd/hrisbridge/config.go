@@ -44,10 +44,15 @@ type Config struct {
 	// MaxInvalidRatio rejects a file with a larger share of invalid rows.
 	// Default 0.05.
 	MaxInvalidRatio float64 `yaml:"max_invalid_ratio"`
+	// SFTPAddr is where the drop box SFTP server listens (e.g. ":2222");
+	// empty (the default) turns it off.
+	SFTPAddr string `yaml:"sftp_addr"`
+	// MaxUploadBytes caps one HTTP upload. Default 1 GiB.
+	MaxUploadBytes float64 `yaml:"max_upload_bytes"`
 }
 
 func defaults() Config {
-	return Config{Addr: ":8080", DataDir: "./data", LogLevel: "info", LogFormat: "text", MaxInvalidRatio: 0.05}
+	return Config{Addr: ":8080", DataDir: "./data", LogLevel: "info", LogFormat: "text", MaxInvalidRatio: 0.05, MaxUploadBytes: 1 << 30}
 }
 
 // loadConfig reads path (optional), then the environment, then validates.
@@ -118,6 +123,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: addr must not be empty")
 	case c.MaxInvalidRatio < 0 || c.MaxInvalidRatio > 1:
 		return fmt.Errorf("config: max_invalid_ratio %v must be between 0 and 1", c.MaxInvalidRatio)
+	case c.MaxUploadBytes < 1:
+		return fmt.Errorf("config: max_upload_bytes %v must be positive", c.MaxUploadBytes)
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("config: log_format %q must be text or json", c.LogFormat)
 	}

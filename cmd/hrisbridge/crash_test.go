@@ -163,3 +163,24 @@ func TestIngestJSONAndImplicitConnection(t *testing.T) {
 		t.Fatalf("files list:\n%s", out)
 	}
 }
+
+// TestDropboxAddCLI adds drop box accounts with the CLI (the SFTP side is
+// tested in package bridge against the real server).
+func TestDropboxAddCLI(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HRISBRIDGE_DATABASE_URL", "sqlite://"+filepath.Join(dir, "hb.db"))
+	t.Setenv("HRISBRIDGE_MASTER_KEY", secret.NewKey())
+	t.Setenv("HRISBRIDGE_DATA_DIR", dir)
+	runCLI(t, "tenants", "create", "acme")
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("hunter22\n"), 0o600)
+	if out, err := runCLI(t, "dropbox", "add", "--tenant", "acme", "--connection", "hr-uploads", "--user", "acme-hr", "--password-file", pw); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if _, err := runCLI(t, "dropbox", "add", "--tenant", "acme", "--connection", "hr-uploads", "--user", "acme-hr", "--password-file", pw); err == nil {
+		t.Fatal("a second account with the same user name was added")
+	}
+	if _, err := runCLI(t, "dropbox", "add", "--tenant", "acme", "--connection", "hr-uploads", "--user", "other"); err == nil {
+		t.Fatal("an account without password or key was added")
+	}
+}

@@ -82,7 +82,8 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "hrisbridge demo: first sync of tenant demo over SFTP:")
 	printResults(out, results)
-	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}})
+	inbox := b.NewInbox(filepath.Join(a.cfg.DataDir, "dropbox"))
+	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox})
 	if err != nil {
 		return err
 	}
@@ -100,6 +101,7 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(ctx, apiL) })
+	g.Go(func() error { return inbox.Run(ctx) })
 	g.Go(func() error {
 		return (&scheduler.Scheduler{Logger: a.log}).Run(ctx, []scheduler.Job{{Name: conn.Name, Schedule: sched,
 			Run: func(ctx context.Context) error { _, _, err := b.Sync(ctx, conn, "scheduled"); return err }}})
@@ -158,7 +160,7 @@ func startDemoSFTP(ctx context.Context, root string) (net.Listener, ssh.PublicKe
 		return nil, nil, "", err
 	}
 	srv, err := sftpd.New(sftpd.Config{HostKey: signer, Logger: slog.New(slog.DiscardHandler),
-		Accounts: map[string]sftpd.Account{"hris": {User: "hris", PasswordHash: hash, Root: root}}})
+		Accounts: sftpd.StaticAccounts(map[string]sftpd.Account{"hris": {User: "hris", PasswordHash: hash, Root: root}})})
 	if err != nil {
 		return nil, nil, "", err
 	}

@@ -38,6 +38,8 @@ Usage:
   hrisbridge sync --tenant SLUG CONNECTION         pull a connection now
   hrisbridge ingest --tenant SLUG --layout NAME [--connection C] [--json] FILE
                                                    apply one file (backfills, support)
+  hrisbridge dropbox add --tenant SLUG --connection NAME --user USER (--password-file F | --authorized-keys F)
+                                                   a drop box login for HR admins (SFTP, sftp_addr)
   hrisbridge files list|errors ID|release ID|discard ID --tenant SLUG
                                                    received files; release or discard a held one
   hrisbridge layouts                               list the built-in layouts
@@ -106,6 +108,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return cmdLayouts(ctx, rest, out)
 	case "ingest":
 		return cmdIngest(ctx, rest, out)
+	case "dropbox":
+		return cmdDropbox(ctx, rest, out)
 	case "files":
 		return cmdFiles(ctx, rest, out)
 	case "bench":

@@ -6,9 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/ssh"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hrisbridge/hrisbridge/api"
@@ -39,7 +41,9 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}})
+	inbox := b.NewInbox(filepath.Join(a.cfg.DataDir, "dropbox"))
+	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox,
+		MaxUpload: int64(a.cfg.MaxUploadBytes)})
 	if err != nil {
 		return err
 	}
@@ -51,6 +55,23 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(ctx, l) })
 	g.Go(func() error { return (&scheduler.Scheduler{Logger: a.log}).Run(ctx, jobs) })
+	g.Go(func() error { return inbox.Run(ctx) })
+	if a.cfg.SFTPAddr != "" {
+		hk, err := bridge.HostKey(filepath.Join(a.cfg.DataDir, "ssh_host_ed25519_key"))
+		if err != nil {
+			return err
+		}
+		dl, err := net.Listen("tcp", a.cfg.SFTPAddr)
+		if err != nil {
+			return fmt.Errorf("listen on sftp_addr %s: %w", a.cfg.SFTPAddr, err)
+		}
+		dropbox, err := inbox.DropboxServer(hk, a.log)
+		if err != nil {
+			return err
+		}
+		a.log.InfoContext(ctx, "drop box serving", "sftp_addr", a.cfg.SFTPAddr, "host_key", ssh.FingerprintSHA256(hk.PublicKey()))
+		g.Go(func() error { return dropbox.Serve(ctx, dl) })
+	}
 	err = g.Wait()
 	a.log.Info("hrisbridge stopped")
 	return err

@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"RecordErrors", testRecordErrors},
 		{"Audit", testAudit},
 		{"LayoutOverrides", testLayouts},
+		{"DropboxAccounts", testDropbox},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -470,5 +471,27 @@ func testLayouts(t *testing.T, s schema.Store) {
 	other := mustTenant(t, s)
 	if _, err := s.Layout(ctx, other.ID, "", "census-csv"); !errors.Is(err, schema.ErrNotFound) {
 		t.Fatalf("another tenant sees the override: %v", err)
+	}
+}
+
+func testDropbox(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	tn := mustTenant(t, s)
+	conn := mustConnection(t, s, tn.ID)
+	a := schema.DropboxAccount{TenantID: tn.ID, ConnectionID: conn.ID, Username: unique("hr"), PasswordHash: []byte("$2a$..."),
+		AuthorizedKeys: "ssh-ed25519 AAAA", CanList: true, MaxBytes: 1 << 20}
+	if err := s.CreateDropboxAccount(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.DropboxAccount(ctx, a.Username)
+	if err != nil || got.ID != a.ID || got.ConnectionID != conn.ID || !got.CanList || got.MaxBytes != 1<<20 || string(got.PasswordHash) != "$2a$..." {
+		t.Fatalf("DropboxAccount = %+v, %v", got, err)
+	}
+	dup := a
+	if err := s.CreateDropboxAccount(ctx, &dup); !errors.Is(err, schema.ErrDuplicate) {
+		t.Fatalf("duplicate user name = %v, want ErrDuplicate", err)
+	}
+	if _, err := s.DropboxAccount(ctx, "nobody"); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("unknown user = %v", err)
 	}
 }
