@@ -46,6 +46,12 @@ func (s *Server) routes() {
 	v1.POST("/files/:id/discard", write, s.discardFile)
 	v1.GET("/sync-runs", read, s.listSyncRuns)
 	v1.GET("/events", read, s.listEvents)
+	v1.POST("/webhook-endpoints", write, s.createWebhookEndpoint)
+	v1.GET("/webhook-endpoints", read, s.listWebhookEndpoints)
+	v1.DELETE("/webhook-endpoints/:id", write, s.deleteWebhookEndpoint)
+	v1.POST("/webhook-endpoints/:id/enable", write, s.enableWebhookEndpoint)
+	v1.POST("/webhook-endpoints/:id/replay", write, s.replayWebhook)
+	v1.GET("/webhook-deliveries", read, s.listWebhookDeliveries)
 }
 
 func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }

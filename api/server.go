@@ -24,6 +24,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Files releases and discards held files; nil answers 501.
 	Files Files
+	// Webhooks replays events to endpoints; nil answers 501.
+	Webhooks Replayer
 	// Uploads takes HTTP uploads; nil answers 501.
 	Uploads Uploads
 	// MaxUpload caps one upload; default 1 GiB.

@@ -143,3 +143,51 @@ type DropboxAccount struct {
 	MaxBytes  int64     `json:"max_bytes"`
 	CreatedAt time.Time `json:"created_at"`
 }
+
+// WebhookEndpoint receives a tenant's change events, signed per Standard
+// Webhooks, in sequence order.
+type WebhookEndpoint struct {
+	ID         string   `json:"id"`
+	TenantID   string   `json:"tenant_id"`
+	URL        string   `json:"url"`
+	EventTypes []string `json:"event_types,omitempty"`
+	// Secret is the whsec_ signing secret, sealed at rest and shown once.
+	Secret  string `json:"secret,omitempty"`
+	Enabled bool   `json:"enabled"`
+	// Delivery state: the last event delivered, attempts at the next one.
+	LastSeq        int64      `json:"last_seq"`
+	Attempt        int        `json:"attempt"`
+	NextAttemptAt  *time.Time `json:"next_attempt_at,omitempty"`
+	FailingSince   *time.Time `json:"failing_since,omitempty"`
+	DisabledReason string     `json:"disabled_reason,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+}
+
+// Wants reports whether the endpoint subscribes to an event type: no
+// filter means all; "employee.*" matches a family.
+func (w *WebhookEndpoint) Wants(typ string) bool {
+	if len(w.EventTypes) == 0 {
+		return true
+	}
+	for _, t := range w.EventTypes {
+		if t == typ || len(t) > 1 && t[len(t)-1] == '*' && len(typ) >= len(t)-1 && typ[:len(t)-1] == t[:len(t)-1] {
+			return true
+		}
+	}
+	return false
+}
+
+// WebhookDelivery is one attempt to deliver one event.
+type WebhookDelivery struct {
+	ID             string    `json:"id"`
+	TenantID       string    `json:"tenant_id"`
+	EndpointID     string    `json:"endpoint_id"`
+	EventSeq       int64     `json:"event_seq"`
+	EventID        string    `json:"event_id"`
+	Attempt        int       `json:"attempt"`
+	Status         string    `json:"status"` // succeeded, failed
+	ResponseStatus int       `json:"response_status,omitempty"`
+	Error          string    `json:"error,omitempty"`
+	DurationMS     int       `json:"duration_ms"`
+	CreatedAt      time.Time `json:"created_at"`
+}

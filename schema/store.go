@@ -42,6 +42,26 @@ type Store interface {
 	// what the SFTP server authenticates).
 	DropboxAccount(ctx context.Context, username string) (DropboxAccount, error)
 
+	CreateWebhookEndpoint(ctx context.Context, w *WebhookEndpoint) error
+	// WebhookEndpoints lists a tenant's endpoints, or every tenant's when
+	// tenantID is empty (the dispatcher's view), with secrets opened.
+	WebhookEndpoints(ctx context.Context, tenantID string) ([]WebhookEndpoint, error)
+	DeleteWebhookEndpoint(ctx context.Context, tenantID, id string) error
+	// ClaimWebhookEndpoint takes the endpoint's delivery lease for owner
+	// until the given time, unless another owner holds an unexpired one.
+	ClaimWebhookEndpoint(ctx context.Context, id, owner string, until time.Time) (bool, error)
+	// SaveWebhookState stores an endpoint's delivery state and enabled flag.
+	SaveWebhookState(ctx context.Context, w *WebhookEndpoint) error
+	RecordDelivery(ctx context.Context, d *WebhookDelivery) error
+	WebhookDeliveries(ctx context.Context, tenantID string, q ListQuery) ([]WebhookDelivery, error)
+	// EventByID finds one of a tenant's events.
+	EventByID(ctx context.Context, tenantID, id string) (Event, error)
+	// FirstEventSince returns the sequence of the tenant's first event at
+	// or after t (ErrNotFound when none).
+	FirstEventSince(ctx context.Context, tenantID string, t time.Time) (int64, error)
+	// AppendEvent writes an event outside an ingest (notices).
+	AppendEvent(ctx context.Context, e *Event) error
+
 	// BeginIngest opens the one transaction in which a file is applied and
 	// inserts its files row there. It returns ErrDuplicate when the
 	// connection already has a file with the same SHA-256.

@@ -49,6 +49,10 @@ type Config struct {
 	SFTPAddr string `yaml:"sftp_addr"`
 	// MaxUploadBytes caps one HTTP upload. Default 1 GiB.
 	MaxUploadBytes float64 `yaml:"max_upload_bytes"`
+	// WebhooksAllowPrivate lets webhooks go to loopback and private
+	// addresses (receivers inside your own network). Default false: a
+	// tenant's webhook URL cannot reach the appliance's neighbours.
+	WebhooksAllowPrivate bool `yaml:"webhooks_allow_private"`
 }
 
 func defaults() Config {
@@ -101,6 +105,12 @@ func applyEnv(cfg *Config, lookup func(string) (string, bool)) error {
 		switch f.Kind() {
 		case reflect.String:
 			f.SetString(val)
+		case reflect.Bool:
+			b, err := strconv.ParseBool(val)
+			if err != nil {
+				return fmt.Errorf("config: %s (%s): %q is not true or false", key, env, val)
+			}
+			f.SetBool(b)
 		case reflect.Float64:
 			n, err := strconv.ParseFloat(val, 64)
 			if err != nil {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hrisbridge/hrisbridge/api"
+	"github.com/hrisbridge/hrisbridge/api/webhook"
 	"github.com/hrisbridge/hrisbridge/bridge"
 	"github.com/hrisbridge/hrisbridge/scheduler"
 	"github.com/hrisbridge/hrisbridge/schema"
@@ -42,7 +43,11 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	inbox := b.NewInbox(filepath.Join(a.cfg.DataDir, "dropbox"))
-	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox,
+	hooks, err := webhook.New(webhook.Config{Store: a.store, Logger: a.log, AllowPrivate: a.cfg.WebhooksAllowPrivate})
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox, Webhooks: hooks,
 		MaxUpload: int64(a.cfg.MaxUploadBytes)})
 	if err != nil {
 		return err
@@ -56,6 +61,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	g.Go(func() error { return srv.Serve(ctx, l) })
 	g.Go(func() error { return (&scheduler.Scheduler{Logger: a.log}).Run(ctx, jobs) })
 	g.Go(func() error { return inbox.Run(ctx) })
+	g.Go(func() error { return hooks.Run(ctx) })
 	if a.cfg.SFTPAddr != "" {
 		hk, err := bridge.HostKey(filepath.Join(a.cfg.DataDir, "ssh_host_ed25519_key"))
 		if err != nil {

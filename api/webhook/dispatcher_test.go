@@ -1,0 +1,257 @@
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/postgres/pgtest"
+	"github.com/hrisbridge/hrisbridge/schema/storetest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// TestSignMatchesSpecVector checks Sign against the Standard Webhooks
+// example signature.
+func TestSignMatchesSpecVector(t *testing.T) {
+	got, err := Sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, []byte(`{"test": 2432232314}`))
+	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; err != nil || got != want {
+		t.Fatalf("Sign = %q, %v; want %q", got, err, want)
+	}
+}
+
+// verify is an independent receiver-side check of the Standard Webhooks
+// scheme, written from the spec: HMAC-SHA256 over "id.timestamp.body" with
+// the base64-decoded secret, compared in constant time, within 5 minutes.
+func verify(secret string, h http.Header, body []byte) error {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return err
+	}
+	ts, err := strconv.ParseInt(h.Get("webhook-timestamp"), 10, 64)
+	if err != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute {
+		return fmt.Errorf("timestamp %q out of tolerance", h.Get("webhook-timestamp"))
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(h.Get("webhook-id") + "." + h.Get("webhook-timestamp") + "."))
+	mac.Write(body)
+	want := mac.Sum(nil)
+	for _, sig := range strings.Fields(h.Get("webhook-signature")) {
+		v, b64, _ := strings.Cut(sig, ",")
+		got, _ := base64.StdEncoding.DecodeString(b64)
+		if v == "v1" && hmac.Equal(got, want) {
+			return nil
+		}
+	}
+	return fmt.Errorf("no valid signature")
+}
+
+// receiver is a real HTTP endpoint that verifies and records deliveries,
+// and can be told to fail.
+type receiver struct {
+	mu     sync.Mutex
+	secret string
+	down   bool
+	status int
+	ids    []string // webhook-id of each accepted delivery, in order
+	types  []string
+	bad    int
+	srv    *httptest.Server
+}
+
+func newReceiver(t *testing.T) *receiver {
+	r := &receiver{}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if r.down {
+			w.WriteHeader(cmpOr(r.status, http.StatusServiceUnavailable))
+			return
+		}
+		if err := verify(r.secret, req.Header, body); err != nil {
+			r.bad++
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var m struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		json.Unmarshal(body, &m)
+		r.ids = append(r.ids, req.Header.Get("webhook-id"))
+		r.types = append(r.types, m.Type)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func cmpOr(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
+}
+
+func (r *receiver) set(down bool, status int) { r.mu.Lock(); r.down, r.status = down, status; r.mu.Unlock() }
+func (r *receiver) got() ([]string, []string, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.ids...), append([]string(nil), r.types...), r.bad
+}
+
+type fixture struct {
+	s     schema.Store
+	d     *Dispatcher
+	ep    schema.WebhookEndpoint
+	r     *receiver
+	clock time.Time
+}
+
+func setup(t *testing.T, s schema.Store, types []string) *fixture {
+	ctx := context.Background()
+	tn := schema.Tenant{Slug: "acme", Name: "Acme"}
+	s.CreateTenant(ctx, &tn)
+	r := newReceiver(t)
+	f := &fixture{s: s, r: r, clock: time.Now()}
+	f.ep = schema.WebhookEndpoint{TenantID: tn.ID, URL: r.srv.URL + "/hooks", EventTypes: types, Secret: NewSecret()}
+	r.secret = f.ep.Secret
+	if err := s.CreateWebhookEndpoint(ctx, &f.ep); err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(Config{Store: s, AllowPrivate: true, Now: func() time.Time { return f.clock },
+		Schedule: []time.Duration{time.Minute, time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.d = d
+	return f
+}
+
+func (f *fixture) emit(t *testing.T, typ string) schema.Event {
+	e := schema.Event{TenantID: f.ep.TenantID, Type: typ, Subject: "x", Data: []byte(`{"n":1}`)}
+	if err := f.s.AppendEvent(context.Background(), &e); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestDeliveryIsSignedOrderedAndFiltered(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := setup(t, s, []string{"employee.*"})
+		var want []string
+		for i := range 5 {
+			e := f.emit(t, "employee.hired")
+			want = append(want, e.ID)
+			if i == 2 {
+				f.emit(t, "enrollment.added") // filtered out
+			}
+		}
+		if n, err := f.d.DeliverDue(context.Background()); err != nil || n != 5 {
+			t.Fatalf("DeliverDue = %d, %v", n, err)
+		}
+		ids, types, bad := f.r.got()
+		if fmt.Sprint(ids) != fmt.Sprint(want) || bad != 0 || types[0] != "employee.hired" {
+			t.Fatalf("received %v (bad signatures %d), want %v in order", ids, bad, want)
+		}
+		if n, _ := f.d.DeliverDue(context.Background()); n != 0 {
+			t.Fatalf("a second round re-sent %d events", n)
+		}
+		dels, _ := s.WebhookDeliveries(context.Background(), f.ep.TenantID, schema.ListQuery{Limit: 100})
+		if len(dels) != 5 || dels[0].Status != "succeeded" || dels[0].ResponseStatus != 204 {
+			t.Fatalf("delivery log = %+v", dels)
+		}
+	})
+}
+
+func TestRetriesAfterDowntimeLoseNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		ctx := context.Background()
+		f := setup(t, s, nil)
+		f.r.set(true, 503)
+		a, b := f.emit(t, "employee.hired"), f.emit(t, "employee.updated")
+		f.d.DeliverDue(ctx)
+		if ids, _, _ := f.r.got(); len(ids) != 0 {
+			t.Fatal("delivered while the receiver was down")
+		}
+		// Not due yet: nothing is tried.
+		f.r.set(false, 0)
+		f.d.DeliverDue(ctx)
+		if ids, _, _ := f.r.got(); len(ids) != 0 {
+			t.Fatal("retried before the backoff elapsed")
+		}
+		f.clock = f.clock.Add(2 * time.Minute)
+		c := f.emit(t, "employee.terminated")
+		f.d.DeliverDue(ctx)
+		ids, _, _ := f.r.got()
+		if fmt.Sprint(ids) != fmt.Sprint([]string{a.ID, b.ID, c.ID}) {
+			t.Fatalf("after recovery received %v, want all three in order", ids)
+		}
+		dels, _ := s.WebhookDeliveries(ctx, f.ep.TenantID, schema.ListQuery{Limit: 10})
+		if len(dels) != 4 || dels[3].Status != "failed" || dels[3].ResponseStatus != 503 {
+			t.Fatalf("log = %+v", dels)
+		}
+	})
+}
+
+func TestSustainedFailureDisables(t *testing.T) {
+	s := openSQLite(t)
+	ctx := context.Background()
+	f := setup(t, s, nil)
+	f.r.set(true, 500)
+	f.emit(t, "employee.hired")
+	for range 3 { // the first attempt and two retries of the schedule
+		f.d.DeliverDue(ctx)
+		f.clock = f.clock.Add(2 * time.Hour)
+	}
+	eps, _ := s.WebhookEndpoints(ctx, f.ep.TenantID)
+	if eps[0].Enabled || eps[0].DisabledReason == "" {
+		t.Fatalf("endpoint after the schedule = %+v, want disabled", eps[0])
+	}
+	evs, _ := s.Events(ctx, f.ep.TenantID, 0, 10)
+	if last := evs[len(evs)-1]; last.Type != "webhook.endpoint_disabled" {
+		t.Fatalf("no notice event: last is %s", last.Type)
+	}
+	f.r.set(false, 0)
+	f.clock = f.clock.Add(time.Hour)
+	f.d.DeliverDue(ctx)
+	if ids, _, _ := f.r.got(); len(ids) != 0 {
+		t.Fatal("a disabled endpoint got deliveries")
+	}
+}
+
+func TestGoneDisablesAtOnce(t *testing.T) {
+	s := openSQLite(t)
+	f := setup(t, s, nil)
+	f.r.set(true, http.StatusGone)
+	f.emit(t, "employee.hired")
+	f.d.DeliverDue(context.Background())
+	if eps, _ := s.WebhookEndpoints(context.Background(), f.ep.TenantID); eps[0].Enabled {
+		t.Fatal("410 Gone did not disable the endpoint")
+	}
+}
+
+func TestPrivateAddressesRefusedByDefault(t *testing.T) {
+	s := openSQLite(t)
+	f := setup(t, s, nil)
+	d, _ := New(Config{Store: s, Now: func() time.Time { return f.clock }})
+	f.emit(t, "employee.hired")
+	d.DeliverDue(context.Background())
+	dels, _ := s.WebhookDeliveries(context.Background(), f.ep.TenantID, schema.ListQuery{Limit: 10})
+	if len(dels) != 1 || !strings.Contains(dels[0].Error, "private") {
+		t.Fatalf("delivery to 127.0.0.1 = %+v, want refused", dels)
+	}
+}
