@@ -106,7 +106,11 @@ func cmpOr(a, b int) int {
 	return b
 }
 
-func (r *receiver) set(down bool, status int) { r.mu.Lock(); r.down, r.status = down, status; r.mu.Unlock() }
+func (r *receiver) set(down bool, status int) {
+	r.mu.Lock()
+	r.down, r.status = down, status
+	r.mu.Unlock()
+}
 func (r *receiver) got() ([]string, []string, int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
