@@ -36,6 +36,11 @@ type Config struct {
 	RateWindow time.Duration
 	// MaxBody caps request bodies; default 1 MiB.
 	MaxBody int64
+	// Metrics, when set, is served at /metrics.
+	Metrics http.Handler
+	// ObserveRequest, when set, is told each request's route, status and
+	// duration (metrics).
+	ObserveRequest func(method, route string, status int, d time.Duration)
 }
 
 // Server is the HTTP API.
@@ -95,6 +100,13 @@ func (s *Server) requestID(c *gin.Context) {
 	c.Header("X-Request-Id", id)
 	start := time.Now()
 	c.Next()
+	if s.cfg.ObserveRequest != nil {
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		s.cfg.ObserveRequest(c.Request.Method, route, c.Writer.Status(), time.Since(start))
+	}
 	level := slog.LevelDebug
 	if c.Writer.Status() >= 500 {
 		level = slog.LevelError

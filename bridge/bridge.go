@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/hrisbridge/hrisbridge/parsers"
 	"github.com/hrisbridge/hrisbridge/schema"
@@ -32,6 +33,11 @@ type Config struct {
 	MaxInvalidRatio float64
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+	// Observe, when set, is told every file's outcome and ingest time
+	// (metrics).
+	Observe func(f schema.File, d time.Duration)
+	// ObserveRun, when set, is told every sync run's outcome.
+	ObserveRun func(r schema.SyncRun)
 }
 
 // Bridge runs syncs and ingests files.

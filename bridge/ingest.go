@@ -40,6 +40,15 @@ func (b *Bridge) IngestReader(ctx context.Context, conn schema.Connection, name 
 // none of it. release skips the hold guards (an operator approved it).
 func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name string, sp spooled, release bool) (Result, error) {
 	start := time.Now()
+	res, err := b.ingestFile(ctx, conn, name, sp, release)
+	if b.cfg.Observe != nil && err == nil {
+		b.cfg.Observe(res.File, time.Since(start))
+	}
+	return res, err
+}
+
+func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name string, sp spooled, release bool) (Result, error) {
+	start := time.Now()
 	file := schema.File{ID: sp.ID, TenantID: conn.TenantID, ConnectionID: conn.ID, Name: name, SHA256: sp.SHA256, Size: sp.Size, Layout: conn.Layout}
 	if prev, err := b.cfg.Store.FileBySHA256(ctx, conn.ID, sp.SHA256); err == nil {
 		return b.duplicate(ctx, file, prev.ID)

@@ -22,6 +22,9 @@ func (b *Bridge) Sync(ctx context.Context, conn schema.Connection, trigger strin
 		run.Status, run.Error = schema.RunFailed, err.Error()
 		b.cfg.Logger.ErrorContext(ctx, "sync failed", "tenant", conn.TenantID, "connection", conn.Name, "error", err)
 	}
+	if b.cfg.ObserveRun != nil {
+		b.cfg.ObserveRun(run)
+	}
 	if ferr := b.cfg.Store.FinishSyncRun(context.WithoutCancel(ctx), &run); ferr != nil && err == nil {
 		err = ferr
 	}

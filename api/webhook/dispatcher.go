@@ -42,6 +42,8 @@ type Config struct {
 	// Now is the clock; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Observe, when set, is told every delivery attempt (metrics).
+	Observe func(d schema.WebhookDelivery)
 }
 
 // Dispatcher delivers the events outbox to webhook endpoints.
@@ -172,6 +174,9 @@ func (d *Dispatcher) attempt(ctx context.Context, ep *schema.WebhookEndpoint, ev
 	}
 	if rerr := d.cfg.Store.RecordDelivery(ctx, &del); rerr != nil {
 		d.cfg.Logger.ErrorContext(ctx, "webhook delivery log failed", "error", rerr)
+	}
+	if d.cfg.Observe != nil {
+		d.cfg.Observe(del)
 	}
 	now := d.cfg.Now()
 	if err == nil {

@@ -72,7 +72,8 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 		Scopes: []string{schema.ScopeRead, schema.ScopeWrite}}); err != nil {
 		return err
 	}
-	b, err := a.bridge()
+	m := newMetrics()
+	b, err := a.bridgeWith(m)
 	if err != nil {
 		return err
 	}
@@ -83,7 +84,8 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintln(out, "hrisbridge demo: first sync of tenant demo over SFTP:")
 	printResults(out, results)
 	inbox := b.NewInbox(filepath.Join(a.cfg.DataDir, "dropbox"))
-	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox})
+	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox,
+		Metrics: m.handler(), ObserveRequest: m.request})
 	if err != nil {
 		return err
 	}

@@ -192,8 +192,15 @@ func openMigrated(ctx context.Context, url string, box schema.Sealer) (schema.St
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-func (a *app) bridge() (*bridge.Bridge, error) {
-	return bridge.New(bridge.Config{Store: a.store, Box: a.box, Logger: a.log, MaxInvalidRatio: a.cfg.MaxInvalidRatio,
+func (a *app) bridge() (*bridge.Bridge, error) { return a.bridgeWith(nil) }
+
+// bridgeWith builds the bridge, reporting to m when set.
+func (a *app) bridgeWith(m *metrics) (*bridge.Bridge, error) {
+	cfg := bridge.Config{Store: a.store, Box: a.box, Logger: a.log, MaxInvalidRatio: a.cfg.MaxInvalidRatio,
 		SpoolDir: filepath.Join(a.cfg.DataDir, "spool"), FilesDir: filepath.Join(a.cfg.DataDir, "held"),
-		CrashAt: os.Getenv("HRISBRIDGE_TEST_CRASH_AT")}) // crash tests only
+		CrashAt: os.Getenv("HRISBRIDGE_TEST_CRASH_AT")} // crash tests only
+	if m != nil {
+		cfg.Observe, cfg.ObserveRun = m.file, m.run
+	}
+	return bridge.New(cfg)
 }

@@ -222,6 +222,14 @@ func TestDemo(t *testing.T) {
 	if status, body := get("/v1/employees", ""); status != 401 || !bytes.Contains(body, []byte(`"status":401`)) {
 		t.Fatalf("no key = %d %s, want 401 problem", status, body)
 	}
+	status, body = get("/metrics", "")
+	for _, series := range []string{`hrisbridge_files_total{layout="census-csv",status="applied_with_errors"} 1`, `hrisbridge_sync_runs_total{status="succeeded",trigger="manual"} 1`,
+		`hrisbridge_rows_total{outcome="created"} 26`, `hrisbridge_api_request_duration_seconds_count{code="200",method="GET",route="/v1/employees"}`,
+		`hrisbridge_ingest_duration_seconds_bucket`} {
+		if status != 200 || !bytes.Contains(body, []byte(series)) {
+			t.Errorf("/metrics lacks %s", series)
+		}
+	}
 	cancel()
 	select {
 	case err := <-done:

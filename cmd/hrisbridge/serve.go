@@ -34,7 +34,8 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	if *addr != "" {
 		a.cfg.Addr = *addr
 	}
-	b, err := a.bridge()
+	m := newMetrics()
+	b, err := a.bridgeWith(m)
 	if err != nil {
 		return err
 	}
@@ -43,11 +44,12 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	inbox := b.NewInbox(filepath.Join(a.cfg.DataDir, "dropbox"))
-	hooks, err := webhook.New(webhook.Config{Store: a.store, Logger: a.log, AllowPrivate: a.cfg.WebhooksAllowPrivate})
+	hooks, err := webhook.New(webhook.Config{Store: a.store, Logger: a.log, AllowPrivate: a.cfg.WebhooksAllowPrivate, Observe: m.delivery})
 	if err != nil {
 		return err
 	}
 	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox, Webhooks: hooks,
+		Metrics: m.handler(), ObserveRequest: m.request,
 		MaxUpload: int64(a.cfg.MaxUploadBytes)})
 	if err != nil {
 		return err
