@@ -8,53 +8,80 @@ import (
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
-// routes registers every route of the API in one place.
+// route is one API route: how it is served and how /openapi.json and
+// /docs describe it. The table below is the one list of routes.
+type route struct {
+	method, path string // gin syntax: /files/:id
+	access       string // "", "tenant", "admin" or "upload"
+	scope        string // required key scope
+	summary      string
+	params       []string // query parameters
+	handler      gin.HandlerFunc
+}
+
+var listParams = []string{"limit", "cursor"}
+
+func (s *Server) table() []route {
+	employeeFilters := append([]string{"employment_status", "employment_type", "department", "location", "external_id",
+		"connection_id", "hired_after", "terminated_after", "updated_since", "format"}, listParams...)
+	r, w := schema.ScopeRead, schema.ScopeWrite
+	return []route{
+		{"GET", "/healthz", "", "", "The process is up.", nil, s.healthz},
+		{"GET", "/readyz", "", "", "The store is reachable and migrated.", nil, s.readyz},
+		{"GET", "/v1/errors", "", "", "The error catalog: every code with its fix.", nil, s.listErrors},
+		{"GET", "/v1/tenants", "admin", schema.ScopeAdmin, "Every tenant (admin keys).", nil, s.listTenants},
+		{"POST", "/v1/connections/:id/files", "upload", w, "Upload a file for a connection (raw body or multipart `file`); `wait=true` returns the outcome.", []string{"name", "wait"}, s.upload},
+		{"GET", "/v1/employees", "tenant", r, "Employees, filtered; CSV with `format=csv` or `Accept: text/csv`.", employeeFilters, s.listEmployees},
+		{"GET", "/v1/employees/:id", "tenant", r, "One employee; `include=dependents,enrollments`.", []string{"include"}, s.getEmployee},
+		{"GET", "/v1/dependents", "tenant", r, "Dependents.", append([]string{"employee_id"}, listParams...), s.listDependents},
+		{"GET", "/v1/benefit-plans", "tenant", r, "Benefit plans.", listParams, s.listPlans},
+		{"GET", "/v1/enrollments", "tenant", r, "Enrollments.", append([]string{"employee_id"}, listParams...), s.listEnrollments},
+		{"GET", "/v1/connections", "tenant", r, "Connections, without credentials.", nil, s.listConnections},
+		{"GET", "/v1/files", "tenant", r, "Received files, newest first.", listParams, s.listFiles},
+		{"GET", "/v1/files/:id", "tenant", r, "One file with its status and counts.", nil, s.getFile},
+		{"GET", "/v1/files/:id/errors", "tenant", r, "A file's rejected rows, with fixes.", nil, s.fileErrors},
+		{"POST", "/v1/files/:id/release", "tenant", w, "Apply a held file.", nil, s.releaseFile},
+		{"POST", "/v1/files/:id/discard", "tenant", w, "Drop a held file.", nil, s.discardFile},
+		{"GET", "/v1/sync-runs", "tenant", r, "Sync runs, newest first.", listParams, s.listSyncRuns},
+		{"GET", "/v1/events", "tenant", r, "The change event feed in commit order.", listParams, s.listEvents},
+		{"POST", "/v1/webhook-endpoints", "tenant", w, "Register a webhook endpoint; its secret is shown once.", nil, s.createWebhookEndpoint},
+		{"GET", "/v1/webhook-endpoints", "tenant", r, "Webhook endpoints and their delivery state.", nil, s.listWebhookEndpoints},
+		{"DELETE", "/v1/webhook-endpoints/:id", "tenant", w, "Remove a webhook endpoint.", nil, s.deleteWebhookEndpoint},
+		{"POST", "/v1/webhook-endpoints/:id/enable", "tenant", w, "Re-enable a disabled endpoint.", nil, s.enableWebhookEndpoint},
+		{"POST", "/v1/webhook-endpoints/:id/replay", "tenant", w, "Send one event now, or re-deliver every event since a time.", nil, s.replayWebhook},
+		{"GET", "/v1/webhook-deliveries", "tenant", r, "Webhook delivery attempts, newest first.", listParams, s.listWebhookDeliveries},
+	}
+}
+
+// routes registers every route of the table, the documents and /metrics.
 func (s *Server) routes() {
-	r := s.engine
-	r.HandleMethodNotAllowed = true
-	r.Use(s.requestID, s.recovery)
-	r.NoRoute(func(c *gin.Context) { problem(c, http.StatusNotFound, "not_found", "no route "+c.Request.URL.Path) })
-	r.NoMethod(func(c *gin.Context) {
+	e := s.engine
+	e.HandleMethodNotAllowed = true
+	e.Use(s.requestID, s.recovery)
+	e.NoRoute(func(c *gin.Context) { problem(c, http.StatusNotFound, "not_found", "no route "+c.Request.URL.Path) })
+	e.NoMethod(func(c *gin.Context) {
 		problem(c, http.StatusMethodNotAllowed, "method_not_allowed", c.Request.Method+" is not allowed on "+c.Request.URL.Path)
 	})
-
 	if s.cfg.Metrics != nil {
-		r.GET("/metrics", gin.WrapH(s.cfg.Metrics))
+		e.GET("/metrics", gin.WrapH(s.cfg.Metrics))
 	}
-	r.GET("/healthz", s.healthz)
-	r.GET("/readyz", s.readyz)
-	r.GET("/v1/errors", s.listErrors)
-
-	// Admin routes span tenants.
-	admin := r.Group("/v1", bodyLimit(s.cfg.MaxBody), s.authenticate, s.limits.middleware, s.scope(schema.ScopeAdmin))
-	admin.GET("/tenants", s.listTenants)
-
-	// Uploads stream large bodies to disk.
-	up := r.Group("/v1", bodyLimit(s.cfg.MaxUpload), s.authenticate, s.limits.middleware, s.tenant)
-	up.POST("/connections/:id/files", s.scope(schema.ScopeWrite), s.upload)
-
-	// Everything else acts for one tenant.
-	v1 := r.Group("/v1", bodyLimit(s.cfg.MaxBody), s.authenticate, s.limits.middleware, s.tenant)
-	read, write := s.scope(schema.ScopeRead), s.scope(schema.ScopeWrite)
-	v1.GET("/employees", read, s.listEmployees)
-	v1.GET("/employees/:id", read, s.getEmployee)
-	v1.GET("/dependents", read, s.listDependents)
-	v1.GET("/benefit-plans", read, s.listPlans)
-	v1.GET("/enrollments", read, s.listEnrollments)
-	v1.GET("/connections", read, s.listConnections)
-	v1.GET("/files", read, s.listFiles)
-	v1.GET("/files/:id", read, s.getFile)
-	v1.GET("/files/:id/errors", read, s.fileErrors)
-	v1.POST("/files/:id/release", write, s.releaseFile)
-	v1.POST("/files/:id/discard", write, s.discardFile)
-	v1.GET("/sync-runs", read, s.listSyncRuns)
-	v1.GET("/events", read, s.listEvents)
-	v1.POST("/webhook-endpoints", write, s.createWebhookEndpoint)
-	v1.GET("/webhook-endpoints", read, s.listWebhookEndpoints)
-	v1.DELETE("/webhook-endpoints/:id", write, s.deleteWebhookEndpoint)
-	v1.POST("/webhook-endpoints/:id/enable", write, s.enableWebhookEndpoint)
-	v1.POST("/webhook-endpoints/:id/replay", write, s.replayWebhook)
-	v1.GET("/webhook-deliveries", read, s.listWebhookDeliveries)
+	e.GET("/openapi.json", s.openapi)
+	e.GET("/docs", s.docs)
+	for _, rt := range s.table() {
+		var chain []gin.HandlerFunc
+		switch rt.access {
+		case "admin":
+			chain = []gin.HandlerFunc{bodyLimit(s.cfg.MaxBody), s.authenticate, s.limits.middleware}
+		case "upload":
+			chain = []gin.HandlerFunc{bodyLimit(s.cfg.MaxUpload), s.authenticate, s.limits.middleware, s.tenant}
+		case "tenant":
+			chain = []gin.HandlerFunc{bodyLimit(s.cfg.MaxBody), s.authenticate, s.limits.middleware, s.tenant}
+		}
+		if rt.scope != "" {
+			chain = append(chain, s.scope(rt.scope))
+		}
+		e.Handle(rt.method, rt.path, append(chain, rt.handler)...)
+	}
 }
 
 func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
