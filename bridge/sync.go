@@ -1,9 +1,16 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
+	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 )
@@ -17,6 +24,7 @@ func (b *Bridge) Sync(ctx context.Context, conn schema.Connection, trigger strin
 		return run, nil, err
 	}
 	results, err := b.pull(ctx, conn, &run)
+	err = classify(err)
 	run.Status = schema.RunSucceeded
 	if err != nil {
 		run.Status, run.Error = schema.RunFailed, err.Error()
@@ -79,3 +87,58 @@ func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.S
 	}
 	return results, nil
 }
+
+// Probe is what `hrisbridge connections test` reports.
+type Probe struct {
+	HostKey string   `json:"host_key"`
+	Files   []string `json:"files"`
+}
+
+// Test dials a connection, checks its host key, logs in, lists its
+// directory and returns what a pull would take, without taking anything.
+func (b *Bridge) Test(ctx context.Context, conn schema.Connection) (Probe, error) {
+	cfg, sec, err := b.decodeConnection(conn)
+	if err != nil {
+		return Probe{}, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	client, err := dialSFTP(ctx, cfg, sec)
+	if err != nil {
+		return Probe{}, classify(err)
+	}
+	files, err := list(client, cfg)
+	if err != nil {
+		return Probe{}, classify(err)
+	}
+	p := Probe{HostKey: cfg.HostKey}
+	for _, f := range files {
+		p.Files = append(p.Files, f.Path)
+	}
+	return p, nil
+}
+
+// ScanHostKey connects to host:port and returns the server's host key
+// without logging in, for an operator to confirm and pin.
+func ScanHostKey(ctx context.Context, host string, port int) (ssh.PublicKey, error) {
+	addr := net.JoinHostPort(host, strconv.Itoa(cmp.Or(port, 22)))
+	d := net.Dialer{Timeout: 15 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, classify(fmt.Errorf("dial %s: %w", addr, err))
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck
+	var key ssh.PublicKey
+	_, _, _, err = ssh.NewClientConn(nc, addr, &ssh.ClientConfig{User: "hrisbridge-keyscan", Timeout: 15 * time.Second,
+		HostKeyCallback: func(_ string, _ net.Addr, k ssh.PublicKey) error {
+			key = k
+			return errScanned
+		}})
+	if key == nil {
+		return nil, classify(fmt.Errorf("ssh %s: %w", addr, err))
+	}
+	return key, nil
+}
+
+var errScanned = errors.New("host key scanned")

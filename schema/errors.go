@@ -92,6 +92,11 @@ const (
 	ECodeTruncated       = "E_TRUNCATED"
 	ECodeRecordType      = "E_RECORD_TYPE"
 	ECodeUnknownEmployee = "E_UNKNOWN_EMPLOYEE"
+	ECodeSFTPDial        = "E_SFTP_DIAL"
+	ECodeSFTPHostKey     = "E_SFTP_HOST_KEY"
+	ECodeSFTPAuth        = "E_SFTP_AUTH"
+	ECodeSFTPPermission  = "E_SFTP_PERMISSION"
+	ECodeSFTPNotFound    = "E_SFTP_NOT_FOUND"
 	ECodeUnknownPlan     = "E_UNKNOWN_PLAN"
 )
 
@@ -104,28 +109,35 @@ type CatalogEntry struct {
 
 // Catalog is the error catalog, served by the API and `hrisbridge errors`.
 var Catalog = map[string]CatalogEntry{
-	ECodeRequired:     {Title: "Required field is empty", Fix: "Fill in the field in the source system or export, or map a column to it in the layout; then resend the file."},
-	ECodeEnum:         {Title: "Value is not one of the allowed codes", Fix: "Use one of the listed values, or add the source system's code to the layout's code map for this field."},
-	ECodeDate:         {Title: "Date cannot be read", Fix: "Send the date as YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD, or add the export's date format to the layout's formats for this field."},
-	ECodeDateOrder:    {Title: "Dates are out of order", Fix: "Check the dates in the source system: a termination cannot precede the hire date and a birth date cannot be in the future."},
-	ECodeSSN:          {Title: "SSN is malformed", Fix: "Send nine digits (with or without dashes); 000, 666 and 9xx area numbers, 00 groups and 0000 serials are not valid SSNs."},
-	ECodeEmail:        {Title: "Email address is malformed", Fix: "Correct the address in the source system; it must look like name@example.com."},
-	ECodeDecimal:      {Title: "Number cannot be read", Fix: "Send a plain decimal number such as 52000.00 (thousands separators and a leading $ are accepted)."},
-	ECodeDuplicate:    {Title: "Record id appears twice in the file", Fix: "Each employee may appear once per file; remove the duplicate row or fix its employee number."},
-	ECodeColumns:      {Title: "Row has the wrong number of columns", Fix: "A delimiter or quote inside a value is unbalanced; quote values that contain the delimiter and re-export."},
-	ECodeHeader:       {Title: "Header row does not match the layout", Fix: "Re-export with the agreed columns, or update the layout (tenant or connection override) to the new header."},
-	ECodeEncoding:     {Title: "Bytes are not valid in the file's encoding", Fix: "Export as UTF-8, or set the layout's encoding (windows-1252, iso-8859-1) to the one the source system uses."},
-	ECodeCSV:          {Title: "CSV syntax error", Fix: "A quote is not closed or is misplaced; re-export the file with standard CSV quoting."},
-	ECodeUnmapped:     {Title: "Code is not in the layout's code map", Fix: "Add the source system's code to the layout's codes for this field (a tenant or connection override is enough), or correct the value at the source."},
-	ECodeEmpty:        {Title: "File is empty or ends before its header", Fix: "The export produced no data, or the transfer was cut short; re-run the export and resend."},
-	ECodeRead:         {Title: "File could not be read", Fix: "The transfer or decompression failed; resend the file. If it repeats, check the connection's decoding settings."},
-	ECodeMinRows:      {Title: "File has fewer rows than the layout requires", Fix: "A census this small is usually a truncated or filtered export; check the report's filters and resend."},
-	ECodeTrailer:      {Title: "Trailer record is misplaced or unreadable", Fix: "The trailer must be the last record and its counts must be numbers; re-run the export."},
-	ECodeTrailerCount: {Title: "Trailer record count disagrees with the file", Fix: "Records were lost or added in transfer or by hand-editing; re-run the export and resend the untouched file."},
-	ECodeControlTotal: {Title: "Control total disagrees with the detail records", Fix: "An amount was changed or a record lost after the export; re-run the export and resend the untouched file."},
-	ECodeTruncated:    {Title: "File is cut short", Fix: "The file ends before its trailer record: the transfer or the export was interrupted. Resend the complete file."},
-	ECodeRecordType:   {Title: "Unknown record type", Fix: "The record's type code is not one the layout declares; check that the right layout is used, or add the code to fixed.skip."},
-	ECodeInvalidMax:   {Title: "Too many invalid rows", Fix: "Most rows failed validation, which usually means a wrong layout or a broken export; fix the listed errors or the layout and resend."},
+	ECodeRequired:        {Title: "Required field is empty", Fix: "Fill in the field in the source system or export, or map a column to it in the layout; then resend the file."},
+	ECodeEnum:            {Title: "Value is not one of the allowed codes", Fix: "Use one of the listed values, or add the source system's code to the layout's code map for this field."},
+	ECodeDate:            {Title: "Date cannot be read", Fix: "Send the date as YYYY-MM-DD, MM/DD/YYYY or YYYYMMDD, or add the export's date format to the layout's formats for this field."},
+	ECodeDateOrder:       {Title: "Dates are out of order", Fix: "Check the dates in the source system: a termination cannot precede the hire date and a birth date cannot be in the future."},
+	ECodeSSN:             {Title: "SSN is malformed", Fix: "Send nine digits (with or without dashes); 000, 666 and 9xx area numbers, 00 groups and 0000 serials are not valid SSNs."},
+	ECodeEmail:           {Title: "Email address is malformed", Fix: "Correct the address in the source system; it must look like name@example.com."},
+	ECodeDecimal:         {Title: "Number cannot be read", Fix: "Send a plain decimal number such as 52000.00 (thousands separators and a leading $ are accepted)."},
+	ECodeDuplicate:       {Title: "Record id appears twice in the file", Fix: "Each employee may appear once per file; remove the duplicate row or fix its employee number."},
+	ECodeColumns:         {Title: "Row has the wrong number of columns", Fix: "A delimiter or quote inside a value is unbalanced; quote values that contain the delimiter and re-export."},
+	ECodeHeader:          {Title: "Header row does not match the layout", Fix: "Re-export with the agreed columns, or update the layout (tenant or connection override) to the new header."},
+	ECodeEncoding:        {Title: "Bytes are not valid in the file's encoding", Fix: "Export as UTF-8, or set the layout's encoding (windows-1252, iso-8859-1) to the one the source system uses."},
+	ECodeCSV:             {Title: "CSV syntax error", Fix: "A quote is not closed or is misplaced; re-export the file with standard CSV quoting."},
+	ECodeUnmapped:        {Title: "Code is not in the layout's code map", Fix: "Add the source system's code to the layout's codes for this field (a tenant or connection override is enough), or correct the value at the source."},
+	ECodeEmpty:           {Title: "File is empty or ends before its header", Fix: "The export produced no data, or the transfer was cut short; re-run the export and resend."},
+	ECodeRead:            {Title: "File could not be read", Fix: "The transfer or decompression failed; resend the file. If it repeats, check the connection's decoding settings."},
+	ECodeMinRows:         {Title: "File has fewer rows than the layout requires", Fix: "A census this small is usually a truncated or filtered export; check the report's filters and resend."},
+	ECodeTrailer:         {Title: "Trailer record is misplaced or unreadable", Fix: "The trailer must be the last record and its counts must be numbers; re-run the export."},
+	ECodeTrailerCount:    {Title: "Trailer record count disagrees with the file", Fix: "Records were lost or added in transfer or by hand-editing; re-run the export and resend the untouched file."},
+	ECodeControlTotal:    {Title: "Control total disagrees with the detail records", Fix: "An amount was changed or a record lost after the export; re-run the export and resend the untouched file."},
+	ECodeTruncated:       {Title: "File is cut short", Fix: "The file ends before its trailer record: the transfer or the export was interrupted. Resend the complete file."},
+	ECodeRecordType:      {Title: "Unknown record type", Fix: "The record's type code is not one the layout declares; check that the right layout is used, or add the code to fixed.skip."},
+	ECodeSFTPDial:        {Title: "SFTP server cannot be reached", Fix: "Check host and port and that the employer's firewall allows this appliance's address; transient failures are retried."},
+	ECodeSFTPHostKey:     {Title: "SFTP server presented a different host key", Fix: "Confirm with the employer that the server's key changed (a re-install or a new vendor); then run `hrisbridge connections trust-host` to pin the new key. Do not trust it otherwise: it may be an impostor."},
+	ECodeSFTPAuth:        {Title: "SFTP login was refused", Fix: "The password or key is wrong, expired or not authorized for this user; get new credentials from the employer and update the connection."},
+	ECodeSFTPPermission:  {Title: "SFTP server refused access to the directory or file", Fix: "Ask the employer to grant the SFTP user read access to the directory (and write access to the archive directory when acknowledging by archive)."},
+	ECodeSFTPNotFound:    {Title: "Remote directory does not exist", Fix: "Check the connection's dir; the employer may have moved the export location."},
+	ECodeUnknownEmployee: {Title: "Record refers to an employee hrisbridge does not have", Fix: "Send the employee census before (or with) dependent and enrollment files, or correct the employee id."},
+	ECodeUnknownPlan:     {Title: "Enrollment refers to a plan hrisbridge does not have", Fix: "Load the plan list (a layout with entity benefit_plan, e.g. plans-csv) before enrollments, or correct the plan code."},
+	ECodeInvalidMax:      {Title: "Too many invalid rows", Fix: "Most rows failed validation, which usually means a wrong layout or a broken export; fix the listed errors or the layout and resend."},
 }
 
 func init() {

@@ -27,6 +27,8 @@ type Store interface {
 	CreateConnection(ctx context.Context, c *Connection) error
 	// Connection finds a tenant's connection by id or name.
 	Connection(ctx context.Context, tenantID, idOrName string) (Connection, error)
+	// UpdateConnectionConfig replaces a connection's settings.
+	UpdateConnectionConfig(ctx context.Context, tenantID, id string, config []byte) error
 	// Connections lists a tenant's connections, or every tenant's when
 	// tenantID is empty (the scheduler's view).
 	Connections(ctx context.Context, tenantID string) ([]Connection, error)

@@ -2,6 +2,8 @@ package schema
 
 import (
 	"errors"
+	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -134,5 +136,23 @@ func TestChangeDetection(t *testing.T) {
 	}
 	if types, _ := EmployeeEventTypes(&a, &a); types != nil {
 		t.Errorf("unchanged employee events = %v", types)
+	}
+}
+
+// TestEveryCodeIsInTheCatalog reads errors.go for the E_ constants and
+// checks each has a catalog entry, so no code reaches a user without a fix.
+func TestEveryCodeIsInTheCatalog(t *testing.T) {
+	src, err := os.ReadFile("errors.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := regexp.MustCompile(`"(E_[A-Z_]+)"`).FindAllStringSubmatch(string(src), -1)
+	if len(codes) < 20 {
+		t.Fatalf("found only %d codes", len(codes))
+	}
+	for _, m := range codes {
+		if e, ok := Catalog[m[1]]; !ok || e.Fix == "" {
+			t.Errorf("%s has no catalog entry with a fix", m[1])
+		}
 	}
 }

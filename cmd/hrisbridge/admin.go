@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/hrisbridge/hrisbridge/api"
 	"github.com/hrisbridge/hrisbridge/bridge"
 	"github.com/hrisbridge/hrisbridge/scheduler"
@@ -145,8 +147,9 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || (pos[0] != "create" && pos[0] != "list") || *tenant == "" {
-		return usageError{"usage: hrisbridge connections create|list --tenant SLUG [...] (see hrisbridge help)"}
+	if *tenant == "" || len(pos) == 0 || !(len(pos) == 1 && (pos[0] == "create" || pos[0] == "list") ||
+		len(pos) == 2 && (pos[0] == "test" || pos[0] == "trust-host")) {
+		return usageError{"usage: hrisbridge connections create|list --tenant SLUG [...] | connections test|trust-host --tenant SLUG CONNECTION"}
 	}
 	a, err := open(ctx, *config)
 	if err != nil {
@@ -156,6 +159,16 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	t, err := a.store.TenantBySlug(ctx, *tenant)
 	if err != nil {
 		return fmt.Errorf("tenant %q: %w", *tenant, err)
+	}
+	if pos[0] == "test" || pos[0] == "trust-host" {
+		conn, err := a.store.Connection(ctx, t.ID, pos[1])
+		if err != nil {
+			return fmt.Errorf("connection %q: %w", pos[1], err)
+		}
+		if pos[0] == "trust-host" {
+			return trustHost(ctx, a, conn, out)
+		}
+		return testConnection(ctx, a, conn, out)
 	}
 	if pos[0] == "list" {
 		cs, err := a.store.Connections(ctx, t.ID)
@@ -281,6 +294,62 @@ func cmdErrors(args []string, out io.Writer) error {
 	for _, code := range schema.CatalogCodes() {
 		e := schema.Catalog[code]
 		fmt.Fprintf(out, "%s  %s\n    Fix: %s\n", e.Code, e.Title, e.Fix)
+	}
+	return nil
+}
+
+// trustHost pins the host key the server presents now. It is the one way
+// a key becomes trusted: run it after confirming the fingerprint with the
+// server's owner.
+func trustHost(ctx context.Context, a *app, conn schema.Connection, out io.Writer) error {
+	var cfg map[string]any
+	if err := json.Unmarshal(conn.Config, &cfg); err != nil {
+		return err
+	}
+	host, _ := cfg["host"].(string)
+	port, _ := cfg["port"].(float64)
+	key, err := bridge.ScanHostKey(ctx, host, int(port))
+	if err != nil {
+		return err
+	}
+	old, _ := cfg["host_key"].(string)
+	cfg["host_key"] = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
+	b, _ := json.Marshal(cfg)
+	if err := a.store.UpdateConnectionConfig(ctx, conn.TenantID, conn.ID, b); err != nil {
+		return err
+	}
+	if err := a.store.Audit(ctx, schema.AuditEntry{TenantID: conn.TenantID, Actor: "cli", Action: "connection.trust_host", Resource: conn.ID}); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s presents %s %s\npinned it for connection %s (was: %s)\n", host, key.Type(), ssh.FingerprintSHA256(key), conn.Name, orNone(old))
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// testConnection dials, checks the host key, logs in and lists what a pull
+// would take, with the error's fix when a step fails.
+func testConnection(ctx context.Context, a *app, conn schema.Connection, out io.Writer) error {
+	b, err := a.bridge()
+	if err != nil {
+		return err
+	}
+	p, err := b.Test(ctx, conn)
+	if err != nil {
+		var se *bridge.SyncError
+		if errors.As(err, &se) {
+			fmt.Fprintf(out, "FAILED: %v\nFix: %s\n", se, se.Fix())
+		}
+		return err
+	}
+	fmt.Fprintf(out, "host key ok, login ok; %d files would be taken:\n", len(p.Files))
+	for _, f := range p.Files {
+		fmt.Fprintln(out, "  "+f)
 	}
 	return nil
 }

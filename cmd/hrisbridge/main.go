@@ -35,6 +35,8 @@ Usage:
                                                    create an API key; printed once, stored hashed
   hrisbridge connections create --tenant SLUG --name NAME --host HOST --user USER --host-key KEY [...]
   hrisbridge connections list --tenant SLUG
+  hrisbridge connections test --tenant SLUG CONNECTION       dial, check host key, log in, list what a pull takes
+  hrisbridge connections trust-host --tenant SLUG CONNECTION pin the key the server presents now
   hrisbridge sync --tenant SLUG CONNECTION         pull a connection now
   hrisbridge ingest --tenant SLUG --layout NAME [--connection C] [--json] FILE
                                                    apply one file (backfills, support)

@@ -46,3 +46,12 @@ func (s *Store) Connections(ctx context.Context, tenantID string) ([]schema.Conn
 	cs, err := pgx.CollectRows(rows, scanConnection)
 	return cs, interpret(err)
 }
+
+// UpdateConnectionConfig replaces a connection's settings.
+func (s *Store) UpdateConnectionConfig(ctx context.Context, tenantID, id string, config []byte) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE connections SET config = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2`, tenantID, id, string(config), now())
+	if err == nil && tag.RowsAffected() == 0 {
+		return schema.ErrNotFound
+	}
+	return interpret(err)
+}

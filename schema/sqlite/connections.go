@@ -40,3 +40,15 @@ func (s *Store) Connections(ctx context.Context, tenantID string) ([]schema.Conn
 	rows, err := s.db.QueryContext(ctx, selectConnection+` WHERE ?1 = '' OR tenant_id = ?1 ORDER BY tenant_id, name`, tenantID)
 	return collectRows(rows, err, scanConnection)
 }
+
+// UpdateConnectionConfig replaces a connection's settings.
+func (s *Store) UpdateConnectionConfig(ctx context.Context, tenantID, id string, config []byte) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE connections SET config = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`, string(config), ts(now()), tenantID, id)
+	if err != nil {
+		return interpret(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return schema.ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package bridge
+
+import (
+	"errors"
+	"io/fs"
+	"net"
+	"strings"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+// SyncError is a pull failure with its catalog code. Transient errors
+// (network) are worth retrying; the others need a person.
+type SyncError struct {
+	Code      string
+	Transient bool
+	Err       error
+}
+
+func (e *SyncError) Error() string { return e.Err.Error() + " (" + e.Code + ")" }
+func (e *SyncError) Unwrap() error { return e.Err }
+
+// Fix is the catalog's resolution.
+func (e *SyncError) Fix() string { return schema.Catalog[e.Code].Fix }
+
+// classify wraps a connection error with its code.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *SyncError
+	if errors.As(err, &se) {
+		return err
+	}
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrHostKeyMismatch):
+		return &SyncError{Code: schema.ECodeSFTPHostKey, Err: err}
+	case strings.Contains(err.Error(), "unable to authenticate"):
+		return &SyncError{Code: schema.ECodeSFTPAuth, Err: err}
+	case errors.Is(err, fs.ErrPermission):
+		return &SyncError{Code: schema.ECodeSFTPPermission, Err: err}
+	case errors.Is(err, fs.ErrNotExist):
+		return &SyncError{Code: schema.ECodeSFTPNotFound, Err: err}
+	case errors.As(err, &ne), strings.Contains(err.Error(), "connection refused"), strings.Contains(err.Error(), "connection reset"),
+		strings.Contains(err.Error(), "EOF"):
+		return &SyncError{Code: schema.ECodeSFTPDial, Transient: true, Err: err}
+	}
+	return err
+}
