@@ -28,6 +28,9 @@ type Config struct {
 	// CrashAt, for crash tests only, kills the process with SIGKILL at a
 	// named point of an ingest ("row-N", "before-commit", "after-commit").
 	CrashAt string
+	// MaxDecoded caps what one drop may expand to when decompressed or
+	// decrypted; default DefaultMaxDecoded (8 GiB).
+	MaxDecoded int64
 	// MaxInvalidRatio rejects a file whose share of invalid rows is above
 	// it; default 0.05.
 	MaxInvalidRatio float64
@@ -51,6 +54,7 @@ func New(cfg Config) (*Bridge, error) {
 	cfg.SpoolDir = cmp.Or(cfg.SpoolDir, filepath.Join(os.TempDir(), "hrisbridge-spool"))
 	cfg.FilesDir = cmp.Or(cfg.FilesDir, filepath.Join(cfg.SpoolDir, "held"))
 	cfg.MaxInvalidRatio = cmp.Or(cfg.MaxInvalidRatio, 0.05)
+	cfg.MaxDecoded = cmp.Or(cfg.MaxDecoded, DefaultMaxDecoded)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	return &Bridge{cfg: cfg}, nil
 }

@@ -63,7 +63,18 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 	if err != nil {
 		return Result{}, err
 	}
-	f, err := os.Open(sp.Path)
+	keys, err := b.pgpKeys(conn)
+	if err != nil {
+		return Result{}, err
+	}
+	path, _, err := b.decode(sp, name, keys)
+	if err != nil {
+		return b.reject(ctx, file, &parsers.ParseError{Code: schema.ECodeDecode, Err: err}, nil)
+	}
+	if path != sp.Path {
+		defer os.Remove(path)
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return Result{}, err
 	}

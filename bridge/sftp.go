@@ -45,11 +45,13 @@ type SFTPConfig struct {
 	Policy Policy `json:"policy,omitempty"`
 }
 
-// SFTPSecret is an sftp connection's credentials, sealed at rest.
+// SFTPSecret is an sftp connection's credentials, sealed at rest, with
+// the OpenPGP keys for encrypted drops.
 type SFTPSecret struct {
 	Password   string `json:"password,omitempty"`
 	PrivateKey string `json:"private_key,omitempty"`
 	Passphrase string `json:"passphrase,omitempty"`
+	PGP
 }
 
 // Validate checks the settings, naming the bad key.

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -52,3 +53,5 @@ func spool(dir string, r io.Reader) (spooled, error) {
 	}
 	return spooled{Path: f.Name(), SHA256: hex.EncodeToString(h.Sum(nil)), Size: n}, nil
 }
+
+func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 64<<10) }

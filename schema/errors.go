@@ -93,6 +93,7 @@ const (
 	ECodeRecordType      = "E_RECORD_TYPE"
 	ECodeUnknownEmployee = "E_UNKNOWN_EMPLOYEE"
 	ECodeSFTPDial        = "E_SFTP_DIAL"
+	ECodeDecode          = "E_DECODE"
 	ECodeSFTPHostKey     = "E_SFTP_HOST_KEY"
 	ECodeSFTPAuth        = "E_SFTP_AUTH"
 	ECodeSFTPPermission  = "E_SFTP_PERMISSION"
@@ -137,6 +138,7 @@ var Catalog = map[string]CatalogEntry{
 	ECodeSFTPNotFound:    {Title: "Remote directory does not exist", Fix: "Check the connection's dir; the employer may have moved the export location."},
 	ECodeUnknownEmployee: {Title: "Record refers to an employee hrisbridge does not have", Fix: "Send the employee census before (or with) dependent and enrollment files, or correct the employee id."},
 	ECodeUnknownPlan:     {Title: "Enrollment refers to a plan hrisbridge does not have", Fix: "Load the plan list (a layout with entity benefit_plan, e.g. plans-csv) before enrollments, or correct the plan code."},
+	ECodeDecode:          {Title: "Drop cannot be decrypted or decompressed", Fix: "Check that the file is encrypted to this connection's PGP key (and signed by the agreed signer), that a zip holds one file, and that it is not corrupt; then resend."},
 	ECodeInvalidMax:      {Title: "Too many invalid rows", Fix: "Most rows failed validation, which usually means a wrong layout or a broken export; fix the listed errors or the layout and resend."},
 }
 
