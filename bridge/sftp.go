@@ -41,6 +41,16 @@ type SFTPConfig struct {
 	ArchiveDir string `json:"archive_dir,omitempty"`
 	// MaxFiles bounds the files taken per run; default 100.
 	MaxFiles int `json:"max_files,omitempty"`
+	// Order is name (default) or mtime: the order files are taken in.
+	Order string `json:"order,omitempty"`
+	// StableFor is how long a file's size and modification time must stay
+	// unchanged before it is taken (two listings that far apart); default
+	// 30s, "0s" to take files at once. Ignored when Marker is set.
+	StableFor string `json:"stable_for,omitempty"`
+	// Marker, e.g. ".done", ".ok" or ".trg", takes a file only once a
+	// marker file (census.csv.done or census.done) is present; the marker
+	// is acknowledged with the file.
+	Marker string `json:"marker,omitempty"`
 	// Policy holds the ingest guards.
 	Policy Policy `json:"policy,omitempty"`
 }
@@ -67,6 +77,11 @@ func (c *SFTPConfig) Validate() error {
 		return fmt.Errorf("sftp connection: ack %q must be leave, archive or delete", c.Ack)
 	case c.Ack == "archive" && c.ArchiveDir == "":
 		return errors.New("sftp connection: archive_dir is required when ack is archive")
+	case c.Order != "" && c.Order != "name" && c.Order != "mtime":
+		return fmt.Errorf("sftp connection: order %q must be name or mtime", c.Order)
+	}
+	if _, err := c.stableFor(); err != nil {
+		return err
 	}
 	for _, p := range c.Patterns {
 		if _, err := path.Match(p, ""); err != nil {
@@ -165,44 +180,121 @@ func parseKey(sec SFTPSecret) (ssh.Signer, error) {
 	return s, nil
 }
 
-// remoteFile is a file found in the remote directory.
-type remoteFile struct {
-	Path string
-	Info fs.FileInfo
+func (c *SFTPConfig) stableFor() (time.Duration, error) {
+	if c.StableFor == "" {
+		return 30 * time.Second, nil
+	}
+	d, err := time.ParseDuration(c.StableFor)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("sftp connection: stable_for %q must be a duration such as 30s", c.StableFor)
+	}
+	return d, nil
 }
 
-// list returns the files to take, in name order.
-func list(c *sftp.Client, cfg SFTPConfig) ([]remoteFile, error) {
+// remoteFile is a file found in the remote directory, with its marker
+// file when the connection uses markers.
+type remoteFile struct {
+	Path   string
+	Info   fs.FileInfo
+	Marker string
+}
+
+// list returns the files to take: complete ones only (marked, or
+// unchanged across two listings stable_for apart), in the configured order.
+func list(ctx context.Context, c *sftp.Client, cfg SFTPConfig) ([]remoteFile, error) {
+	files, names, err := listOnce(c, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Marker != "" {
+		var marked []remoteFile
+		for _, f := range files {
+			stem := strings.TrimSuffix(f.Path, path.Ext(f.Path))
+			for _, m := range []string{f.Path + cfg.Marker, stem + cfg.Marker} {
+				if names[m] {
+					f.Marker = m
+					marked = append(marked, f)
+					break
+				}
+			}
+		}
+		files = marked
+	} else if wait, _ := cfg.stableFor(); wait > 0 && len(files) > 0 {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		again, _, err := listOnce(c, cfg)
+		if err != nil {
+			return nil, err
+		}
+		now := map[string]fs.FileInfo{}
+		for _, f := range again {
+			now[f.Path] = f.Info
+		}
+		var stable []remoteFile
+		for _, f := range files {
+			if fi, ok := now[f.Path]; ok && fi.Size() == f.Info.Size() && fi.ModTime().Equal(f.Info.ModTime()) {
+				stable = append(stable, f)
+			}
+		}
+		files = stable
+	}
+	if max := cmp.Or(cfg.MaxFiles, 100); len(files) > max {
+		files = files[:max]
+	}
+	return files, nil
+}
+
+// listOnce lists the directory: candidate files in order, and every name
+// present (for markers).
+func listOnce(c *sftp.Client, cfg SFTPConfig) ([]remoteFile, map[string]bool, error) {
 	dir := cmp.Or(cfg.Dir, ".")
 	entries, err := c.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", dir, err)
+		return nil, nil, fmt.Errorf("list %s: %w", dir, err)
 	}
 	patterns := cfg.Patterns
 	if len(patterns) == 0 {
 		patterns = []string{"*"}
 	}
+	names := map[string]bool{}
 	var out []remoteFile
 	for _, fi := range entries {
-		if !fi.Mode().IsRegular() || sftpd.TempName(fi.Name()) {
+		p := path.Join(dir, fi.Name())
+		names[p] = true
+		if !fi.Mode().IsRegular() || sftpd.TempName(fi.Name()) || cfg.Marker != "" && strings.HasSuffix(fi.Name(), cfg.Marker) {
 			continue
 		}
-		for _, p := range patterns {
-			if ok, _ := path.Match(p, fi.Name()); ok {
-				out = append(out, remoteFile{Path: path.Join(dir, fi.Name()), Info: fi})
+		for _, pat := range patterns {
+			if ok, _ := path.Match(pat, fi.Name()); ok {
+				out = append(out, remoteFile{Path: p, Info: fi})
 				break
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	if max := cmp.Or(cfg.MaxFiles, 100); len(out) > max {
-		out = out[:max]
-	}
-	return out, nil
+	sort.Slice(out, func(i, j int) bool {
+		if cfg.Order == "mtime" && !out[i].Info.ModTime().Equal(out[j].Info.ModTime()) {
+			return out[i].Info.ModTime().Before(out[j].Info.ModTime())
+		}
+		return out[i].Path < out[j].Path
+	})
+	return out, names, nil
 }
 
-// acknowledge archives or deletes a remote file after its ingest committed.
-func acknowledge(c *sftp.Client, cfg SFTPConfig, p string) error {
+// acknowledge archives or deletes a remote file (and its marker) after its
+// ingest committed.
+func acknowledge(c *sftp.Client, cfg SFTPConfig, f remoteFile) error {
+	if f.Marker != "" {
+		if err := ackOne(c, cfg, f.Marker); err != nil {
+			return err
+		}
+	}
+	return ackOne(c, cfg, f.Path)
+}
+
+func ackOne(c *sftp.Client, cfg SFTPConfig, p string) error {
 	switch cfg.Ack {
 	case "archive":
 		c.MkdirAll(cfg.ArchiveDir) //nolint:errcheck // Rename reports a missing dir

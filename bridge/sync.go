@@ -53,7 +53,7 @@ func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.S
 	if err != nil {
 		return nil, err
 	}
-	files, err := list(client, cfg)
+	files, err := list(ctx, client, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.S
 		if res.File.Status == schema.FileRejected {
 			continue // left in place for a person to look at
 		}
-		if err := acknowledge(client, cfg, rf.Path); err != nil {
+		if err := acknowledge(client, cfg, rf); err != nil {
 			// The data is committed; a failed archive never re-applies it
 			// (the same bytes are a duplicate), so report and go on.
 			b.cfg.Logger.WarnContext(ctx, "acknowledge failed", "connection", conn.Name, "file", rf.Path, "error", err)
@@ -95,7 +95,8 @@ type Probe struct {
 }
 
 // Test dials a connection, checks its host key, logs in, lists its
-// directory and returns what a pull would take, without taking anything.
+// directory and returns the files a pull would consider, without taking
+// anything (and without waiting out stable_for).
 func (b *Bridge) Test(ctx context.Context, conn schema.Connection) (Probe, error) {
 	cfg, sec, err := b.decodeConnection(conn)
 	if err != nil {
@@ -107,7 +108,7 @@ func (b *Bridge) Test(ctx context.Context, conn schema.Connection) (Probe, error
 	if err != nil {
 		return Probe{}, classify(err)
 	}
-	files, err := list(client, cfg)
+	files, err := list(ctx, client, cfg)
 	if err != nil {
 		return Probe{}, classify(err)
 	}

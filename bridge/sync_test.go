@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -47,6 +48,9 @@ func setup(t *testing.T, s schema.Store, cfg SFTPConfig) *fixture {
 		t.Fatal(err)
 	}
 	cfg.Host, cfg.Port, cfg.User = "127.0.0.1", srv.Addr.Port, srv.User
+	if cfg.StableFor == "" && cfg.Marker == "" {
+		cfg.StableFor = "0s" // the stability tests set their own
+	}
 	if cfg.HostKey == "" {
 		cfg.HostKey = ssh.FingerprintSHA256(srv.HostKey)
 	}
@@ -188,5 +192,58 @@ func TestSFTPConfigValidate(t *testing.T) {
 	known := "sftp.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKrXjOJXWkKr3s6x4G2IYpDsuO2P3lCEyUmUoO2rSlVy"
 	if err := (&SFTPConfig{Host: "h", User: "u", HostKey: known}).Validate(); err != nil {
 		t.Errorf("known_hosts line rejected: %v", err)
+	}
+}
+
+// TestSyncSkipsAFileStillBeingWritten grows a file between the two
+// listings of a pull: it is left for the next run.
+func TestSyncSkipsAFileStillBeingWritten(t *testing.T) {
+	s := openSQLite(t)
+	f := setup(t, s, SFTPConfig{Dir: "outbound", StableFor: "400ms"})
+	f.drop(t, "done.csv", sampleCensus)
+	f.drop(t, "growing.csv", "Employee ID,First Name,Last Name,Status\nE7,A,B,A\n")
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		fh, _ := os.OpenFile(filepath.Join(f.srv.Root, "outbound", "growing.csv"), os.O_APPEND|os.O_WRONLY, 0)
+		fh.WriteString("E8,C,D,A\n")
+		fh.Close()
+	}()
+	_, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
+	if err != nil || len(results) != 1 || results[0].File.Name != "done.csv" {
+		t.Fatalf("first run took %+v, %v; want done.csv only", results, err)
+	}
+	_, results, err = f.bridge.Sync(context.Background(), f.conn, "manual")
+	if err != nil || len(results) != 2 || results[1].File.Name != "growing.csv" || results[1].File.Rows != 2 {
+		t.Fatalf("second run = %+v, %v; want the finished growing.csv with 2 rows", results, err)
+	}
+}
+
+func TestSyncWaitsForMarkers(t *testing.T) {
+	s := openSQLite(t)
+	f := setup(t, s, SFTPConfig{Dir: "outbound", Marker: ".done", Ack: "archive", ArchiveDir: "archive"})
+	f.drop(t, "a.csv", sampleCensus)
+	f.drop(t, "b.csv", sampleCensus+"E3,Cy,L,,,A,,\n")
+	f.drop(t, "b.done", "")
+	_, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
+	if err != nil || len(results) != 1 || results[0].File.Name != "b.csv" {
+		t.Fatalf("run = %+v, %v; want b.csv (marked) only", results, err)
+	}
+	for _, p := range []string{"archive/b.csv", "archive/b.done", "outbound/a.csv"} {
+		if _, err := os.Stat(filepath.Join(f.srv.Root, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
+
+func TestSyncOrderByMtime(t *testing.T) {
+	s := openSQLite(t)
+	f := setup(t, s, SFTPConfig{Dir: "outbound", Order: "mtime"})
+	f.drop(t, "z-old.csv", sampleCensus)
+	f.drop(t, "a-new.csv", sampleCensus+"E3,Cy,L,,,A,,\n")
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(filepath.Join(f.srv.Root, "outbound", "z-old.csv"), old, old)
+	_, results, _ := f.bridge.Sync(context.Background(), f.conn, "manual")
+	if len(results) != 2 || results[0].File.Name != "z-old.csv" {
+		t.Fatalf("order = %v", results)
 	}
 }

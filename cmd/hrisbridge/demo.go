@@ -62,7 +62,7 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	port := sftpL.Addr().(*net.TCPAddr).Port
 	conn, err := createSFTPConnection(ctx, a, t.ID, "hris-sftp", "census-csv", "@every 1m",
 		bridge.SFTPConfig{Host: "127.0.0.1", Port: port, User: "hris", HostKey: ssh.FingerprintSHA256(hostKey), Dir: "outbound",
-			Patterns: []string{"census_*.csv"}, Ack: "archive", ArchiveDir: "archive"},
+			Patterns: []string{"census_*.csv"}, Ack: "archive", ArchiveDir: "archive", StableFor: "1s"},
 		bridge.SFTPSecret{Password: password})
 	if err != nil {
 		return err
