@@ -108,7 +108,7 @@ func (b *Bridge) Test(ctx context.Context, conn schema.Connection) (Probe, error
 	if err != nil {
 		return Probe{}, classify(err)
 	}
-	files, err := list(ctx, client, cfg)
+	files, _, err := listOnce(client, cfg)
 	if err != nil {
 		return Probe{}, classify(err)
 	}
