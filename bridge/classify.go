@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 
+	"github.com/pkg/sftp"
+
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
@@ -42,8 +44,8 @@ func classify(err error) error {
 		return &SyncError{Code: schema.ECodeSFTPPermission, Err: err}
 	case errors.Is(err, fs.ErrNotExist):
 		return &SyncError{Code: schema.ECodeSFTPNotFound, Err: err}
-	case errors.As(err, &ne), strings.Contains(err.Error(), "connection refused"), strings.Contains(err.Error(), "connection reset"),
-		strings.Contains(err.Error(), "EOF"):
+	case errors.As(err, &ne), errors.Is(err, sftp.ErrSSHFxConnectionLost), strings.Contains(err.Error(), "connection refused"),
+		strings.Contains(err.Error(), "connection reset"), strings.Contains(err.Error(), "EOF"):
 		return &SyncError{Code: schema.ECodeSFTPDial, Transient: true, Err: err}
 	}
 	return err

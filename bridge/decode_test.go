@@ -107,9 +107,7 @@ func TestCompressedDrops(t *testing.T) {
 func TestPGPDrops(t *testing.T) {
 	s := openSQLite(t)
 	f := newIngest(t, s, "census-csv", Policy{})
-	us, _ := openpgp.NewEntity("hrisbridge", "", "drops@bridge.example", nil)
-	vendor, _ := openpgp.NewEntity("Payroll Vendor", "", "files@vendor.example", nil)
-	stranger, _ := openpgp.NewEntity("Stranger", "", "x@example", nil)
+	us, vendor, stranger := pgpEntity(t, "hrisbridge"), pgpEntity(t, "Payroll Vendor"), pgpEntity(t, "Stranger")
 	f.withSecret(t, PGP{PrivateKey: armored(t, us, true), SignerKey: armored(t, vendor, false)})
 
 	signed := encrypt(t, us, vendor, []byte(census("E1:A", "E2:A")))
@@ -137,4 +135,12 @@ func TestPGPDrops(t *testing.T) {
 	if es, _ := s.Employees(context.Background(), f.conn.TenantID, schema.EmployeeQuery{ExternalID: "E9", Limit: 1}); len(es) != 0 {
 		t.Fatal("a drop that failed verification was applied")
 	}
+}
+
+func pgpEntity(t *testing.T, name string) *openpgp.Entity {
+	e, err := openpgp.NewEntity(name, "", "x@example.com", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

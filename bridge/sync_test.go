@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -202,18 +203,30 @@ func TestSyncSkipsAFileStillBeingWritten(t *testing.T) {
 	f := setup(t, s, SFTPConfig{Dir: "outbound", StableFor: "400ms"})
 	f.drop(t, "done.csv", sampleCensus)
 	f.drop(t, "growing.csv", "Employee ID,First Name,Last Name,Status\nE7,A,B,A\n")
+	// The export keeps writing through the first pull (so any two listings
+	// see it change), then finishes.
+	stop, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
-		time.Sleep(150 * time.Millisecond)
-		fh, _ := os.OpenFile(filepath.Join(f.srv.Root, "outbound", "growing.csv"), os.O_APPEND|os.O_WRONLY, 0)
-		fh.WriteString("E8,C,D,A\n")
-		fh.Close()
+		defer close(stopped)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			fh, _ := os.OpenFile(filepath.Join(f.srv.Root, "outbound", "growing.csv"), os.O_APPEND|os.O_WRONLY, 0)
+			fmt.Fprintf(fh, "G%d,C,D,A\n", i)
+			fh.Close()
+		}
 	}()
 	_, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
 	if err != nil || len(results) != 1 || results[0].File.Name != "done.csv" {
 		t.Fatalf("first run took %+v, %v; want done.csv only", results, err)
 	}
+	close(stop)
+	<-stopped
 	_, results, err = f.bridge.Sync(context.Background(), f.conn, "manual")
-	if err != nil || len(results) != 2 || results[1].File.Name != "growing.csv" || results[1].File.Rows != 2 {
+	if err != nil || len(results) != 2 || results[1].File.Name != "growing.csv" || results[1].File.Rows < 3 {
 		t.Fatalf("second run = %+v, %v; want the finished growing.csv with 2 rows", results, err)
 	}
 }
