@@ -28,6 +28,14 @@ type Config struct {
 	// CrashAt, for crash tests only, kills the process with SIGKILL at a
 	// named point of an ingest ("row-N", "before-commit", "after-commit").
 	CrashAt string
+	// Retries is how often a pull that failed for a transient reason is
+	// retried within one sync, RetryBase the first wait (doubled each
+	// time, with jitter); defaults 3 and 2s. A negative Retries disables.
+	Retries   int
+	RetryBase time.Duration
+	// IdleTimeout ends a transfer that receives nothing for this long;
+	// default 60s.
+	IdleTimeout time.Duration
 	// MaxDecoded caps what one drop may expand to when decompressed or
 	// decrypted; default DefaultMaxDecoded (8 GiB).
 	MaxDecoded int64
@@ -55,6 +63,9 @@ func New(cfg Config) (*Bridge, error) {
 	cfg.FilesDir = cmp.Or(cfg.FilesDir, filepath.Join(cfg.SpoolDir, "held"))
 	cfg.MaxInvalidRatio = cmp.Or(cfg.MaxInvalidRatio, 0.05)
 	cfg.MaxDecoded = cmp.Or(cfg.MaxDecoded, DefaultMaxDecoded)
+	cfg.Retries = cmp.Or(cfg.Retries, 3)
+	cfg.RetryBase = cmp.Or(cfg.RetryBase, 2*time.Second)
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, time.Minute)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	return &Bridge{cfg: cfg}, nil
 }

@@ -260,13 +260,14 @@ func TestOpenSSHPGPDrop(t *testing.T) {
 func TestOpenSSHDroppedConnection(t *testing.T) {
 	d := startSSHD(t)
 	f := sshdFixture(t, d, SFTPConfig{}, SFTPSecret{})
+	f.bridge.cfg.Retries = -1 // this test looks at one failed attempt
 	var big strings.Builder
 	big.WriteString("Employee ID,First Name,Last Name,Status\n")
 	for i := range 5000 {
 		fmt.Fprintf(&big, "E%06d,First,Last,A\n", i)
 	}
 	d.drop(t, "census.csv", big.String())
-	proxy := newCutProxy(t, d.port, 32<<10) // cut after 32 KB of a ~125 KB file
+	proxy := newCutProxy(t, d.port, 32<<10, 1<<30) // cut after 32 KB of a ~125 KB file
 	var cfg SFTPConfig
 	json.Unmarshal(f.conn.Config, &cfg)
 	cfg.Port = proxy.port
@@ -283,5 +284,28 @@ func TestOpenSSHDroppedConnection(t *testing.T) {
 	_, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
 	if err != nil || len(results) != 1 || results[0].File.Created != 5000 {
 		t.Fatalf("retry = %+v %v", results, err)
+	}
+}
+
+// TestOpenSSHRetriesTransientFailures cuts the first transfer and lets the
+// retry within the same sync finish it.
+func TestOpenSSHRetriesTransientFailures(t *testing.T) {
+	d := startSSHD(t)
+	f := sshdFixture(t, d, SFTPConfig{}, SFTPSecret{})
+	f.bridge.cfg.Retries, f.bridge.cfg.RetryBase = 2, 50*time.Millisecond
+	var big strings.Builder
+	big.WriteString("Employee ID,First Name,Last Name,Status\n")
+	for i := range 3000 {
+		fmt.Fprintf(&big, "E%06d,First,Last,A\n", i)
+	}
+	d.drop(t, "census.csv", big.String())
+	proxy := newCutProxy(t, d.port, 16<<10, 1) // only the first connection is cut
+	var cfg SFTPConfig
+	json.Unmarshal(f.conn.Config, &cfg)
+	cfg.Port = proxy.port
+	f.conn.Config, _ = json.Marshal(cfg)
+	run, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
+	if err != nil || run.Status != schema.RunSucceeded || len(results) != 1 || results[0].File.Created != 3000 || atomic.LoadInt64(&proxy.conns) != 2 {
+		t.Fatalf("sync with a retry = %+v %+v %v (%d connections)", run, results, err, atomic.LoadInt64(&proxy.conns))
 	}
 }

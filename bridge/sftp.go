@@ -124,7 +124,7 @@ func hostKeyCallback(pinned string) ssh.HostKeyCallback {
 }
 
 // dialSFTP connects and authenticates. The client closes when ctx ends.
-func dialSFTP(ctx context.Context, cfg SFTPConfig, sec SFTPSecret) (*sftp.Client, error) {
+func dialSFTP(ctx context.Context, cfg SFTPConfig, sec SFTPSecret, idle time.Duration) (*sftp.Client, error) {
 	pinned, err := pinnedKey(cfg.HostKey)
 	if err != nil {
 		return nil, err
@@ -142,9 +142,13 @@ func dialSFTP(ctx context.Context, cfg SFTPConfig, sec SFTPSecret) (*sftp.Client
 	}
 	addr := net.JoinHostPort(cfg.Host, strconv.Itoa(cmp.Or(cfg.Port, 22)))
 	d := net.Dialer{Timeout: 15 * time.Second}
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	nc := net.Conn(raw)
+	if idle > 0 {
+		nc = &idleConn{Conn: raw, timeout: idle}
 	}
 	nc.SetDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck
 	sc, chans, reqs, err := ssh.NewClientConn(nc, addr, &ssh.ClientConfig{
@@ -154,7 +158,7 @@ func dialSFTP(ctx context.Context, cfg SFTPConfig, sec SFTPSecret) (*sftp.Client
 		nc.Close()
 		return nil, fmt.Errorf("ssh %s: %w", addr, err)
 	}
-	nc.SetDeadline(time.Time{}) //nolint:errcheck
+	nc.SetDeadline(time.Time{}) //nolint:errcheck // handshake done; idleConn guards reads from here
 	client := ssh.NewClient(sc, chans, reqs)
 	sc2, err := sftp.NewClient(client, sftp.UseConcurrentReads(true))
 	if err != nil {
@@ -337,4 +341,17 @@ func (b *Bridge) decodeConnection(conn schema.Connection) (SFTPConfig, SFTPSecre
 		}
 	}
 	return cfg, sec, nil
+}
+
+// idleConn fails a read that waits longer than timeout: a server that
+// stalls mid-transfer ends the pull (as a transient error) instead of
+// hanging it.
+type idleConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *idleConn) Read(b []byte) (int, error) {
+	c.Conn.SetReadDeadline(time.Now().Add(c.timeout)) //nolint:errcheck
+	return c.Conn.Read(b)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"strconv"
@@ -23,8 +24,7 @@ func (b *Bridge) Sync(ctx context.Context, conn schema.Connection, trigger strin
 	if err := b.cfg.Store.StartSyncRun(ctx, &run); err != nil {
 		return run, nil, err
 	}
-	results, err := b.pull(ctx, conn, &run)
-	err = classify(err)
+	results, err := b.pullWithRetries(ctx, conn, &run)
 	run.Status = schema.RunSucceeded
 	if err != nil {
 		run.Status, run.Error = schema.RunFailed, err.Error()
@@ -39,6 +39,32 @@ func (b *Bridge) Sync(ctx context.Context, conn schema.Connection, trigger strin
 	return run, results, err
 }
 
+// pullWithRetries retries a pull that failed for a transient reason
+// (refused, reset, timed out, cut), with exponential backoff and jitter;
+// permanent failures (host key, login, permission) are not retried. A
+// retry is safe: what the failed attempt committed comes back as
+// duplicates.
+func (b *Bridge) pullWithRetries(ctx context.Context, conn schema.Connection, run *schema.SyncRun) ([]Result, error) {
+	var all []Result
+	for attempt := 0; ; attempt++ {
+		results, err := b.pull(ctx, conn, run)
+		all = append(all, results...)
+		err = classify(err)
+		var se *SyncError
+		if err == nil || !errors.As(err, &se) || !se.Transient || attempt >= b.cfg.Retries {
+			return all, err
+		}
+		wait := b.cfg.RetryBase << attempt
+		wait += time.Duration(rand.Int64N(int64(wait)/2 + 1)) // jitter
+		b.cfg.Logger.WarnContext(ctx, "pull failed, retrying", "connection", conn.Name, "attempt", attempt+1, "in", wait, "error", err)
+		select {
+		case <-ctx.Done():
+			return all, err
+		case <-time.After(wait):
+		}
+	}
+}
+
 func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.SyncRun) ([]Result, error) {
 	if conn.Kind != schema.ConnSFTP {
 		return nil, fmt.Errorf("connection %s is %s; only sftp connections pull", conn.Name, conn.Kind)
@@ -49,7 +75,7 @@ func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.S
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // closes the SFTP client
-	client, err := dialSFTP(ctx, cfg, sec)
+	client, err := dialSFTP(ctx, cfg, sec, b.cfg.IdleTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +130,7 @@ func (b *Bridge) Test(ctx context.Context, conn schema.Connection) (Probe, error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	client, err := dialSFTP(ctx, cfg, sec)
+	client, err := dialSFTP(ctx, cfg, sec, b.cfg.IdleTimeout)
 	if err != nil {
 		return Probe{}, classify(err)
 	}
