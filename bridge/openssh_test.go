@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -34,7 +35,7 @@ type sshd struct {
 	dir     string // the directory served (absolute: sshd serves the real filesystem)
 }
 
-func writeKey(t *testing.T, path string) (ssh.PublicKey, string) {
+func writeKey(t testing.TB, path string) (ssh.PublicKey, string) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	block, err := ssh.MarshalPrivateKey(priv, "")
 	if err != nil {
@@ -53,7 +54,7 @@ func writeKey(t *testing.T, path string) (ssh.PublicKey, string) {
 // startSSHD runs OpenSSH's sshd with its own config, host key and
 // authorized key. It is installed by .ci/run; without it the test fails
 // under CI=true and skips elsewhere.
-func startSSHD(t *testing.T) *sshd {
+func startSSHD(t testing.TB) *sshd {
 	t.Helper()
 	bin, err := exec.LookPath("sshd")
 	if err != nil {
@@ -308,4 +309,62 @@ func TestOpenSSHRetriesTransientFailures(t *testing.T) {
 	if err != nil || run.Status != schema.RunSucceeded || len(results) != 1 || results[0].File.Created != 3000 || atomic.LoadInt64(&proxy.conns) != 2 {
 		t.Fatalf("sync with a retry = %+v %+v %v (%d connections)", run, results, err, atomic.LoadInt64(&proxy.conns))
 	}
+}
+
+// BenchmarkPullOpenSSH downloads a 200 MB file from OpenSSH's sshd with the
+// bridge's SFTP client (concurrent reads) and, in the same iteration, with
+// OpenSSH's own sftp client, and reports both speeds and their ratio
+// (ratio > 1: the bridge is faster).
+func BenchmarkPullOpenSSH(b *testing.B) {
+	d := startSSHD(b)
+	sftpBin, err := exec.LookPath("sftp")
+	if err != nil {
+		b.Skip("no OpenSSH sftp client")
+	}
+	const size = 200 << 20
+	path := filepath.Join(d.dir, "outbound", "big.csv")
+	f, _ := os.Create(path)
+	chunk := bytes.Repeat([]byte("E000001,First,Last,A,Engineering,Chicago\n"), 25000)
+	for n := 0; n < size; n += len(chunk) {
+		f.Write(chunk)
+	}
+	f.Close()
+	fi, _ := os.Stat(path)
+	keyFile := filepath.Join(b.TempDir(), "id")
+	os.WriteFile(keyFile, []byte(d.clientK), 0o600)
+	cfg := SFTPConfig{Host: "127.0.0.1", Port: d.port, User: d.user, HostKey: ssh.FingerprintSHA256(d.hostKey)}
+	b.SetBytes(fi.Size())
+	var ours, theirs time.Duration
+	for b.Loop() {
+		start := time.Now()
+		ctx, cancel := context.WithCancel(context.Background())
+		c, err := dialSFTP(ctx, cfg, SFTPSecret{PrivateKey: d.clientK}, time.Minute)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := c.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err := r.WriteTo(io.Discard)
+		r.Close()
+		cancel()
+		if err != nil || n != fi.Size() {
+			b.Fatalf("read %d of %d: %v", n, fi.Size(), err)
+		}
+		ours += time.Since(start)
+
+		start = time.Now()
+		cmd := exec.Command(sftpBin, "-q", "-b", "-", "-P", strconv.Itoa(d.port), "-i", keyFile,
+			"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", d.user+"@127.0.0.1")
+		cmd.Stdin = strings.NewReader("get " + path + " /dev/null\n")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("sftp: %v %s", err, out)
+		}
+		theirs += time.Since(start)
+	}
+	mb := float64(fi.Size()) * float64(b.N) / 1e6
+	b.ReportMetric(mb/ours.Seconds(), "bridge_MB/s")
+	b.ReportMetric(mb/theirs.Seconds(), "openssh_MB/s")
+	b.ReportMetric(theirs.Seconds()/ours.Seconds(), "ratio")
 }
