@@ -146,6 +146,9 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	pwFile := fs.String("password-file", "", "file holding the SFTP password (or HRISBRIDGE_SFTP_PASSWORD)")
 	keyFile := fs.String("private-key-file", "", "file holding an OpenSSH private key")
 	passFile := fs.String("passphrase-file", "", "file holding the private key's passphrase")
+	pgpKey := fs.String("pgp-private-key-file", "", "armored OpenPGP private key that drops are encrypted to")
+	pgpPass := fs.String("pgp-passphrase-file", "", "passphrase of the OpenPGP key")
+	pgpSigner := fs.String("pgp-signer-key-file", "", "armored OpenPGP public key every drop must be signed with")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -202,7 +205,8 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	for _, f := range []struct {
 		path string
 		dst  *string
-	}{{*pwFile, &sec.Password}, {*keyFile, &sec.PrivateKey}, {*passFile, &sec.Passphrase}} {
+	}{{*pwFile, &sec.Password}, {*keyFile, &sec.PrivateKey}, {*passFile, &sec.Passphrase},
+		{*pgpKey, &sec.PGP.PrivateKey}, {*pgpPass, &sec.PGP.Passphrase}, {*pgpSigner, &sec.PGP.SignerKey}} {
 		if f.path != "" {
 			b, err := os.ReadFile(f.path)
 			if err != nil {
