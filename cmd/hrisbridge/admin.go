@@ -157,15 +157,11 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 		len(pos) == 2 && (pos[0] == "test" || pos[0] == "trust-host")) {
 		return usageError{"usage: hrisbridge connections create|list --tenant SLUG [...] | connections test|trust-host --tenant SLUG CONNECTION"}
 	}
-	a, err := open(ctx, *config)
+	a, t, err := openTenant(ctx, *config, *tenant)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
-	t, err := a.store.TenantBySlug(ctx, *tenant)
-	if err != nil {
-		return fmt.Errorf("tenant %q: %w", *tenant, err)
-	}
 	if pos[0] == "test" || pos[0] == "trust-host" {
 		conn, err := a.store.Connection(ctx, t.ID, pos[1])
 		if err != nil {
@@ -252,15 +248,11 @@ func cmdSync(ctx context.Context, args []string, out io.Writer) error {
 	if len(pos) != 1 || *tenant == "" {
 		return usageError{"usage: hrisbridge sync --tenant SLUG CONNECTION"}
 	}
-	a, err := open(ctx, *config)
+	a, t, err := openTenant(ctx, *config, *tenant)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
-	t, err := a.store.TenantBySlug(ctx, *tenant)
-	if err != nil {
-		return fmt.Errorf("tenant %q: %w", *tenant, err)
-	}
 	conn, err := a.store.Connection(ctx, t.ID, pos[0])
 	if err != nil {
 		return fmt.Errorf("connection %q: %w", pos[0], err)

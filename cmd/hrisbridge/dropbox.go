@@ -52,15 +52,11 @@ func cmdDropbox(ctx context.Context, args []string, out io.Writer) error {
 		}
 		acct.AuthorizedKeys = string(b)
 	}
-	a, err := open(ctx, *config)
+	a, t, err := openTenant(ctx, *config, *tenant)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
-	t, err := a.store.TenantBySlug(ctx, *tenant)
-	if err != nil {
-		return fmt.Errorf("tenant %q: %w", *tenant, err)
-	}
 	conn, err := a.store.Connection(ctx, t.ID, *connection)
 	if errors.Is(err, schema.ErrNotFound) {
 		if _, err := bridge.EffectiveLayout(ctx, a.store, t.ID, "", *layout); err != nil {

@@ -51,15 +51,11 @@ func cmdIngest(ctx context.Context, args []string, out io.Writer) error {
 	if len(pos) != 1 || *tenant == "" || (*layout == "" && *connection == "") {
 		return usageError{"usage: hrisbridge ingest --tenant SLUG --layout NAME [--connection C] [--json] FILE"}
 	}
-	a, err := open(ctx, *config)
+	a, t, err := openTenant(ctx, *config, *tenant)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
-	t, err := a.store.TenantBySlug(ctx, *tenant)
-	if err != nil {
-		return fmt.Errorf("tenant %q: %w", *tenant, err)
-	}
 	conn, err := ingestConnection(ctx, a, t.ID, *connection, *layout)
 	if err != nil {
 		return err
@@ -135,15 +131,11 @@ func cmdFiles(ctx context.Context, args []string, out io.Writer) error {
 	if !ok || *tenant == "" {
 		return usageError{"usage: hrisbridge files list|errors ID|release ID|discard ID --tenant SLUG"}
 	}
-	a, err := open(ctx, *config)
+	a, t, err := openTenant(ctx, *config, *tenant)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
-	t, err := a.store.TenantBySlug(ctx, *tenant)
-	if err != nil {
-		return fmt.Errorf("tenant %q: %w", *tenant, err)
-	}
 	b, err := a.bridge()
 	if err != nil {
 		return err

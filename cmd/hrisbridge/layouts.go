@@ -46,15 +46,11 @@ func cmdLayouts(ctx context.Context, args []string, out io.Writer) error {
 	default:
 		return usageError{"usage: hrisbridge layouts [list] | layouts show NAME [--tenant T [--connection C]] | layouts set NAME FILE --tenant T [--connection C]"}
 	}
-	a, err := open(ctx, *config)
+	a, t, err := openTenant(ctx, *config, *tenant)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
-	t, err := a.store.TenantBySlug(ctx, *tenant)
-	if err != nil {
-		return fmt.Errorf("tenant %q: %w", *tenant, err)
-	}
 	connID := ""
 	if *connection != "" {
 		c, err := a.store.Connection(ctx, t.ID, *connection)

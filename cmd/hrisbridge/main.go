@@ -179,6 +179,20 @@ func open(ctx context.Context, configPath string) (*app, error) {
 	return &app{cfg: cfg, log: cfg.logger(), box: box, store: s}, nil
 }
 
+// openTenant opens the app and finds the tenant a command acts for.
+func openTenant(ctx context.Context, configPath, slug string) (*app, schema.Tenant, error) {
+	a, err := open(ctx, configPath)
+	if err != nil {
+		return nil, schema.Tenant{}, err
+	}
+	t, err := a.store.TenantBySlug(ctx, slug)
+	if err != nil {
+		a.store.Close()
+		return nil, t, fmt.Errorf("tenant %q: %w", slug, err)
+	}
+	return a, t, nil
+}
+
 // openMigrated opens the store at url and applies pending migrations.
 func openMigrated(ctx context.Context, url string, box schema.Sealer) (schema.Store, error) {
 	s, err := storage.Open(ctx, url, box)

@@ -49,3 +49,18 @@ func Each(t *testing.T, fn func(t *testing.T, s schema.Store)) {
 		})
 	}
 }
+
+// SQLite returns a fresh, migrated embedded store, closed when the test
+// ends: for tests that need one store and no PostgreSQL.
+func SQLite(t *testing.T) schema.Store {
+	t.Helper()
+	s, err := storage.Open(context.Background(), URL(t, "sqlite"), Box(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
