@@ -49,7 +49,7 @@ func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name
 
 func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name string, sp spooled, release bool) (Result, error) {
 	start := time.Now()
-	file := schema.File{ID: sp.ID, TenantID: conn.TenantID, ConnectionID: conn.ID, Name: name, SHA256: sp.SHA256, Size: sp.Size, Layout: conn.Layout}
+	file := schema.File{ID: sp.ID, TenantID: conn.TenantID, ConnectionID: conn.ID, Name: name, SHA256: sp.SHA256, Size: sp.Size, Layout: conn.Layout, Remote: sp.Remote}
 	if prev, err := b.cfg.Store.FileBySHA256(ctx, conn.ID, sp.SHA256); err == nil {
 		return b.duplicate(ctx, file, prev.ID)
 	} else if !errors.Is(err, schema.ErrNotFound) {
@@ -101,7 +101,7 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 		var held errHeld
 		switch {
 		case errors.As(err, &held):
-			return b.hold(ctx, schema.File{ID: file.ID, TenantID: file.TenantID, ConnectionID: file.ConnectionID, Name: file.Name, SHA256: file.SHA256,
+			return b.hold(ctx, schema.File{ID: file.ID, TenantID: file.TenantID, ConnectionID: file.ConnectionID, Name: file.Name, SHA256: file.SHA256, Remote: file.Remote,
 				Size: file.Size, Layout: file.Layout, Rows: file.Rows, Valid: file.Valid, Invalid: file.Invalid}, sp, held.reason)
 		case errors.As(err, &pe), errors.Is(err, errTooManyInvalid):
 			return b.reject(ctx, file, err, kept)

@@ -41,6 +41,9 @@ type SFTPConfig struct {
 	ArchiveDir string `json:"archive_dir,omitempty"`
 	// MaxFiles bounds the files taken per run; default 100.
 	MaxFiles int `json:"max_files,omitempty"`
+	// Recursive also takes files from subdirectories of Dir (not from
+	// ArchiveDir).
+	Recursive bool `json:"recursive,omitempty"`
 	// Order is name (default) or mtime: the order files are taken in.
 	Order string `json:"order,omitempty"`
 	// StableFor is how long a file's size and modification time must stay
@@ -255,7 +258,7 @@ func list(ctx context.Context, c *sftp.Client, cfg SFTPConfig) ([]remoteFile, er
 // present (for markers).
 func listOnce(c *sftp.Client, cfg SFTPConfig) ([]remoteFile, map[string]bool, error) {
 	dir := cmp.Or(cfg.Dir, ".")
-	entries, err := c.ReadDir(dir)
+	entries, err := readTree(c, dir, cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list %s: %w", dir, err)
 	}
@@ -265,8 +268,8 @@ func listOnce(c *sftp.Client, cfg SFTPConfig) ([]remoteFile, map[string]bool, er
 	}
 	names := map[string]bool{}
 	var out []remoteFile
-	for _, fi := range entries {
-		p := path.Join(dir, fi.Name())
+	for _, e := range entries {
+		p, fi := e.path, e.info
 		names[p] = true
 		if !fi.Mode().IsRegular() || sftpd.TempName(fi.Name()) || cfg.Marker != "" && strings.HasSuffix(fi.Name(), cfg.Marker) {
 			continue
@@ -285,6 +288,36 @@ func listOnce(c *sftp.Client, cfg SFTPConfig) ([]remoteFile, map[string]bool, er
 		return out[i].Path < out[j].Path
 	})
 	return out, names, nil
+}
+
+type entry struct {
+	path string
+	info fs.FileInfo
+}
+
+// readTree lists dir, and with cfg.Recursive its subdirectories except the
+// archive directory.
+func readTree(c *sftp.Client, dir string, cfg SFTPConfig) ([]entry, error) {
+	fis, err := c.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []entry
+	for _, fi := range fis {
+		p := path.Join(dir, fi.Name())
+		if fi.IsDir() {
+			if cfg.Recursive && !strings.HasPrefix(fi.Name(), ".") && (cfg.ArchiveDir == "" || path.Clean(p) != path.Clean(cfg.ArchiveDir)) {
+				sub, err := readTree(c, p, cfg)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, sub...)
+			}
+			continue
+		}
+		out = append(out, entry{p, fi})
+	}
+	return out, nil
 }
 
 // acknowledge archives or deletes a remote file (and its marker) after its

@@ -16,6 +16,7 @@ type spooled struct {
 	SHA256 string
 	Size   int64
 	ID     string
+	Remote string // a pulled file's "path|size|mtime"
 }
 
 // hashFile hashes a file already on disk.

@@ -85,6 +85,17 @@ func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.S
 	}
 	var results []Result
 	for _, rf := range files {
+		remote := fmt.Sprintf("%s|%d|%d", rf.Path, rf.Info.Size(), rf.Info.ModTime().Unix())
+		if seen, err := b.cfg.Store.SeenRemote(ctx, conn.ID, remote); err != nil {
+			return results, err
+		} else if seen {
+			// Taken before (ack: leave, or an acknowledgement that failed):
+			// no download; acknowledge again in case that is what failed.
+			if err := acknowledge(client, cfg, rf); err != nil {
+				b.cfg.Logger.WarnContext(ctx, "acknowledge failed", "connection", conn.Name, "file", rf.Path, "error", err)
+			}
+			continue
+		}
 		f, err := client.Open(rf.Path)
 		if err != nil {
 			return results, fmt.Errorf("open %s: %w", rf.Path, err)
@@ -94,6 +105,7 @@ func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.S
 		if err != nil {
 			return results, fmt.Errorf("download %s: %w", rf.Path, err)
 		}
+		sp.Remote = remote
 		res, err := b.ingestSpooled(ctx, conn, rf.Info.Name(), sp, false)
 		os.Remove(sp.Path)
 		if err != nil {

@@ -100,13 +100,21 @@ func TestSyncPullsParsesAndStores(t *testing.T) {
 		if len(es) != 2 || es[0].ExternalID != "E1" || es[0].SSN != "123456789" || es[1].EmploymentStatus != "terminated" {
 			t.Fatalf("employees = %+v", es)
 		}
-		// The file is left in place (ack: leave); the next run recognises
-		// the same bytes and applies nothing twice.
+		// The file is left in place (ack: leave); the next run knows it
+		// (same path, size and mtime) and does not even download it.
+		_, results, err = f.bridge.Sync(context.Background(), f.conn, "manual")
+		if err != nil || len(results) != 0 {
+			t.Fatalf("second sync = %+v, %v; want nothing taken", results, err)
+		}
+		// Rewritten with the same bytes (a new mtime): downloaded, and
+		// recognised as a duplicate delivery.
+		later := time.Now().Add(time.Minute)
+		os.Chtimes(filepath.Join(f.srv.Root, "outbound", "census_20261101.csv"), later, later)
 		_, results, err = f.bridge.Sync(context.Background(), f.conn, "manual")
 		if err != nil || len(results) != 1 || results[0].File.Status != schema.FileDuplicate {
-			t.Fatalf("second sync = %+v, %v; want a duplicate delivery", results, err)
+			t.Fatalf("third sync = %+v, %v; want a duplicate delivery", results, err)
 		}
-		if runs, _ := s.SyncRuns(context.Background(), f.conn.TenantID, schema.ListQuery{Limit: 10}); len(runs) != 2 {
+		if runs, _ := s.SyncRuns(context.Background(), f.conn.TenantID, schema.ListQuery{Limit: 10}); len(runs) != 3 {
 			t.Fatalf("sync runs = %d, want 2", len(runs))
 		}
 		if evs, _ := s.Events(context.Background(), f.conn.TenantID, 0, 100); len(evs) != 2 {
@@ -226,7 +234,7 @@ func TestSyncSkipsAFileStillBeingWritten(t *testing.T) {
 	close(stop)
 	<-stopped
 	_, results, err = f.bridge.Sync(context.Background(), f.conn, "manual")
-	if err != nil || len(results) != 2 || results[1].File.Name != "growing.csv" || results[1].File.Rows < 3 {
+	if err != nil || len(results) != 1 || results[0].File.Name != "growing.csv" || results[0].File.Rows < 3 {
 		t.Fatalf("second run = %+v, %v; want the finished growing.csv with 2 rows", results, err)
 	}
 }
@@ -258,5 +266,18 @@ func TestSyncOrderByMtime(t *testing.T) {
 	_, results, _ := f.bridge.Sync(context.Background(), f.conn, "manual")
 	if len(results) != 2 || results[0].File.Name != "z-old.csv" {
 		t.Fatalf("order = %v", results)
+	}
+}
+
+func TestSyncRecursive(t *testing.T) {
+	s := openSQLite(t)
+	f := setup(t, s, SFTPConfig{Dir: "outbound", Recursive: true, Patterns: []string{"*.csv"}, Ack: "archive", ArchiveDir: "outbound/archive"})
+	os.MkdirAll(filepath.Join(f.srv.Root, "outbound", "2026", "11"), 0o755)
+	os.MkdirAll(filepath.Join(f.srv.Root, "outbound", "archive"), 0o755)
+	os.WriteFile(filepath.Join(f.srv.Root, "outbound", "2026", "11", "census.csv"), []byte(sampleCensus), 0o644)
+	os.WriteFile(filepath.Join(f.srv.Root, "outbound", "archive", "old.csv"), []byte("junk"), 0o644)
+	_, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
+	if err != nil || len(results) != 1 || results[0].File.Status != schema.FileApplied {
+		t.Fatalf("recursive pull = %+v, %v; want the nested census only", results, err)
 	}
 }

@@ -69,6 +69,8 @@ type File struct {
 	Detail       string     `json:"detail,omitempty"`
 	ReceivedAt   time.Time  `json:"received_at"`
 	AppliedAt    *time.Time `json:"applied_at,omitempty"`
+	// Remote identifies a pulled file's source: "path|size|mtime".
+	Remote string `json:"remote,omitempty"`
 }
 
 // SyncRun is one execution for a connection.

@@ -74,6 +74,9 @@ type Store interface {
 	RecordFile(ctx context.Context, f *File, errs []RecordError) error
 	FileBySHA256(ctx context.Context, connectionID, sha string) (File, error)
 	File(ctx context.Context, tenantID, id string) (File, error)
+	// SeenRemote reports whether the connection already received the
+	// remote file (same path, size and mtime) and recorded it.
+	SeenRemote(ctx context.Context, connectionID, remote string) (bool, error)
 	// SetFileStatus moves a file from status from to status to (a held
 	// file's release or discard), or returns ErrNotFound when the tenant
 	// has no such file in status from.

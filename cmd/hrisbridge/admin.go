@@ -143,6 +143,7 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&c.StableFor, "stable-for", "", "take a file once its size and mtime held this long (default 30s)")
 	fs.StringVar(&c.Marker, "marker", "", "take a file only when a marker file (e.g. .done) is present")
 	fs.StringVar(&c.Order, "order", "name", "take files by name or mtime")
+	fs.BoolVar(&c.Recursive, "recursive", false, "also take files from subdirectories of --dir")
 	pwFile := fs.String("password-file", "", "file holding the SFTP password (or HRISBRIDGE_SFTP_PASSWORD)")
 	keyFile := fs.String("private-key-file", "", "file holding an OpenSSH private key")
 	passFile := fs.String("passphrase-file", "", "file holding the private key's passphrase")

@@ -10,14 +10,14 @@ import (
 )
 
 const fileColumns = `id, tenant_id, connection_id, name, sha256, size, layout, status, rows, valid, invalid,
-created, updated, unchanged, detail, received_at, applied_at`
+created, updated, unchanged, detail, received_at, applied_at, remote`
 
 const insertFile = `INSERT INTO files (` + fileColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
 
 func fileArgs(f *schema.File) []any {
 	return []any{f.ID, f.TenantID, f.ConnectionID, f.Name, f.SHA256, f.Size, f.Layout, f.Status, f.Rows, f.Valid, f.Invalid,
-		f.Created, f.Updated, f.Unchanged, f.Detail, f.ReceivedAt, f.AppliedAt}
+		f.Created, f.Updated, f.Unchanged, f.Detail, f.ReceivedAt, f.AppliedAt, f.Remote}
 }
 
 func prepareFile(f *schema.File) {
@@ -124,4 +124,12 @@ func (s *Store) SyncRuns(ctx context.Context, tenantID string, q schema.ListQuer
 	rows, _ := s.pool.Query(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE tenant_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`, tenantID, q.Cursor, q.Limit)
 	rs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[schema.SyncRun])
 	return rs, interpret(err)
+}
+
+// SeenRemote reports whether a remote file was received before.
+func (s *Store) SeenRemote(ctx context.Context, connectionID, remote string) (bool, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM files WHERE connection_id = $1 AND remote = $2
+AND status IN ('applied', 'applied_with_errors', 'duplicate', 'held', 'released')`, connectionID, remote).Scan(&n)
+	return n > 0, interpret(err)
 }

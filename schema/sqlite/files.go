@@ -9,19 +9,19 @@ import (
 )
 
 const fileColumns = `id, tenant_id, connection_id, name, sha256, size, layout, status, rows, valid, invalid,
-created, updated, unchanged, detail, received_at, applied_at`
+created, updated, unchanged, detail, received_at, applied_at, remote`
 
-const insertFile = `INSERT INTO files (` + fileColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertFile = `INSERT INTO files (` + fileColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func fileArgs(f *schema.File) []any {
 	return []any{f.ID, f.TenantID, f.ConnectionID, f.Name, f.SHA256, f.Size, f.Layout, f.Status, f.Rows, f.Valid, f.Invalid,
-		f.Created, f.Updated, f.Unchanged, f.Detail, ts(f.ReceivedAt), tsPtr(f.AppliedAt)}
+		f.Created, f.Updated, f.Unchanged, f.Detail, ts(f.ReceivedAt), tsPtr(f.AppliedAt), f.Remote}
 }
 
 func scanFile(row scanner) (schema.File, error) {
 	var f schema.File
 	err := row.Scan(&f.ID, &f.TenantID, &f.ConnectionID, &f.Name, &f.SHA256, &f.Size, &f.Layout, &f.Status, &f.Rows, &f.Valid, &f.Invalid,
-		&f.Created, &f.Updated, &f.Unchanged, &f.Detail, timeCol{&f.ReceivedAt}, nullTimeCol{&f.AppliedAt})
+		&f.Created, &f.Updated, &f.Unchanged, &f.Detail, timeCol{&f.ReceivedAt}, nullTimeCol{&f.AppliedAt}, &f.Remote)
 	return f, err
 }
 
@@ -133,4 +133,12 @@ func (s *Store) SyncRuns(ctx context.Context, tenantID string, q schema.ListQuer
 		err := row.Scan(&r.ID, &r.TenantID, &r.ConnectionID, &r.Trigger, &r.Status, &r.Files, &r.Rows, &r.Error, timeCol{&r.StartedAt}, nullTimeCol{&r.FinishedAt})
 		return r, err
 	})
+}
+
+// SeenRemote reports whether a remote file was received before.
+func (s *Store) SeenRemote(ctx context.Context, connectionID, remote string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM files WHERE connection_id = ? AND remote = ?
+AND status IN ('applied', 'applied_with_errors', 'duplicate', 'held', 'released')`, connectionID, remote).Scan(&n)
+	return n > 0, interpret(err)
 }
