@@ -108,33 +108,24 @@ func (s *Server) getEmployee(c *gin.Context) {
 // with it, unmasked PII leaves only once the read is in the audit log: when
 // the audit write fails, the request fails (false, problem written).
 func (s *Server) protect(c *gin.Context, es []schema.Employee) bool {
-	key := apiKey(c)
-	if !key.HasScope(schema.ScopePIIRead) {
-		for i := range es {
-			es[i].SSN = schema.MaskSSN(es[i].SSN)
-			es[i].DateOfBirth = ""
-		}
-		return true
-	}
-	for _, e := range es {
-		if e.SSN != "" || e.DateOfBirth != "" {
-			return s.auditPII(c)
-		}
-	}
-	return true
+	return protectPII(s, c, es, func(e *schema.Employee) (*string, *string) { return &e.SSN, &e.DateOfBirth })
 }
 
 // protectDependents masks dependents' SSN and date of birth likewise.
 func (s *Server) protectDependents(c *gin.Context, ds []schema.Dependent) bool {
-	if !apiKey(c).HasScope(schema.ScopePIIRead) {
-		for i := range ds {
-			ds[i].SSN = schema.MaskSSN(ds[i].SSN)
-			ds[i].DateOfBirth = ""
-		}
-		return true
-	}
-	for _, d := range ds {
-		if d.SSN != "" || d.DateOfBirth != "" {
+	return protectPII(s, c, ds, func(d *schema.Dependent) (*string, *string) { return &d.SSN, &d.DateOfBirth })
+}
+
+// protectPII masks or audits the SSN and birth date that pii picks out of
+// each record.
+func protectPII[T any](s *Server, c *gin.Context, recs []T, pii func(*T) (ssn, dob *string)) bool {
+	masked := !apiKey(c).HasScope(schema.ScopePIIRead)
+	for i := range recs {
+		ssn, dob := pii(&recs[i])
+		switch {
+		case masked:
+			*ssn, *dob = schema.MaskSSN(*ssn), ""
+		case *ssn != "" || *dob != "":
 			return s.auditPII(c)
 		}
 	}
