@@ -193,7 +193,29 @@ func TestPagination(t *testing.T) {
 			}
 			path = "/v1/employees?limit=2&cursor=" + *p.NextCursor
 		}
-		for _, q := range []string{"limit=0", "limit=1001", "limit=x", "cursor=***", "updated_since=yesterday"} {
+		// sort=updated_at walks the same rows in updated order.
+		byUpdated := map[string]bool{}
+		upath := "/v1/employees?limit=2&sort=updated_at"
+		for {
+			var p Page[schema.Employee]
+			if resp := e.get(upath, key, &p); resp.StatusCode != 200 {
+				t.Fatalf("GET %s = %d", upath, resp.StatusCode)
+			}
+			for _, emp := range p.Data {
+				byUpdated[emp.ID] = true
+			}
+			if p.NextCursor == nil {
+				break
+			}
+			upath = "/v1/employees?limit=2&sort=updated_at&cursor=" + *p.NextCursor
+			if r := e.get("/v1/employees?cursor="+*p.NextCursor, key, nil); r.StatusCode != 400 {
+				t.Fatalf("an updated_at cursor with sort=id = %d, want 400", r.StatusCode)
+			}
+		}
+		if len(byUpdated) != 5 {
+			t.Fatalf("sort=updated_at walked %d employees, want 5", len(byUpdated))
+		}
+		for _, q := range []string{"limit=0", "limit=1001", "limit=x", "cursor=***", "updated_since=yesterday", "sort=name"} {
 			var p Problem
 			if resp := e.get("/v1/employees?"+q, key, &p); resp.StatusCode != 400 || p.Detail == "" {
 				t.Errorf("?%s = %d %+v, want 400 problem", q, resp.StatusCode, p)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,27 @@ func employeeQuery(c *gin.Context, limit int, after string) (schema.EmployeeQuer
 	q := schema.EmployeeQuery{AfterID: after, Limit: limit, EmploymentStatus: c.Query("employment_status"),
 		EmploymentType: c.Query("employment_type"), Department: c.Query("department"), Location: c.Query("location"),
 		ExternalID: c.Query("external_id"), ConnectionID: c.Query("connection_id")}
+	switch c.DefaultQuery("sort", "id") {
+	case "id":
+		if strings.HasPrefix(after, updatedCursor) {
+			problem(c, http.StatusBadRequest, "invalid_cursor", "this cursor belongs to sort=updated_at")
+			return q, false
+		}
+	case "updated_at":
+		q.ByUpdated = true
+		if after != "" {
+			nanos, id, ok := strings.Cut(strings.TrimPrefix(after, updatedCursor), ":")
+			n, err := strconv.ParseInt(nanos, 10, 64)
+			if !strings.HasPrefix(after, updatedCursor) || !ok || err != nil {
+				problem(c, http.StatusBadRequest, "invalid_cursor", "this cursor does not belong to sort=updated_at")
+				return q, false
+			}
+			q.AfterID, q.AfterUpdated = id, time.Unix(0, n).UTC()
+		}
+	default:
+		problem(c, http.StatusBadRequest, "invalid_parameter", "sort must be id or updated_at")
+		return q, false
+	}
 	if v := c.Query("updated_since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
@@ -54,11 +76,22 @@ func (s *Server) listEmployees(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	page := pageOf(es, limit, func(e schema.Employee) string { return e.ID })
+	page := pageOf(es, limit, func(e schema.Employee) string { return employeeCursor(q, &e) })
 	if !s.protect(c, page.Data) {
 		return
 	}
 	c.JSON(http.StatusOK, page)
+}
+
+// updatedCursor marks a cursor of sort=updated_at: the last row's
+// updated_at (Unix nanoseconds) and id.
+const updatedCursor = "u:"
+
+func employeeCursor(q schema.EmployeeQuery, e *schema.Employee) string {
+	if q.ByUpdated {
+		return updatedCursor + strconv.FormatInt(e.UpdatedAt.UnixNano(), 10) + ":" + e.ID
+	}
+	return e.ID
 }
 
 // employeeView is an employee with its included relations.

@@ -98,7 +98,7 @@ func (s *Server) exportEmployees(c *gin.Context, q schema.EmployeeQuery) {
 		if len(page) < maxLimit {
 			break
 		}
-		q.AfterID = page[len(page)-1].ID
+		q.AfterID, q.AfterUpdated = page[len(page)-1].ID, page[len(page)-1].UpdatedAt
 		if page, err = s.cfg.Store.Employees(ctx, tenantID(c), q); err != nil || !s.protect(c, page) {
 			c.Error(err) //nolint:errcheck // the CSV body has started: the client sees a short file
 			break

@@ -28,6 +28,7 @@ var paramDocs = map[string]string{
 	"terminated_after":  "YYYY-MM-DD, exclusive.",
 	"updated_since":     "RFC 3339 time.",
 	"format":            "csv for a CSV export of every match.",
+	"sort":              "id (default) or updated_at.",
 	"include":           "dependents,enrollments",
 	"employee_id":       "One employee's records.",
 	"name":              "File name of a raw-body upload.",

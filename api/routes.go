@@ -23,7 +23,7 @@ var listParams = []string{"limit", "cursor"}
 
 func (s *Server) table() []route {
 	employeeFilters := append([]string{"employment_status", "employment_type", "department", "location", "external_id",
-		"connection_id", "hired_after", "terminated_after", "updated_since", "format"}, listParams...)
+		"connection_id", "hired_after", "terminated_after", "updated_since", "sort", "format"}, listParams...)
 	r, w := schema.ScopeRead, schema.ScopeWrite
 	return []route{
 		{"GET", "/healthz", "", "", "The process is up.", nil, s.healthz},

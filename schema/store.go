@@ -172,6 +172,10 @@ type EmployeeQuery struct {
 	HiredAfter      string
 	TerminatedAfter string
 	UpdatedSince    time.Time
+	// ByUpdated orders by (updated_at, id) instead of id; the page then
+	// starts after (AfterUpdated, AfterID).
+	ByUpdated    bool
+	AfterUpdated time.Time
 }
 
 // ListQuery pages other lists.

@@ -26,15 +26,22 @@ func (s *Store) scanEmployee(row pgx.CollectableRow) (schema.Employee, error) {
 	return e, err
 }
 
-// Employees returns one page of a tenant's employees in id order.
+// Employees returns one page of a tenant's employees in id (or
+// updated_at, id) order.
 func (s *Store) Employees(ctx context.Context, tenantID string, q schema.EmployeeQuery) ([]schema.Employee, error) {
-	rows, _ := s.pool.Query(ctx, selectEmployee+` WHERE tenant_id = $1 AND id > $2
+	after, order := "id > $2", "id"
+	args := []any{tenantID, q.AfterID, q.EmploymentStatus, tsPtr(q.UpdatedSince), q.Limit,
+		q.EmploymentType, q.Department, q.Location, q.ExternalID, q.ConnectionID, q.HiredAfter, q.TerminatedAfter}
+	if q.ByUpdated {
+		after, order = "($2 = '' OR (updated_at, id) > ($13, $2))", "updated_at, id"
+		args = append(args, q.AfterUpdated)
+	}
+	rows, _ := s.pool.Query(ctx, selectEmployee+` WHERE tenant_id = $1 AND `+after+`
 AND ($3 = '' OR employment_status = $3) AND ($4::timestamptz IS NULL OR updated_at >= $4)
 AND ($6 = '' OR employment_type = $6) AND ($7 = '' OR department = $7) AND ($8 = '' OR location = $8)
 AND ($9 = '' OR external_id = $9) AND ($10 = '' OR connection_id = $10)
 AND ($11 = '' OR (hire_date <> '' AND hire_date > $11)) AND ($12 = '' OR (termination_date <> '' AND termination_date > $12))
-ORDER BY id LIMIT $5`, tenantID, q.AfterID, q.EmploymentStatus, tsPtr(q.UpdatedSince), q.Limit,
-		q.EmploymentType, q.Department, q.Location, q.ExternalID, q.ConnectionID, q.HiredAfter, q.TerminatedAfter)
+ORDER BY `+order+` LIMIT $5`, args...)
 	es, err := pgx.CollectRows(rows, s.scanEmployee)
 	return es, interpret(err)
 }

@@ -376,6 +376,28 @@ func testPaging(t *testing.T, s schema.Store) {
 			t.Errorf("Employees(%+v) = %d, %v; want %d", tt.q, len(got), err, tt.want)
 		}
 	}
+	// By updated_at: touch E02 so it sorts last, then page two at a time.
+	e2 := employee(tn.ID, conn.ID, "E02")
+	e2.Department = "Finance"
+	apply(t, s, conn, "sha-page-2", e2)
+	var order []string
+	q := schema.EmployeeQuery{Limit: 2, ByUpdated: true}
+	for range 10 {
+		es, err := s.Employees(ctx, tn.ID, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			order = append(order, e.ExternalID)
+		}
+		if len(es) < 2 {
+			break
+		}
+		q.AfterID, q.AfterUpdated = es[len(es)-1].ID, es[len(es)-1].UpdatedAt
+	}
+	if len(order) != 7 || order[6] != "E02" {
+		t.Fatalf("by updated_at = %v, want all seven with E02 last", order)
+	}
 	future, err := s.Employees(ctx, tn.ID, schema.EmployeeQuery{Limit: 10, UpdatedSince: time.Now().Add(time.Hour)})
 	if err != nil || len(future) != 0 {
 		t.Fatalf("Employees(updated_since=future) = %d, %v; want 0", len(future), err)
