@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -61,7 +64,7 @@ func (s *Server) lookupKey(c *gin.Context, plain string) (schema.APIKey, error) 
 	if err != nil {
 		return schema.APIKey{}, err
 	}
-	key, err := s.cfg.Store.APIKeyByPrefix(c.Request.Context(), prefix)
+	key, err := s.keys.get(c.Request.Context(), prefix, s.cfg.Store.APIKeyByPrefix)
 	if err != nil {
 		return key, err
 	}
@@ -90,4 +93,39 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// keyCache keeps looked-up keys for a short while, so a busy client does
+// not cost a database round trip per request. A revocation takes effect
+// within the cache's TTL.
+type keyCache struct {
+	ttl     time.Duration
+	mu      sync.Mutex
+	entries map[string]cachedKey
+}
+
+type cachedKey struct {
+	key     schema.APIKey
+	expires time.Time
+}
+
+func (k *keyCache) get(ctx context.Context, prefix string, load func(context.Context, string) (schema.APIKey, error)) (schema.APIKey, error) {
+	now := time.Now()
+	k.mu.Lock()
+	e, ok := k.entries[prefix]
+	k.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.key, nil
+	}
+	key, err := load(ctx, prefix)
+	if err != nil {
+		return key, err // unknown keys are not cached: nothing to remember
+	}
+	k.mu.Lock()
+	if len(k.entries) > 10000 {
+		clear(k.entries)
+	}
+	k.entries[prefix] = cachedKey{key, now.Add(k.ttl)}
+	k.mu.Unlock()
+	return key, nil
 }

@@ -80,7 +80,7 @@ func (s *Server) listEmployees(c *gin.Context) {
 	if !s.protect(c, page.Data) {
 		return
 	}
-	c.JSON(http.StatusOK, page)
+	writeJSON(c, http.StatusOK, page)
 }
 
 // updatedCursor marks a cursor of sort=updated_at: the last row's

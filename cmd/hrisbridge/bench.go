@@ -53,12 +53,17 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	fs, _ := flags("bench")
 	rows := fs.Int("rows", 100_000, "census rows to generate")
 	db := fs.String("db", "", "database URL (default: a new SQLite file in a temp dir)")
+	conns := fs.Int("connections", 64, "bench api: wrk connections")
+	dur := fs.Duration("duration", 10*time.Second, "bench api: wrk duration per target")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
+	if len(pos) == 1 && pos[0] == "api" {
+		return benchAPI(ctx, *db, *rows, *conns, *dur, out)
+	}
 	if len(pos) != 1 || pos[0] != "ingest" {
-		return usageError{"usage: hrisbridge bench ingest --rows N [--db URL]"}
+		return usageError{"usage: hrisbridge bench ingest --rows N [--db URL] | bench api --db postgres://... [--rows N] [--connections 64] [--duration 10s]"}
 	}
 	dir, err := os.MkdirTemp("", "hrisbridge-bench-")
 	if err != nil {

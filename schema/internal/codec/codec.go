@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/google/uuid"
 
 	"github.com/hrisbridge/hrisbridge/schema"
@@ -35,10 +36,12 @@ func SealSSN(box schema.Sealer, ssn string) ([]byte, error) {
 }
 
 // DecodeEmployee reads a stored employee back. Identity and timestamps come
-// from their columns, which the caller sets afterwards.
+// from their columns, which the caller sets afterwards. It is on every API
+// read, so it uses goccy/go-json (already in the module graph through gin),
+// a drop-in decoder several times faster than encoding/json.
 func DecodeEmployee(box schema.Sealer, data, ssnSealed []byte) (schema.Employee, error) {
 	var e schema.Employee
-	if err := json.Unmarshal(data, &e); err != nil {
+	if err := gojson.Unmarshal(data, &e); err != nil {
 		return e, fmt.Errorf("decode employee: %w", err)
 	}
 	if len(ssnSealed) > 0 {
