@@ -52,5 +52,3 @@ func fail(c *gin.Context, err error) {
 }
 
 var errMissingFile = errors.New(`a multipart upload needs a "file" part`)
-
-func errorsAs(err error, target any) bool { return errors.As(err, target) }

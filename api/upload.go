@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"path"
@@ -40,7 +41,7 @@ func (s *Server) upload(c *gin.Context) {
 	f, err := s.cfg.Uploads.Upload(c.Request.Context(), conn, name, body, wait)
 	var tooBig *http.MaxBytesError
 	switch {
-	case err != nil && errorsAs(err, &tooBig):
+	case err != nil && errors.As(err, &tooBig):
 		problem(c, http.StatusRequestEntityTooLarge, "body_too_large", err.Error())
 	case err != nil:
 		fail(c, err)

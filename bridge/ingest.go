@@ -249,7 +249,7 @@ func (b *Bridge) applyRecords(ctx context.Context, in schema.Ingest, rd parsers.
 		change, emp, key, err := putRecord(ctx, in, row)
 		if errors.Is(err, schema.ErrNotFound) {
 			code := schema.ECodeUnknownEmployee
-			if strings.HasPrefix(err.Error(), "plan ") {
+			if errors.Is(err, schema.ErrNoPlan) {
 				code = schema.ECodeUnknownPlan
 			}
 			row.Errors = append(row.Errors, schema.FieldError{Line: row.Line, RecordID: row.RecordID, Code: code, Message: err.Error() + " in the store"})

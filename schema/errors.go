@@ -12,6 +12,10 @@ import (
 var (
 	ErrNotFound  = errors.New("not found")
 	ErrDuplicate = errors.New("already exists")
+	// ErrNoEmployee and ErrNoPlan are what a dependent or enrollment
+	// refers to and the store lacks; both are ErrNotFound too.
+	ErrNoEmployee = fmt.Errorf("employee %w", ErrNotFound)
+	ErrNoPlan     = fmt.Errorf("plan %w", ErrNotFound)
 	// ErrState means the resource is not in a state that allows the
 	// operation (releasing a file that is not held).
 	ErrState = errors.New("not allowed in this state")

@@ -8,14 +8,10 @@ import (
 	"testing"
 
 	"github.com/hrisbridge/hrisbridge/bridge/sftpd"
-	"github.com/hrisbridge/hrisbridge/schema/secret"
 )
 
 func TestConnectionsTestAndTrustHost(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("HRISBRIDGE_DATABASE_URL", "sqlite://"+filepath.Join(dir, "hb.db"))
-	t.Setenv("HRISBRIDGE_MASTER_KEY", secret.NewKey())
-	t.Setenv("HRISBRIDGE_DATA_DIR", dir)
+	dir := sqliteEnv(t)
 	root := t.TempDir()
 	os.WriteFile(filepath.Join(root, "census_1.csv"), []byte("x"), 0o644)
 	os.WriteFile(filepath.Join(root, "census_2.csv.part"), []byte("x"), 0o644)

@@ -128,10 +128,7 @@ func writeCensus(t *testing.T, path string, rows int, changed func(int) bool) {
 }
 
 func TestIngestJSONAndImplicitConnection(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("HRISBRIDGE_DATABASE_URL", "sqlite://"+filepath.Join(dir, "hb.db"))
-	t.Setenv("HRISBRIDGE_MASTER_KEY", secret.NewKey())
-	t.Setenv("HRISBRIDGE_DATA_DIR", dir)
+	dir := sqliteEnv(t)
 	runCLI(t, "tenants", "create", "acme")
 	path := filepath.Join(dir, "c.csv")
 	os.WriteFile(path, []byte("EE ID,First Name,Last Name,Status\nE1,A,B,A\nE2,C,D,Q\n"), 0o644)
@@ -167,10 +164,7 @@ func TestIngestJSONAndImplicitConnection(t *testing.T) {
 // TestDropboxAddCLI adds drop box accounts with the CLI (the SFTP side is
 // tested in package bridge against the real server).
 func TestDropboxAddCLI(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("HRISBRIDGE_DATABASE_URL", "sqlite://"+filepath.Join(dir, "hb.db"))
-	t.Setenv("HRISBRIDGE_MASTER_KEY", secret.NewKey())
-	t.Setenv("HRISBRIDGE_DATA_DIR", dir)
+	dir := sqliteEnv(t)
 	runCLI(t, "tenants", "create", "acme")
 	pw := filepath.Join(dir, "pw")
 	os.WriteFile(pw, []byte("hunter22\n"), 0o600)

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/hrisbridge/hrisbridge/schema/secret"
 )
 
 func exitCode(err error) int {
@@ -111,9 +109,7 @@ func TestValidateFixedWidthAndLayoutFile(t *testing.T) {
 }
 
 func TestLayoutsShowAndSet(t *testing.T) {
-	t.Setenv("HRISBRIDGE_DATABASE_URL", "sqlite://"+filepath.Join(t.TempDir(), "hb.db"))
-	t.Setenv("HRISBRIDGE_MASTER_KEY", secret.NewKey())
-	dir := t.TempDir()
+	dir := sqliteEnv(t)
 	runCLI(t, "tenants", "create", "acme")
 	pw := filepath.Join(dir, "pw")
 	os.WriteFile(pw, []byte("x"), 0o600)

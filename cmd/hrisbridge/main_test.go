@@ -262,3 +262,14 @@ func TestHealthcheck(t *testing.T) {
 
 // updateDocs rewrites generated docs: UPDATE_DOCS=1 go test ./cmd/hrisbridge
 var updateDocs = os.Getenv("UPDATE_DOCS") != ""
+
+// sqliteEnv points the CLI at a fresh embedded store with its own master
+// key and data directory, which it returns.
+func sqliteEnv(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("HRISBRIDGE_DATABASE_URL", "sqlite://"+filepath.Join(dir, "hb.db"))
+	t.Setenv("HRISBRIDGE_MASTER_KEY", secret.NewKey())
+	t.Setenv("HRISBRIDGE_DATA_DIR", dir)
+	return dir
+}

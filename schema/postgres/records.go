@@ -19,7 +19,7 @@ func (in *ingest) employeeID(ctx context.Context, ext string) (string, error) {
 	var id string
 	err := in.tx.QueryRow(ctx, `SELECT id FROM employees WHERE tenant_id = $1 AND external_id = $2`, in.file.TenantID, ext).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", fmt.Errorf("employee %s: %w", ext, schema.ErrNotFound)
+		return "", fmt.Errorf("%s: %w", ext, schema.ErrNoEmployee)
 	}
 	return id, err
 }
@@ -121,7 +121,7 @@ func (in *ingest) PutEnrollment(ctx context.Context, n *schema.Enrollment, enc s
 	var planID string
 	err = in.tx.QueryRow(ctx, `SELECT id FROM benefit_plans WHERE tenant_id = $1 AND plan_code = $2`, in.file.TenantID, n.PlanCode).Scan(&planID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("plan %s: %w", n.PlanCode, schema.ErrNotFound)
+		return 0, fmt.Errorf("%s: %w", n.PlanCode, schema.ErrNoPlan)
 	} else if err != nil {
 		return 0, err
 	}

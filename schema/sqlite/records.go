@@ -17,7 +17,7 @@ func (in *ingest) employeeID(ctx context.Context, ext string) (string, error) {
 	var id string
 	err := in.tx.QueryRowContext(ctx, `SELECT id FROM employees WHERE tenant_id = ? AND external_id = ?`, in.file.TenantID, ext).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("employee %s: %w", ext, schema.ErrNotFound)
+		return "", fmt.Errorf("%s: %w", ext, schema.ErrNoEmployee)
 	}
 	return id, err
 }
@@ -127,7 +127,7 @@ func (in *ingest) PutEnrollment(ctx context.Context, n *schema.Enrollment, enc s
 	var planID string
 	err = in.tx.QueryRowContext(ctx, `SELECT id FROM benefit_plans WHERE tenant_id = ? AND plan_code = ?`, in.file.TenantID, n.PlanCode).Scan(&planID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("plan %s: %w", n.PlanCode, schema.ErrNotFound)
+		return 0, fmt.Errorf("%s: %w", n.PlanCode, schema.ErrNoPlan)
 	} else if err != nil {
 		return 0, err
 	}
