@@ -43,11 +43,63 @@ type Connection struct {
 	Kind      string          `json:"kind"`
 	Layout    string          `json:"layout"`
 	Schedule  string          `json:"schedule,omitempty"`
+	// TimeZone is the IANA zone the schedule and windows are read in.
+	TimeZone string `json:"time_zone"`
+	// CatchUp is what ticks missed while no replica ran do: "once" (one
+	// sync at start-up) or "skip".
+	CatchUp   string          `json:"catch_up"`
 	Config    json.RawMessage `json:"config"`
 	Secret    []byte          `json:"-"`
 	Enabled   bool            `json:"enabled"`
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
+	// LastTickAt is the last scheduled tick enqueued.
+	LastTickAt *time.Time `json:"last_tick_at,omitempty"`
+	Health     Health     `json:"health"`
+}
+
+// Health is a connection's computed health with the reason and what to do.
+type Health struct {
+	State  string     `json:"state"` // healthy, degraded, failing
+	Code   string     `json:"code,omitempty"`
+	Reason string     `json:"reason,omitempty"`
+	Fix    string     `json:"fix,omitempty"`
+	Since  *time.Time `json:"since,omitempty"`
+}
+
+// Connection health states.
+const (
+	HealthHealthy  = "healthy"
+	HealthDegraded = "degraded"
+	HealthFailing  = "failing"
+)
+
+// Catch-up policies for ticks missed during downtime.
+const (
+	CatchUpOnce = "once"
+	CatchUpSkip = "skip"
+)
+
+// Window is an enrollment window: a date range, read in the connection's
+// time zone and inclusive of both days, during which Schedule supersedes
+// the connection's base schedule. With FinalPull, one more sync runs when
+// the window closes. A window without ConnectionID applies to every
+// scheduled connection of the tenant.
+type Window struct {
+	ID           string    `json:"id"`
+	TenantID     string    `json:"tenant_id"`
+	ConnectionID string    `json:"connection_id,omitempty"`
+	Name         string    `json:"name"`
+	StartsOn     string    `json:"starts_on"`
+	EndsOn       string    `json:"ends_on"`
+	Schedule     string    `json:"schedule"`
+	FinalPull    bool      `json:"final_pull"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// AppliesTo reports whether the window covers a connection.
+func (w Window) AppliesTo(c Connection) bool {
+	return w.TenantID == c.TenantID && (w.ConnectionID == "" || w.ConnectionID == c.ID)
 }
 
 // File is one received drop, identified by connection + name + SHA-256.
@@ -83,15 +135,37 @@ type SyncRun struct {
 	Files        int        `json:"files"`
 	Rows         int        `json:"rows"`
 	Error        string     `json:"error,omitempty"`
+	ErrorCode    string     `json:"error_code,omitempty"`
 	StartedAt    time.Time  `json:"started_at"`
 	FinishedAt   *time.Time `json:"finished_at,omitempty"`
+	// JobID is the durable job behind the run; Attempt counts its tries.
+	JobID   int64 `json:"job_id,omitempty"`
+	Attempt int   `json:"attempt,omitempty"`
+	// ScheduledFor is the tick a scheduled run was planned for.
+	ScheduledFor *time.Time `json:"scheduled_for,omitempty"`
+	// FileID is the file a replay re-ran.
+	FileID string `json:"file_id,omitempty"`
 }
 
-// Sync run statuses.
+// Sync run statuses. A run is queued until a worker takes its job,
+// retrying between failed attempts, and failed once attempts run out.
 const (
+	RunQueued    = "queued"
 	RunRunning   = "running"
+	RunRetrying  = "retrying"
 	RunSucceeded = "succeeded"
 	RunFailed    = "failed"
+)
+
+// Sync run triggers.
+const (
+	TriggerScheduled = "scheduled"
+	TriggerWindow    = "window"
+	TriggerFinalPull = "window_close"
+	TriggerCatchUp   = "catch_up"
+	TriggerManual    = "manual"
+	TriggerReplay    = "replay"
+	TriggerUpload    = "upload"
 )
 
 // RecordError is one rejected row of a file, positioned so a person can

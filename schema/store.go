@@ -32,6 +32,28 @@ type Store interface {
 	// Connections lists a tenant's connections, or every tenant's when
 	// tenantID is empty (the scheduler's view).
 	Connections(ctx context.Context, tenantID string) ([]Connection, error)
+	// UpdateConnectionSchedule sets a connection's schedule, time zone and
+	// catch-up policy, and restarts its tick clock from now.
+	UpdateConnectionSchedule(ctx context.Context, tenantID, id, schedule, timeZone, catchUp string) error
+	// AdvanceTick moves a connection's last enqueued tick from from (nil:
+	// none yet) to to, and reports whether this call moved it: replicas
+	// racing for one tick see exactly one true.
+	AdvanceTick(ctx context.Context, id string, from *time.Time, to time.Time) (bool, error)
+	// ClaimConnection takes a connection's sync lease for owner until the
+	// given time, unless another owner holds an unexpired one.
+	ClaimConnection(ctx context.Context, id, owner string, until time.Time) (bool, error)
+	// ReleaseConnection gives the lease back if owner holds it.
+	ReleaseConnection(ctx context.Context, id, owner string) error
+	// SetConnectionHealth stores a connection's health and, when e is not
+	// nil, the event announcing the change, in one transaction.
+	SetConnectionHealth(ctx context.Context, id string, h Health, e *Event) error
+
+	// CreateWindow stores an enrollment window.
+	CreateWindow(ctx context.Context, w *Window) error
+	// Windows lists a tenant's windows, or every tenant's when tenantID is
+	// empty (the scheduler's view), by start date.
+	Windows(ctx context.Context, tenantID string) ([]Window, error)
+	DeleteWindow(ctx context.Context, tenantID, id string) error
 
 	// PutLayout stores a layout override (YAML) for a tenant, or for one
 	// connection of it when connectionID is set, replacing the previous one.
@@ -81,12 +103,22 @@ type Store interface {
 	// file's release or discard), or returns ErrNotFound when the tenant
 	// has no such file in status from.
 	SetFileStatus(ctx context.Context, tenantID, id, from, to, detail string) error
-	// Files and SyncRuns list newest first; q.Cursor is the last id seen.
+	// Files and SyncRuns list newest first; q.Cursor is the last id seen;
+	// q.ConnectionID narrows them to one connection.
 	Files(ctx context.Context, tenantID string, q ListQuery) ([]File, error)
 	RecordErrors(ctx context.Context, tenantID, fileID string) ([]RecordError, error)
 
+	// QueueSyncRun records the run of a job that is waiting for a worker;
+	// if the job's run exists already (a worker was faster), r is filled
+	// from it.
+	QueueSyncRun(ctx context.Context, r *SyncRun) error
+	// StartSyncRun records a run as running. A run with a JobID is the
+	// job's one run: a later attempt takes the same row over.
 	StartSyncRun(ctx context.Context, r *SyncRun) error
 	FinishSyncRun(ctx context.Context, r *SyncRun) error
+	SyncRun(ctx context.Context, tenantID, id string) (SyncRun, error)
+	// SyncRuns lists runs newest first, of one connection when
+	// q.ConnectionID is set.
 	SyncRuns(ctx context.Context, tenantID string, q ListQuery) ([]SyncRun, error)
 
 	Employees(ctx context.Context, tenantID string, q EmployeeQuery) ([]Employee, error)
@@ -183,6 +215,8 @@ type ListQuery struct {
 	Cursor     string
 	Limit      int
 	EmployeeID string
+	// ConnectionID narrows files and sync runs to one connection.
+	ConnectionID string
 }
 
 // Sealer encrypts secrets and PII at rest (SSNs, connection credentials).

@@ -87,7 +87,8 @@ func (s *Store) SetFileStatus(ctx context.Context, tenantID, id, from, to, detai
 
 // Files lists a tenant's newest files.
 func (s *Store) Files(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.File, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+fileColumns+` FROM files WHERE tenant_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`, tenantID, q.Cursor, q.Limit)
+	rows, _ := s.pool.Query(ctx, `SELECT `+fileColumns+` FROM files WHERE tenant_id = $1 AND ($2 = '' OR id < $2)
+AND ($4 = '' OR connection_id = $4) ORDER BY id DESC LIMIT $3`, tenantID, q.Cursor, q.Limit, q.ConnectionID)
 	fs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[schema.File])
 	return fs, interpret(err)
 }
@@ -100,13 +101,50 @@ WHERE tenant_id = $1 AND file_id = $2 ORDER BY line, id`, tenantID, fileID)
 	return es, interpret(err)
 }
 
-const syncRunColumns = `id, tenant_id, connection_id, trigger, status, files, rows, error, started_at, finished_at`
+const syncRunColumns = `id, tenant_id, connection_id, trigger, status, files, rows, error, error_code, started_at, finished_at, job_id, attempt, scheduled_for, file_id`
 
-// StartSyncRun records a run as running.
+func scanSyncRun(row pgx.CollectableRow) (schema.SyncRun, error) {
+	var r schema.SyncRun
+	var job *int64
+	err := row.Scan(&r.ID, &r.TenantID, &r.ConnectionID, &r.Trigger, &r.Status, &r.Files, &r.Rows, &r.Error, &r.ErrorCode, &r.StartedAt, &r.FinishedAt,
+		&job, &r.Attempt, &r.ScheduledFor, &r.FileID)
+	if job != nil {
+		r.JobID = *job
+	}
+	return r, err
+}
+
+func jobID(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
+}
+
+// QueueSyncRun records a job's run before a worker takes it.
+func (s *Store) QueueSyncRun(ctx context.Context, r *schema.SyncRun) error {
+	r.ID, r.StartedAt, r.Status = codec.NewID(), now(), schema.RunQueued
+	rows, _ := s.pool.Query(ctx, `WITH ins AS (
+INSERT INTO sync_runs (`+syncRunColumns+`) VALUES ($1, $2, $3, $4, $5, 0, 0, '', '', $6, NULL, $7, 0, $8, $9)
+ON CONFLICT (job_id) WHERE job_id IS NOT NULL DO NOTHING RETURNING `+syncRunColumns+`)
+SELECT * FROM ins UNION ALL SELECT `+syncRunColumns+` FROM sync_runs WHERE job_id = $7 AND NOT EXISTS (SELECT 1 FROM ins)`,
+		r.ID, r.TenantID, r.ConnectionID, r.Trigger, r.Status, r.StartedAt, jobID(r.JobID), r.ScheduledFor, r.FileID)
+	got, err := pgx.CollectExactlyOneRow(rows, scanSyncRun)
+	if err == nil {
+		*r = got
+	}
+	return interpret(err)
+}
+
+// StartSyncRun records a run as running; a job's later attempt takes its
+// row over.
 func (s *Store) StartSyncRun(ctx context.Context, r *schema.SyncRun) error {
-	r.ID, r.StartedAt, r.Status = codec.NewID(), now(), schema.RunRunning
-	_, err := s.pool.Exec(ctx, `INSERT INTO sync_runs (`+syncRunColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		r.ID, r.TenantID, r.ConnectionID, r.Trigger, r.Status, r.Files, r.Rows, r.Error, r.StartedAt, r.FinishedAt)
+	r.ID, r.StartedAt, r.Status, r.FinishedAt = codec.NewID(), now(), schema.RunRunning, nil
+	rows, _ := s.pool.Query(ctx, `INSERT INTO sync_runs (`+syncRunColumns+`) VALUES ($1, $2, $3, $4, $5, 0, 0, '', '', $6, NULL, $7, $8, $9, $10)
+ON CONFLICT (job_id) WHERE job_id IS NOT NULL DO UPDATE SET status = excluded.status, attempt = excluded.attempt, started_at = excluded.started_at,
+finished_at = NULL RETURNING id`, r.ID, r.TenantID, r.ConnectionID, r.Trigger, r.Status, r.StartedAt, jobID(r.JobID), r.Attempt, r.ScheduledFor, r.FileID)
+	id, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[string])
+	r.ID = id
 	return interpret(err)
 }
 
@@ -114,15 +152,23 @@ func (s *Store) StartSyncRun(ctx context.Context, r *schema.SyncRun) error {
 func (s *Store) FinishSyncRun(ctx context.Context, r *schema.SyncRun) error {
 	t := now()
 	r.FinishedAt = &t
-	_, err := s.pool.Exec(ctx, `UPDATE sync_runs SET status = $2, files = $3, rows = $4, error = $5, finished_at = $6 WHERE id = $1`,
-		r.ID, r.Status, r.Files, r.Rows, r.Error, r.FinishedAt)
+	_, err := s.pool.Exec(ctx, `UPDATE sync_runs SET status = $2, files = $3, rows = $4, error = $5, error_code = $6, finished_at = $7 WHERE id = $1`,
+		r.ID, r.Status, r.Files, r.Rows, r.Error, r.ErrorCode, r.FinishedAt)
 	return interpret(err)
+}
+
+// SyncRun returns one of a tenant's runs.
+func (s *Store) SyncRun(ctx context.Context, tenantID, id string) (schema.SyncRun, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	r, err := pgx.CollectExactlyOneRow(rows, scanSyncRun)
+	return r, interpret(err)
 }
 
 // SyncRuns lists a tenant's newest runs.
 func (s *Store) SyncRuns(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.SyncRun, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE tenant_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`, tenantID, q.Cursor, q.Limit)
-	rs, err := pgx.CollectRows(rows, pgx.RowToStructByPos[schema.SyncRun])
+	rows, _ := s.pool.Query(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE tenant_id = $1 AND ($2 = '' OR id < $2)
+AND ($4 = '' OR connection_id = $4) ORDER BY id DESC LIMIT $3`, tenantID, q.Cursor, q.Limit, q.ConnectionID)
+	rs, err := pgx.CollectRows(rows, scanSyncRun)
 	return rs, interpret(err)
 }
 

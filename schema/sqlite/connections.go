@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"time"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
@@ -11,21 +13,23 @@ import (
 func (s *Store) CreateConnection(ctx context.Context, c *schema.Connection) error {
 	c.ID, c.CreatedAt = codec.NewID(), now()
 	c.UpdatedAt = c.CreatedAt
-	if len(c.Config) == 0 {
-		c.Config = []byte("{}")
-	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO connections (id, tenant_id, name, kind, layout, schedule, config, secret, enabled, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.TenantID, c.Name, c.Kind, c.Layout, c.Schedule, string(c.Config), c.Secret, c.Enabled, ts(c.CreatedAt), ts(c.UpdatedAt))
+	codec.ConnectionDefaults(c)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO connections (id, tenant_id, name, kind, layout, schedule, config, secret, enabled, created_at, updated_at, time_zone, catch_up)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.TenantID, c.Name, c.Kind, c.Layout, c.Schedule, string(c.Config), c.Secret, c.Enabled, ts(c.CreatedAt), ts(c.UpdatedAt),
+		c.TimeZone, c.CatchUp)
 	return interpret(err)
 }
 
-const selectConnection = `SELECT id, tenant_id, name, kind, layout, schedule, config, secret, enabled, created_at, updated_at FROM connections`
+const selectConnection = `SELECT id, tenant_id, name, kind, layout, schedule, config, secret, enabled, created_at, updated_at,
+time_zone, catch_up, last_tick_at, health, health_code, health_reason, health_since FROM connections`
 
 func scanConnection(row scanner) (schema.Connection, error) {
 	var c schema.Connection
 	var cfg string
-	err := row.Scan(&c.ID, &c.TenantID, &c.Name, &c.Kind, &c.Layout, &c.Schedule, &cfg, &c.Secret, &c.Enabled, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt})
+	err := row.Scan(&c.ID, &c.TenantID, &c.Name, &c.Kind, &c.Layout, &c.Schedule, &cfg, &c.Secret, &c.Enabled, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt},
+		&c.TimeZone, &c.CatchUp, nullTimeCol{&c.LastTickAt}, &c.Health.State, &c.Health.Code, &c.Health.Reason, nullTimeCol{&c.Health.Since})
 	c.Config = []byte(cfg)
+	codec.HealthFix(&c.Health)
 	return c, err
 }
 
@@ -51,4 +55,83 @@ func (s *Store) UpdateConnectionConfig(ctx context.Context, tenantID, id string,
 		return schema.ErrNotFound
 	}
 	return nil
+}
+
+func affected(res sql.Result, err error) (bool, error) {
+	if err != nil {
+		return false, interpret(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// UpdateConnectionSchedule sets the schedule and restarts its tick clock.
+func (s *Store) UpdateConnectionSchedule(ctx context.Context, tenantID, id, schedule, timeZone, catchUp string) error {
+	ok, err := affected(s.db.ExecContext(ctx, `UPDATE connections SET schedule = ?, time_zone = ?, catch_up = ?, last_tick_at = NULL, updated_at = ?
+WHERE tenant_id = ? AND id = ?`, schedule, timeZone, catchUp, ts(now()), tenantID, id))
+	if err == nil && !ok {
+		return schema.ErrNotFound
+	}
+	return err
+}
+
+// AdvanceTick moves last_tick_at with compare-and-set.
+func (s *Store) AdvanceTick(ctx context.Context, id string, from *time.Time, to time.Time) (bool, error) {
+	return affected(s.db.ExecContext(ctx, `UPDATE connections SET last_tick_at = ? WHERE id = ? AND last_tick_at IS ?`, ts(to), id, tsPtr(from)))
+}
+
+// ClaimConnection takes the sync lease.
+func (s *Store) ClaimConnection(ctx context.Context, id, owner string, until time.Time) (bool, error) {
+	return affected(s.db.ExecContext(ctx, `UPDATE connections SET sync_owner = ?2, sync_lease_until = ?3
+WHERE id = ?1 AND (sync_owner = ?2 OR sync_lease_until IS NULL OR sync_lease_until < ?4)`, id, owner, ts(until), ts(now())))
+}
+
+// ReleaseConnection gives the sync lease back.
+func (s *Store) ReleaseConnection(ctx context.Context, id, owner string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE connections SET sync_owner = '', sync_lease_until = NULL WHERE id = ? AND sync_owner = ?`, id, owner)
+	return interpret(err)
+}
+
+// SetConnectionHealth stores health and its event together.
+func (s *Store) SetConnectionHealth(ctx context.Context, id string, h schema.Health, e *schema.Event) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE connections SET health = ?, health_code = ?, health_reason = ?, health_since = ? WHERE id = ?`,
+			h.State, h.Code, h.Reason, tsPtr(h.Since), id); err != nil {
+			return err
+		}
+		if e == nil {
+			return nil
+		}
+		e.ID, e.OccurredAt = codec.NewID(), now()
+		return tx.QueryRowContext(ctx, `INSERT INTO events (id, tenant_id, type, subject, data, occurred_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`,
+			e.ID, e.TenantID, e.Type, e.Subject, string(e.Data), ts(e.OccurredAt)).Scan(&e.Seq)
+	})
+}
+
+// CreateWindow stores an enrollment window.
+func (s *Store) CreateWindow(ctx context.Context, w *schema.Window) error {
+	w.ID, w.CreatedAt = codec.NewID(), now()
+	_, err := s.db.ExecContext(ctx, `INSERT INTO enrollment_windows (id, tenant_id, connection_id, name, starts_on, ends_on, schedule, final_pull, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, w.ID, w.TenantID, nullString(w.ConnectionID), w.Name, w.StartsOn, w.EndsOn, w.Schedule, w.FinalPull, ts(w.CreatedAt))
+	return interpret(err)
+}
+
+// Windows lists windows by start date.
+func (s *Store) Windows(ctx context.Context, tenantID string) ([]schema.Window, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, tenant_id, coalesce(connection_id, ''), name, starts_on, ends_on, schedule, final_pull, created_at
+FROM enrollment_windows WHERE ?1 = '' OR tenant_id = ?1 ORDER BY starts_on, id`, tenantID)
+	return collectRows(rows, err, func(r scanner) (schema.Window, error) {
+		var w schema.Window
+		err := r.Scan(&w.ID, &w.TenantID, &w.ConnectionID, &w.Name, &w.StartsOn, &w.EndsOn, &w.Schedule, &w.FinalPull, timeCol{&w.CreatedAt})
+		return w, err
+	})
+}
+
+// DeleteWindow removes a window.
+func (s *Store) DeleteWindow(ctx context.Context, tenantID, id string) error {
+	ok, err := affected(s.db.ExecContext(ctx, `DELETE FROM enrollment_windows WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	if err == nil && !ok {
+		return schema.ErrNotFound
+	}
+	return err
 }

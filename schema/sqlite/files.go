@@ -91,7 +91,8 @@ func (s *Store) SetFileStatus(ctx context.Context, tenantID, id, from, to, detai
 
 // Files lists a tenant's newest files.
 func (s *Store) Files(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.File, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE tenant_id = ?1 AND (?2 = '' OR id < ?2) ORDER BY id DESC LIMIT ?3`, tenantID, q.Cursor, q.Limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+fileColumns+` FROM files WHERE tenant_id = ?1 AND (?2 = '' OR id < ?2)
+AND (?4 = '' OR connection_id = ?4) ORDER BY id DESC LIMIT ?3`, tenantID, q.Cursor, q.Limit, q.ConnectionID)
 	return collectRows(rows, err, scanFile)
 }
 
@@ -106,13 +107,48 @@ WHERE tenant_id = ? AND file_id = ? ORDER BY line, id`, tenantID, fileID)
 	})
 }
 
-const syncRunColumns = `id, tenant_id, connection_id, trigger, status, files, rows, error, started_at, finished_at`
+const syncRunColumns = `id, tenant_id, connection_id, trigger, status, files, rows, error, error_code, started_at, finished_at, job_id, attempt, scheduled_for, file_id`
 
-// StartSyncRun records a run as running.
+func scanSyncRun(row scanner) (schema.SyncRun, error) {
+	var r schema.SyncRun
+	var job sql.NullInt64
+	err := row.Scan(&r.ID, &r.TenantID, &r.ConnectionID, &r.Trigger, &r.Status, &r.Files, &r.Rows, &r.Error, &r.ErrorCode, timeCol{&r.StartedAt}, nullTimeCol{&r.FinishedAt},
+		&job, &r.Attempt, nullTimeCol{&r.ScheduledFor}, &r.FileID)
+	r.JobID = job.Int64
+	return r, err
+}
+
+func jobID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// QueueSyncRun records a job's run before a worker takes it.
+func (s *Store) QueueSyncRun(ctx context.Context, r *schema.SyncRun) error {
+	r.ID, r.StartedAt, r.Status = codec.NewID(), now(), schema.RunQueued
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO sync_runs (`+syncRunColumns+`) VALUES (?, ?, ?, ?, ?, 0, 0, '', '', ?, NULL, ?, 0, ?, ?)
+ON CONFLICT (job_id) WHERE job_id IS NOT NULL DO NOTHING`, r.ID, r.TenantID, r.ConnectionID, r.Trigger, r.Status, ts(r.StartedAt), jobID(r.JobID), tsPtr(r.ScheduledFor), r.FileID); err != nil {
+		return interpret(err)
+	}
+	if r.JobID == 0 {
+		return nil
+	}
+	got, err := scanSyncRun(s.db.QueryRowContext(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE job_id = ?`, r.JobID))
+	if err == nil {
+		*r = got
+	}
+	return interpret(err)
+}
+
+// StartSyncRun records a run as running; a job's later attempt takes its
+// row over.
 func (s *Store) StartSyncRun(ctx context.Context, r *schema.SyncRun) error {
-	r.ID, r.StartedAt, r.Status = codec.NewID(), now(), schema.RunRunning
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sync_runs (`+syncRunColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.TenantID, r.ConnectionID, r.Trigger, r.Status, r.Files, r.Rows, r.Error, ts(r.StartedAt), tsPtr(r.FinishedAt))
+	r.ID, r.StartedAt, r.Status, r.FinishedAt = codec.NewID(), now(), schema.RunRunning, nil
+	err := s.db.QueryRowContext(ctx, `INSERT INTO sync_runs (`+syncRunColumns+`) VALUES (?, ?, ?, ?, ?, 0, 0, '', '', ?, NULL, ?, ?, ?, ?)
+ON CONFLICT (job_id) WHERE job_id IS NOT NULL DO UPDATE SET status = excluded.status, attempt = excluded.attempt, started_at = excluded.started_at,
+finished_at = NULL RETURNING id`, r.ID, r.TenantID, r.ConnectionID, r.Trigger, r.Status, ts(r.StartedAt), jobID(r.JobID), r.Attempt, tsPtr(r.ScheduledFor), r.FileID).Scan(&r.ID)
 	return interpret(err)
 }
 
@@ -120,19 +156,22 @@ func (s *Store) StartSyncRun(ctx context.Context, r *schema.SyncRun) error {
 func (s *Store) FinishSyncRun(ctx context.Context, r *schema.SyncRun) error {
 	t := now()
 	r.FinishedAt = &t
-	_, err := s.db.ExecContext(ctx, `UPDATE sync_runs SET status = ?, files = ?, rows = ?, error = ?, finished_at = ? WHERE id = ?`,
-		r.Status, r.Files, r.Rows, r.Error, ts(t), r.ID)
+	_, err := s.db.ExecContext(ctx, `UPDATE sync_runs SET status = ?, files = ?, rows = ?, error = ?, error_code = ?, finished_at = ? WHERE id = ?`,
+		r.Status, r.Files, r.Rows, r.Error, r.ErrorCode, ts(t), r.ID)
 	return interpret(err)
+}
+
+// SyncRun returns one of a tenant's runs.
+func (s *Store) SyncRun(ctx context.Context, tenantID, id string) (schema.SyncRun, error) {
+	r, err := scanSyncRun(s.db.QueryRowContext(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	return r, interpret(err)
 }
 
 // SyncRuns lists a tenant's newest runs.
 func (s *Store) SyncRuns(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.SyncRun, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE tenant_id = ?1 AND (?2 = '' OR id < ?2) ORDER BY id DESC LIMIT ?3`, tenantID, q.Cursor, q.Limit)
-	return collectRows(rows, err, func(row scanner) (schema.SyncRun, error) {
-		var r schema.SyncRun
-		err := row.Scan(&r.ID, &r.TenantID, &r.ConnectionID, &r.Trigger, &r.Status, &r.Files, &r.Rows, &r.Error, timeCol{&r.StartedAt}, nullTimeCol{&r.FinishedAt})
-		return r, err
-	})
+	rows, err := s.db.QueryContext(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE tenant_id = ?1 AND (?2 = '' OR id < ?2)
+AND (?4 = '' OR connection_id = ?4) ORDER BY id DESC LIMIT ?3`, tenantID, q.Cursor, q.Limit, q.ConnectionID)
+	return collectRows(rows, err, scanSyncRun)
 }
 
 // SeenRemote reports whether a remote file was received before.

@@ -36,6 +36,11 @@ func Run(t *testing.T, open Opener) {
 		{"Audit", testAudit},
 		{"LayoutOverrides", testLayouts},
 		{"DropboxAccounts", testDropbox},
+		{"JobSyncRuns", testJobSyncRuns},
+		{"TickCompareAndSet", testTicks},
+		{"ConnectionLease", testConnectionLease},
+		{"ConnectionHealth", testConnectionHealth},
+		{"EnrollmentWindows", testWindows},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -227,3 +227,26 @@ func DecodeDependent(box schema.Sealer, data, ssnSealed []byte) (schema.Dependen
 	}
 	return d, nil
 }
+
+// ConnectionDefaults fills what a new connection leaves empty.
+func ConnectionDefaults(c *schema.Connection) {
+	if len(c.Config) == 0 {
+		c.Config = []byte("{}")
+	}
+	if c.TimeZone == "" {
+		c.TimeZone = "UTC"
+	}
+	if c.CatchUp == "" {
+		c.CatchUp = schema.CatchUpOnce
+	}
+}
+
+// HealthFix fills a stored health's fix from the error catalog.
+func HealthFix(h *schema.Health) {
+	if h.State == "" {
+		h.State = schema.HealthHealthy
+	}
+	if h.Code != "" {
+		h.Fix = schema.Catalog[h.Code].Fix
+	}
+}
