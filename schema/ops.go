@@ -37,12 +37,12 @@ func (k APIKey) HasScope(scope string) bool {
 // settings (host, directory, patterns, ...) as JSON; Secret holds its
 // credentials sealed by the store's secret box and is never served.
 type Connection struct {
-	ID        string          `json:"id"`
-	TenantID  string          `json:"tenant_id"`
-	Name      string          `json:"name"`
-	Kind      string          `json:"kind"`
-	Layout    string          `json:"layout"`
-	Schedule  string          `json:"schedule,omitempty"`
+	ID       string `json:"id"`
+	TenantID string `json:"tenant_id"`
+	Name     string `json:"name"`
+	Kind     string `json:"kind"`
+	Layout   string `json:"layout"`
+	Schedule string `json:"schedule,omitempty"`
 	// TimeZone is the IANA zone the schedule and windows are read in.
 	TimeZone string `json:"time_zone"`
 	// CatchUp is what ticks missed while no replica ran do: "once" (one
