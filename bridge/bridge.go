@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -22,9 +23,16 @@ type Config struct {
 	// SpoolDir holds files while they are ingested; default
 	// $TMPDIR/hrisbridge-spool.
 	SpoolDir string
-	// FilesDir keeps the bytes of held files until they are released or
-	// discarded; default SpoolDir/held.
+	// FilesDir keeps the bytes of every received file (for replays and
+	// held files' releases), named by connection and SHA-256; default
+	// SpoolDir/files. Replicas that replay each other's files share it.
 	FilesDir string
+	// LeaseTTL is how long a sync's hold on its connection lasts without
+	// renewal (it is renewed every third of it); a killed process's lease
+	// lapses after it. Default 60s.
+	LeaseTTL time.Duration
+	// Owner names this process in sync leases; default host:pid.
+	Owner string
 	// CrashAt, for crash tests only, kills the process with SIGKILL at a
 	// named point of an ingest ("row-N", "before-commit", "after-commit").
 	CrashAt string
@@ -60,7 +68,12 @@ func New(cfg Config) (*Bridge, error) {
 		return nil, errors.New("bridge: Store is required")
 	}
 	cfg.SpoolDir = cmp.Or(cfg.SpoolDir, filepath.Join(os.TempDir(), "hrisbridge-spool"))
-	cfg.FilesDir = cmp.Or(cfg.FilesDir, filepath.Join(cfg.SpoolDir, "held"))
+	cfg.FilesDir = cmp.Or(cfg.FilesDir, filepath.Join(cfg.SpoolDir, "files"))
+	cfg.LeaseTTL = cmp.Or(cfg.LeaseTTL, time.Minute)
+	if cfg.Owner == "" {
+		host, _ := os.Hostname()
+		cfg.Owner = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
 	cfg.MaxInvalidRatio = cmp.Or(cfg.MaxInvalidRatio, 0.05)
 	cfg.MaxDecoded = cmp.Or(cfg.MaxDecoded, DefaultMaxDecoded)
 	cfg.Retries = cmp.Or(cfg.Retries, 3)

@@ -23,7 +23,7 @@ func (b *Bridge) Release(ctx context.Context, tenantID, fileID string) (Result, 
 	if err != nil {
 		return Result{}, err
 	}
-	path := b.heldPath(f)
+	path := b.keptPath(f)
 	fi, err := os.Stat(path)
 	if err != nil {
 		return Result{}, fmt.Errorf("held file %s: its bytes are gone (%w); ask for the file again", fileID, err)
@@ -38,8 +38,7 @@ func (b *Bridge) Release(ctx context.Context, tenantID, fileID string) (Result, 
 		b.cfg.Store.SetFileStatus(context.WithoutCancel(ctx), tenantID, fileID, schema.FileReleased, schema.FileHeld, f.Detail) //nolint:errcheck
 		return res, err
 	}
-	os.Remove(path)
-	return res, nil
+	return res, nil // the bytes stay kept, as for every received file
 }
 
 // Discard drops a held file without applying it.
@@ -54,6 +53,6 @@ func (b *Bridge) Discard(ctx context.Context, tenantID, fileID string) error {
 		}
 		return err
 	}
-	os.Remove(b.heldPath(f))
+	os.Remove(b.keptPath(f))
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"io/fs"
 	"fmt"
 	"io"
 	"os"
@@ -20,9 +21,9 @@ import (
 
 // Inbox holds files pushed to hrisbridge, by HR admins over the drop box
 // SFTP server or by HTTP upload, until they are ingested. Each connection
-// has a directory: inbox/ is what its drop box accounts see as "/", and
-// applied files move to processed/. A file stays in inbox/ until its
-// ingest is recorded, so a crash or restart never loses one: Run rescans
+// has a directory: inbox/ is what its drop box accounts see as "/". A
+// file stays in inbox/ until its ingest is recorded (its bytes are then
+// kept under the bridge's FilesDir and the inbox copy removed), so a crash or restart never loses one: Run rescans
 // and a repeated file is a duplicate delivery, never a second apply.
 type Inbox struct {
 	b   *Bridge
@@ -156,7 +157,7 @@ func (x *Inbox) ingestLogged(ctx context.Context, path string) {
 
 var errBusy = errors.New("file is being ingested")
 
-// Ingest applies one inbox file now and moves it to processed/. On an
+// Ingest applies one inbox file now and removes it from the inbox. On an
 // error the file stays in the inbox for the next try.
 func (x *Inbox) Ingest(ctx context.Context, path string) (Result, error) {
 	x.mu.Lock()
@@ -186,11 +187,12 @@ func (x *Inbox) Ingest(ctx context.Context, path string) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	done := filepath.Join(connDir, "processed")
-	if err := os.MkdirAll(done, 0o750); err != nil {
+	x.b.updateHealth(ctx, conn)
+	// The outcome is recorded and the bytes kept under FilesDir.
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return res, err
 	}
-	return res, os.Rename(path, filepath.Join(done, time.Now().UTC().Format("20060102T150405.000000000Z")+"-"+name))
+	return res, nil
 }
 
 // connectionByID finds a connection by id across tenants (inbox

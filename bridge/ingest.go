@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -41,6 +40,12 @@ func (b *Bridge) IngestReader(ctx context.Context, conn schema.Connection, name 
 func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name string, sp spooled, release bool) (Result, error) {
 	start := time.Now()
 	res, err := b.ingestFile(ctx, conn, name, sp, release)
+	if err == nil && res.File.Status != schema.FileDuplicate && res.File.Status != schema.FileHeld {
+		if kerr := b.keep(sp, res.File); kerr != nil {
+			// The outcome is committed; only a later replay is lost.
+			b.cfg.Logger.WarnContext(ctx, "file bytes not kept", "file_id", res.File.ID, "error", kerr)
+		}
+	}
 	if b.cfg.Observe != nil && err == nil {
 		b.cfg.Observe(res.File, time.Since(start))
 	}
@@ -353,10 +358,7 @@ func (b *Bridge) reject(ctx context.Context, file schema.File, cause error, kept
 // keeps its bytes for the release.
 func (b *Bridge) hold(ctx context.Context, file schema.File, sp spooled, reason string) (Result, error) {
 	file.Status, file.Detail = schema.FileHeld, reason
-	if err := os.MkdirAll(b.cfg.FilesDir, 0o700); err != nil {
-		return Result{}, err
-	}
-	if err := copyFile(sp.Path, b.heldPath(file)); err != nil {
+	if err := b.keep(sp, file); err != nil {
 		return Result{}, fmt.Errorf("keep held file: %w", err)
 	}
 	if err := b.cfg.Store.RecordFile(ctx, &file, nil); err != nil {
@@ -366,10 +368,6 @@ func (b *Bridge) hold(ctx context.Context, file schema.File, sp spooled, reason 
 	return Result{File: file}, nil
 }
 
-// heldPath is where a held file's bytes wait, per connection and content.
-func (b *Bridge) heldPath(f schema.File) string {
-	return filepath.Join(b.cfg.FilesDir, f.ConnectionID+"-"+f.SHA256)
-}
 
 func (b *Bridge) duplicate(ctx context.Context, file schema.File, of string) (Result, error) {
 	file.Status, file.Detail = schema.FileDuplicate, "same bytes as file "+of+", already received"

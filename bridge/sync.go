@@ -11,32 +11,121 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
-// Sync runs one pull of conn: lists its remote directory, ingests each new
-// file and acknowledges it after commit. Every run is recorded as a sync
-// run; the returned error is the run's failure, if any.
+// Sync runs one pull of conn now, recorded as a sync run with trigger.
+// It returns ErrBusy when another sync of the connection is running.
 func (b *Bridge) Sync(ctx context.Context, conn schema.Connection, trigger string) (schema.SyncRun, []Result, error) {
 	run := schema.SyncRun{TenantID: conn.TenantID, ConnectionID: conn.ID, Trigger: trigger}
-	if err := b.cfg.Store.StartSyncRun(ctx, &run); err != nil {
-		return run, nil, err
+	results, err := b.RunSync(ctx, conn, &run, true)
+	return run, results, err
+}
+
+// ErrBusy means another sync of the connection holds its lease.
+var ErrBusy = errors.New("another sync of this connection is running")
+
+// RunSync pulls conn as run, which a job fills with its id and attempt.
+// It holds the connection's lease for the whole run (ErrBusy when another
+// sync holds it, and then records nothing). Every file new on the server
+// is ingested and acknowledged after commit. A failure leaves the run
+// failed when last is set or the error is permanent (host key, login,
+// permission: retrying cannot help), otherwise retrying. The connection's
+// health is updated after the run.
+func (b *Bridge) RunSync(ctx context.Context, conn schema.Connection, run *schema.SyncRun, last bool) ([]Result, error) {
+	var results []Result
+	err := b.withLease(ctx, conn, func(ctx context.Context) error {
+		if err := b.cfg.Store.StartSyncRun(ctx, run); err != nil {
+			return err
+		}
+		var err error
+		results, err = b.pullWithRetries(ctx, conn, run)
+		b.finishRun(ctx, conn, run, err, last)
+		if ferr := b.cfg.Store.FinishSyncRun(context.WithoutCancel(ctx), run); ferr != nil && err == nil {
+			err = ferr
+		}
+		b.updateHealth(context.WithoutCancel(ctx), conn)
+		return err
+	})
+	return results, err
+}
+
+// updateHealth updates a connection's health after a run or delivery; a
+// failure is logged, not returned: the data is committed already.
+func (b *Bridge) updateHealth(ctx context.Context, conn schema.Connection) {
+	if _, err := b.UpdateHealth(ctx, conn); err != nil {
+		b.cfg.Logger.WarnContext(ctx, "connection health not updated", "connection", conn.Name, "error", err)
 	}
-	results, err := b.pullWithRetries(ctx, conn, &run)
-	run.Status = schema.RunSucceeded
+}
+
+// finishRun sets a run's outcome from its error.
+func (b *Bridge) finishRun(ctx context.Context, conn schema.Connection, run *schema.SyncRun, err error, last bool) {
+	run.Status, run.Error, run.ErrorCode = schema.RunSucceeded, "", ""
 	if err != nil {
-		run.Status, run.Error = schema.RunFailed, err.Error()
-		b.cfg.Logger.ErrorContext(ctx, "sync failed", "tenant", conn.TenantID, "connection", conn.Name, "error", err)
+		run.Status, run.Error = schema.RunRetrying, err.Error()
+		var se *SyncError
+		if errors.As(err, &se) {
+			run.ErrorCode = se.Code
+		}
+		if last || Permanent(err) {
+			run.Status = schema.RunFailed
+		}
+		b.cfg.Logger.ErrorContext(ctx, "sync failed", "tenant", conn.TenantID, "connection", conn.Name, "trigger", run.Trigger,
+			"attempt", run.Attempt, "final", run.Status == schema.RunFailed, "error", err)
 	}
 	if b.cfg.ObserveRun != nil {
-		b.cfg.ObserveRun(run)
+		b.cfg.ObserveRun(*run)
 	}
-	if ferr := b.cfg.Store.FinishSyncRun(context.WithoutCancel(ctx), &run); ferr != nil && err == nil {
-		err = ferr
+}
+
+// Permanent reports whether a sync error needs a person: retrying a
+// changed host key, a refused login or a denied directory cannot help.
+func Permanent(err error) bool {
+	var se *SyncError
+	return errors.As(err, &se) && !se.Transient
+}
+
+// withLease runs fn while holding conn's sync lease, renewing it; fn's
+// context ends if the lease is lost (another process took it over after
+// this one stalled past LeaseTTL).
+func (b *Bridge) withLease(ctx context.Context, conn schema.Connection, fn func(context.Context) error) error {
+	ttl := b.cfg.LeaseTTL
+	owner := b.cfg.Owner + "/" + uuid.NewString() // one per sync, also within a process
+	ok, err := b.cfg.Store.ClaimConnection(ctx, conn.ID, owner, time.Now().Add(ttl))
+	if err != nil {
+		return err
 	}
-	return run, results, err
+	if !ok {
+		return fmt.Errorf("connection %s: %w", conn.Name, ErrBusy)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				ok, err := b.cfg.Store.ClaimConnection(ctx, conn.ID, owner, time.Now().Add(ttl))
+				if err == nil && !ok {
+					cancel(fmt.Errorf("connection %s: sync lease lost", conn.Name))
+					return
+				}
+			}
+		}
+	}()
+	err = fn(ctx)
+	close(done)
+	if rerr := b.cfg.Store.ReleaseConnection(context.WithoutCancel(ctx), conn.ID, owner); rerr != nil {
+		b.cfg.Logger.WarnContext(ctx, "sync lease not released", "connection", conn.Name, "error", rerr)
+	}
+	return err
 }
 
 // pullWithRetries retries a pull that failed for a transient reason

@@ -58,6 +58,7 @@ const (
 	FileDuplicate         = "duplicate"
 	FileReleased          = "released"
 	FileDiscarded         = "discarded"
+	FileReplayed          = "replayed"
 )
 
 // Connection kinds.

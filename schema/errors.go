@@ -103,6 +103,12 @@ const (
 	ECodeSFTPPermission  = "E_SFTP_PERMISSION"
 	ECodeSFTPNotFound    = "E_SFTP_NOT_FOUND"
 	ECodeUnknownPlan     = "E_UNKNOWN_PLAN"
+	ECodeSyncFailing     = "E_SYNC_FAILING"
+	ECodeNoFile          = "E_NO_FILE"
+	ECodeShrink          = "E_SHRINK"
+	ECodeSchemaDrift     = "E_SCHEMA_DRIFT"
+	ECodeFileRejected    = "E_FILE_REJECTED"
+	ECodeFileGone        = "E_FILE_GONE"
 )
 
 // CatalogEntry describes an error code for the people who must act on it.
@@ -143,6 +149,12 @@ var Catalog = map[string]CatalogEntry{
 	ECodeUnknownEmployee: {Title: "Record refers to an employee hrisbridge does not have", Fix: "Send the employee census before (or with) dependent and enrollment files, or correct the employee id."},
 	ECodeUnknownPlan:     {Title: "Enrollment refers to a plan hrisbridge does not have", Fix: "Load the plan list (a layout with entity benefit_plan, e.g. plans-csv) before enrollments, or correct the plan code."},
 	ECodeDecode:          {Title: "Drop cannot be decrypted or decompressed", Fix: "Check that the file is encrypted to this connection's PGP key (and signed by the agreed signer), that a zip holds one file, and that it is not corrupt; then resend."},
+	ECodeSyncFailing:     {Title: "Syncs of this connection keep failing", Fix: "Read the last run's error (GET /v1/sync-runs?connection_id=...); run `hrisbridge connections test` to check reachability and login, then trigger a sync."},
+	ECodeNoFile:          {Title: "Scheduled syncs found no file when one was expected", Fix: "Ask the employer whether the export still runs and still writes to the connection's directory and pattern; adjust expect_file_every if the cadence changed."},
+	ECodeShrink:          {Title: "Snapshot shrank sharply and is held", Fix: "Compare the held file with the last one: release it (files release) if the headcount drop is real, discard it if the export was truncated or filtered, and ask for a full file."},
+	ECodeSchemaDrift:     {Title: "File header no longer matches the layout and is held", Fix: "Update the layout (layouts set) to the new columns, then release the held file, or discard it and ask for the agreed format."},
+	ECodeFileRejected:    {Title: "The latest file was rejected", Fix: "Read the file's errors (files errors ID), fix the export or the layout, then resend or replay it."},
+	ECodeFileGone:        {Title: "The file's bytes are no longer kept", Fix: "Kept files are pruned after file_retention; ask the sender for the file again."},
 	ECodeInvalidMax:      {Title: "Too many invalid rows", Fix: "Most rows failed validation, which usually means a wrong layout or a broken export; fix the listed errors or the layout and resend."},
 }
 

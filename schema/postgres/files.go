@@ -176,6 +176,6 @@ AND ($4 = '' OR connection_id = $4) ORDER BY id DESC LIMIT $3`, tenantID, q.Curs
 func (s *Store) SeenRemote(ctx context.Context, connectionID, remote string) (bool, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM files WHERE connection_id = $1 AND remote = $2
-AND status IN ('applied', 'applied_with_errors', 'duplicate', 'held', 'released')`, connectionID, remote).Scan(&n)
+AND status IN ('applied', 'applied_with_errors', 'duplicate', 'held', 'released', 'replayed')`, connectionID, remote).Scan(&n)
 	return n > 0, interpret(err)
 }

@@ -1,0 +1,142 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+// keptPath is where a received file's bytes are kept, per connection and
+// content: the same bytes delivered twice are kept once.
+func (b *Bridge) keptPath(f schema.File) string {
+	return filepath.Join(b.cfg.FilesDir, f.ConnectionID+"-"+f.SHA256)
+}
+
+// keep stores a received file's bytes (as received: still compressed or
+// encrypted) for replays and releases: a hard link to the spooled file
+// when it can, else a copy.
+func (b *Bridge) keep(sp spooled, f schema.File) error {
+	dst := b.keptPath(f)
+	if sp.Path == dst {
+		return nil
+	}
+	if err := os.MkdirAll(b.cfg.FilesDir, 0o700); err != nil {
+		return err
+	}
+	os.Remove(dst) // the same bytes again: keep the newest mtime for retention
+	if err := os.Link(sp.Path, dst); err == nil {
+		return nil
+	}
+	return copyFile(sp.Path, dst)
+}
+
+// Replay re-runs the pipeline on a file's kept bytes with the current
+// layout and policy, recorded as run (trigger replay). An applied file
+// is first marked replayed, which frees its (connection, sha256) slot so
+// the same bytes apply again; change detection then writes only what the
+// new layout reads differently. Rejected and failed files replay as a
+// new delivery. Held files are released instead (Release), duplicates
+// replay through their original. The replay holds the connection's sync
+// lease (ErrBusy while a sync runs).
+func (b *Bridge) Replay(ctx context.Context, tenantID, fileID string, run *schema.SyncRun) (Result, error) {
+	f, err := b.cfg.Store.File(ctx, tenantID, fileID)
+	if err != nil {
+		return Result{}, fmt.Errorf("file %s: %w", fileID, err)
+	}
+	switch f.Status {
+	case schema.FileApplied, schema.FileAppliedWithErrors, schema.FileRejected, schema.FileFailed:
+	case schema.FileHeld:
+		return Result{}, fmt.Errorf("file %s is held: release or discard it instead: %w", fileID, schema.ErrState)
+	case schema.FileDuplicate:
+		return Result{}, fmt.Errorf("file %s is a duplicate delivery: replay the file it duplicates (%s): %w", fileID, f.Detail, schema.ErrState)
+	default:
+		return Result{}, fmt.Errorf("file %s is %s and cannot be replayed: %w", fileID, f.Status, schema.ErrState)
+	}
+	conn, err := b.cfg.Store.Connection(ctx, tenantID, f.ConnectionID)
+	if err != nil {
+		return Result{}, err
+	}
+	path := b.keptPath(f)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return Result{}, &SyncError{Code: schema.ECodeFileGone, Err: fmt.Errorf("file %s: its bytes are no longer kept (%w)", fileID, err)}
+	}
+	run.TenantID, run.ConnectionID, run.FileID = tenantID, f.ConnectionID, fileID
+	run.Trigger = schema.TriggerReplay
+	var res Result
+	err = b.withLease(ctx, conn, func(ctx context.Context) error {
+		if err := b.cfg.Store.StartSyncRun(ctx, run); err != nil {
+			return err
+		}
+		var err error
+		res, err = b.replay(ctx, conn, f, spooled{Path: path, SHA256: f.SHA256, Size: fi.Size(), ID: uuid.Must(uuid.NewV7()).String(), Remote: f.Remote})
+		if err == nil {
+			run.Files, run.Rows = 1, res.File.Rows
+		}
+		b.finishRun(ctx, conn, run, err, true)
+		if ferr := b.cfg.Store.FinishSyncRun(context.WithoutCancel(ctx), run); ferr != nil && err == nil {
+			err = ferr
+		}
+		b.updateHealth(context.WithoutCancel(ctx), conn)
+		return err
+	})
+	return res, err
+}
+
+func (b *Bridge) replay(ctx context.Context, conn schema.Connection, f schema.File, sp spooled) (Result, error) {
+	applied := f.Status == schema.FileApplied || f.Status == schema.FileAppliedWithErrors
+	if applied {
+		if err := b.cfg.Store.SetFileStatus(ctx, f.TenantID, f.ID, f.Status, schema.FileReplayed, "replayed as file "+sp.ID); err != nil {
+			return Result{}, err
+		}
+	}
+	res, err := b.ingestSpooled(ctx, conn, f.Name, sp, false)
+	if err != nil && applied {
+		// Nothing of the replay committed: give the slot back.
+		b.cfg.Store.SetFileStatus(context.WithoutCancel(ctx), f.TenantID, f.ID, schema.FileReplayed, f.Status, f.Detail) //nolint:errcheck
+	}
+	return res, err
+}
+
+// PruneFiles deletes kept bytes older than retention, except those of
+// held files (an operator still has to decide on them). It returns how
+// many files it removed.
+func (b *Bridge) PruneFiles(ctx context.Context, retention time.Duration) (int, error) {
+	entries, err := os.ReadDir(b.cfg.FilesDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	cutoff := time.Now().Add(-retention)
+	n := 0
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || !info.ModTime().Before(cutoff) {
+			continue
+		}
+		// Names are <connection id>-<sha256>; connection ids are UUIDs.
+		name := e.Name()
+		if len(name) < 37 || strings.HasSuffix(name, ".tmp") {
+			continue
+		}
+		connID, sha := name[:36], name[37:]
+		if f, err := b.cfg.Store.FileBySHA256(ctx, connID, sha); err == nil && f.Status == schema.FileHeld {
+			continue
+		}
+		if err := os.Remove(filepath.Join(b.cfg.FilesDir, name)); err == nil {
+			n++
+		}
+	}
+	return n, nil
+}
