@@ -368,7 +368,6 @@ func (b *Bridge) hold(ctx context.Context, file schema.File, sp spooled, reason 
 	return Result{File: file}, nil
 }
 
-
 func (b *Bridge) duplicate(ctx context.Context, file schema.File, of string) (Result, error) {
 	file.Status, file.Detail = schema.FileDuplicate, "same bytes as file "+of+", already received"
 	if err := b.cfg.Store.RecordFile(ctx, &file, nil); err != nil {

@@ -1,0 +1,381 @@
+package scheduler
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/hrisbridge/hrisbridge/bridge"
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+// SyncArgs is a sync job. Scheduled ticks are unique by connection and
+// tick, so replicas enqueuing the same tick make one job.
+type SyncArgs struct {
+	TenantID     string     `json:"tenant_id"`
+	ConnectionID string     `json:"connection_id" river:"unique"`
+	Tick         *time.Time `json:"tick,omitempty" river:"unique"`
+	Trigger      string     `json:"trigger"`
+	Window       string     `json:"window,omitempty"`
+}
+
+// Kind names the job in river_job.
+func (SyncArgs) Kind() string { return "hrisbridge.sync" }
+
+// ReplayArgs re-runs the pipeline on a kept file.
+type ReplayArgs struct {
+	TenantID string `json:"tenant_id"`
+	FileID   string `json:"file_id"`
+}
+
+// Kind names the job in river_job.
+func (ReplayArgs) Kind() string { return "hrisbridge.replay" }
+
+// PruneArgs deletes kept file bytes past their retention.
+type PruneArgs struct{}
+
+// Kind names the job in river_job.
+func (PruneArgs) Kind() string { return "hrisbridge.prune_files" }
+
+// Config configures the job system.
+type Config struct {
+	Store  schema.Store
+	Bridge *bridge.Bridge
+	Logger *slog.Logger
+	// Workers is how many jobs run at once in this process; default 4.
+	Workers int
+	// MaxAttempts a sync job gets before it is failed; default 5.
+	MaxAttempts int
+	// RetryBase is the wait before a failed job's second attempt, doubled
+	// for each further attempt (with jitter, capped at 1 h); default 1 min.
+	RetryBase time.Duration
+	// SyncTimeout bounds one attempt; default 1 h.
+	SyncTimeout time.Duration
+	// RescueAfter is when a job whose process died (still "running") is
+	// retried by another replica; default SyncTimeout + 5 min. River
+	// checks every 30 s.
+	RescueAfter time.Duration
+	// FileRetention is how long kept file bytes stay; default 30 days,
+	// negative keeps them forever.
+	FileRetention time.Duration
+	// PlanEvery is how often the planner looks for due ticks; default 1 s.
+	PlanEvery time.Duration
+	// Grace is how late a tick may be and still count as on time; older
+	// ticks were missed and follow the connection's catch_up policy.
+	// Default 2 min.
+	Grace time.Duration
+	// Now is the planner's clock; default time.Now.
+	Now func() time.Time
+	// Busy is how long a job waits when another sync of its connection
+	// runs; default 5 s.
+	Busy time.Duration
+}
+
+// queue is what both River clients (PostgreSQL and SQLite) offer.
+type queue interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// Jobs runs syncs as durable River jobs in the store's database and plans
+// scheduled ticks.
+type Jobs struct {
+	cfg     Config
+	q       queue
+	planner *Planner
+}
+
+// pooled is the PostgreSQL store; sqlDB the SQLite one.
+type pooled interface{ Pool() *pgxpool.Pool }
+
+// New migrates River's tables into the store's database and returns the
+// job system (not yet running).
+func New(ctx context.Context, cfg Config) (*Jobs, error) {
+	if cfg.Store == nil || cfg.Bridge == nil {
+		return nil, errors.New("scheduler: Store and Bridge are required")
+	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	cfg.Workers = cmp.Or(cfg.Workers, 4)
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 5)
+	cfg.RetryBase = cmp.Or(cfg.RetryBase, time.Minute)
+	cfg.SyncTimeout = cmp.Or(cfg.SyncTimeout, time.Hour)
+	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, cfg.SyncTimeout+5*time.Minute)
+	if cfg.RescueAfter <= cfg.SyncTimeout {
+		return nil, fmt.Errorf("scheduler: job_rescue_after (%s) must be longer than sync_timeout (%s)", cfg.RescueAfter, cfg.SyncTimeout)
+	}
+	cfg.FileRetention = cmp.Or(cfg.FileRetention, 30*24*time.Hour)
+	cfg.PlanEvery = cmp.Or(cfg.PlanEvery, time.Second)
+	cfg.Grace = cmp.Or(cfg.Grace, 2*time.Minute)
+	cfg.Busy = cmp.Or(cfg.Busy, 5*time.Second)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	j := &Jobs{cfg: cfg}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &syncWorker{j: j})
+	river.AddWorker(workers, &replayWorker{j: j})
+	river.AddWorker(workers, &pruneWorker{j: j})
+	rc := &river.Config{
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:              workers,
+		JobTimeout:           cfg.SyncTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		MaxAttempts:          cfg.MaxAttempts,
+		Logger:               quiet(cfg.Logger),
+	}
+	if cfg.FileRetention > 0 {
+		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(6*time.Hour),
+			func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
+	}
+	var err error
+	switch s := cfg.Store.(type) {
+	case pooled:
+		drv := riverpgxv5.New(s.Pool())
+		if err = migrateLocked(ctx, s.Pool(), drv); err == nil {
+			j.q, err = river.NewClient(drv, rc)
+		}
+	case interface{ DB() *sql.DB }:
+		drv := riversqlite.New(s.DB())
+		if err = migrate(ctx, drv); err == nil {
+			rc.PollOnly = true
+			j.q, err = river.NewClient(drv, rc)
+		}
+	default:
+		err = fmt.Errorf("scheduler: no job queue for store %T", cfg.Store)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	j.planner = &Planner{Store: cfg.Store, Enqueue: j.enqueueTick, Grace: cfg.Grace, Logger: cfg.Logger}
+	return j, nil
+}
+
+func migrate[TTx any](ctx context.Context, drv riverdriver.Driver[TTx]) error {
+	m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return err
+}
+
+// riverMigrateLock serialises River migrations of replicas starting
+// together (hrisbridge's own migrations hold a lock of their own).
+const riverMigrateLock = 0x68726972 // "hrir"
+
+func migrateLocked(ctx context.Context, pool *pgxpool.Pool, drv *riverpgxv5.Driver) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, riverMigrateLock); err != nil {
+		return err
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, riverMigrateLock) //nolint:errcheck
+	return migrate(ctx, drv)
+}
+
+// quiet passes River's warnings and errors on; its info chatter is noise.
+func quiet(l *slog.Logger) *slog.Logger {
+	return slog.New(levelAtLeast{l.Handler(), slog.LevelWarn})
+}
+
+type levelAtLeast struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelAtLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h levelAtLeast) WithAttrs(as []slog.Attr) slog.Handler {
+	return levelAtLeast{h.Handler.WithAttrs(as), h.min}
+}
+
+func (h levelAtLeast) WithGroup(name string) slog.Handler {
+	return levelAtLeast{h.Handler.WithGroup(name), h.min}
+}
+
+// Run works jobs and plans ticks until ctx ends, then stops River,
+// letting running jobs finish for up to 10 s (after which they are
+// cancelled and later retried).
+func (j *Jobs) Run(ctx context.Context) error {
+	if err := j.q.Start(ctx); err != nil {
+		return err
+	}
+	t := time.NewTicker(j.cfg.PlanEvery)
+	defer t.Stop()
+	for {
+		if err := j.planner.Plan(ctx, j.cfg.Now()); err != nil && ctx.Err() == nil {
+			j.cfg.Logger.ErrorContext(ctx, "planning scheduled syncs failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			return j.q.Stop(stopCtx)
+		case <-t.C:
+		}
+	}
+}
+
+// tickOpts makes a tick's job unique by its args (connection and tick)
+// in every state a job can be in until River cleans it out, so a tick is
+// one job even when a replica that was slow to see it enqueues it again.
+var tickOpts = &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStateCompleted, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled, rivertype.JobStateCancelled, rivertype.JobStateDiscarded,
+}}}
+
+func (j *Jobs) enqueueTick(ctx context.Context, c schema.Connection, t Tick) error {
+	at := t.At.UTC()
+	res, err := j.q.Insert(ctx, SyncArgs{TenantID: c.TenantID, ConnectionID: c.ID, Tick: &at, Trigger: t.Trigger, Window: t.Window}, tickOpts)
+	if err != nil {
+		return err
+	}
+	if res.UniqueSkippedAsDuplicate {
+		return nil
+	}
+	run := schema.SyncRun{TenantID: c.TenantID, ConnectionID: c.ID, Trigger: t.Trigger, JobID: res.Job.ID, ScheduledFor: &at}
+	return j.cfg.Store.QueueSyncRun(ctx, &run)
+}
+
+// EnqueueSync queues a sync of a connection now (a manual trigger) and
+// returns its run, queued until a worker takes it.
+func (j *Jobs) EnqueueSync(ctx context.Context, c schema.Connection, trigger string) (schema.SyncRun, error) {
+	if c.Kind != schema.ConnSFTP {
+		return schema.SyncRun{}, fmt.Errorf("connection %s is %s; only sftp connections pull: %w", c.Name, c.Kind, schema.ErrState)
+	}
+	res, err := j.q.Insert(ctx, SyncArgs{TenantID: c.TenantID, ConnectionID: c.ID, Trigger: cmp.Or(trigger, schema.TriggerManual)}, nil)
+	if err != nil {
+		return schema.SyncRun{}, err
+	}
+	run := schema.SyncRun{TenantID: c.TenantID, ConnectionID: c.ID, Trigger: cmp.Or(trigger, schema.TriggerManual), JobID: res.Job.ID}
+	return run, j.cfg.Store.QueueSyncRun(ctx, &run)
+}
+
+// EnqueueReplay queues a replay of a file and returns its run.
+func (j *Jobs) EnqueueReplay(ctx context.Context, tenantID, fileID string) (schema.SyncRun, error) {
+	f, err := j.cfg.Store.File(ctx, tenantID, fileID)
+	if err != nil {
+		return schema.SyncRun{}, err
+	}
+	res, err := j.q.Insert(ctx, ReplayArgs{TenantID: tenantID, FileID: fileID}, &river.InsertOpts{MaxAttempts: 3})
+	if err != nil {
+		return schema.SyncRun{}, err
+	}
+	run := schema.SyncRun{TenantID: tenantID, ConnectionID: f.ConnectionID, Trigger: schema.TriggerReplay, JobID: res.Job.ID, FileID: fileID}
+	return run, j.cfg.Store.QueueSyncRun(ctx, &run)
+}
+
+// backoff is exponential in the attempt with jitter, capped at an hour.
+func (j *Jobs) backoff(attempt int) time.Time {
+	d := j.cfg.RetryBase << min(attempt-1, 10)
+	d = min(d, time.Hour)
+	d += time.Duration(rand.Int64N(int64(d)/4 + 1))
+	return time.Now().Add(d)
+}
+
+type syncWorker struct {
+	river.WorkerDefaults[SyncArgs]
+	j *Jobs
+}
+
+func (w *syncWorker) NextRetry(job *river.Job[SyncArgs]) time.Time { return w.j.backoff(job.Attempt) }
+
+func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
+	a := job.Args
+	c, err := w.j.cfg.Store.Connection(ctx, a.TenantID, a.ConnectionID)
+	run := schema.SyncRun{TenantID: a.TenantID, ConnectionID: a.ConnectionID, Trigger: a.Trigger, JobID: job.ID, Attempt: job.Attempt, ScheduledFor: a.Tick}
+	if errors.Is(err, schema.ErrNotFound) {
+		return w.j.fail(ctx, &run, river.JobCancel(fmt.Errorf("connection %s no longer exists", a.ConnectionID)))
+	}
+	if err != nil {
+		return err
+	}
+	if !c.Enabled && a.Tick != nil {
+		return w.j.fail(ctx, &run, river.JobCancel(fmt.Errorf("connection %s is disabled", c.Name)))
+	}
+	_, err = w.j.cfg.Bridge.RunSync(ctx, c, &run, job.Attempt >= job.MaxAttempts)
+	return w.j.outcome(err)
+}
+
+// outcome turns a run's error into River's verdict: wait while the
+// connection is busy, stop on a permanent error, else retry.
+func (j *Jobs) outcome(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, bridge.ErrBusy):
+		return river.JobSnooze(j.cfg.Busy)
+	case bridge.Permanent(err), errors.Is(err, schema.ErrState), errors.Is(err, schema.ErrNotFound):
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// fail records a job's run as failed with err's reason (a job refused
+// before its sync could start) and returns err.
+func (j *Jobs) fail(ctx context.Context, run *schema.SyncRun, err error) error {
+	if serr := j.cfg.Store.StartSyncRun(ctx, run); serr != nil {
+		return errors.Join(err, serr)
+	}
+	run.Status, run.Error = schema.RunFailed, err.Error()
+	var se *bridge.SyncError
+	if errors.As(err, &se) {
+		run.ErrorCode = se.Code
+	}
+	return errors.Join(err, j.cfg.Store.FinishSyncRun(ctx, run))
+}
+
+type replayWorker struct {
+	river.WorkerDefaults[ReplayArgs]
+	j *Jobs
+}
+
+func (w *replayWorker) NextRetry(job *river.Job[ReplayArgs]) time.Time {
+	return w.j.backoff(job.Attempt)
+}
+
+func (w *replayWorker) Work(ctx context.Context, job *river.Job[ReplayArgs]) error {
+	run := schema.SyncRun{JobID: job.ID, Attempt: job.Attempt}
+	_, err := w.j.cfg.Bridge.Replay(ctx, job.Args.TenantID, job.Args.FileID, &run)
+	if err != nil && run.ID == "" && !errors.Is(err, bridge.ErrBusy) {
+		// Refused before it started (file gone, wrong state): close the
+		// queued run with the reason.
+		if f, ferr := w.j.cfg.Store.File(ctx, job.Args.TenantID, job.Args.FileID); ferr == nil {
+			run = schema.SyncRun{TenantID: f.TenantID, ConnectionID: f.ConnectionID, Trigger: schema.TriggerReplay, JobID: job.ID, Attempt: job.Attempt, FileID: f.ID}
+			return w.j.fail(ctx, &run, w.j.outcome(err))
+		}
+	}
+	return w.j.outcome(err)
+}
+
+type pruneWorker struct {
+	river.WorkerDefaults[PruneArgs]
+	j *Jobs
+}
+
+func (w *pruneWorker) Work(ctx context.Context, job *river.Job[PruneArgs]) error {
+	n, err := w.j.cfg.Bridge.PruneFiles(ctx, w.j.cfg.FileRetention)
+	if n > 0 {
+		w.j.cfg.Logger.InfoContext(ctx, "kept files pruned", "removed", n, "retention", w.j.cfg.FileRetention)
+	}
+	return err
+}

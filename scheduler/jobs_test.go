@@ -1,0 +1,303 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/hrisbridge/hrisbridge/bridge"
+	"github.com/hrisbridge/hrisbridge/bridge/sftpd"
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/storetest"
+)
+
+const census = "Employee ID,First Name,Last Name,DOB,SSN,Status,Hire Date,Term Date\n" +
+	"E1,Ada,Lovelace,12/10/1985,123-45-6789,A,2020-01-06,\n" +
+	"E2,Bob,Smith,1/2/1970,234-56-7890,T,20100301,20261031\n"
+
+type jobsFixture struct {
+	store schema.Store
+	jobs  *Jobs
+	b     *bridge.Bridge
+	srv   *sftpd.TestServer
+	conn  schema.Connection
+	box   schema.Sealer
+}
+
+// startJobs runs the job system on s against a real SFTP server, with
+// short waits so retries happen within the test.
+func startJobs(t *testing.T, s schema.Store, schedule string, cfg bridge.SFTPConfig) *jobsFixture {
+	t.Helper()
+	ctx := context.Background()
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "outbound"), 0o755)
+	srv := sftpd.StartTest(t, root)
+	box := storetest.Box(t)
+	spool := t.TempDir()
+	b, err := bridge.New(bridge.Config{Store: s, Box: box, SpoolDir: spool, Retries: -1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := schema.Tenant{Slug: "acme", Name: "Acme"}
+	if err := s.CreateTenant(ctx, &tn); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Host, cfg.User, cfg.Dir, cfg.StableFor = "127.0.0.1", srv.User, "outbound", "0s"
+	if cfg.Port == 0 {
+		cfg.Port = srv.Addr.Port
+	}
+	cfg.HostKey = ssh.FingerprintSHA256(srv.HostKey)
+	raw, _ := json.Marshal(cfg)
+	secret, _ := box.Seal([]byte(`{"password":"` + srv.Password + `"}`))
+	conn := schema.Connection{TenantID: tn.ID, Name: "payroll", Kind: schema.ConnSFTP, Layout: "census-csv", Schedule: schedule, Config: raw, Secret: secret, Enabled: true}
+	if err := s.CreateConnection(ctx, &conn); err != nil {
+		t.Fatal(err)
+	}
+	j, err := New(ctx, Config{Store: s, Bridge: b, Logger: slog.New(slog.DiscardHandler), MaxAttempts: 2, RetryBase: 100 * time.Millisecond,
+		PlanEvery: 100 * time.Millisecond, Busy: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- j.Run(runCtx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Jobs.Run: %v", err)
+		}
+	})
+	return &jobsFixture{store: s, jobs: j, b: b, srv: srv, conn: conn, box: box}
+}
+
+func (f *jobsFixture) drop(t *testing.T, name, body string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(f.srv.Root, "outbound", name), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitRun waits until the run reaches a final status.
+func (f *jobsFixture) waitRun(t *testing.T, id string) schema.SyncRun {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r, err := f.store.SyncRun(context.Background(), f.conn.TenantID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status == schema.RunSucceeded || r.Status == schema.RunFailed {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s still %s (attempt %d, error %q)", id, r.Status, r.Attempt, r.Error)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (f *jobsFixture) runs(t *testing.T) []schema.SyncRun {
+	t.Helper()
+	rs, err := f.store.SyncRuns(context.Background(), f.conn.TenantID, schema.ListQuery{Limit: 100, ConnectionID: f.conn.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
+}
+
+func eventTypes(t *testing.T, s schema.Store, tenantID string) []string {
+	t.Helper()
+	es, err := s.Events(context.Background(), tenantID, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+func count(xs []string, x string) int {
+	n := 0
+	for _, v := range xs {
+		if v == x {
+			n++
+		}
+	}
+	return n
+}
+
+// TestScheduledSyncsRunAsJobs: a connection on @every 1s syncs by itself
+// through River, one job and one run per tick, and picks a dropped file up.
+func TestScheduledSyncsRunAsJobs(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := startJobs(t, s, "@every 1s", bridge.SFTPConfig{})
+		f.drop(t, "census.csv", census)
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var ok, withFile int
+			for _, r := range f.runs(t) {
+				if r.Status == schema.RunSucceeded && r.Trigger == schema.TriggerScheduled && r.JobID != 0 && r.ScheduledFor != nil {
+					ok++
+					withFile += r.Files
+				}
+			}
+			if ok >= 3 && withFile == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after 30s: %d scheduled runs succeeded, %d files taken; runs: %+v", ok, withFile, f.runs(t))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		ticks := map[time.Time]int{}
+		for _, r := range f.runs(t) {
+			if r.ScheduledFor != nil {
+				ticks[*r.ScheduledFor]++
+			}
+		}
+		for tick, n := range ticks {
+			if n != 1 {
+				t.Errorf("tick %s has %d runs", tick, n)
+			}
+		}
+		es, _ := s.Employees(context.Background(), f.conn.TenantID, schema.EmployeeQuery{Limit: 10})
+		if len(es) != 2 {
+			t.Fatalf("%d employees after the scheduled pull; want 2", len(es))
+		}
+	})
+}
+
+// TestManualSyncRetriesThenFails: a manual trigger queues a job whose run
+// shows queued, then retrying after a transient failure, then failed with
+// the last error once attempts run out; the connection turns unhealthy
+// and recovers with an event each when a later sync succeeds.
+func TestManualSyncRetriesThenFails(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		l, _ := (&netListen{}).closedPort(t)
+		f := startJobs(t, s, "", bridge.SFTPConfig{Port: l})
+		ctx := context.Background()
+		run, err := f.jobs.EnqueueSync(ctx, f.conn, "")
+		if err != nil || run.ID == "" || run.JobID == 0 || (run.Status != schema.RunQueued && run.Status != schema.RunRunning) {
+			t.Fatalf("EnqueueSync = %+v, %v", run, err)
+		}
+		got := f.waitRun(t, run.ID)
+		if got.Status != schema.RunFailed || got.Attempt != 2 || got.ErrorCode != schema.ECodeSFTPDial || got.Trigger != schema.TriggerManual {
+			t.Fatalf("run = %+v; want failed after 2 attempts with E_SFTP_DIAL", got)
+		}
+		c, _ := s.Connection(ctx, f.conn.TenantID, f.conn.ID)
+		if c.Health.State != schema.HealthDegraded || c.Health.Code != schema.ECodeSFTPDial || c.Health.Fix == "" {
+			t.Fatalf("health after a failed job = %+v", c.Health)
+		}
+		// Point the connection at the live server: the next sync recovers.
+		var cfg bridge.SFTPConfig
+		json.Unmarshal(c.Config, &cfg)
+		cfg.Port = f.srv.Addr.Port
+		raw, _ := json.Marshal(cfg)
+		if err := s.UpdateConnectionConfig(ctx, c.TenantID, c.ID, raw); err != nil {
+			t.Fatal(err)
+		}
+		c.Config = raw
+		run, err = f.jobs.EnqueueSync(ctx, c, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.waitRun(t, run.ID); got.Status != schema.RunSucceeded || got.Attempt != 1 {
+			t.Fatalf("run = %+v", got)
+		}
+		types := eventTypes(t, s, c.TenantID)
+		if count(types, "connection.unhealthy") != 1 || count(types, "connection.recovered") != 1 {
+			t.Fatalf("events = %v; want one unhealthy and one recovered", types)
+		}
+	})
+}
+
+// TestAuthFailureIsPermanent: a refused login is not retried: the run
+// fails at its first attempt and the connection is failing at once.
+func TestAuthFailureIsPermanent(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := startJobs(t, s, "", bridge.SFTPConfig{})
+		ctx := context.Background()
+		wrong, _ := f.box.Seal([]byte(`{"password":"wrong"}`))
+		c := f.conn
+		c.Secret = wrong
+		if err := s.CreateConnection(ctx, &c); err == nil {
+			t.Fatal("duplicate connection name accepted")
+		}
+		c.Name = "payroll-wrong-password"
+		if err := s.CreateConnection(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		f.conn = c
+		run, err := f.jobs.EnqueueSync(ctx, c, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := f.waitRun(t, run.ID)
+		if got.Status != schema.RunFailed || got.Attempt != 1 || got.ErrorCode != schema.ECodeSFTPAuth {
+			t.Fatalf("run = %+v; want failed at attempt 1 with E_SFTP_AUTH", got)
+		}
+		cur, _ := s.Connection(ctx, c.TenantID, c.ID)
+		if cur.Health.State != schema.HealthFailing || cur.Health.Code != schema.ECodeSFTPAuth {
+			t.Fatalf("health = %+v; want failing", cur.Health)
+		}
+	})
+}
+
+// TestReplayRerunsKeptBytes: a file applied under one layout override is
+// replayed after the override changes; only the records it now reads
+// differently are written, and the replay is its own run.
+func TestReplayRerunsKeptBytes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := startJobs(t, s, "", bridge.SFTPConfig{})
+		ctx := context.Background()
+		f.drop(t, "census.csv", census)
+		run, _ := f.jobs.EnqueueSync(ctx, f.conn, "")
+		if got := f.waitRun(t, run.ID); got.Status != schema.RunSucceeded || got.Files != 1 {
+			t.Fatalf("sync = %+v", got)
+		}
+		files, _ := s.Files(ctx, f.conn.TenantID, schema.ListQuery{Limit: 10})
+		if len(files) != 1 || files[0].Status != schema.FileApplied {
+			t.Fatalf("files = %+v", files)
+		}
+		orig := files[0]
+		// Remove the file from the server: the replay must use kept bytes.
+		os.Remove(filepath.Join(f.srv.Root, "outbound", "census.csv"))
+		replay, err := f.jobs.EnqueueReplay(ctx, orig.TenantID, orig.ID)
+		if err != nil || replay.Trigger != schema.TriggerReplay || replay.FileID != orig.ID {
+			t.Fatalf("EnqueueReplay = %+v, %v", replay, err)
+		}
+		if got := f.waitRun(t, replay.ID); got.Status != schema.RunSucceeded || got.Files != 1 || got.Rows != 2 {
+			t.Fatalf("replay run = %+v", got)
+		}
+		files, _ = s.Files(ctx, f.conn.TenantID, schema.ListQuery{Limit: 10})
+		if len(files) != 2 || files[0].Status != schema.FileApplied || files[0].Unchanged != 2 || files[1].Status != schema.FileReplayed {
+			t.Fatalf("files after replay = %+v", files)
+		}
+		// The replay of a replayed file is refused: replay the new one.
+		if _, err := f.b.Replay(ctx, orig.TenantID, orig.ID, &schema.SyncRun{}); err == nil {
+			t.Fatal("a replayed file replayed again")
+		}
+	})
+}
+
+type netListen struct{}
+
+// closedPort returns a loopback port nothing listens on.
+func (netListen) closedPort(t *testing.T) (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return port, nil
+}
