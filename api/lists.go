@@ -57,7 +57,7 @@ func listBy[T any](c *gin.Context, fetch func(context.Context, schema.ListQuery)
 	if !ok {
 		return
 	}
-	rows, err := fetch(c.Request.Context(), schema.ListQuery{Cursor: after, Limit: limit + 1})
+	rows, err := fetch(c.Request.Context(), schema.ListQuery{Cursor: after, Limit: limit + 1, ConnectionID: c.Query("connection_id")})
 	if err != nil {
 		fail(c, err)
 		return

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hrisbridge/hrisbridge/bridge"
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
@@ -39,6 +40,8 @@ func fail(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, schema.ErrNotFound):
 		problem(c, http.StatusNotFound, "not_found", "no such resource for this tenant")
+	case errors.Is(err, bridge.ErrGone):
+		problem(c, http.StatusGone, schema.ECodeFileGone, err.Error()+": "+schema.Catalog[schema.ECodeFileGone].Fix)
 	case errors.Is(err, schema.ErrState):
 		problem(c, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, schema.ErrDuplicate):

@@ -52,14 +52,8 @@ func (b *Bridge) Replay(ctx context.Context, tenantID, fileID string, run *schem
 	if err != nil {
 		return Result{}, fmt.Errorf("file %s: %w", fileID, err)
 	}
-	switch f.Status {
-	case schema.FileApplied, schema.FileAppliedWithErrors, schema.FileRejected, schema.FileFailed:
-	case schema.FileHeld:
-		return Result{}, fmt.Errorf("file %s is held: release or discard it instead: %w", fileID, schema.ErrState)
-	case schema.FileDuplicate:
-		return Result{}, fmt.Errorf("file %s is a duplicate delivery: replay the file it duplicates (%s): %w", fileID, f.Detail, schema.ErrState)
-	default:
-		return Result{}, fmt.Errorf("file %s is %s and cannot be replayed: %w", fileID, f.Status, schema.ErrState)
+	if err := b.CheckReplay(f); err != nil {
+		return Result{}, err
 	}
 	conn, err := b.cfg.Store.Connection(ctx, tenantID, f.ConnectionID)
 	if err != nil {
@@ -91,6 +85,29 @@ func (b *Bridge) Replay(ctx context.Context, tenantID, fileID string, run *schem
 	})
 	return res, err
 }
+
+// CheckReplay tells whether a file can be replayed here: its status
+// allows it (schema.ErrState otherwise, saying what to do instead) and its
+// bytes are kept (E_FILE_GONE).
+func (b *Bridge) CheckReplay(f schema.File) error {
+	switch f.Status {
+	case schema.FileApplied, schema.FileAppliedWithErrors, schema.FileRejected, schema.FileFailed:
+	case schema.FileHeld:
+		return fmt.Errorf("file %s is held: release or discard it instead: %w", f.ID, schema.ErrState)
+	case schema.FileDuplicate:
+		return fmt.Errorf("file %s is a duplicate delivery: replay the file it duplicates (%s): %w", f.ID, f.Detail, schema.ErrState)
+	default:
+		return fmt.Errorf("file %s is %s and cannot be replayed: %w", f.ID, f.Status, schema.ErrState)
+	}
+	if _, err := os.Stat(b.keptPath(f)); err != nil {
+		return &SyncError{Code: schema.ECodeFileGone, Err: fmt.Errorf("file %s: its bytes are no longer kept: %w", f.ID, ErrGone)}
+	}
+	return nil
+}
+
+// ErrGone means a file's bytes were pruned (or kept on another replica
+// without a shared files_dir).
+var ErrGone = errors.New("file bytes gone")
 
 func (b *Bridge) replay(ctx context.Context, conn schema.Connection, f schema.File, sp spooled) (Result, error) {
 	applied := f.Status == schema.FileApplied || f.Status == schema.FileAppliedWithErrors

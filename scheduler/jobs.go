@@ -216,7 +216,10 @@ func (h levelAtLeast) WithGroup(name string) slog.Handler {
 // letting running jobs finish for up to 10 s (after which they are
 // cancelled and later retried).
 func (j *Jobs) Run(ctx context.Context) error {
-	if err := j.q.Start(ctx); err != nil {
+	// River runs on a context of its own and is stopped below, so that
+	// ctx ending stops it cleanly instead of cutting its maintenance
+	// queries short.
+	if err := j.q.Start(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	t := time.NewTicker(j.cfg.PlanEvery)
@@ -274,6 +277,9 @@ func (j *Jobs) EnqueueSync(ctx context.Context, c schema.Connection, trigger str
 func (j *Jobs) EnqueueReplay(ctx context.Context, tenantID, fileID string) (schema.SyncRun, error) {
 	f, err := j.cfg.Store.File(ctx, tenantID, fileID)
 	if err != nil {
+		return schema.SyncRun{}, err
+	}
+	if err := j.cfg.Bridge.CheckReplay(f); err != nil {
 		return schema.SyncRun{}, err
 	}
 	res, err := j.q.Insert(ctx, ReplayArgs{TenantID: tenantID, FileID: fileID}, &river.InsertOpts{MaxAttempts: 3})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -131,6 +133,9 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	name := fs.String("name", "", "connection name")
 	layout := fs.String("layout", "census-csv", "layout of the files")
 	schedule := fs.String("schedule", "", "cron schedule for pulls, e.g. \"0 2 * * *\" or @daily")
+	cronSpec := fs.String("cron", "", "schedule: the new cron schedule (empty: only windows and manual syncs)")
+	tz := fs.String("time-zone", "UTC", "IANA time zone the schedule and windows are read in, e.g. America/New_York")
+	catchUp := fs.String("catch-up", schema.CatchUpOnce, "what ticks missed during downtime do: once (one sync at start-up) or skip")
 	var c bridge.SFTPConfig
 	fs.StringVar(&c.Host, "host", "", "SFTP host")
 	fs.IntVar(&c.Port, "port", 22, "SFTP port")
@@ -155,21 +160,46 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if *tenant == "" || len(pos) == 0 || !(len(pos) == 1 && (pos[0] == "create" || pos[0] == "list") ||
-		len(pos) == 2 && (pos[0] == "test" || pos[0] == "trust-host")) {
-		return usageError{"usage: hrisbridge connections create|list --tenant SLUG [...] | connections test|trust-host --tenant SLUG CONNECTION"}
+		len(pos) == 2 && (pos[0] == "test" || pos[0] == "trust-host" || pos[0] == "show" || pos[0] == "schedule")) {
+		return usageError{"usage: hrisbridge connections create|list --tenant SLUG [...] | connections test|trust-host|show|schedule --tenant SLUG CONNECTION"}
+	}
+	if *catchUp != schema.CatchUpOnce && *catchUp != schema.CatchUpSkip {
+		return usageError{"--catch-up must be once or skip"}
 	}
 	a, t, err := openTenant(ctx, *config, *tenant)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
-	if pos[0] == "test" || pos[0] == "trust-host" {
+	if len(pos) == 2 {
 		conn, err := a.store.Connection(ctx, t.ID, pos[1])
 		if err != nil {
 			return fmt.Errorf("connection %q: %w", pos[1], err)
 		}
-		if pos[0] == "trust-host" {
+		switch pos[0] {
+		case "trust-host":
 			return trustHost(ctx, a, conn, out)
+		case "show":
+			return showConnection(ctx, a, conn, out)
+		case "schedule":
+			if *cronSpec != "" {
+				if _, err := scheduler.Parse(*cronSpec, *tz); err != nil {
+					return usageError{err.Error()}
+				}
+			} else if _, err := time.LoadLocation(*tz); err != nil {
+				return usageError{fmt.Sprintf("--time-zone %q: %v", *tz, err)}
+			}
+			if err := a.store.UpdateConnectionSchedule(ctx, t.ID, conn.ID, *cronSpec, *tz, *catchUp); err != nil {
+				return err
+			}
+			if err := a.store.Audit(ctx, schema.AuditEntry{TenantID: t.ID, Actor: "cli", Action: "connection.schedule", Resource: conn.ID}); err != nil {
+				return err
+			}
+			conn, err = a.store.Connection(ctx, t.ID, conn.ID)
+			if err != nil {
+				return err
+			}
+			return showConnection(ctx, a, conn, out)
 		}
 		return testConnection(ctx, a, conn, out)
 	}
@@ -179,9 +209,9 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "NAME\tKIND\tLAYOUT\tSCHEDULE\tID")
+		fmt.Fprintln(w, "NAME\tKIND\tLAYOUT\tSCHEDULE\tTIME ZONE\tHEALTH\tID")
 		for _, c := range cs {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.Kind, c.Layout, c.Schedule, c.ID)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Kind, c.Layout, c.Schedule, c.TimeZone, c.Health.State, c.ID)
 		}
 		return w.Flush()
 	}
@@ -193,9 +223,11 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 		return usageError{err.Error()}
 	}
 	if *schedule != "" {
-		if _, err := scheduler.Parse(*schedule, ""); err != nil {
+		if _, err := scheduler.Parse(*schedule, *tz); err != nil {
 			return usageError{fmt.Sprintf("schedule %q: %v", *schedule, err)}
 		}
+	} else if _, err := time.LoadLocation(*tz); err != nil {
+		return usageError{fmt.Sprintf("--time-zone %q: %v", *tz, err)}
 	}
 	var sec bridge.SFTPSecret
 	sec.Password = os.Getenv("HRISBRIDGE_SFTP_PASSWORD")
@@ -218,6 +250,11 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	conn, err := createSFTPConnection(ctx, a, t.ID, *name, *layout, *schedule, c, sec)
 	if err != nil {
 		return err
+	}
+	if *tz != "UTC" || *catchUp != schema.CatchUpOnce {
+		if err := a.store.UpdateConnectionSchedule(ctx, t.ID, conn.ID, *schedule, *tz, *catchUp); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(out, "created connection %s (%s)\n", conn.Name, conn.ID)
 	return nil
@@ -242,12 +279,13 @@ func createSFTPConnection(ctx context.Context, a *app, tenantID, name, layout, s
 func cmdSync(ctx context.Context, args []string, out io.Writer) error {
 	fs, config := flags("sync")
 	tenant := fs.String("tenant", "", "tenant slug")
+	queue := fs.Bool("queue", false, "queue the sync as a job for the running servers instead of pulling here")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || *tenant == "" {
-		return usageError{"usage: hrisbridge sync --tenant SLUG CONNECTION"}
+		return usageError{"usage: hrisbridge sync [--queue] --tenant SLUG CONNECTION"}
 	}
 	a, t, err := openTenant(ctx, *config, *tenant)
 	if err != nil {
@@ -262,7 +300,19 @@ func cmdSync(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	run, results, err := b.Sync(ctx, conn, "manual")
+	if *queue {
+		jobs, err := a.jobs(ctx, b)
+		if err != nil {
+			return err
+		}
+		run, err := jobs.EnqueueSync(ctx, conn, schema.TriggerManual)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "sync %s queued as job %d\n", run.ID, run.JobID)
+		return nil
+	}
+	run, results, err := b.Sync(ctx, conn, schema.TriggerManual)
 	printResults(out, results)
 	if err != nil {
 		return err
@@ -352,4 +402,89 @@ func testConnection(ctx context.Context, a *app, conn schema.Connection, out io.
 		fmt.Fprintln(out, "  "+f)
 	}
 	return nil
+}
+
+// showConnection prints a connection (without credentials) with its
+// health and next syncs, as GET /v1/connections/{id} does.
+func showConnection(ctx context.Context, a *app, conn schema.Connection, out io.Writer) error {
+	ws, err := a.store.Windows(ctx, conn.TenantID)
+	if err != nil {
+		return err
+	}
+	p, err := scheduler.PlanFor(conn, ws)
+	if err != nil {
+		return err
+	}
+	conn.Secret = nil
+	now := time.Now()
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		schema.Connection
+		ActiveWindow string           `json:"active_window,omitempty"`
+		NextSyncs    []scheduler.Tick `json:"next_syncs"`
+	}{conn, p.Active(now), p.Upcoming(now, 5)})
+}
+
+func cmdWindows(ctx context.Context, args []string, out io.Writer) error {
+	fs, config := flags("windows")
+	tenant := fs.String("tenant", "", "tenant slug")
+	conn := fs.String("connection", "", "connection the window applies to (default: every connection of the tenant)")
+	name := fs.String("name", "", "window name, e.g. \"open enrollment 2027\"")
+	from := fs.String("from", "", "first day, YYYY-MM-DD (in the connection's time zone)")
+	to := fs.String("to", "", "last day, YYYY-MM-DD, inclusive")
+	schedule := fs.String("schedule", "", "cron schedule while the window is open, e.g. \"*/15 * * * *\"")
+	finalPull := fs.Bool("final-pull", false, "sync once more when the window closes")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *tenant == "" || !(len(pos) == 1 && (pos[0] == "add" || pos[0] == "list") || len(pos) == 2 && pos[0] == "delete") {
+		return usageError{"usage: hrisbridge windows add --tenant SLUG --name N --from YYYY-MM-DD --to YYYY-MM-DD --schedule CRON [--connection C] [--final-pull] | windows list|delete ID --tenant SLUG"}
+	}
+	a, t, err := openTenant(ctx, *config, *tenant)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	switch pos[0] {
+	case "list":
+		ws, err := a.store.Windows(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tNAME\tFROM\tTO\tSCHEDULE\tFINAL PULL\tCONNECTION")
+		for _, x := range ws {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%v\t%s\n", x.ID, x.Name, x.StartsOn, x.EndsOn, x.Schedule, x.FinalPull, cmp.Or(x.ConnectionID, "(all)"))
+		}
+		return w.Flush()
+	case "delete":
+		if err := a.store.DeleteWindow(ctx, t.ID, pos[1]); err != nil {
+			return fmt.Errorf("window %s: %w", pos[1], err)
+		}
+		fmt.Fprintf(out, "deleted window %s\n", pos[1])
+		return a.store.Audit(ctx, schema.AuditEntry{TenantID: t.ID, Actor: "cli", Action: "window.delete", Resource: pos[1]})
+	}
+	w := schema.Window{TenantID: t.ID, Name: *name, StartsOn: *from, EndsOn: *to, Schedule: *schedule, FinalPull: *finalPull}
+	tz := "UTC"
+	if *conn != "" {
+		c, err := a.store.Connection(ctx, t.ID, *conn)
+		if err != nil {
+			return fmt.Errorf("connection %q: %w", *conn, err)
+		}
+		w.ConnectionID, tz = c.ID, c.TimeZone
+	}
+	if w.Name == "" {
+		return usageError{"--name is required"}
+	}
+	loc, _ := time.LoadLocation(cmp.Or(tz, "UTC"))
+	if _, err := scheduler.ResolveWindow(w, loc); err != nil {
+		return usageError{err.Error()}
+	}
+	if err := a.store.CreateWindow(ctx, &w); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "created window %s (%s): %s..%s, %s\n", w.Name, w.ID, w.StartsOn, w.EndsOn, w.Schedule)
+	return a.store.Audit(ctx, schema.AuditEntry{TenantID: t.ID, Actor: "cli", Action: "window.create", Resource: w.ID})
 }

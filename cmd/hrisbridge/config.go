@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -53,10 +55,62 @@ type Config struct {
 	// addresses (receivers inside your own network). Default false: a
 	// tenant's webhook URL cannot reach the appliance's neighbours.
 	WebhooksAllowPrivate bool `yaml:"webhooks_allow_private"`
+	// FilesDir keeps every received file's bytes for replays and held
+	// files' releases. Default <data_dir>/files. With several replicas,
+	// put it on storage they share, or a replay runs only where the file
+	// was received.
+	FilesDir string `yaml:"files_dir"`
+	// FileRetention is how long kept file bytes stay (Go duration);
+	// default "720h" (30 days), "0" keeps them forever.
+	FileRetention string `yaml:"file_retention"`
+	// JobWorkers is how many sync jobs one process runs at once; default 4.
+	JobWorkers float64 `yaml:"job_workers"`
+	// JobMaxAttempts is how often a sync job is tried before it fails;
+	// default 5 (backoff 1m, 2m, 4m, 8m between them, with jitter).
+	JobMaxAttempts float64 `yaml:"job_max_attempts"`
+	// SyncTimeout bounds one sync attempt; default "1h".
+	SyncTimeout string `yaml:"sync_timeout"`
+	// JobRescueAfter is when a job whose replica died mid-run is retried
+	// elsewhere; default sync_timeout + 5m. Must exceed sync_timeout.
+	JobRescueAfter string `yaml:"job_rescue_after"`
+	// SyncLeaseTTL is how long a sync's hold on its connection outlives
+	// its process; default "60s".
+	SyncLeaseTTL string `yaml:"sync_lease_ttl"`
+}
+
+// durations are the parsed duration keys.
+type durations struct {
+	fileRetention, syncTimeout, rescueAfter, leaseTTL time.Duration
+}
+
+func (c *Config) durations() (durations, error) {
+	var d durations
+	for _, k := range []struct {
+		key, val string
+		dst      *time.Duration
+	}{{"file_retention", c.FileRetention, &d.fileRetention}, {"sync_timeout", c.SyncTimeout, &d.syncTimeout},
+		{"job_rescue_after", c.JobRescueAfter, &d.rescueAfter}, {"sync_lease_ttl", c.SyncLeaseTTL, &d.leaseTTL}} {
+		if k.val == "" {
+			continue
+		}
+		v, err := time.ParseDuration(k.val)
+		if err != nil || v < 0 {
+			return d, fmt.Errorf("config: %s %q is not a duration like 90s, 15m or 720h", k.key, k.val)
+		}
+		*k.dst = v
+	}
+	if c.FileRetention == "0" || d.fileRetention == 0 && c.FileRetention != "" {
+		d.fileRetention = -1 // keep forever
+	}
+	if d.rescueAfter > 0 && d.rescueAfter <= cmp.Or(d.syncTimeout, time.Hour) {
+		return d, fmt.Errorf("config: job_rescue_after %s must be longer than sync_timeout %s", d.rescueAfter, cmp.Or(d.syncTimeout, time.Hour))
+	}
+	return d, nil
 }
 
 func defaults() Config {
-	return Config{Addr: ":8080", DataDir: "./data", LogLevel: "info", LogFormat: "text", MaxInvalidRatio: 0.05, MaxUploadBytes: 1 << 30}
+	return Config{Addr: ":8080", DataDir: "./data", LogLevel: "info", LogFormat: "text", MaxInvalidRatio: 0.05, MaxUploadBytes: 1 << 30,
+		FileRetention: "720h", JobWorkers: 4, JobMaxAttempts: 5, SyncTimeout: "1h", SyncLeaseTTL: "60s"}
 }
 
 // loadConfig reads path (optional), then the environment, then validates.
@@ -78,6 +132,9 @@ func loadConfig(path string) (Config, error) {
 	}
 	if cfg.DatabaseURL == "" {
 		cfg.DatabaseURL = "sqlite://" + filepath.Join(cfg.DataDir, "hrisbridge.db")
+	}
+	if cfg.FilesDir == "" {
+		cfg.FilesDir = filepath.Join(cfg.DataDir, "files")
 	}
 	return cfg, cfg.validate()
 }
@@ -137,6 +194,13 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: max_upload_bytes %v must be positive", c.MaxUploadBytes)
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("config: log_format %q must be text or json", c.LogFormat)
+	case c.JobWorkers < 1 || c.JobWorkers != float64(int(c.JobWorkers)):
+		return fmt.Errorf("config: job_workers %v must be a whole number of at least 1", c.JobWorkers)
+	case c.JobMaxAttempts < 1 || c.JobMaxAttempts != float64(int(c.JobMaxAttempts)):
+		return fmt.Errorf("config: job_max_attempts %v must be a whole number of at least 1", c.JobMaxAttempts)
+	}
+	if _, err := c.durations(); err != nil {
+		return err
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {

@@ -20,7 +20,6 @@ import (
 	"github.com/hrisbridge/hrisbridge/api"
 	"github.com/hrisbridge/hrisbridge/bridge"
 	"github.com/hrisbridge/hrisbridge/bridge/sftpd"
-	"github.com/hrisbridge/hrisbridge/scheduler"
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/secret"
 )
@@ -84,7 +83,11 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintln(out, "hrisbridge demo: first sync of tenant demo over SFTP:")
 	printResults(out, results)
 	inbox := b.NewInbox(filepath.Join(a.cfg.DataDir, "dropbox"))
-	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox,
+	jobs, err := a.jobs(ctx, b)
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox, Jobs: jobs,
 		Metrics: m.handler(), ObserveRequest: m.request})
 	if err != nil {
 		return err
@@ -97,17 +100,10 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "  curl -s '%s/v1/employees'            # no key: 401 problem+json\n", base)
 	fmt.Fprintf(out, "  curl -s '%s/readyz'\nPress Ctrl-C to stop.\n", base)
 
-	sched, err := scheduler.Parse(conn.Schedule, "")
-	if err != nil {
-		return err
-	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(ctx, apiL) })
 	g.Go(func() error { return inbox.Run(ctx) })
-	g.Go(func() error {
-		return (&scheduler.Scheduler{Logger: a.log}).Run(ctx, []scheduler.Job{{Name: conn.Name, Schedule: sched,
-			Run: func(ctx context.Context) error { _, _, err := b.Sync(ctx, conn, "scheduled"); return err }}})
-	})
+	g.Go(func() error { return jobs.Run(ctx) })
 	err = g.Wait()
 	fmt.Fprintln(out, "hrisbridge demo stopped")
 	return err

@@ -127,9 +127,9 @@ func cmdFiles(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ok := len(pos) == 1 && pos[0] == "list" || len(pos) == 2 && (pos[0] == "release" || pos[0] == "discard" || pos[0] == "errors")
+	ok := len(pos) == 1 && pos[0] == "list" || len(pos) == 2 && (pos[0] == "release" || pos[0] == "discard" || pos[0] == "errors" || pos[0] == "replay")
 	if !ok || *tenant == "" {
-		return usageError{"usage: hrisbridge files list|errors ID|release ID|discard ID --tenant SLUG"}
+		return usageError{"usage: hrisbridge files list|errors ID|release ID|discard ID|replay ID --tenant SLUG"}
 	}
 	a, t, err := openTenant(ctx, *config, *tenant)
 	if err != nil {
@@ -171,6 +171,15 @@ func cmdFiles(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		printResults(out, []bridge.Result{res})
+		return nil
+	case "replay":
+		run := schema.SyncRun{}
+		res, err := b.Replay(ctx, t.ID, pos[1], &run)
+		if err != nil {
+			return err
+		}
+		printResults(out, []bridge.Result{res})
+		fmt.Fprintf(out, "replay run %s: %s\n", run.ID, run.Status)
 		return nil
 	}
 	if err := b.Discard(ctx, t.ID, pos[1]); err != nil {

@@ -37,13 +37,18 @@ Usage:
   hrisbridge connections list --tenant SLUG
   hrisbridge connections test --tenant SLUG CONNECTION       dial, check host key, log in, list what a pull takes
   hrisbridge connections trust-host --tenant SLUG CONNECTION pin the key the server presents now
-  hrisbridge sync --tenant SLUG CONNECTION         pull a connection now
+  hrisbridge connections show --tenant SLUG CONNECTION       health, schedule, active window, next syncs
+  hrisbridge connections schedule --tenant SLUG CONNECTION --cron SPEC [--time-zone TZ] [--catch-up once|skip]
+  hrisbridge sync [--queue] --tenant SLUG CONNECTION
+                                                   pull a connection now (--queue: as a job for the servers)
+  hrisbridge windows add --tenant SLUG --name N --from DATE --to DATE --schedule CRON [--connection C] [--final-pull]
+  hrisbridge windows list|delete ID --tenant SLUG  enrollment windows (their schedule supersedes the base one)
   hrisbridge ingest --tenant SLUG --layout NAME [--connection C] [--json] FILE
                                                    apply one file (backfills, support)
   hrisbridge dropbox add --tenant SLUG --connection NAME --user USER (--password-file F | --authorized-keys F)
                                                    a drop box login for HR admins (SFTP, sftp_addr)
-  hrisbridge files list|errors ID|release ID|discard ID --tenant SLUG
-                                                   received files; release or discard a held one
+  hrisbridge files list|errors ID|release ID|discard ID|replay ID --tenant SLUG
+                                                   received files; release or discard a held one; replay one
   hrisbridge layouts                               list the built-in layouts
   hrisbridge layouts show NAME [--tenant T [--connection C]]
                                                    print the effective layout (built-in + overrides)
@@ -104,6 +109,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return cmdKeys(ctx, rest, out)
 	case "connections":
 		return cmdConnections(ctx, rest, out)
+	case "windows":
+		return cmdWindows(ctx, rest, out)
 	case "sync":
 		return cmdSync(ctx, rest, out)
 	case "layouts":
@@ -212,9 +219,19 @@ func (a *app) bridge() (*bridge.Bridge, error) { return a.bridgeWith(nil) }
 
 // bridgeWith builds the bridge, reporting to m when set.
 func (a *app) bridgeWith(m *metrics) (*bridge.Bridge, error) {
+	d, err := a.cfg.durations()
+	if err != nil {
+		return nil, err
+	}
 	cfg := bridge.Config{Store: a.store, Box: a.box, Logger: a.log, MaxInvalidRatio: a.cfg.MaxInvalidRatio,
-		SpoolDir: filepath.Join(a.cfg.DataDir, "spool"), FilesDir: filepath.Join(a.cfg.DataDir, "held"),
+		SpoolDir: filepath.Join(a.cfg.DataDir, "spool"), FilesDir: a.cfg.FilesDir, LeaseTTL: d.leaseTTL,
 		CrashAt: os.Getenv("HRISBRIDGE_TEST_CRASH_AT")} // crash tests only
+	// Held files of earlier versions waited in <data_dir>/held.
+	if old := filepath.Join(a.cfg.DataDir, "held"); old != a.cfg.FilesDir {
+		if _, err := os.Stat(a.cfg.FilesDir); errors.Is(err, os.ErrNotExist) {
+			os.Rename(old, a.cfg.FilesDir) //nolint:errcheck // absent: nothing to move
+		}
+	}
 	if m != nil {
 		cfg.Observe, cfg.ObserveRun = m.file, m.run
 	}

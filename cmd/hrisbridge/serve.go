@@ -39,7 +39,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	jobs, err := syncJobs(ctx, a, b)
+	jobs, err := a.jobs(ctx, b)
 	if err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox, Webhooks: hooks,
+	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox, Webhooks: hooks, Jobs: jobs,
 		Metrics: m.handler(), ObserveRequest: m.request,
 		MaxUpload: int64(a.cfg.MaxUploadBytes)})
 	if err != nil {
@@ -58,10 +58,10 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on addr %s: %w", a.cfg.Addr, err)
 	}
-	a.log.InfoContext(ctx, "hrisbridge serving", "addr", a.cfg.Addr, "store", storeKind(a.cfg.DatabaseURL), "scheduled_connections", len(jobs))
+	a.log.InfoContext(ctx, "hrisbridge serving", "addr", a.cfg.Addr, "store", storeKind(a.cfg.DatabaseURL))
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Serve(ctx, l) })
-	g.Go(func() error { return (&scheduler.Scheduler{Logger: a.log}).Run(ctx, jobs) })
+	g.Go(func() error { return jobs.Run(ctx) })
 	g.Go(func() error { return inbox.Run(ctx) })
 	g.Go(func() error { return hooks.Run(ctx) })
 	if a.cfg.SFTPAddr != "" {
@@ -85,27 +85,15 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	return err
 }
 
-// syncJobs schedules every enabled connection that has a schedule.
-func syncJobs(ctx context.Context, a *app, b *bridge.Bridge) ([]scheduler.Job, error) {
-	conns, err := a.store.Connections(ctx, "")
+// jobs builds the durable job system (River in the store's database).
+func (a *app) jobs(ctx context.Context, b *bridge.Bridge) (*scheduler.Jobs, error) {
+	d, err := a.cfg.durations()
 	if err != nil {
 		return nil, err
 	}
-	var jobs []scheduler.Job
-	for _, c := range conns {
-		if !c.Enabled || c.Schedule == "" {
-			continue
-		}
-		s, err := scheduler.Parse(c.Schedule, "")
-		if err != nil {
-			return nil, fmt.Errorf("connection %s: %w", c.Name, err)
-		}
-		jobs = append(jobs, scheduler.Job{Name: c.Name, Schedule: s, Run: func(ctx context.Context) error {
-			_, _, err := b.Sync(ctx, c, "scheduled")
-			return err
-		}})
-	}
-	return jobs, nil
+	return scheduler.New(ctx, scheduler.Config{Store: a.store, Bridge: b, Logger: a.log,
+		Workers: int(a.cfg.JobWorkers), MaxAttempts: int(a.cfg.JobMaxAttempts), SyncTimeout: d.syncTimeout, RescueAfter: d.rescueAfter,
+		FileRetention: d.fileRetention})
 }
 
 func storeKind(url string) string {

@@ -1,0 +1,224 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/hrisbridge/hrisbridge/scheduler"
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+// Jobs queues syncs and replays as durable jobs.
+type Jobs interface {
+	EnqueueSync(ctx context.Context, c schema.Connection, trigger string) (schema.SyncRun, error)
+	EnqueueReplay(ctx context.Context, tenantID, fileID string) (schema.SyncRun, error)
+}
+
+// connectionDetail is one connection with its schedule's next ticks.
+type connectionDetail struct {
+	connectionView
+	ActiveWindow string           `json:"active_window,omitempty"`
+	NextSyncs    []scheduler.Tick `json:"next_syncs"`
+}
+
+func (s *Server) getConnection(c *gin.Context) {
+	ctx := c.Request.Context()
+	conn, err := s.cfg.Store.Connection(ctx, tenantID(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	d, err := s.detail(ctx, conn)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.single(c, d)
+}
+
+func (s *Server) detail(ctx context.Context, conn schema.Connection) (connectionDetail, error) {
+	d := connectionDetail{connectionView: connectionView{Connection: conn}, NextSyncs: []scheduler.Tick{}}
+	ws, err := s.cfg.Store.Windows(ctx, conn.TenantID)
+	if err != nil {
+		return d, err
+	}
+	if p, err := scheduler.PlanFor(conn, ws); err == nil && conn.Enabled && conn.Kind == schema.ConnSFTP {
+		now := time.Now()
+		d.ActiveWindow = p.Active(now)
+		d.NextSyncs = p.Upcoming(now, 5)
+	}
+	return d, nil
+}
+
+// putSchedule sets a connection's schedule, time zone and catch-up policy.
+func (s *Server) putSchedule(c *gin.Context) {
+	ctx := c.Request.Context()
+	var body struct {
+		Schedule string `json:"schedule"`
+		TimeZone string `json:"time_zone"`
+		CatchUp  string `json:"catch_up"`
+	}
+	if err := c.ShouldBindJSON(&body); err != nil {
+		problem(c, http.StatusBadRequest, "bad_request", "body must be JSON: {\"schedule\", \"time_zone\", \"catch_up\"}: "+err.Error())
+		return
+	}
+	body.TimeZone, body.CatchUp = cmpOr(body.TimeZone, "UTC"), cmpOr(body.CatchUp, schema.CatchUpOnce)
+	if detail := validSchedule(body.Schedule, body.TimeZone, body.CatchUp); detail != "" {
+		problem(c, http.StatusUnprocessableEntity, "validation_failed", detail)
+		return
+	}
+	conn, err := s.cfg.Store.Connection(ctx, tenantID(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if err := s.cfg.Store.UpdateConnectionSchedule(ctx, conn.TenantID, conn.ID, body.Schedule, body.TimeZone, body.CatchUp); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := s.cfg.Store.Audit(ctx, schema.AuditEntry{TenantID: conn.TenantID, KeyID: apiKey(c).ID, Action: "connection.schedule", Resource: conn.ID}); err != nil {
+		fail(c, err)
+		return
+	}
+	conn, err = s.cfg.Store.Connection(ctx, conn.TenantID, conn.ID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	d, err := s.detail(ctx, conn)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, d)
+}
+
+// validSchedule explains what is wrong with a schedule ("" when fine).
+func validSchedule(spec, tz, catchUp string) string {
+	if catchUp != schema.CatchUpOnce && catchUp != schema.CatchUpSkip {
+		return "catch_up must be once or skip"
+	}
+	if spec == "" {
+		if _, err := time.LoadLocation(tz); err != nil {
+			return "time_zone: " + err.Error()
+		}
+		return ""
+	}
+	if _, err := scheduler.Parse(spec, tz); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// syncConnection queues a manual sync.
+func (s *Server) syncConnection(c *gin.Context) {
+	if s.cfg.Jobs == nil {
+		problem(c, http.StatusNotImplemented, "not_configured", "this server does not run syncs")
+		return
+	}
+	ctx := c.Request.Context()
+	conn, err := s.cfg.Store.Connection(ctx, tenantID(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	run, err := s.cfg.Jobs.EnqueueSync(ctx, conn, schema.TriggerManual)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Location", "/v1/sync-runs/"+run.ID)
+	c.JSON(http.StatusAccepted, run)
+}
+
+// replayFile queues a replay of a kept file with the current layout.
+func (s *Server) replayFile(c *gin.Context) {
+	if s.cfg.Jobs == nil {
+		problem(c, http.StatusNotImplemented, "not_configured", "this server does not run syncs")
+		return
+	}
+	run, err := s.cfg.Jobs.EnqueueReplay(c.Request.Context(), tenantID(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Location", "/v1/sync-runs/"+run.ID)
+	c.JSON(http.StatusAccepted, run)
+}
+
+func (s *Server) getSyncRun(c *gin.Context) {
+	r, err := s.cfg.Store.SyncRun(c.Request.Context(), tenantID(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.single(c, r)
+}
+
+func (s *Server) listWindows(c *gin.Context) {
+	ws, err := s.cfg.Store.Windows(c.Request.Context(), tenantID(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if ws == nil {
+		ws = []schema.Window{}
+	}
+	c.JSON(http.StatusOK, gin.H{"data": ws, "next_cursor": nil})
+}
+
+// createWindow stores an enrollment window after checking its dates and
+// schedule (and connection, when it names one).
+func (s *Server) createWindow(c *gin.Context) {
+	ctx := c.Request.Context()
+	var w schema.Window
+	if err := c.ShouldBindJSON(&w); err != nil {
+		problem(c, http.StatusBadRequest, "bad_request", "body must be a JSON window: "+err.Error())
+		return
+	}
+	w.TenantID = tenantID(c)
+	tz := "UTC"
+	if w.ConnectionID != "" {
+		conn, err := s.cfg.Store.Connection(ctx, w.TenantID, w.ConnectionID)
+		if err != nil {
+			problem(c, http.StatusUnprocessableEntity, "validation_failed", "connection_id: no such connection for this tenant")
+			return
+		}
+		w.ConnectionID, tz = conn.ID, conn.TimeZone
+	}
+	if w.Name == "" {
+		problem(c, http.StatusUnprocessableEntity, "validation_failed", "name is required")
+		return
+	}
+	loc, _ := time.LoadLocation(cmpOr(tz, "UTC"))
+	if _, err := scheduler.ResolveWindow(w, loc); err != nil {
+		problem(c, http.StatusUnprocessableEntity, "validation_failed", err.Error())
+		return
+	}
+	if err := s.cfg.Store.CreateWindow(ctx, &w); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := s.cfg.Store.Audit(ctx, schema.AuditEntry{TenantID: w.TenantID, KeyID: apiKey(c).ID, Action: "window.create", Resource: w.ID}); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Location", "/v1/windows/"+w.ID)
+	c.JSON(http.StatusCreated, w)
+}
+
+func (s *Server) deleteWindow(c *gin.Context) {
+	ctx := c.Request.Context()
+	if err := s.cfg.Store.DeleteWindow(ctx, tenantID(c), c.Param("id")); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := s.cfg.Store.Audit(ctx, schema.AuditEntry{TenantID: tenantID(c), KeyID: apiKey(c).ID, Action: "window.delete", Resource: c.Param("id")}); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
