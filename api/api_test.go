@@ -47,7 +47,7 @@ func (e *env) tenant(slug string, n int, scopes ...string) (schema.Tenant, strin
 	if err := e.store.CreateTenant(ctx, &tn); err != nil {
 		e.t.Fatal(err)
 	}
-	conn := schema.Connection{TenantID: tn.ID, Name: "payroll", Kind: "sftp", Layout: "census-csv"}
+	conn := schema.Connection{TenantID: tn.ID, Name: "payroll", Kind: "sftp", Layout: "census-csv", Enabled: true}
 	if err := e.store.CreateConnection(ctx, &conn); err != nil {
 		e.t.Fatal(err)
 	}
