@@ -68,6 +68,9 @@ type Config struct {
 	// JobMaxAttempts is how often a sync job is tried before it fails;
 	// default 5 (backoff 1m, 2m, 4m, 8m between them, with jitter).
 	JobMaxAttempts float64 `yaml:"job_max_attempts"`
+	// JobRetryBase is the wait before a failed sync job's second attempt,
+	// doubled for each further one (with jitter, at most 1h); default "1m".
+	JobRetryBase string `yaml:"job_retry_base"`
 	// SyncTimeout bounds one sync attempt; default "1h".
 	SyncTimeout string `yaml:"sync_timeout"`
 	// JobRescueAfter is when a job whose replica died mid-run is retried
@@ -80,7 +83,7 @@ type Config struct {
 
 // durations are the parsed duration keys.
 type durations struct {
-	fileRetention, syncTimeout, rescueAfter, leaseTTL time.Duration
+	fileRetention, syncTimeout, rescueAfter, leaseTTL, retryBase time.Duration
 }
 
 func (c *Config) durations() (durations, error) {
@@ -89,7 +92,8 @@ func (c *Config) durations() (durations, error) {
 		key, val string
 		dst      *time.Duration
 	}{{"file_retention", c.FileRetention, &d.fileRetention}, {"sync_timeout", c.SyncTimeout, &d.syncTimeout},
-		{"job_rescue_after", c.JobRescueAfter, &d.rescueAfter}, {"sync_lease_ttl", c.SyncLeaseTTL, &d.leaseTTL}} {
+		{"job_rescue_after", c.JobRescueAfter, &d.rescueAfter}, {"sync_lease_ttl", c.SyncLeaseTTL, &d.leaseTTL},
+		{"job_retry_base", c.JobRetryBase, &d.retryBase}} {
 		if k.val == "" {
 			continue
 		}
@@ -110,7 +114,7 @@ func (c *Config) durations() (durations, error) {
 
 func defaults() Config {
 	return Config{Addr: ":8080", DataDir: "./data", LogLevel: "info", LogFormat: "text", MaxInvalidRatio: 0.05, MaxUploadBytes: 1 << 30,
-		FileRetention: "720h", JobWorkers: 4, JobMaxAttempts: 5, SyncTimeout: "1h", SyncLeaseTTL: "60s"}
+		FileRetention: "720h", JobWorkers: 4, JobMaxAttempts: 5, SyncTimeout: "1h", SyncLeaseTTL: "60s", JobRetryBase: "1m"}
 }
 
 // loadConfig reads path (optional), then the environment, then validates.

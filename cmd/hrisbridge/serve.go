@@ -92,7 +92,7 @@ func (a *app) jobs(ctx context.Context, b *bridge.Bridge) (*scheduler.Jobs, erro
 		return nil, err
 	}
 	return scheduler.New(ctx, scheduler.Config{Store: a.store, Bridge: b, Logger: a.log,
-		Workers: int(a.cfg.JobWorkers), MaxAttempts: int(a.cfg.JobMaxAttempts), SyncTimeout: d.syncTimeout, RescueAfter: d.rescueAfter,
+		Workers: int(a.cfg.JobWorkers), MaxAttempts: int(a.cfg.JobMaxAttempts), RetryBase: d.retryBase, SyncTimeout: d.syncTimeout, RescueAfter: d.rescueAfter,
 		FileRetention: d.fileRetention})
 }
 
