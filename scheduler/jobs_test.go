@@ -103,6 +103,23 @@ func (f *jobsFixture) waitRun(t *testing.T, id string) schema.SyncRun {
 	}
 }
 
+// waitHealth waits for a connection's health (it is updated just after
+// its run is finished).
+func (f *jobsFixture) waitHealth(t *testing.T, c schema.Connection, state string) schema.Health {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cur, err := f.store.Connection(context.Background(), c.TenantID, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.Health.State == state || time.Now().After(deadline) {
+			return cur.Health
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (f *jobsFixture) runs(t *testing.T) []schema.SyncRun {
 	t.Helper()
 	rs, err := f.store.SyncRuns(context.Background(), f.conn.TenantID, schema.ListQuery{Limit: 100, ConnectionID: f.conn.ID})
@@ -193,10 +210,10 @@ func TestManualSyncRetriesThenFails(t *testing.T) {
 		if got.Status != schema.RunFailed || got.Attempt != 2 || got.ErrorCode != schema.ECodeSFTPDial || got.Trigger != schema.TriggerManual {
 			t.Fatalf("run = %+v; want failed after 2 attempts with E_SFTP_DIAL", got)
 		}
-		c, _ := s.Connection(ctx, f.conn.TenantID, f.conn.ID)
-		if c.Health.State != schema.HealthDegraded || c.Health.Code != schema.ECodeSFTPDial || c.Health.Fix == "" {
-			t.Fatalf("health after a failed job = %+v", c.Health)
+		if h := f.waitHealth(t, f.conn, schema.HealthDegraded); h.State != schema.HealthDegraded || h.Code != schema.ECodeSFTPDial || h.Fix == "" {
+			t.Fatalf("health after a failed job = %+v", h)
 		}
+		c, _ := s.Connection(ctx, f.conn.TenantID, f.conn.ID)
 		// Point the connection at the live server: the next sync recovers.
 		var cfg bridge.SFTPConfig
 		json.Unmarshal(c.Config, &cfg)
@@ -213,6 +230,7 @@ func TestManualSyncRetriesThenFails(t *testing.T) {
 		if got := f.waitRun(t, run.ID); got.Status != schema.RunSucceeded || got.Attempt != 1 {
 			t.Fatalf("run = %+v", got)
 		}
+		f.waitHealth(t, c, schema.HealthHealthy)
 		types := eventTypes(t, s, c.TenantID)
 		if count(types, "connection.unhealthy") != 1 || count(types, "connection.recovered") != 1 {
 			t.Fatalf("events = %v; want one unhealthy and one recovered", types)
@@ -245,9 +263,8 @@ func TestAuthFailureIsPermanent(t *testing.T) {
 		if got.Status != schema.RunFailed || got.Attempt != 1 || got.ErrorCode != schema.ECodeSFTPAuth {
 			t.Fatalf("run = %+v; want failed at attempt 1 with E_SFTP_AUTH", got)
 		}
-		cur, _ := s.Connection(ctx, c.TenantID, c.ID)
-		if cur.Health.State != schema.HealthFailing || cur.Health.Code != schema.ECodeSFTPAuth {
-			t.Fatalf("health = %+v; want failing", cur.Health)
+		if h := f.waitHealth(t, c, schema.HealthFailing); h.State != schema.HealthFailing || h.Code != schema.ECodeSFTPAuth {
+			t.Fatalf("health = %+v; want failing", h)
 		}
 	})
 }
