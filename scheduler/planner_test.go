@@ -171,7 +171,7 @@ func TestPlannerWindows(t *testing.T) {
 			t.Fatal(err)
 		}
 		for clk.now.Before(at(t, "2026-11-02T12:00:00-06:00")) {
-			if err := p.Plan(ctx, clk.step(10 * time.Minute)); err != nil {
+			if err := p.Plan(ctx, clk.step(10*time.Minute)); err != nil {
 				t.Fatal(err)
 			}
 		}
