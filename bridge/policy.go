@@ -34,6 +34,24 @@ func (p Policy) Validate() error {
 	return nil
 }
 
+// CheckConfig validates the kind-independent keys of a connection's
+// config: policy and expect_file_every.
+func CheckConfig(config []byte) error {
+	if _, err := policyOf(config); err != nil {
+		return err
+	}
+	var c struct {
+		N *int `json:"expect_file_every"`
+	}
+	if err := json.Unmarshal(config, &c); err != nil {
+		return fmt.Errorf("connection config: %w", err)
+	}
+	if c.N != nil && *c.N < 0 {
+		return fmt.Errorf("expect_file_every %d must be 0 (off) or more", *c.N)
+	}
+	return nil
+}
+
 // policyOf reads the policy of any connection kind.
 func policyOf(config []byte) (Policy, error) {
 	var c struct {

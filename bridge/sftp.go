@@ -56,6 +56,9 @@ type SFTPConfig struct {
 	Marker string `json:"marker,omitempty"`
 	// Policy holds the ingest guards.
 	Policy Policy `json:"policy,omitempty"`
+	// ExpectFileEvery makes the connection degraded after that many
+	// scheduled syncs in a row found no file; 0 expects nothing.
+	ExpectFileEvery int `json:"expect_file_every,omitempty"`
 }
 
 // SFTPSecret is an sftp connection's credentials, sealed at rest, with

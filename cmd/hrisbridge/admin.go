@@ -136,6 +136,10 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	cronSpec := fs.String("cron", "", "schedule: the new cron schedule (empty: only windows and manual syncs)")
 	tz := fs.String("time-zone", "UTC", "IANA time zone the schedule and windows are read in, e.g. America/New_York")
 	catchUp := fs.String("catch-up", schema.CatchUpOnce, "what ticks missed during downtime do: once (one sync at start-up) or skip")
+	maxInvalid := fs.Float64("max-invalid-ratio", -1, "configure: reject a file with a larger share of invalid rows")
+	maxShrink := fs.Float64("max-shrink-ratio", -1, "configure: hold a full snapshot that shrank by more than this")
+	absent := fs.String("absent", "", "configure: what absence from a full snapshot means: flag or terminate")
+	expectEvery := fs.Int("expect-file-every", -1, "configure: degraded after this many scheduled syncs in a row without a file (0: off)")
 	var c bridge.SFTPConfig
 	fs.StringVar(&c.Host, "host", "", "SFTP host")
 	fs.IntVar(&c.Port, "port", 22, "SFTP port")
@@ -160,8 +164,8 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if *tenant == "" || len(pos) == 0 || !(len(pos) == 1 && (pos[0] == "create" || pos[0] == "list") ||
-		len(pos) == 2 && (pos[0] == "test" || pos[0] == "trust-host" || pos[0] == "show" || pos[0] == "schedule")) {
-		return usageError{"usage: hrisbridge connections create|list --tenant SLUG [...] | connections test|trust-host|show|schedule --tenant SLUG CONNECTION"}
+		len(pos) == 2 && (pos[0] == "test" || pos[0] == "trust-host" || pos[0] == "show" || pos[0] == "schedule" || pos[0] == "configure")) {
+		return usageError{"usage: hrisbridge connections create|list --tenant SLUG [...] | connections test|trust-host|show|schedule|configure --tenant SLUG CONNECTION"}
 	}
 	if *catchUp != schema.CatchUpOnce && *catchUp != schema.CatchUpSkip {
 		return usageError{"--catch-up must be once or skip"}
@@ -180,6 +184,40 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 		case "trust-host":
 			return trustHost(ctx, a, conn, out)
 		case "show":
+			return showConnection(ctx, a, conn, out)
+		case "configure":
+			var cfg map[string]any
+			if err := json.Unmarshal(conn.Config, &cfg); err != nil {
+				return err
+			}
+			policy, _ := cfg["policy"].(map[string]any)
+			if policy == nil {
+				policy = map[string]any{}
+			}
+			if *maxInvalid >= 0 {
+				policy["max_invalid_ratio"] = *maxInvalid
+			}
+			if *maxShrink >= 0 {
+				policy["max_shrink_ratio"] = *maxShrink
+			}
+			if *absent != "" {
+				policy["absent"] = *absent
+			}
+			cfg["policy"] = policy
+			if *expectEvery >= 0 {
+				cfg["expect_file_every"] = *expectEvery
+			}
+			raw, _ := json.Marshal(cfg)
+			if err := bridge.CheckConfig(raw); err != nil {
+				return usageError{err.Error()}
+			}
+			if err := a.store.UpdateConnectionConfig(ctx, t.ID, conn.ID, raw); err != nil {
+				return err
+			}
+			if err := a.store.Audit(ctx, schema.AuditEntry{TenantID: t.ID, Actor: "cli", Action: "connection.configure", Resource: conn.ID}); err != nil {
+				return err
+			}
+			conn.Config = raw
 			return showConnection(ctx, a, conn, out)
 		case "schedule":
 			if *cronSpec != "" {
