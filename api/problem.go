@@ -40,6 +40,8 @@ func fail(c *gin.Context, err error) {
 	switch {
 	case errors.Is(err, schema.ErrNotFound):
 		problem(c, http.StatusNotFound, "not_found", "no such resource for this tenant")
+	case errors.Is(err, bridge.ErrBusy):
+		problem(c, http.StatusConflict, "busy", err.Error()+"; try again when it has finished")
 	case errors.Is(err, bridge.ErrGone):
 		problem(c, http.StatusGone, schema.ECodeFileGone, err.Error()+": "+schema.Catalog[schema.ECodeFileGone].Fix)
 	case errors.Is(err, schema.ErrState):

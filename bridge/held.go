@@ -23,22 +23,19 @@ func (b *Bridge) Release(ctx context.Context, tenantID, fileID string) (Result, 
 	if err != nil {
 		return Result{}, err
 	}
-	path := b.keptPath(f)
-	fi, err := os.Stat(path)
+	sp, err := b.kept(f)
 	if err != nil {
-		return Result{}, fmt.Errorf("held file %s: its bytes are gone (%w); ask for the file again", fileID, err)
-	}
-	// Free the (connection, sha256) slot, then apply as a new delivery.
-	if err := b.cfg.Store.SetFileStatus(ctx, tenantID, fileID, schema.FileHeld, schema.FileReleased, "released by an operator"); err != nil {
 		return Result{}, err
 	}
-	res, err := b.ingestSpooled(ctx, conn, f.Name, spooled{Path: path, SHA256: f.SHA256, Size: fi.Size()}, true)
-	if err != nil {
-		// Put the hold back so nothing is lost; the operator can retry.
-		b.cfg.Store.SetFileStatus(context.WithoutCancel(ctx), tenantID, fileID, schema.FileReleased, schema.FileHeld, f.Detail) //nolint:errcheck
-		return res, err
+	var res Result
+	err = b.withLease(ctx, conn, func(ctx context.Context) error {
+		res, err = b.reapply(ctx, conn, f, schema.FileReleased, "released by an operator", sp, true)
+		return err
+	})
+	if err == nil {
+		b.updateHealth(context.WithoutCancel(ctx), conn)
 	}
-	return res, nil // the bytes stay kept, as for every received file
+	return res, err
 }
 
 // Discard drops a held file without applying it.

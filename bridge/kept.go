@@ -59,11 +59,11 @@ func (b *Bridge) Replay(ctx context.Context, tenantID, fileID string, run *schem
 	if err != nil {
 		return Result{}, err
 	}
-	path := b.keptPath(f)
-	fi, err := os.Stat(path)
+	sp, err := b.kept(f)
 	if err != nil {
-		return Result{}, &SyncError{Code: schema.ECodeFileGone, Err: fmt.Errorf("file %s: its bytes are no longer kept (%w)", fileID, err)}
+		return Result{}, err
 	}
+	sp.ID = uuid.Must(uuid.NewV7()).String()
 	run.TenantID, run.ConnectionID, run.FileID = tenantID, f.ConnectionID, fileID
 	run.Trigger = schema.TriggerReplay
 	var res Result
@@ -72,7 +72,7 @@ func (b *Bridge) Replay(ctx context.Context, tenantID, fileID string, run *schem
 			return err
 		}
 		var err error
-		res, err = b.replay(ctx, conn, f, spooled{Path: path, SHA256: f.SHA256, Size: fi.Size(), ID: uuid.Must(uuid.NewV7()).String(), Remote: f.Remote})
+		res, err = b.reapply(ctx, conn, f, schema.FileReplayed, "replayed as file "+sp.ID, sp, false)
 		if err == nil {
 			run.Files, run.Rows = 1, res.File.Rows
 		}
@@ -99,27 +99,40 @@ func (b *Bridge) CheckReplay(f schema.File) error {
 	default:
 		return fmt.Errorf("file %s is %s and cannot be replayed: %w", f.ID, f.Status, schema.ErrState)
 	}
-	if _, err := os.Stat(b.keptPath(f)); err != nil {
-		return &SyncError{Code: schema.ECodeFileGone, Err: fmt.Errorf("file %s: its bytes are no longer kept: %w", f.ID, ErrGone)}
-	}
-	return nil
+	_, err := b.kept(f)
+	return err
 }
 
 // ErrGone means a file's bytes were pruned (or kept on another replica
 // without a shared files_dir).
 var ErrGone = errors.New("file bytes gone")
 
-func (b *Bridge) replay(ctx context.Context, conn schema.Connection, f schema.File, sp spooled) (Result, error) {
-	applied := f.Status == schema.FileApplied || f.Status == schema.FileAppliedWithErrors
-	if applied {
-		if err := b.cfg.Store.SetFileStatus(ctx, f.TenantID, f.ID, f.Status, schema.FileReplayed, "replayed as file "+sp.ID); err != nil {
+// kept returns a recorded file's kept bytes as a spooled file, or
+// E_FILE_GONE.
+func (b *Bridge) kept(f schema.File) (spooled, error) {
+	path := b.keptPath(f)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return spooled{}, &SyncError{Code: schema.ECodeFileGone, Err: fmt.Errorf("file %s: its bytes are no longer kept (%w): %w", f.ID, err, ErrGone)}
+	}
+	return spooled{Path: path, SHA256: f.SHA256, Size: fi.Size(), Remote: f.Remote}, nil
+}
+
+// reapply applies a recorded file's bytes again as a new delivery. A
+// file that holds its (connection, sha256) slot (held or applied) first
+// moves to status to, which frees the slot; if the new ingest fails, the
+// status is put back, so nothing is lost and the operator can retry.
+// release skips the hold guards.
+func (b *Bridge) reapply(ctx context.Context, conn schema.Connection, f schema.File, to, detail string, sp spooled, release bool) (Result, error) {
+	holds := f.Status == schema.FileHeld || f.Status == schema.FileApplied || f.Status == schema.FileAppliedWithErrors
+	if holds {
+		if err := b.cfg.Store.SetFileStatus(ctx, f.TenantID, f.ID, f.Status, to, detail); err != nil {
 			return Result{}, err
 		}
 	}
-	res, err := b.ingestSpooled(ctx, conn, f.Name, sp, false)
-	if err != nil && applied {
-		// Nothing of the replay committed: give the slot back.
-		b.cfg.Store.SetFileStatus(context.WithoutCancel(ctx), f.TenantID, f.ID, schema.FileReplayed, f.Status, f.Detail) //nolint:errcheck
+	res, err := b.ingestSpooled(ctx, conn, f.Name, sp, release)
+	if err != nil && holds {
+		b.cfg.Store.SetFileStatus(context.WithoutCancel(ctx), f.TenantID, f.ID, to, f.Status, f.Detail) //nolint:errcheck
 	}
 	return res, err
 }
