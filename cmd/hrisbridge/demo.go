@@ -97,6 +97,8 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "SFTP: sftp -P %d hris@127.0.0.1 (password %s; drop census_*.csv into outbound/, pulled every minute)\n\n", port, password)
 	fmt.Fprintf(out, "Try:\n  curl -s -H 'Authorization: Bearer %s' '%s/v1/employees?limit=5'\n", plain, base)
 	fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' '%s/v1/employees?employment_status=terminated'\n", plain, base)
+	fmt.Fprintf(out, "  curl -s -X POST -H 'Authorization: Bearer %s' '%s/v1/connections/%s/sync'   # queue a sync now\n", plain, base, conn.ID)
+	fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' '%s/v1/connections/%s'        # health and next syncs\n", plain, base, conn.ID)
 	fmt.Fprintf(out, "  curl -s '%s/v1/employees'            # no key: 401 problem+json\n", base)
 	fmt.Fprintf(out, "  curl -s '%s/readyz'\nPress Ctrl-C to stop.\n", base)
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/postgres/pgtest"
 	"github.com/hrisbridge/hrisbridge/schema/secret"
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
@@ -229,6 +230,30 @@ func TestDemo(t *testing.T) {
 		if status != 200 || !bytes.Contains(body, []byte(series)) {
 			t.Errorf("/metrics lacks %s", series)
 		}
+	}
+	// A sync queued over the API runs as a River job on the embedded store.
+	var conns struct{ Data []schema.Connection }
+	_, body = get("/v1/connections", key)
+	json.Unmarshal(body, &conns)
+	req, _ := http.NewRequest("POST", api+"/v1/connections/"+conns.Data[0].ID+"/sync", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var queued schema.SyncRun
+	json.NewDecoder(resp.Body).Decode(&queued)
+	resp.Body.Close()
+	if resp.StatusCode != 202 || queued.ID == "" {
+		t.Fatalf("POST sync = %d %+v", resp.StatusCode, queued)
+	}
+	for run := queued; run.Status != schema.RunSucceeded; {
+		if time.Now().After(deadline) || run.Status == schema.RunFailed {
+			t.Fatalf("queued sync: %+v", run)
+		}
+		time.Sleep(50 * time.Millisecond)
+		_, body := get("/v1/sync-runs/"+queued.ID, key)
+		json.Unmarshal(body, &run)
 	}
 	cancel()
 	select {
