@@ -19,6 +19,9 @@ type Delimited struct {
 	csv    *csv.Reader
 	header []string
 	drift  []string
+	skip   Skipper
+	seed   uint64
+	idCol  int
 }
 
 // Header returns the file's header row (nil without one).
@@ -137,7 +140,15 @@ func (r *Delimited) Next() (*Row, error) {
 		return nil, csvError(err)
 	}
 	line, _ := r.csv.FieldPos(0)
+	var sum uint64
+	if r.skip != nil {
+		var row *Row
+		if row, sum = r.skipped(line, rec); row != nil {
+			return row, nil
+		}
+	}
 	row := r.row(line, rec)
+	row.Source = sum
 	if r.header != nil && !columnsMatch(len(r.header), rec) {
 		row.Errors = append(row.Errors, schema.FieldError{Line: line, RecordID: row.RecordID, Code: schema.ECodeColumns,
 			Message: fmt.Sprintf("row has %d columns, the header has %d", len(rec), len(r.header))})

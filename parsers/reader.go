@@ -20,6 +20,10 @@ type Row struct {
 	// or *schema.BenefitPlan, per the layout's entity.
 	Record any                 `json:"data"`
 	Errors []schema.FieldError `json:"errors,omitempty"`
+	// Skipped: the reader's Skipper recognised the row; Record is empty.
+	Skipped bool `json:"-"`
+	// Source is the row's raw hash when a Skipper is installed.
+	Source uint64 `json:"-"`
 }
 
 // Valid reports whether the row has no errors.
@@ -38,6 +42,9 @@ type Reader interface {
 	Drift() []string
 	// Rows is the number of detail rows read so far.
 	Rows() int
+	// SkipWith installs a Skipper and reports whether the reader supports
+	// one.
+	SkipWith(Skipper) bool
 }
 
 // Open starts reading src with layout l. Errors are *ParseError, or
@@ -160,7 +167,7 @@ func (m *mapper) newRow(line int) *Row {
 		m.cur = &Row{Record: m.ent.new()}
 	}
 	m.ent.reset(m.cur.Record)
-	m.cur.Line, m.cur.RecordID, m.cur.Errors = line, "", m.cur.Errors[:0]
+	m.cur.Line, m.cur.RecordID, m.cur.Errors, m.cur.Skipped, m.cur.Source = line, "", m.cur.Errors[:0], false, 0
 	return m.cur
 }
 

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"reflect"
@@ -25,6 +26,9 @@ func (e *Employee) content() Employee {
 type Encoded struct {
 	Data []byte
 	Hash string
+	// Source is the hash of the raw record (and layout) the employee was
+	// read from, when it came from a file ("" otherwise).
+	Source string
 }
 
 // contentJSON is an employee's content as JSON: the embedded record with
@@ -41,12 +45,72 @@ type contentJSON struct {
 	UpdatedAt           *time.Time `json:"updated_at,omitempty"`
 }
 
-// Encode marshals the employee's content once and hashes it with the SSN:
-// equal hashes mean an update would change nothing.
-func (e *Employee) Encode() Encoded { return encodeContent(contentJSON{Employee: e}, e.SSN) }
+// Encode marshals the employee's content (for storage) with its content
+// hash.
+func (e *Employee) Encode() Encoded {
+	return e.EncodeWithHash(e.ContentHash())
+}
 
-// ContentHash is the hex SHA-256 of the employee's normalized content.
-func (e *Employee) ContentHash() string { return e.Encode().Hash }
+// EncodeWithHash marshals the employee's content for storage, with a hash
+// the caller computed already (ContentHashInto).
+func (e *Employee) EncodeWithHash(hash string) Encoded {
+	data, err := json.Marshal(contentJSON{Employee: e})
+	if err != nil {
+		panic(err) // only plain fields: cannot fail
+	}
+	return Encoded{Data: data, Hash: hash}
+}
+
+// ContentHash is the hex SHA-256 of the employee's normalized content,
+// SSN included: equal hashes mean an update would change nothing.
+func (e *Employee) ContentHash() string {
+	h, _ := e.ContentHashInto(nil)
+	return h
+}
+
+// ContentHashInto is ContentHash using (and returning, grown) a scratch
+// buffer, so that hashing a file's rows allocates only the hex string.
+// Fields are written in a fixed order, each length-prefixed, without
+// reflection or JSON: change detection hashes every row of every file,
+// and most rows did not change. The "e1" tag versions the encoding.
+func (e *Employee) ContentHashInto(buf []byte) (string, []byte) {
+	buf = append(buf[:0], "e1"...)
+	for _, s := range [...]string{e.ExternalID, e.FirstName, e.MiddleName, e.LastName, e.PreferredName, e.DateOfBirth, e.Gender, e.SSN,
+		e.WorkEmail, e.PersonalEmail, e.Phone, e.EmploymentStatus, e.EmploymentType, e.HireDate, e.TerminationDate, e.TerminationReason,
+		e.JobTitle, e.Department, e.Location, e.ManagerExternalID, e.PayFrequency, e.HourlyRate, e.ScheduledHours, e.BenefitClass} {
+		buf = appendField(buf, s)
+	}
+	if a := e.HomeAddress; a != nil {
+		buf = append(buf, 1)
+		for _, s := range [...]string{a.Line1, a.Line2, a.City, a.State, a.PostalCode, a.Country} {
+			buf = appendField(buf, s)
+		}
+	} else {
+		buf = append(buf, 0)
+	}
+	if m := e.AnnualSalary; m != nil {
+		buf = appendField(appendField(append(buf, 1), m.Amount), m.Currency)
+	} else {
+		buf = append(buf, 0)
+	}
+	buf = binary.AppendUvarint(buf, uint64(len(e.CustomFields)))
+	if len(e.CustomFields) > 0 {
+		keys := make([]string, 0, len(e.CustomFields))
+		for k := range e.CustomFields {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			buf = appendField(appendField(buf, k), e.CustomFields[k])
+		}
+	}
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:]), buf
+}
+
+func appendField(buf []byte, s string) []byte {
+	return append(binary.AppendUvarint(buf, uint64(len(s))), s...)
+}
 
 // ChangedFields lists the JSON names of the top-level fields whose values
 // differ between old and new, in sorted order.

@@ -173,6 +173,11 @@ type Ingest interface {
 	// enrollments of one employee whose "plan_code|effective_date" keys are
 	// not in keep, writing enrollment.ended.
 	EndEnrollments(ctx context.Context, employeeExternalID string, keep []string, date string) (int, error)
+	// SetSource records the raw-record hash of an unchanged employee (one
+	// written before source hashes existed, or whose file changed only in
+	// form), so the next delivery of the same row is recognised unparsed.
+	// It writes no event and leaves updated_at alone.
+	SetSource(ctx context.Context, externalID, source string) error
 	PutRecordError(ctx context.Context, e RecordError) error
 	// Events is the number of events written so far.
 	Events() int
@@ -182,11 +187,15 @@ type Ingest interface {
 }
 
 // IndexEntry is one stored employee as change detection sees it.
+// ContentHash may be only a prefix of the stored hash (its first 16 hex
+// digits are what change detection compares).
 type IndexEntry struct {
 	ExternalID   string
 	ContentHash  string
 	ConnectionID string
 	Missing      bool
+	// SourceHash is Encoded.Source as last written.
+	SourceHash string
 }
 
 // EmployeeQuery selects a page of employees in id order. Empty filters

@@ -27,6 +27,7 @@ type ingest struct {
 	now      time.Time
 	inserts  []codec.Pending
 	updates  []codec.Pending
+	sources  [][2]string // external id, source hash
 	events   [][]any
 	nEvents  int
 	inflight chan error // the background COPY's outcome, nil when none
@@ -81,14 +82,14 @@ func (s *Store) BeginIngest(ctx context.Context, f *schema.File) (schema.Ingest,
 
 // Index streams the tenant's employees.
 func (in *ingest) Index(ctx context.Context, fn func(schema.IndexEntry) error) error {
-	rows, err := in.tx.Query(ctx, `SELECT external_id, content_hash, coalesce(connection_id, ''), missing_from_snapshot FROM employees WHERE tenant_id = $1`, in.file.TenantID)
+	rows, err := in.tx.Query(ctx, `SELECT external_id, left(content_hash, 16), coalesce(connection_id, ''), missing_from_snapshot, source_hash FROM employees WHERE tenant_id = $1`, in.file.TenantID)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	var e schema.IndexEntry
 	for rows.Next() {
-		if err := rows.Scan(&e.ExternalID, &e.ContentHash, &e.ConnectionID, &e.Missing); err != nil {
+		if err := rows.Scan(&e.ExternalID, &e.ContentHash, &e.ConnectionID, &e.Missing, &e.SourceHash); err != nil {
 			return err
 		}
 		if err := fn(e); err != nil {
@@ -135,7 +136,7 @@ func (in *ingest) Update(ctx context.Context, e *schema.Employee, enc schema.Enc
 }
 
 var employeeColumns = []string{"id", "tenant_id", "external_id", "connection_id", "employment_status", "employment_type", "department",
-	"location", "hire_date", "termination_date", "missing_from_snapshot", "content_hash", "data", "ssn_sealed", "created_at", "updated_at"}
+	"location", "hire_date", "termination_date", "missing_from_snapshot", "content_hash", "data", "ssn_sealed", "created_at", "updated_at", "source_hash"}
 
 var eventColumns = []string{"id", "tenant_id", "type", "subject", "data", "file_id", "occurred_at"}
 
@@ -148,9 +149,42 @@ func (in *ingest) flush(ctx context.Context) error {
 	if err := in.flushUpdates(ctx); err != nil {
 		return err
 	}
+	if err := in.flushSources(ctx); err != nil {
+		return err
+	}
 	err := in.copy(ctx, in.inserts, in.events)
 	in.inserts, in.events = in.inserts[:0], nil
 	return err
+}
+
+// SetSource buffers a source hash for an unchanged employee.
+func (in *ingest) SetSource(ctx context.Context, externalID, source string) error {
+	in.sources = append(in.sources, [2]string{externalID, source})
+	if len(in.sources) >= flushAt {
+		if err := in.wait(); err != nil {
+			return err
+		}
+		return in.flushSources(ctx)
+	}
+	return nil
+}
+
+// flushSources sets the buffered source hashes in one statement.
+func (in *ingest) flushSources(ctx context.Context) error {
+	if len(in.sources) == 0 {
+		return nil
+	}
+	ids, sums := make([]string, len(in.sources)), make([]string, len(in.sources))
+	for i, s := range in.sources {
+		ids[i], sums[i] = s[0], s[1]
+	}
+	_, err := in.tx.Exec(ctx, `UPDATE employees e SET source_hash = s.sum FROM unnest($2::text[], $3::text[]) AS s(ext, sum)
+WHERE e.tenant_id = $1 AND e.external_id = s.ext`, in.file.TenantID, ids, sums)
+	in.sources = in.sources[:0]
+	if err != nil {
+		return fmt.Errorf("set source hashes: %w", interpret(err))
+	}
+	return nil
 }
 
 // copy sends new employees and events with COPY.
@@ -159,7 +193,7 @@ func (in *ingest) copy(ctx context.Context, rows []codec.Pending, events [][]any
 		_, err := in.tx.CopyFrom(ctx, pgx.Identifier{"employees"}, employeeColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 			p := &rows[i]
 			return []any{p.ID, in.file.TenantID, p.ExternalID, nullable(p.ConnectionID), p.Status, p.Type, p.Department, p.Location,
-				p.HireDate, p.TerminationDate, false, p.Hash, string(p.Data), p.SSNSealed, in.now, in.now}, nil
+				p.HireDate, p.TerminationDate, false, p.Hash, string(p.Data), p.SSNSealed, in.now, in.now, p.Source}, nil
 		}))
 		if err != nil {
 			return fmt.Errorf("copy employees: %w", interpret(err))
@@ -175,7 +209,7 @@ func (in *ingest) copy(ctx context.Context, rows []codec.Pending, events [][]any
 
 const updateEmployee = `UPDATE employees SET connection_id = $3, employment_status = $4, employment_type = $5, department = $6,
 location = $7, hire_date = $8, termination_date = $9, missing_from_snapshot = false, content_hash = $10, data = $11,
-ssn_sealed = $12, updated_at = $13 WHERE tenant_id = $1 AND external_id = $2`
+ssn_sealed = $12, updated_at = $13, source_hash = $14 WHERE tenant_id = $1 AND external_id = $2`
 
 // flushUpdates reads the old rows of the buffered updates, computes their
 // events and sends the updates in one batch.
@@ -207,7 +241,7 @@ func (in *ingest) flushUpdates(ctx context.Context) error {
 			in.event(ev.Type, ev.Subject, ev.Data)
 		}
 		b.Queue(updateEmployee, in.file.TenantID, p.ExternalID, nullable(p.ConnectionID), p.Status, p.Type, p.Department, p.Location,
-			p.HireDate, p.TerminationDate, p.Hash, string(p.Data), p.SSNSealed, in.now)
+			p.HireDate, p.TerminationDate, p.Hash, string(p.Data), p.SSNSealed, in.now, p.Source)
 	}
 	if err := in.tx.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("update employees: %w", interpret(err))

@@ -94,14 +94,14 @@ func (s *Store) BeginIngest(ctx context.Context, f *schema.File) (schema.Ingest,
 
 // Index streams the tenant's employees.
 func (in *ingest) Index(ctx context.Context, fn func(schema.IndexEntry) error) error {
-	rows, err := in.tx.QueryContext(ctx, `SELECT external_id, content_hash, coalesce(connection_id, ''), missing_from_snapshot FROM employees WHERE tenant_id = ?`, in.file.TenantID)
+	rows, err := in.tx.QueryContext(ctx, `SELECT external_id, substr(content_hash, 1, 16), coalesce(connection_id, ''), missing_from_snapshot, source_hash FROM employees WHERE tenant_id = ?`, in.file.TenantID)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	var e schema.IndexEntry
 	for rows.Next() {
-		if err := rows.Scan(&e.ExternalID, &e.ContentHash, &e.ConnectionID, &e.Missing); err != nil {
+		if err := rows.Scan(&e.ExternalID, &e.ContentHash, &e.ConnectionID, &e.Missing, &e.SourceHash); err != nil {
 			return err
 		}
 		if err := fn(e); err != nil {
@@ -123,8 +123,8 @@ func (in *ingest) event(ctx context.Context, typ, subject string, data []byte) e
 func (in *ingest) Events() int { return in.nEvents }
 
 const insertEmployee = `INSERT INTO employees (id, tenant_id, external_id, connection_id, employment_status, employment_type,
-department, location, hire_date, termination_date, missing_from_snapshot, content_hash, data, ssn_sealed, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`
+department, location, hire_date, termination_date, missing_from_snapshot, content_hash, data, ssn_sealed, created_at, updated_at, source_hash)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`
 
 // Insert adds a new employee and its hire event.
 func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
@@ -134,7 +134,7 @@ func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Enc
 	}
 	p.ID = codec.NewID()
 	_, err = in.tx.ExecContext(ctx, insertEmployee, p.ID, in.file.TenantID, p.ExternalID, nullString(p.ConnectionID), p.Status, p.Type,
-		p.Department, p.Location, p.HireDate, p.TerminationDate, p.Hash, string(p.Data), p.SSNSealed, in.now, in.now)
+		p.Department, p.Location, p.HireDate, p.TerminationDate, p.Hash, string(p.Data), p.SSNSealed, in.now, in.now, p.Source)
 	if err != nil {
 		return fmt.Errorf("insert employee %s: %w", p.ExternalID, interpret(err))
 	}
@@ -143,7 +143,13 @@ func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Enc
 
 const updateEmployee = `UPDATE employees SET connection_id = ?, employment_status = ?, employment_type = ?, department = ?,
 location = ?, hire_date = ?, termination_date = ?, missing_from_snapshot = 0, content_hash = ?, data = ?,
-ssn_sealed = ?, updated_at = ? WHERE tenant_id = ? AND external_id = ?`
+ssn_sealed = ?, updated_at = ?, source_hash = ? WHERE tenant_id = ? AND external_id = ?`
+
+// SetSource records an unchanged employee's source hash.
+func (in *ingest) SetSource(ctx context.Context, externalID, source string) error {
+	_, err := in.tx.ExecContext(ctx, `UPDATE employees SET source_hash = ? WHERE tenant_id = ? AND external_id = ?`, source, in.file.TenantID, externalID)
+	return interpret(err)
+}
 
 // Update replaces a changed employee and writes its change events.
 func (in *ingest) Update(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
@@ -156,7 +162,7 @@ func (in *ingest) Update(ctx context.Context, e *schema.Employee, enc schema.Enc
 		return fmt.Errorf("load employee %s: %w", p.ExternalID, interpret(err))
 	}
 	_, err = in.tx.ExecContext(ctx, updateEmployee, nullString(p.ConnectionID), p.Status, p.Type, p.Department, p.Location,
-		p.HireDate, p.TerminationDate, p.Hash, string(p.Data), p.SSNSealed, in.now, in.file.TenantID, p.ExternalID)
+		p.HireDate, p.TerminationDate, p.Hash, string(p.Data), p.SSNSealed, in.now, p.Source, in.file.TenantID, p.ExternalID)
 	if err != nil {
 		return fmt.Errorf("update employee %s: %w", p.ExternalID, interpret(err))
 	}

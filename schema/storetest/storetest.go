@@ -98,7 +98,7 @@ func apply(t *testing.T, s schema.Store, conn schema.Connection, sha string, emp
 	var changes []schema.Change
 	for _, e := range emps {
 		enc := e.Encode()
-		c := known.Classify(e, enc)
+		c := known.Classify(e, enc.Hash)
 		switch c {
 		case schema.New:
 			err = in.Insert(ctx, e, enc)

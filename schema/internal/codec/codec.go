@@ -125,7 +125,7 @@ type Pending struct {
 	ID, ExternalID, ConnectionID       string
 	Status, Type, Department, Location string
 	HireDate, TerminationDate          string
-	Hash                               string
+	Hash, Source                       string
 	Data, SSNSealed                    []byte
 	SSN                                string // clear, for change events; never stored as is
 }
@@ -135,7 +135,7 @@ func NewPending(box schema.Sealer, e *schema.Employee, enc schema.Encoded) (Pend
 	sealed, err := SealSSN(box, e.SSN)
 	return Pending{ExternalID: e.ExternalID, ConnectionID: e.ConnectionID, Status: e.EmploymentStatus, Type: e.EmploymentType,
 		Department: e.Department, Location: e.Location, HireDate: e.HireDate, TerminationDate: e.TerminationDate,
-		Hash: enc.Hash, Data: enc.Data, SSNSealed: sealed, SSN: e.SSN}, err
+		Hash: enc.Hash, Source: enc.Source, Data: enc.Data, SSNSealed: sealed, SSN: e.SSN}, err
 }
 
 // Employee decodes the pending record back (for change events).

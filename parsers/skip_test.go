@@ -1,0 +1,68 @@
+package parsers
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestSkipWith(t *testing.T) {
+	const file = "Employee ID,First Name,Last Name,Status\nE1,Ada,Lovelace,A\n E2 ,Bob,Smith,A\nE3,Cy,Young,A\n"
+	read := func(l *Layout, body string, skip Skipper) []*Row {
+		t.Helper()
+		rd, err := Open(strings.NewReader(body), l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rd.SkipWith(skip) {
+			t.Fatal("census-csv cannot skip")
+		}
+		var rows []*Row
+		for {
+			row, err := rd.Next()
+			if err == io.EOF {
+				return rows
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows = append(rows, row)
+		}
+	}
+	l := builtin(t, "census-csv")
+	var ids []string
+	rows := read(l, file, func(id string, sum uint64) bool { ids = append(ids, id); return id == "E2" })
+	if strings.Join(ids, ",") != "E1,E2,E3" {
+		t.Fatalf("skipper saw %v; want the trimmed raw ids", ids)
+	}
+	if rows[1].RecordID != "E2" || !rows[1].Skipped || rows[1].Line != 3 || rows[1].Source == 0 {
+		t.Fatalf("skipped row = %+v", rows[1])
+	}
+	if rows[0].Skipped || rows[0].Record == nil || rows[0].Source == 0 || rows[0].Source == rows[2].Source {
+		t.Fatalf("read rows = %+v, %+v", rows[0], rows[2])
+	}
+	sums := func(l *Layout, body string) []uint64 {
+		var out []uint64
+		for _, r := range read(l, body, func(string, uint64) bool { return false }) {
+			out = append(out, r.Source)
+		}
+		return out
+	}
+	a := sums(l, file)
+	if b := sums(l, file); a[0] != b[0] || a[2] != b[2] {
+		t.Fatal("raw sums are not stable")
+	}
+	if b := sums(l, strings.Replace(file, "Lovelace", "Lovelace-King", 1)); b[0] == a[0] || b[2] != a[2] {
+		t.Fatal("a changed field does not change (only) its row's sum")
+	}
+	other := builtin(t, "census-csv")
+	other.Fields["department"].Default = "Unassigned"
+	if b := sums(other, file); b[0] == a[0] {
+		t.Fatal("a layout change does not change the sums")
+	}
+	fixed := builtin(t, "payroll-census-fixed")
+	rd, _ := Open(strings.NewReader(""), fixed)
+	if rd != nil && rd.SkipWith(func(string, uint64) bool { return true }) {
+		t.Fatal("fixed-width reader claims to skip")
+	}
+}
