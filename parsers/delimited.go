@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
@@ -21,6 +23,7 @@ type Delimited struct {
 	drift  []string
 	skip   Skipper
 	seed   uint64
+	digest *xxhash.Digest
 	idCol  int
 }
 

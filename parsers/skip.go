@@ -3,6 +3,8 @@ package parsers
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // Skipper decides, before a row is mapped, whether the consumer has that
@@ -36,16 +38,18 @@ func fnv64(h uint64, s string) uint64 {
 	return h
 }
 
-// rawSum hashes a record's fields, each followed by a unit separator.
-func rawSum(seed uint64, rec []string) uint64 {
-	h := seed
+// rawSum hashes a record's fields (xxHash64, seeded with the layout's
+// fingerprint), each followed by a unit separator.
+func rawSum(d *xxhash.Digest, seed uint64, rec []string) uint64 {
+	d.ResetWithSeed(seed)
 	for _, f := range rec {
-		h = fnv64(h, f)
-		h ^= 0x1f
-		h *= fnvPrime
+		d.WriteString(f) //nolint:errcheck // cannot fail
+		d.Write(unitSep) //nolint:errcheck
 	}
-	return h
+	return d.Sum64()
 }
+
+var unitSep = []byte{0x1f}
 
 // SkipWith installs a skipper. Every row Next returns then carries its
 // raw hash in Source. It reports false, installing nothing, when the
@@ -60,7 +64,7 @@ func (r *Delimited) SkipWith(f Skipper) bool {
 	if r.idCol < 0 {
 		return false
 	}
-	r.skip, r.seed = f, fingerprint(r.layout)
+	r.skip, r.seed, r.digest = f, fingerprint(r.layout), xxhash.New()
 	return true
 }
 
@@ -70,7 +74,7 @@ func (r *FixedWidth) SkipWith(Skipper) bool { return false }
 
 // skipped returns the row for a record the skipper recognises, or nil.
 func (r *Delimited) skipped(line int, rec []string) (*Row, uint64) {
-	sum := rawSum(r.seed, rec)
+	sum := rawSum(r.digest, r.seed, rec)
 	if r.idCol >= len(rec) {
 		return nil, sum
 	}

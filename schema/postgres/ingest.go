@@ -207,9 +207,12 @@ func (in *ingest) copy(ctx context.Context, rows []codec.Pending, events [][]any
 	return nil
 }
 
-const updateEmployee = `UPDATE employees SET connection_id = $3, employment_status = $4, employment_type = $5, department = $6,
-location = $7, hire_date = $8, termination_date = $9, missing_from_snapshot = false, content_hash = $10, data = $11,
-ssn_sealed = $12, updated_at = $13, source_hash = $14 WHERE tenant_id = $1 AND external_id = $2`
+const updateEmployees = `UPDATE employees e SET connection_id = u.conn, employment_status = u.status, employment_type = u.type,
+department = u.dept, location = u.loc, hire_date = u.hire, termination_date = u.term, missing_from_snapshot = false,
+content_hash = u.hash, data = u.data::jsonb, ssn_sealed = u.ssn, updated_at = $2, source_hash = u.source
+FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::text[])
+  AS u(ext, conn, status, type, dept, loc, hire, term, hash, data, ssn, source)
+WHERE e.tenant_id = $1 AND e.external_id = u.ext`
 
 // flushUpdates reads the old rows of the buffered updates, computes their
 // events and sends the updates in one batch.
@@ -230,7 +233,10 @@ func (in *ingest) flushUpdates(ctx context.Context) error {
 	for i := range olds {
 		byExt[olds[i].ExternalID] = &olds[i]
 	}
-	var b pgx.Batch
+	n := len(in.updates)
+	exts, conns, statuses, types, depts, locs := make([]string, n), make([]*string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	hires, terms, hashes, datas, sources := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ssns := make([][]byte, n)
 	for i := range in.updates {
 		p := &in.updates[i]
 		old, ok := byExt[p.ExternalID]
@@ -240,10 +246,15 @@ func (in *ingest) flushUpdates(ctx context.Context) error {
 		for _, ev := range codec.UpdateEvents(old, old.ID, p) {
 			in.event(ev.Type, ev.Subject, ev.Data)
 		}
-		b.Queue(updateEmployee, in.file.TenantID, p.ExternalID, nullable(p.ConnectionID), p.Status, p.Type, p.Department, p.Location,
-			p.HireDate, p.TerminationDate, p.Hash, string(p.Data), p.SSNSealed, in.now, p.Source)
+		exts[i], statuses[i], types[i], depts[i], locs[i] = p.ExternalID, p.Status, p.Type, p.Department, p.Location
+		hires[i], terms[i], hashes[i], datas[i], sources[i], ssns[i] = p.HireDate, p.TerminationDate, p.Hash, string(p.Data), p.Source, p.SSNSealed
+		if p.ConnectionID != "" {
+			conns[i] = &p.ConnectionID
+		}
 	}
-	if err := in.tx.SendBatch(ctx, &b).Close(); err != nil {
+	// One set-based statement for the whole flush.
+	_, err = in.tx.Exec(ctx, updateEmployees, in.file.TenantID, in.now, exts, conns, statuses, types, depts, locs, hires, terms, hashes, datas, ssns, sources)
+	if err != nil {
 		return fmt.Errorf("update employees: %w", interpret(err))
 	}
 	in.updates = in.updates[:0]
@@ -305,8 +316,22 @@ func (in *ingest) Commit(ctx context.Context, f *schema.File) error {
 		in.tx.Rollback(ctx) //nolint:errcheck
 		return interpret(err)
 	}
+	// A large load leaves the planner's statistics behind until autovacuum
+	// catches up, and the next file's lookups of changed employees would
+	// then scan the whole table: refresh them now (ANALYZE samples a fixed
+	// number of rows, so this costs well under a second).
+	if f.Created >= analyzeAfter {
+		if _, err := in.tx.Exec(ctx, `ANALYZE employees`); err != nil {
+			in.tx.Rollback(ctx) //nolint:errcheck
+			return interpret(err)
+		}
+	}
 	return in.tx.Commit(ctx)
 }
+
+// analyzeAfter is how many new employees in one file make Commit refresh
+// the table's statistics.
+const analyzeAfter = 50_000
 
 // Rollback discards the transaction.
 func (in *ingest) Rollback(ctx context.Context) error {
