@@ -83,6 +83,11 @@ func (r *Delimited) skipped(line int, rec []string) (*Row, uint64) {
 		return nil, sum
 	}
 	r.rows++
+	if r.ent == employeeEntity {
+		// Keep the duplicate check whole: a later row with this id is
+		// still reported.
+		r.seen.add(id)
+	}
 	row := r.newRow(line)
 	row.RecordID, row.Skipped, row.Source = id, true, sum
 	return row, sum

@@ -2,6 +2,7 @@ package parsers
 
 import (
 	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -65,4 +66,52 @@ func TestSkipWith(t *testing.T) {
 	if rd != nil && rd.SkipWith(func(string, uint64) bool { return true }) {
 		t.Fatal("fixed-width reader claims to skip")
 	}
+}
+
+// FuzzSkipCSV: whatever the bytes, a reader whose skipper recognises
+// every other id returns the same rows, lines and counts as a plain
+// reader, skipped rows carrying their id and no errors.
+func FuzzSkipCSV(f *testing.F) {
+	for _, p := range []string{"../testdata/census/basic.csv", "../testdata/census/errors.csv", "../testdata/census/bom.csv"} {
+		b, _ := os.ReadFile(p)
+		f.Add(b)
+	}
+	l, err := Builtin("census-csv")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		plain, err := Open(strings.NewReader(string(b)), l)
+		if err != nil {
+			return
+		}
+		skipping, err := Open(strings.NewReader(string(b)), l)
+		if err != nil {
+			t.Fatalf("second Open failed: %v", err)
+		}
+		n := 0
+		skipping.SkipWith(func(id string, sum uint64) bool { n++; return n%2 == 0 })
+		for i := 0; i < 1e5; i++ {
+			a, errA := plain.Next()
+			s, errS := skipping.Next()
+			if (errA == nil) != (errS == nil) {
+				t.Fatalf("row %d: plain error %v, skipping error %v", i, errA, errS)
+			}
+			if errA != nil {
+				if plain.Rows() != skipping.Rows() {
+					t.Fatalf("rows %d vs %d", plain.Rows(), skipping.Rows())
+				}
+				return
+			}
+			if a.Line != s.Line {
+				t.Fatalf("row %d: line %d vs %d", i, a.Line, s.Line)
+			}
+			if s.Skipped && (len(s.Errors) != 0 || s.RecordID == "" || s.Source == 0) {
+				t.Fatalf("skipped row %+v", s)
+			}
+			if !s.Skipped && (a.Valid() != s.Valid() || a.RecordID != s.RecordID) {
+				t.Fatalf("row %d differs: %+v vs %+v", i, a, s)
+			}
+		}
+	})
 }
