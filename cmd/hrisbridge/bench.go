@@ -43,6 +43,9 @@ type benchResult struct {
 	ChangedRowsPerS   float64 `json:"changed_rows_per_s"`
 	ChangedRatio      float64 `json:"changed_ratio"`
 	ChangedRowsWrites int     `json:"changed_rows_written"`
+	// ChangedRecognised is how many rows of the second pass were taken
+	// unparsed (their raw bytes unchanged).
+	ChangedRecognised int     `json:"changed_rows_recognised"`
 	PeakRSSMB         float64 `json:"peak_rss_mb"`
 }
 
@@ -139,6 +142,7 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	res.ChangedSeconds, res.ChangedRowsPerS = d2.Seconds(), float64(*rows)/d2.Seconds()
 	res.ChangedRatio = res.ChangedRowsPerS / res.BaselineRowsPerS
 	res.ChangedRowsWrites = r2.File.Created + r2.File.Updated
+	res.ChangedRecognised = r2.Recognised
 	res.PeakRSSMB = peakRSSMB()
 	line, _ := json.Marshal(res)
 	fmt.Fprintln(out, string(line))
