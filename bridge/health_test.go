@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,4 +110,30 @@ func closedPort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestHealthSchemaDrift: a delivery held for schema drift makes the
+// connection degraded with E_SCHEMA_DRIFT, and the next good file
+// recovers it.
+func TestHealthSchemaDrift(t *testing.T) {
+	s := openSQLite(t)
+	ctx := context.Background()
+	f := newIngest(t, s, "census-csv", Policy{})
+	s.PutLayout(ctx, f.conn.TenantID, "", "census-csv", []byte("checks: {expected_header: [Employee ID, First Name, Last Name, Status, Term Date, Department]}\n"))
+	f.ingest(census("E1:A", "E2:A"))
+	res := f.ingest(strings.Replace(census("E1:A", "E2:A"), "Department", "Cost Center", 1))
+	if res.File.Status != schema.FileHeld {
+		t.Fatalf("drifted file = %s", res.File.Status)
+	}
+	c, _ := s.Connection(ctx, f.conn.TenantID, f.conn.ID)
+	if c.Health.State != schema.HealthDegraded || c.Health.Code != schema.ECodeSchemaDrift || !strings.Contains(c.Health.Reason, "Cost Center") {
+		t.Fatalf("health = %+v", c.Health)
+	}
+	f.ingest(census("E1:A", "E2:A", "E3:A"))
+	if c, _ := s.Connection(ctx, f.conn.TenantID, f.conn.ID); c.Health.State != schema.HealthHealthy {
+		t.Fatalf("health after a good file = %+v", c.Health)
+	}
+	if evs := f.newEvents(); !slices.Contains(evs, "connection.unhealthy:") || !slices.Contains(evs, "connection.recovered:") {
+		t.Fatalf("events = %v", evs)
+	}
 }

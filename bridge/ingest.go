@@ -28,14 +28,19 @@ type Result struct {
 // rejected (and so rolled back) so they can still be stored with it.
 const maxKeptErrors = 1000
 
-// IngestReader spools r and ingests it as file name of conn.
+// IngestReader spools r and ingests it as file name of conn, then
+// updates the connection's health.
 func (b *Bridge) IngestReader(ctx context.Context, conn schema.Connection, name string, r io.Reader) (Result, error) {
 	sp, err := spool(b.cfg.SpoolDir, r)
 	if err != nil {
 		return Result{}, err
 	}
 	defer os.Remove(sp.Path)
-	return b.ingestSpooled(ctx, conn, name, sp, false)
+	res, err := b.ingestSpooled(ctx, conn, name, sp, false)
+	if err == nil {
+		b.updateHealth(ctx, conn)
+	}
+	return res, err
 }
 
 // ingestSpooled applies one spooled file: all of it in one transaction, or
