@@ -187,11 +187,11 @@ func (x *Inbox) Ingest(ctx context.Context, path string) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	x.b.updateHealth(ctx, conn)
 	// The outcome is recorded and the bytes kept under FilesDir.
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return res, err
 	}
+	x.b.updateHealth(ctx, conn)
 	return res, nil
 }
 
