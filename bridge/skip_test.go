@@ -2,8 +2,11 @@ package bridge
 
 import (
 	"context"
+	"errors"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
@@ -71,4 +74,38 @@ func TestReingestRecognisesUnchangedRows(t *testing.T) {
 			t.Fatalf("after the re-read: recognised %d", r.Recognised)
 		}
 	})
+}
+
+// TestKeptFilesAndPrune: every received file's bytes are kept; pruning
+// removes those past retention except a held file's.
+func TestKeptFilesAndPrune(t *testing.T) {
+	s := openSQLite(t)
+	ctx := context.Background()
+	f := newIngest(t, s, "census-csv", Policy{})
+	applied := f.ingest(census(people(10, "A")...))
+	held := f.ingestRaw(census(people(5, "A")...)) // shrank by half: held
+	if held.File.Status != schema.FileHeld {
+		t.Fatalf("second file = %s", held.File.Status)
+	}
+	for _, file := range []schema.File{applied.File, held.File} {
+		if _, err := os.Stat(f.bridge.keptPath(file)); err != nil {
+			t.Fatalf("bytes of %s file not kept: %v", file.Status, err)
+		}
+	}
+	if n, err := f.bridge.PruneFiles(ctx, time.Hour); err != nil || n != 0 {
+		t.Fatalf("prune of fresh files = %d, %v", n, err)
+	}
+	old := time.Now().Add(-48 * time.Hour)
+	for _, file := range []schema.File{applied.File, held.File} {
+		os.Chtimes(f.bridge.keptPath(file), old, old)
+	}
+	if n, err := f.bridge.PruneFiles(ctx, 24*time.Hour); err != nil || n != 1 {
+		t.Fatalf("prune = %d, %v; want the applied file's bytes only", n, err)
+	}
+	if _, err := os.Stat(f.bridge.keptPath(held.File)); err != nil {
+		t.Fatal("a held file's bytes were pruned")
+	}
+	if err := f.bridge.CheckReplay(applied.File); err == nil || !errors.Is(err, ErrGone) {
+		t.Fatalf("replay of a pruned file: %v; want E_FILE_GONE", err)
+	}
 }

@@ -44,12 +44,6 @@ type ReplayArgs struct {
 // Kind names the job in river_job.
 func (ReplayArgs) Kind() string { return "hrisbridge.replay" }
 
-// PruneArgs deletes kept file bytes past their retention.
-type PruneArgs struct{}
-
-// Kind names the job in river_job.
-func (PruneArgs) Kind() string { return "hrisbridge.prune_files" }
-
 // Config configures the job system.
 type Config struct {
 	Store  schema.Store
@@ -128,7 +122,6 @@ func New(ctx context.Context, cfg Config) (*Jobs, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncWorker{j: j})
 	river.AddWorker(workers, &replayWorker{j: j})
-	river.AddWorker(workers, &pruneWorker{j: j})
 	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:              workers,
@@ -136,10 +129,6 @@ func New(ctx context.Context, cfg Config) (*Jobs, error) {
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		MaxAttempts:          cfg.MaxAttempts,
 		Logger:               quiet(cfg.Logger),
-	}
-	if cfg.FileRetention > 0 {
-		rc.PeriodicJobs = []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(6*time.Hour),
-			func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
 	}
 	var err error
 	switch s := cfg.Store.(type) {
@@ -224,6 +213,11 @@ func (j *Jobs) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(j.cfg.PlanEvery)
 	defer t.Stop()
+	// Every replica prunes its own files_dir (shared or not): pruning is
+	// idempotent, so replicas sharing one only repeat each other's work.
+	if j.cfg.FileRetention > 0 {
+		go j.prune(ctx)
+	}
 	for {
 		if err := j.planner.Plan(ctx, j.cfg.Now()); err != nil && ctx.Err() == nil {
 			j.cfg.Logger.ErrorContext(ctx, "planning scheduled syncs failed", "error", err)
@@ -373,15 +367,23 @@ func (w *replayWorker) Work(ctx context.Context, job *river.Job[ReplayArgs]) err
 	return w.j.outcome(err)
 }
 
-type pruneWorker struct {
-	river.WorkerDefaults[PruneArgs]
-	j *Jobs
-}
-
-func (w *pruneWorker) Work(ctx context.Context, job *river.Job[PruneArgs]) error {
-	n, err := w.j.cfg.Bridge.PruneFiles(ctx, w.j.cfg.FileRetention)
-	if n > 0 {
-		w.j.cfg.Logger.InfoContext(ctx, "kept files pruned", "removed", n, "retention", w.j.cfg.FileRetention)
+// prune deletes kept file bytes past their retention at start and every
+// 6 hours until ctx ends.
+func (j *Jobs) prune(ctx context.Context) {
+	t := time.NewTicker(6 * time.Hour)
+	defer t.Stop()
+	for {
+		n, err := j.cfg.Bridge.PruneFiles(ctx, j.cfg.FileRetention)
+		if err != nil && ctx.Err() == nil {
+			j.cfg.Logger.WarnContext(ctx, "pruning kept files failed", "error", err)
+		}
+		if n > 0 {
+			j.cfg.Logger.InfoContext(ctx, "kept files pruned", "removed", n, "retention", j.cfg.FileRetention)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
-	return err
 }
