@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -386,6 +387,7 @@ func (b *Bridge) reject(ctx context.Context, file schema.File, cause error, kept
 	if err := b.cfg.Store.RecordFile(ctx, &file, kept); err != nil {
 		return Result{}, err
 	}
+	b.fileEvent(ctx, "file.rejected", file)
 	b.cfg.Logger.WarnContext(ctx, "file rejected", "tenant", file.TenantID, "file", file.Name, "reason", file.Detail)
 	return Result{File: file}, nil
 }
@@ -400,8 +402,20 @@ func (b *Bridge) hold(ctx context.Context, file schema.File, sp spooled, reason 
 	if err := b.cfg.Store.RecordFile(ctx, &file, nil); err != nil {
 		return Result{}, err
 	}
+	b.fileEvent(ctx, "file.held", file)
 	b.cfg.Logger.WarnContext(ctx, "file held for approval", "tenant", file.TenantID, "file", file.Name, "file_id", file.ID, "reason", reason)
 	return Result{File: file}, nil
+}
+
+// fileEvent announces a file that did not apply (file.rejected,
+// file.held). The file's record is stored already; a failure to write
+// the notice is logged, not returned.
+func (b *Bridge) fileEvent(ctx context.Context, typ string, f schema.File) {
+	data, _ := json.Marshal(map[string]any{"file_id": f.ID, "connection_id": f.ConnectionID, "name": f.Name, "status": f.Status,
+		"rows": f.Rows, "invalid": f.Invalid, "detail": f.Detail})
+	if err := b.cfg.Store.AppendEvent(ctx, &schema.Event{TenantID: f.TenantID, Type: typ, Subject: f.ID, Data: data}); err != nil {
+		b.cfg.Logger.WarnContext(ctx, "file event not written", "type", typ, "file_id", f.ID, "error", err)
+	}
 }
 
 func (b *Bridge) duplicate(ctx context.Context, file schema.File, of string) (Result, error) {

@@ -77,7 +77,7 @@ func (b *Bridge) Replay(ctx context.Context, tenantID, fileID string, run *schem
 			run.Files, run.Rows = 1, res.File.Rows
 		}
 		b.finishRun(ctx, conn, run, err, true)
-		if ferr := b.cfg.Store.FinishSyncRun(context.WithoutCancel(ctx), run); ferr != nil && err == nil {
+		if ferr := b.FinishRun(context.WithoutCancel(ctx), run); ferr != nil && err == nil {
 			err = ferr
 		}
 		b.updateHealth(context.WithoutCancel(ctx), conn)

@@ -3,6 +3,7 @@ package bridge
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -44,13 +45,29 @@ func (b *Bridge) RunSync(ctx context.Context, conn schema.Connection, run *schem
 		var err error
 		results, err = b.pullWithRetries(ctx, conn, run)
 		b.finishRun(ctx, conn, run, err, last)
-		if ferr := b.cfg.Store.FinishSyncRun(context.WithoutCancel(ctx), run); ferr != nil && err == nil {
+		if ferr := b.FinishRun(context.WithoutCancel(ctx), run); ferr != nil && err == nil {
 			err = ferr
 		}
 		b.updateHealth(context.WithoutCancel(ctx), conn)
 		return err
 	})
 	return results, err
+}
+
+// FinishRun stores a run's outcome and, once it is final (succeeded, or
+// failed with no attempt left), announces it as a sync.completed or
+// sync.failed event.
+func (b *Bridge) FinishRun(ctx context.Context, run *schema.SyncRun) error {
+	if err := b.cfg.Store.FinishSyncRun(ctx, run); err != nil {
+		return err
+	}
+	typ := map[string]string{schema.RunSucceeded: "sync.completed", schema.RunFailed: "sync.failed"}[run.Status]
+	if typ == "" {
+		return nil
+	}
+	data, _ := json.Marshal(map[string]any{"sync_run_id": run.ID, "connection_id": run.ConnectionID, "trigger": run.Trigger, "status": run.Status,
+		"files": run.Files, "rows": run.Rows, "attempt": run.Attempt, "error": run.Error, "error_code": run.ErrorCode, "file_id": run.FileID})
+	return b.cfg.Store.AppendEvent(ctx, &schema.Event{TenantID: run.TenantID, Type: typ, Subject: run.ID, Data: data})
 }
 
 // updateHealth updates a connection's health after a run or delivery; a

@@ -117,8 +117,13 @@ func TestSyncPullsParsesAndStores(t *testing.T) {
 		if runs, _ := s.SyncRuns(context.Background(), f.conn.TenantID, schema.ListQuery{Limit: 10}); len(runs) != 3 {
 			t.Fatalf("sync runs = %d, want 2", len(runs))
 		}
-		if evs, _ := s.Events(context.Background(), f.conn.TenantID, 0, 100); len(evs) != 2 {
-			t.Fatalf("events = %d, want 2 hires and nothing for the duplicate", len(evs))
+		evs, _ := s.Events(context.Background(), f.conn.TenantID, 0, 100)
+		types := map[string]int{}
+		for _, e := range evs {
+			types[e.Type]++
+		}
+		if len(evs) != 5 || types["employee.hired"] != 2 || types["sync.completed"] != 3 {
+			t.Fatalf("events = %v, want 2 hires, nothing for the duplicate, and a sync.completed per run", types)
 		}
 	})
 }
@@ -159,6 +164,16 @@ func TestSyncRejectsBadFileAndKeepsIt(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(f.srv.Root, "outbound", "sampleCensus.csv")); err != nil {
 		t.Fatalf("rejected file was acknowledged (deleted): %v", err)
+	}
+	evs, _ := s.Events(context.Background(), f.conn.TenantID, 0, 100)
+	var rejected []string
+	for _, e := range evs {
+		if e.Type == "file.rejected" {
+			rejected = append(rejected, e.Subject)
+		}
+	}
+	if len(rejected) != 1 || rejected[0] != file.ID {
+		t.Fatalf("file.rejected events for %v; want one for %s", rejected, file.ID)
 	}
 }
 

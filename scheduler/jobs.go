@@ -341,7 +341,7 @@ func (j *Jobs) fail(ctx context.Context, run *schema.SyncRun, err error) error {
 	if errors.As(err, &se) {
 		run.ErrorCode = se.Code
 	}
-	return errors.Join(err, j.cfg.Store.FinishSyncRun(ctx, run))
+	return errors.Join(err, j.cfg.Bridge.FinishRun(ctx, run))
 }
 
 type replayWorker struct {

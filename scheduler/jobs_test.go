@@ -235,6 +235,10 @@ func TestManualSyncRetriesThenFails(t *testing.T) {
 		if count(types, "connection.unhealthy") != 1 || count(types, "connection.recovered") != 1 {
 			t.Fatalf("events = %v; want one unhealthy and one recovered", types)
 		}
+		// One sync.failed for the job (not one per attempt), one sync.completed.
+		if count(types, "sync.failed") != 1 || count(types, "sync.completed") != 1 {
+			t.Fatalf("events = %v; want one sync.failed and one sync.completed", types)
+		}
 	})
 }
 

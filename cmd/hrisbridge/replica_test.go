@@ -245,7 +245,11 @@ func TestReplicaKilledMidSyncIsRetried(t *testing.T) {
 		t.Fatalf("files = %+v; want one applied with 1500 created", files)
 	}
 	events, _ := s.Events(ctx, tn.ID, 0, 5000)
-	if len(events) != 1500 {
-		t.Fatalf("%d events; want 1500 hires", len(events))
+	types := map[string]int{}
+	for _, e := range events {
+		types[e.Type]++
+	}
+	if len(events) != 1501 || types["employee.hired"] != 1500 || types["sync.completed"] != 1 {
+		t.Fatalf("events %v; want 1500 hires and one sync.completed (none for the killed attempt)", types)
 	}
 }
