@@ -20,8 +20,7 @@ type Jobs interface {
 // connectionDetail is one connection with its schedule's next ticks.
 type connectionDetail struct {
 	connectionView
-	ActiveWindow string           `json:"active_window,omitempty"`
-	NextSyncs    []scheduler.Tick `json:"next_syncs"`
+	scheduler.Preview
 }
 
 func (s *Server) getConnection(c *gin.Context) {
@@ -40,17 +39,11 @@ func (s *Server) getConnection(c *gin.Context) {
 }
 
 func (s *Server) detail(ctx context.Context, conn schema.Connection) (connectionDetail, error) {
-	d := connectionDetail{connectionView: connectionView{Connection: conn}, NextSyncs: []scheduler.Tick{}}
 	ws, err := s.cfg.Store.Windows(ctx, conn.TenantID)
 	if err != nil {
-		return d, err
+		return connectionDetail{}, err
 	}
-	if p, err := scheduler.PlanFor(conn, ws); err == nil && conn.Enabled && conn.Kind == schema.ConnSFTP {
-		now := time.Now()
-		d.ActiveWindow = p.Active(now)
-		d.NextSyncs = p.Upcoming(now, 5)
-	}
-	return d, nil
+	return connectionDetail{connectionView{Connection: conn}, scheduler.PreviewOf(conn, ws, time.Now(), 5)}, nil
 }
 
 // putSchedule sets a connection's schedule, time zone and catch-up policy.
@@ -66,8 +59,8 @@ func (s *Server) putSchedule(c *gin.Context) {
 		return
 	}
 	body.TimeZone, body.CatchUp = cmpOr(body.TimeZone, "UTC"), cmpOr(body.CatchUp, schema.CatchUpOnce)
-	if detail := validSchedule(body.Schedule, body.TimeZone, body.CatchUp); detail != "" {
-		problem(c, http.StatusUnprocessableEntity, "validation_failed", detail)
+	if err := scheduler.CheckSchedule(body.Schedule, body.TimeZone, body.CatchUp); err != nil {
+		problem(c, http.StatusUnprocessableEntity, "validation_failed", err.Error())
 		return
 	}
 	conn, err := s.cfg.Store.Connection(ctx, tenantID(c), c.Param("id"))
@@ -94,23 +87,6 @@ func (s *Server) putSchedule(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, d)
-}
-
-// validSchedule explains what is wrong with a schedule ("" when fine).
-func validSchedule(spec, tz, catchUp string) string {
-	if catchUp != schema.CatchUpOnce && catchUp != schema.CatchUpSkip {
-		return "catch_up must be once or skip"
-	}
-	if spec == "" {
-		if _, err := time.LoadLocation(tz); err != nil {
-			return "time_zone: " + err.Error()
-		}
-		return ""
-	}
-	if _, err := scheduler.Parse(spec, tz); err != nil {
-		return err.Error()
-	}
-	return ""
 }
 
 // syncConnection queues a manual sync.
@@ -189,12 +165,7 @@ func (s *Server) createWindow(c *gin.Context) {
 		}
 		w.ConnectionID, tz = conn.ID, conn.TimeZone
 	}
-	if w.Name == "" {
-		problem(c, http.StatusUnprocessableEntity, "validation_failed", "name is required")
-		return
-	}
-	loc, _ := time.LoadLocation(cmpOr(tz, "UTC"))
-	if _, err := scheduler.ResolveWindow(w, loc); err != nil {
+	if err := scheduler.CheckWindow(w, tz); err != nil {
 		problem(c, http.StatusUnprocessableEntity, "validation_failed", err.Error())
 		return
 	}

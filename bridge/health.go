@@ -17,17 +17,6 @@ const (
 	failingAfter = 3
 )
 
-// expectFileEvery reads connections.config "expect_file_every": after
-// that many consecutive scheduled runs that found no file the connection
-// is degraded. 0 (default) expects nothing.
-func expectFileEvery(config []byte) int {
-	var c struct {
-		N int `json:"expect_file_every"`
-	}
-	json.Unmarshal(config, &c) //nolint:errcheck // validated when set
-	return c.N
-}
-
 // Health computes a connection's health from its recent runs and its
 // latest file. The worst finding wins: a refused login or host key is
 // failing at once; failed runs in a row are degraded, and failing from
@@ -35,6 +24,11 @@ func expectFileEvery(config []byte) int {
 // expects one, and a latest file that was held (sharp drop in records,
 // schema drift) or rejected, are degraded.
 func (b *Bridge) Health(ctx context.Context, conn schema.Connection) (schema.Health, error) {
+	h, err := b.health(ctx, conn)
+	return h.Resolved(), err
+}
+
+func (b *Bridge) health(ctx context.Context, conn schema.Connection) (schema.Health, error) {
 	ok := schema.Health{State: schema.HealthHealthy}
 	runs, err := b.cfg.Store.SyncRuns(ctx, conn.TenantID, schema.ListQuery{ConnectionID: conn.ID, Limit: 50})
 	if err != nil {
@@ -65,7 +59,8 @@ func (b *Bridge) Health(ctx context.Context, conn schema.Connection) (schema.Hea
 		}
 		return h, nil
 	}
-	if n := expectFileEvery(conn.Config); n > 0 {
+	if c, _ := commonOf(conn.Config); c.ExpectFileEvery > 0 {
+		n := c.ExpectFileEvery
 		empty := 0
 		for _, r := range runs {
 			if !scheduledTrigger(r.Trigger) || r.Status != schema.RunSucceeded {
@@ -133,14 +128,8 @@ func (b *Bridge) UpdateHealth(ctx context.Context, conn schema.Connection) (sche
 		typ = "connection.recovered"
 	}
 	data, _ := json.Marshal(map[string]any{"connection_id": conn.ID, "connection": conn.Name, "state": h.State, "previous_state": old.State,
-		"code": h.Code, "reason": h.Reason, "fix": schema.Catalog[h.Code].Fix})
+		"code": h.Code, "reason": h.Reason, "fix": h.Fix})
 	e := &schema.Event{TenantID: conn.TenantID, Type: typ, Subject: conn.ID, Data: data}
 	b.cfg.Logger.WarnContext(ctx, typ, "tenant", conn.TenantID, "connection", conn.Name, "state", h.State, "code", h.Code, "reason", h.Reason)
-	if err := b.cfg.Store.SetConnectionHealth(ctx, conn.ID, h, e); err != nil {
-		return h, err
-	}
-	if h.Code != "" {
-		h.Fix = schema.Catalog[h.Code].Fix
-	}
-	return h, nil
+	return h, b.cfg.Store.SetConnectionHealth(ctx, conn.ID, h, e)
 }

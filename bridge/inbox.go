@@ -23,8 +23,9 @@ import (
 // SFTP server or by HTTP upload, until they are ingested. Each connection
 // has a directory: inbox/ is what its drop box accounts see as "/". A
 // file stays in inbox/ until its ingest is recorded (its bytes are then
-// kept under the bridge's FilesDir and the inbox copy removed), so a crash or restart never loses one: Run rescans
-// and a repeated file is a duplicate delivery, never a second apply.
+// kept under the bridge's FilesDir and the inbox copy removed), so a
+// crash or restart never loses one: Run rescans and a repeated file is a
+// duplicate delivery, never a second apply.
 type Inbox struct {
 	b   *Bridge
 	dir string

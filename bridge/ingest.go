@@ -196,12 +196,6 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 			res.Recognised++
 			continue
 		}
-		if row.Valid() && known.Seen(row.Record.(*schema.Employee).ExternalID) {
-			// An earlier row of this file had the id (one the reader
-			// skipped, which the parser's own duplicate check never saw).
-			row.Errors = append(row.Errors, schema.FieldError{Line: row.Line, RecordID: row.RecordID, Field: "external_id", Code: schema.ECodeDuplicate,
-				Message: fmt.Sprintf("record %s appears more than once in the file", row.RecordID)})
-		}
 		if !row.Valid() {
 			file.Invalid++
 			if err := rowErrors(ctx, in, file, row.Errors, &kept); err != nil {

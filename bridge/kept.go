@@ -52,14 +52,14 @@ func (b *Bridge) Replay(ctx context.Context, tenantID, fileID string, run *schem
 	if err != nil {
 		return Result{}, fmt.Errorf("file %s: %w", fileID, err)
 	}
-	if err := b.CheckReplay(f); err != nil {
-		return Result{}, err
-	}
-	conn, err := b.cfg.Store.Connection(ctx, tenantID, f.ConnectionID)
-	if err != nil {
+	if err := replayable(f); err != nil {
 		return Result{}, err
 	}
 	sp, err := b.kept(f)
+	if err != nil {
+		return Result{}, err
+	}
+	conn, err := b.cfg.Store.Connection(ctx, tenantID, f.ConnectionID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -67,20 +67,11 @@ func (b *Bridge) Replay(ctx context.Context, tenantID, fileID string, run *schem
 	run.TenantID, run.ConnectionID, run.FileID = tenantID, f.ConnectionID, fileID
 	run.Trigger = schema.TriggerReplay
 	var res Result
-	err = b.withLease(ctx, conn, func(ctx context.Context) error {
-		if err := b.cfg.Store.StartSyncRun(ctx, run); err != nil {
-			return err
-		}
-		var err error
+	err = b.recordRun(ctx, conn, run, true, func(ctx context.Context) (err error) {
 		res, err = b.reapply(ctx, conn, f, schema.FileReplayed, "replayed as file "+sp.ID, sp, false)
 		if err == nil {
 			run.Files, run.Rows = 1, res.File.Rows
 		}
-		b.finishRun(ctx, conn, run, err, true)
-		if ferr := b.FinishRun(context.WithoutCancel(ctx), run); ferr != nil && err == nil {
-			err = ferr
-		}
-		b.updateHealth(context.WithoutCancel(ctx), conn)
 		return err
 	})
 	return res, err
@@ -90,6 +81,15 @@ func (b *Bridge) Replay(ctx context.Context, tenantID, fileID string, run *schem
 // allows it (schema.ErrState otherwise, saying what to do instead) and its
 // bytes are kept (E_FILE_GONE).
 func (b *Bridge) CheckReplay(f schema.File) error {
+	if err := replayable(f); err != nil {
+		return err
+	}
+	_, err := b.kept(f)
+	return err
+}
+
+// replayable tells whether a file's status allows a replay.
+func replayable(f schema.File) error {
 	switch f.Status {
 	case schema.FileApplied, schema.FileAppliedWithErrors, schema.FileRejected, schema.FileFailed:
 	case schema.FileHeld:
@@ -99,8 +99,7 @@ func (b *Bridge) CheckReplay(f schema.File) error {
 	default:
 		return fmt.Errorf("file %s is %s and cannot be replayed: %w", f.ID, f.Status, schema.ErrState)
 	}
-	_, err := b.kept(f)
-	return err
+	return nil
 }
 
 // ErrGone means a file's bytes were pruned (or kept on another replica

@@ -34,35 +34,40 @@ func (p Policy) Validate() error {
 	return nil
 }
 
+// common is the kind-independent part of a connection's config.
+type common struct {
+	Policy Policy `json:"policy"`
+	// ExpectFileEvery: degraded after that many scheduled syncs in a row
+	// found no file; 0 expects nothing.
+	ExpectFileEvery int `json:"expect_file_every"`
+}
+
+// commonOf reads and validates the kind-independent keys of a
+// connection's config.
+func commonOf(config []byte) (common, error) {
+	var c common
+	if len(bytes.TrimSpace(config)) > 0 {
+		if err := json.Unmarshal(config, &c); err != nil {
+			return c, fmt.Errorf("connection config: %w", err)
+		}
+	}
+	if c.ExpectFileEvery < 0 {
+		return c, fmt.Errorf("expect_file_every %d must be 0 (off) or more", c.ExpectFileEvery)
+	}
+	return c, c.Policy.Validate()
+}
+
 // CheckConfig validates the kind-independent keys of a connection's
 // config: policy and expect_file_every.
 func CheckConfig(config []byte) error {
-	if _, err := policyOf(config); err != nil {
-		return err
-	}
-	var c struct {
-		N *int `json:"expect_file_every"`
-	}
-	if err := json.Unmarshal(config, &c); err != nil {
-		return fmt.Errorf("connection config: %w", err)
-	}
-	if c.N != nil && *c.N < 0 {
-		return fmt.Errorf("expect_file_every %d must be 0 (off) or more", *c.N)
-	}
-	return nil
+	_, err := commonOf(config)
+	return err
 }
 
 // policyOf reads the policy of any connection kind.
 func policyOf(config []byte) (Policy, error) {
-	var c struct {
-		Policy Policy `json:"policy"`
-	}
-	if len(bytes.TrimSpace(config)) > 0 {
-		if err := json.Unmarshal(config, &c); err != nil {
-			return c.Policy, fmt.Errorf("connection config: %w", err)
-		}
-	}
-	return c.Policy, c.Policy.Validate()
+	c, err := commonOf(config)
+	return c.Policy, err
 }
 
 func (b *Bridge) maxInvalid(p Policy) float64 {

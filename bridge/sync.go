@@ -38,20 +38,39 @@ var ErrBusy = errors.New("another sync of this connection is running")
 // health is updated after the run.
 func (b *Bridge) RunSync(ctx context.Context, conn schema.Connection, run *schema.SyncRun, last bool) ([]Result, error) {
 	var results []Result
-	err := b.withLease(ctx, conn, func(ctx context.Context) error {
+	err := b.recordRun(ctx, conn, run, last, func(ctx context.Context) (err error) {
+		results, err = b.pullWithRetries(ctx, conn, run)
+		return err
+	})
+	return results, err
+}
+
+// recordRun does work as run under conn's sync lease: the run is started,
+// settled from work's error (see settle), stored with its final event, and
+// the connection's health is updated.
+func (b *Bridge) recordRun(ctx context.Context, conn schema.Connection, run *schema.SyncRun, last bool, work func(context.Context) error) error {
+	return b.withLease(ctx, conn, func(ctx context.Context) error {
 		if err := b.cfg.Store.StartSyncRun(ctx, run); err != nil {
 			return err
 		}
-		var err error
-		results, err = b.pullWithRetries(ctx, conn, run)
-		b.finishRun(ctx, conn, run, err, last)
+		err := work(ctx)
+		b.settle(ctx, conn.Name, run, err, last)
 		if ferr := b.FinishRun(context.WithoutCancel(ctx), run); ferr != nil && err == nil {
 			err = ferr
 		}
 		b.updateHealth(context.WithoutCancel(ctx), conn)
 		return err
 	})
-	return results, err
+}
+
+// FailRun records a job's run that was refused before it could start
+// (its connection or file is gone) as failed with err.
+func (b *Bridge) FailRun(ctx context.Context, run *schema.SyncRun, err error) error {
+	if serr := b.cfg.Store.StartSyncRun(ctx, run); serr != nil {
+		return serr
+	}
+	b.settle(ctx, run.ConnectionID, run, err, true)
+	return b.FinishRun(ctx, run)
 }
 
 // FinishRun stores a run's outcome and, once it is final (succeeded, or
@@ -78,8 +97,9 @@ func (b *Bridge) updateHealth(ctx context.Context, conn schema.Connection) {
 	}
 }
 
-// finishRun sets a run's outcome from its error.
-func (b *Bridge) finishRun(ctx context.Context, conn schema.Connection, run *schema.SyncRun, err error, last bool) {
+// settle sets a run's outcome from its error: succeeded, retrying, or
+// failed when last is set or the error is permanent.
+func (b *Bridge) settle(ctx context.Context, connection string, run *schema.SyncRun, err error, last bool) {
 	run.Status, run.Error, run.ErrorCode = schema.RunSucceeded, "", ""
 	if err != nil {
 		run.Status, run.Error = schema.RunRetrying, err.Error()
@@ -90,7 +110,7 @@ func (b *Bridge) finishRun(ctx context.Context, conn schema.Connection, run *sch
 		if last || Permanent(err) {
 			run.Status = schema.RunFailed
 		}
-		b.cfg.Logger.ErrorContext(ctx, "sync failed", "tenant", conn.TenantID, "connection", conn.Name, "trigger", run.Trigger,
+		b.cfg.Logger.ErrorContext(ctx, "sync failed", "tenant", run.TenantID, "connection", connection, "trigger", run.Trigger,
 			"attempt", run.Attempt, "final", run.Status == schema.RunFailed, "error", err)
 	}
 	if b.cfg.ObserveRun != nil {

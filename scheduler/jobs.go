@@ -242,15 +242,20 @@ var tickOpts = &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, BySt
 
 func (j *Jobs) enqueueTick(ctx context.Context, c schema.Connection, t Tick) error {
 	at := t.At.UTC()
-	res, err := j.q.Insert(ctx, SyncArgs{TenantID: c.TenantID, ConnectionID: c.ID, Tick: &at, Trigger: t.Trigger, Window: t.Window}, tickOpts)
-	if err != nil {
-		return err
+	_, err := j.enqueue(ctx, SyncArgs{TenantID: c.TenantID, ConnectionID: c.ID, Tick: &at, Trigger: t.Trigger, Window: t.Window}, tickOpts,
+		schema.SyncRun{TenantID: c.TenantID, ConnectionID: c.ID, Trigger: t.Trigger, ScheduledFor: &at})
+	return err
+}
+
+// enqueue inserts a job and records its run as queued, unless the job is
+// a duplicate of one already there (a tick another replica enqueued).
+func (j *Jobs) enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts, run schema.SyncRun) (schema.SyncRun, error) {
+	res, err := j.q.Insert(ctx, args, opts)
+	if err != nil || res.UniqueSkippedAsDuplicate {
+		return run, err
 	}
-	if res.UniqueSkippedAsDuplicate {
-		return nil
-	}
-	run := schema.SyncRun{TenantID: c.TenantID, ConnectionID: c.ID, Trigger: t.Trigger, JobID: res.Job.ID, ScheduledFor: &at}
-	return j.cfg.Store.QueueSyncRun(ctx, &run)
+	run.JobID = res.Job.ID
+	return run, j.cfg.Store.QueueSyncRun(ctx, &run)
 }
 
 // EnqueueSync queues a sync of a connection now (a manual trigger) and
@@ -259,12 +264,9 @@ func (j *Jobs) EnqueueSync(ctx context.Context, c schema.Connection, trigger str
 	if c.Kind != schema.ConnSFTP {
 		return schema.SyncRun{}, fmt.Errorf("connection %s is %s; only sftp connections pull: %w", c.Name, c.Kind, schema.ErrState)
 	}
-	res, err := j.q.Insert(ctx, SyncArgs{TenantID: c.TenantID, ConnectionID: c.ID, Trigger: cmp.Or(trigger, schema.TriggerManual)}, nil)
-	if err != nil {
-		return schema.SyncRun{}, err
-	}
-	run := schema.SyncRun{TenantID: c.TenantID, ConnectionID: c.ID, Trigger: cmp.Or(trigger, schema.TriggerManual), JobID: res.Job.ID}
-	return run, j.cfg.Store.QueueSyncRun(ctx, &run)
+	trigger = cmp.Or(trigger, schema.TriggerManual)
+	return j.enqueue(ctx, SyncArgs{TenantID: c.TenantID, ConnectionID: c.ID, Trigger: trigger}, nil,
+		schema.SyncRun{TenantID: c.TenantID, ConnectionID: c.ID, Trigger: trigger})
 }
 
 // EnqueueReplay queues a replay of a file and returns its run.
@@ -276,12 +278,8 @@ func (j *Jobs) EnqueueReplay(ctx context.Context, tenantID, fileID string) (sche
 	if err := j.cfg.Bridge.CheckReplay(f); err != nil {
 		return schema.SyncRun{}, err
 	}
-	res, err := j.q.Insert(ctx, ReplayArgs{TenantID: tenantID, FileID: fileID}, &river.InsertOpts{MaxAttempts: 3})
-	if err != nil {
-		return schema.SyncRun{}, err
-	}
-	run := schema.SyncRun{TenantID: tenantID, ConnectionID: f.ConnectionID, Trigger: schema.TriggerReplay, JobID: res.Job.ID, FileID: fileID}
-	return run, j.cfg.Store.QueueSyncRun(ctx, &run)
+	return j.enqueue(ctx, ReplayArgs{TenantID: tenantID, FileID: fileID}, &river.InsertOpts{MaxAttempts: 3},
+		schema.SyncRun{TenantID: tenantID, ConnectionID: f.ConnectionID, Trigger: schema.TriggerReplay, FileID: fileID})
 }
 
 // backoff is exponential in the attempt with jitter, capped at an hour.
@@ -333,15 +331,7 @@ func (j *Jobs) outcome(err error) error {
 // fail records a job's run as failed with err's reason (a job refused
 // before its sync could start) and returns err.
 func (j *Jobs) fail(ctx context.Context, run *schema.SyncRun, err error) error {
-	if serr := j.cfg.Store.StartSyncRun(ctx, run); serr != nil {
-		return errors.Join(err, serr)
-	}
-	run.Status, run.Error = schema.RunFailed, err.Error()
-	var se *bridge.SyncError
-	if errors.As(err, &se) {
-		run.ErrorCode = se.Code
-	}
-	return errors.Join(err, j.cfg.Bridge.FinishRun(ctx, run))
+	return errors.Join(err, j.cfg.Bridge.FailRun(ctx, run, err))
 }
 
 type replayWorker struct {

@@ -60,6 +60,58 @@ func PlanFor(c schema.Connection, windows []schema.Window) (Plan, error) {
 	return p, nil
 }
 
+// CheckSchedule explains what is wrong with a connection's schedule
+// settings: a cron spec (empty: windows and manual syncs only), an IANA
+// time zone and a catch-up policy.
+func CheckSchedule(spec, tz, catchUp string) error {
+	if catchUp != schema.CatchUpOnce && catchUp != schema.CatchUpSkip {
+		return fmt.Errorf("catch_up %q must be once or skip", catchUp)
+	}
+	if spec == "" {
+		if _, err := time.LoadLocation(tz); err != nil {
+			return fmt.Errorf("time zone %q: %w", tz, err)
+		}
+		return nil
+	}
+	_, err := Parse(spec, tz)
+	return err
+}
+
+// CheckWindow explains what is wrong with a window whose dates are read in
+// time zone tz.
+func CheckWindow(w schema.Window, tz string) error {
+	if w.Name == "" {
+		return fmt.Errorf("a window needs a name")
+	}
+	loc, err := time.LoadLocation(cmp.Or(tz, "UTC"))
+	if err != nil {
+		return fmt.Errorf("time zone %q: %w", tz, err)
+	}
+	_, err = ResolveWindow(w, loc)
+	return err
+}
+
+// Schedulable reports whether the planner schedules a connection: it is
+// enabled and pulls (sftp).
+func Schedulable(c schema.Connection) bool { return c.Enabled && c.Kind == schema.ConnSFTP }
+
+// Preview is what a connection's schedule does next, as of a time.
+type Preview struct {
+	ActiveWindow string `json:"active_window,omitempty"`
+	NextSyncs    []Tick `json:"next_syncs"`
+}
+
+// PreviewOf returns the window open at now and the next n syncs the
+// planner will make for c, with the given windows (none for a connection
+// the planner does not schedule, or whose schedule does not parse).
+func PreviewOf(c schema.Connection, windows []schema.Window, now time.Time, n int) Preview {
+	p := Preview{NextSyncs: []Tick{}}
+	if plan, err := PlanFor(c, windows); err == nil && Schedulable(c) {
+		p.ActiveWindow, p.NextSyncs = plan.Active(now), append(p.NextSyncs, plan.Upcoming(now, n)...)
+	}
+	return p
+}
+
 // ResolveWindow reads a window's dates and schedule in loc.
 func ResolveWindow(w schema.Window, loc *time.Location) (WindowPlan, error) {
 	from, err := time.ParseInLocation(time.DateOnly, w.StartsOn, loc)

@@ -44,7 +44,7 @@ func (p *Planner) Plan(ctx context.Context, now time.Time) error {
 	}
 	var errs []error
 	for _, c := range conns {
-		if !c.Enabled || c.Kind != schema.ConnSFTP {
+		if !Schedulable(c) {
 			continue
 		}
 		if err := p.planOne(ctx, c, windows, now); err != nil {

@@ -129,12 +129,6 @@ func (k *Known) Skip(ext string, sum uint64) bool {
 	return true
 }
 
-// Seen reports whether the file already had a row for ext.
-func (k *Known) Seen(ext string) bool {
-	ent := k.find(ext)
-	return ent != nil && ent.is(seen)
-}
-
 // SourceStale reports whether an employee Classify found unchanged was
 // written from a different raw record than sum (or before source hashes).
 func (k *Known) SourceStale(ext string, sum uint64) bool {

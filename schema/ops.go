@@ -67,6 +67,16 @@ type Health struct {
 	Since  *time.Time `json:"since,omitempty"`
 }
 
+// Resolved returns h with an empty state read as healthy and its fix
+// taken from the error catalog.
+func (h Health) Resolved() Health {
+	if h.State == "" {
+		h.State = HealthHealthy
+	}
+	h.Fix = Catalog[h.Code].Fix
+	return h
+}
+
 // Connection health states.
 const (
 	HealthHealthy  = "healthy"

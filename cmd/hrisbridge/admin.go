@@ -167,9 +167,6 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 		len(pos) == 2 && (pos[0] == "test" || pos[0] == "trust-host" || pos[0] == "show" || pos[0] == "schedule" || pos[0] == "configure")) {
 		return usageError{"usage: hrisbridge connections create|list --tenant SLUG [...] | connections test|trust-host|show|schedule|configure --tenant SLUG CONNECTION"}
 	}
-	if *catchUp != schema.CatchUpOnce && *catchUp != schema.CatchUpSkip {
-		return usageError{"--catch-up must be once or skip"}
-	}
 	a, t, err := openTenant(ctx, *config, *tenant)
 	if err != nil {
 		return err
@@ -220,12 +217,8 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 			conn.Config = raw
 			return showConnection(ctx, a, conn, out)
 		case "schedule":
-			if *cronSpec != "" {
-				if _, err := scheduler.Parse(*cronSpec, *tz); err != nil {
-					return usageError{err.Error()}
-				}
-			} else if _, err := time.LoadLocation(*tz); err != nil {
-				return usageError{fmt.Sprintf("--time-zone %q: %v", *tz, err)}
+			if err := scheduler.CheckSchedule(*cronSpec, *tz, *catchUp); err != nil {
+				return usageError{err.Error()}
 			}
 			if err := a.store.UpdateConnectionSchedule(ctx, t.ID, conn.ID, *cronSpec, *tz, *catchUp); err != nil {
 				return err
@@ -260,12 +253,8 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	if _, err := bridge.EffectiveLayout(ctx, a.store, t.ID, "", *layout); err != nil {
 		return usageError{err.Error()}
 	}
-	if *schedule != "" {
-		if _, err := scheduler.Parse(*schedule, *tz); err != nil {
-			return usageError{fmt.Sprintf("schedule %q: %v", *schedule, err)}
-		}
-	} else if _, err := time.LoadLocation(*tz); err != nil {
-		return usageError{fmt.Sprintf("--time-zone %q: %v", *tz, err)}
+	if err := scheduler.CheckSchedule(*schedule, *tz, *catchUp); err != nil {
+		return usageError{err.Error()}
 	}
 	var sec bridge.SFTPSecret
 	sec.Password = os.Getenv("HRISBRIDGE_SFTP_PASSWORD")
@@ -449,19 +438,13 @@ func showConnection(ctx context.Context, a *app, conn schema.Connection, out io.
 	if err != nil {
 		return err
 	}
-	p, err := scheduler.PlanFor(conn, ws)
-	if err != nil {
-		return err
-	}
 	conn.Secret = nil
-	now := time.Now()
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(struct {
 		schema.Connection
-		ActiveWindow string           `json:"active_window,omitempty"`
-		NextSyncs    []scheduler.Tick `json:"next_syncs"`
-	}{conn, p.Active(now), p.Upcoming(now, 5)})
+		scheduler.Preview
+	}{conn, scheduler.PreviewOf(conn, ws, time.Now(), 5)})
 }
 
 func cmdWindows(ctx context.Context, args []string, out io.Writer) error {
@@ -513,11 +496,7 @@ func cmdWindows(ctx context.Context, args []string, out io.Writer) error {
 		}
 		w.ConnectionID, tz = c.ID, c.TimeZone
 	}
-	if w.Name == "" {
-		return usageError{"--name is required"}
-	}
-	loc, _ := time.LoadLocation(cmp.Or(tz, "UTC"))
-	if _, err := scheduler.ResolveWindow(w, loc); err != nil {
+	if err := scheduler.CheckWindow(w, tz); err != nil {
 		return usageError{err.Error()}
 	}
 	if err := a.store.CreateWindow(ctx, &w); err != nil {

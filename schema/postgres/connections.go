@@ -31,7 +31,7 @@ func scanConnection(row pgx.CollectableRow) (schema.Connection, error) {
 	err := row.Scan(&c.ID, &c.TenantID, &c.Name, &c.Kind, &c.Layout, &c.Schedule, &cfg, &c.Secret, &c.Enabled, &c.CreatedAt, &c.UpdatedAt,
 		&c.TimeZone, &c.CatchUp, &c.LastTickAt, &c.Health.State, &c.Health.Code, &c.Health.Reason, &c.Health.Since)
 	c.Config = []byte(cfg)
-	codec.HealthFix(&c.Health)
+	c.Health = c.Health.Resolved()
 	return c, err
 }
 

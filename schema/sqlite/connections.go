@@ -29,7 +29,7 @@ func scanConnection(row scanner) (schema.Connection, error) {
 	err := row.Scan(&c.ID, &c.TenantID, &c.Name, &c.Kind, &c.Layout, &c.Schedule, &cfg, &c.Secret, &c.Enabled, timeCol{&c.CreatedAt}, timeCol{&c.UpdatedAt},
 		&c.TimeZone, &c.CatchUp, nullTimeCol{&c.LastTickAt}, &c.Health.State, &c.Health.Code, &c.Health.Reason, nullTimeCol{&c.Health.Since})
 	c.Config = []byte(cfg)
-	codec.HealthFix(&c.Health)
+	c.Health = c.Health.Resolved()
 	return c, err
 }
 

@@ -240,13 +240,3 @@ func ConnectionDefaults(c *schema.Connection) {
 		c.CatchUp = schema.CatchUpOnce
 	}
 }
-
-// HealthFix fills a stored health's fix from the error catalog.
-func HealthFix(h *schema.Health) {
-	if h.State == "" {
-		h.State = schema.HealthHealthy
-	}
-	if h.Code != "" {
-		h.Fix = schema.Catalog[h.Code].Fix
-	}
-}
