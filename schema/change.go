@@ -54,11 +54,7 @@ func (e *Employee) Encode() Encoded {
 // EncodeWithHash marshals the employee's content for storage, with a hash
 // the caller computed already (ContentHashInto).
 func (e *Employee) EncodeWithHash(hash string) Encoded {
-	data, err := json.Marshal(contentJSON{Employee: e})
-	if err != nil {
-		panic(err) // only plain fields: cannot fail
-	}
-	return Encoded{Data: data, Hash: hash}
+	return Encoded{Data: appendContentJSON(make([]byte, 0, 640), e), Hash: hash}
 }
 
 // ContentHash is the hex SHA-256 of the employee's normalized content,

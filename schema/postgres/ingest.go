@@ -28,9 +28,19 @@ type ingest struct {
 	inserts  []codec.Pending
 	updates  []codec.Pending
 	sources  [][2]string // external id, source hash
-	events   [][]any
+	events   []pendingEvent
 	nEvents  int
 	inflight chan error // the background COPY's outcome, nil when none
+	// The COPY streams, owned by the background COPY while one is in
+	// flight.
+	empBuf, evBuf copyBuf
+}
+
+// pendingEvent is an event other than a hire (hires are written from
+// their employee's row) waiting for the next COPY.
+type pendingEvent struct {
+	typ, subject string
+	data         []byte
 }
 
 // wait blocks until the background COPY, if any, is done: every other use
@@ -100,7 +110,7 @@ func (in *ingest) Index(ctx context.Context, fn func(schema.IndexEntry) error) e
 }
 
 func (in *ingest) event(typ, subject string, data []byte) {
-	in.events = append(in.events, []any{codec.NewID(), in.file.TenantID, typ, subject, string(data), in.file.ID, in.now})
+	in.events = append(in.events, pendingEvent{typ, subject, data})
 	in.nEvents++
 }
 
@@ -115,7 +125,7 @@ func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Enc
 	}
 	p.ID = codec.NewID()
 	in.inserts = append(in.inserts, p)
-	in.event("employee.hired", p.ID, codec.EventData(p.ID, p.ExternalID, p.ConnectionID, p.Status, nil))
+	in.nEvents++ // its employee.hired, written with the row
 	if len(in.inserts) >= flushAt {
 		return in.flushInsertsAsync(ctx)
 	}
@@ -135,10 +145,11 @@ func (in *ingest) Update(ctx context.Context, e *schema.Employee, enc schema.Enc
 	return nil
 }
 
-var employeeColumns = []string{"id", "tenant_id", "external_id", "connection_id", "employment_status", "employment_type", "department",
-	"location", "hire_date", "termination_date", "missing_from_snapshot", "content_hash", "data", "ssn_sealed", "created_at", "updated_at", "source_hash"}
-
-var eventColumns = []string{"id", "tenant_id", "type", "subject", "data", "file_id", "occurred_at"}
+const (
+	employeeColumns = `id, tenant_id, external_id, connection_id, employment_status, employment_type, department, location, hire_date,
+termination_date, missing_from_snapshot, content_hash, data, ssn_sealed, created_at, updated_at, source_hash`
+	eventColumns = "id, tenant_id, type, subject, data, file_id, occurred_at"
+)
 
 // flush sends everything buffered and waits for it: inserts (COPY),
 // updates (batch) and events (COPY).
@@ -187,29 +198,60 @@ WHERE e.tenant_id = $1 AND e.external_id = s.ext`, in.file.TenantID, ids, sums)
 	return nil
 }
 
-// copy sends new employees and events with COPY.
-func (in *ingest) copy(ctx context.Context, rows []codec.Pending, events [][]any) error {
-	if len(rows) > 0 {
-		_, err := in.tx.CopyFrom(ctx, pgx.Identifier{"employees"}, employeeColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-			p := &rows[i]
-			return []any{p.ID, in.file.TenantID, p.ExternalID, nullable(p.ConnectionID), p.Status, p.Type, p.Department, p.Location,
-				p.HireDate, p.TerminationDate, false, p.Hash, string(p.Data), p.SSNSealed, in.now, in.now, p.Source}, nil
-		}))
-		if err != nil {
-			return fmt.Errorf("copy employees: %w", interpret(err))
-		}
+// copy sends new employees, their hire events and the other buffered
+// events with COPY.
+func (in *ingest) copy(ctx context.Context, rows []codec.Pending, events []pendingEvent) error {
+	emp, ev := &in.empBuf, &in.evBuf
+	tenant := in.file.TenantID
+	for i := range rows {
+		p := &rows[i]
+		emp.row(17)
+		emp.text(p.ID)
+		emp.text(tenant)
+		emp.text(p.ExternalID)
+		emp.textOrNull(p.ConnectionID)
+		emp.text(p.Status)
+		emp.text(p.Type)
+		emp.text(p.Department)
+		emp.text(p.Location)
+		emp.text(p.HireDate)
+		emp.text(p.TerminationDate)
+		emp.bool(false)
+		emp.text(p.Hash)
+		emp.bytes(p.Data)
+		emp.bytesOrNull(p.SSNSealed)
+		emp.time(in.now)
+		emp.time(in.now)
+		emp.text(p.Source)
+
+		in.eventRow(ev, "employee.hired", p.ID, func(b []byte) []byte {
+			return codec.AppendEventData(b, p.ID, p.ExternalID, p.ConnectionID, p.Status, nil)
+		})
 	}
-	if len(events) > 0 {
-		if _, err := in.tx.CopyFrom(ctx, pgx.Identifier{"events"}, eventColumns, pgx.CopyFromRows(events)); err != nil {
-			return fmt.Errorf("copy events: %w", err)
-		}
+	for i := range events {
+		e := &events[i]
+		in.eventRow(ev, e.typ, e.subject, func(b []byte) []byte { return append(b, e.data...) })
 	}
-	return nil
+	if err := emp.send(ctx, in.tx, "employees", employeeColumns); err != nil {
+		return err
+	}
+	return ev.send(ctx, in.tx, "events", eventColumns)
+}
+
+func (in *ingest) eventRow(ev *copyBuf, typ, subject string, data func([]byte) []byte) {
+	ev.row(7)
+	ev.text(codec.NewID())
+	ev.text(in.file.TenantID)
+	ev.text(typ)
+	ev.text(subject)
+	ev.appended(data)
+	ev.text(in.file.ID)
+	ev.time(in.now)
 }
 
 const updateEmployees = `UPDATE employees e SET connection_id = u.conn, employment_status = u.status, employment_type = u.type,
 department = u.dept, location = u.loc, hire_date = u.hire, termination_date = u.term, missing_from_snapshot = false,
-content_hash = u.hash, data = u.data::jsonb, ssn_sealed = u.ssn, updated_at = $2, source_hash = u.source
+content_hash = u.hash, data = u.data::json, ssn_sealed = u.ssn, updated_at = $2, source_hash = u.source
 FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::text[])
   AS u(ext, conn, status, type, dept, loc, hire, term, hash, data, ssn, source)
 WHERE e.tenant_id = $1 AND e.external_id = u.ext`
@@ -277,7 +319,7 @@ RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
 	if terminate {
 		q = `UPDATE employees SET missing_from_snapshot = true, updated_at = $3, employment_status = 'terminated',
 termination_date = $4, content_hash = '',
-data = jsonb_set(jsonb_set(data, '{employment_status}', '"terminated"'), '{termination_date}', to_jsonb($4::text))
+data = jsonb_set(jsonb_set(data::jsonb, '{employment_status}', '"terminated"'), '{termination_date}', to_jsonb($4::text))::json
 WHERE tenant_id = $1 AND external_id = ANY($2) AND NOT missing_from_snapshot
 RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
 		typ = "employee.terminated"

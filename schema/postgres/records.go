@@ -195,7 +195,7 @@ func (in *ingest) EndEnrollments(ctx context.Context, employeeExternalID string,
 // Dependents pages a tenant's dependents.
 func (s *Store) Dependents(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.Dependent, error) {
 	rows, _ := s.pool.Query(ctx, `SELECT d.id, d.tenant_id, d.employee_id, e.external_id, d.data::text, d.ssn_sealed, d.created_at, d.updated_at
-FROM dependents d JOIN employees e ON e.id = d.employee_id WHERE d.tenant_id = $1 AND d.id > $2 AND ($4 = '' OR d.employee_id = $4)
+FROM dependents d JOIN employees e ON e.tenant_id = d.tenant_id AND e.id = d.employee_id WHERE d.tenant_id = $1 AND d.id > $2 AND ($4 = '' OR d.employee_id = $4)
 ORDER BY d.id LIMIT $3`, tenantID, q.Cursor, q.Limit, q.EmployeeID)
 	ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (schema.Dependent, error) {
 		var id, tenant, emp, empExt, data string

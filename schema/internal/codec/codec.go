@@ -107,16 +107,31 @@ func Latest(ms []Migration) int {
 var ErrStale = fmt.Errorf("database schema is not current: run `hrisbridge migrate`")
 
 // EventData is the JSON payload of an employee change event. It is thin on
-// purpose: PII stays behind the audited API.
+// purpose: PII stays behind the audited API. Written by hand (one per new
+// employee of a first load): the same bytes encoding/json would make.
 func EventData(id, externalID, connectionID, status string, changed []string) []byte {
-	b, _ := json.Marshal(struct {
-		EmployeeID    string   `json:"employee_id"`
-		ExternalID    string   `json:"external_id"`
-		ConnectionID  string   `json:"connection_id,omitempty"`
-		Status        string   `json:"employment_status"`
-		ChangedFields []string `json:"changed_fields,omitempty"`
-	}{id, externalID, connectionID, status, changed})
-	return b
+	return AppendEventData(make([]byte, 0, 160), id, externalID, connectionID, status, changed)
+}
+
+// AppendEventData appends EventData's payload to b.
+func AppendEventData(b []byte, id, externalID, connectionID, status string, changed []string) []byte {
+	b = schema.AppendJSONString(append(b, `{"employee_id":`...), id)
+	b = schema.AppendJSONString(append(b, `,"external_id":`...), externalID)
+	if connectionID != "" {
+		b = schema.AppendJSONString(append(b, `,"connection_id":`...), connectionID)
+	}
+	b = schema.AppendJSONString(append(b, `,"employment_status":`...), status)
+	if len(changed) > 0 {
+		b = append(b, `,"changed_fields":[`...)
+		for i, f := range changed {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = schema.AppendJSONString(b, f)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }
 
 // Pending is an employee write waiting in an ingest's buffer: the columns
