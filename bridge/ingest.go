@@ -209,21 +209,25 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 		// Hash first: the JSON a store keeps is made only for the rows
 		// that are written.
 		hash, scratch = e.ContentHashInto(scratch)
-		switch known.Classify(e, hash) {
-		case schema.New:
-			file.Created++
+		switch c := known.Classify(e, hash); c {
+		case schema.New, schema.Changed:
 			enc := e.EncodeWithHash(hash)
 			enc.Source = schema.SourceHash(row.Source)
-			err = in.Insert(ctx, e, enc)
-		case schema.Changed:
-			file.Updated++
-			enc := e.EncodeWithHash(hash)
-			enc.Source = schema.SourceHash(row.Source)
-			err = in.Update(ctx, e, enc)
+			if c == schema.New {
+				file.Created++
+				err = in.Insert(ctx, e, enc)
+			} else {
+				file.Updated++
+				err = in.Update(ctx, e, enc)
+			}
+			if err == nil {
+				err = known.Wrote(e, c, hash, row.Source)
+			}
 		default:
 			file.Unchanged++
 			if skipping && known.SourceStale(e.ExternalID, row.Source) {
 				err = in.SetSource(ctx, e.ExternalID, schema.SourceHash(row.Source))
+				known.WroteSource(e.ExternalID, row.Source)
 			}
 		}
 		if err != nil {
@@ -242,7 +246,15 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 		if err := in.MarkMissing(ctx, gone, policy.Absent == "terminate", time.Now().UTC().Format(schema.DateLayout)); err != nil {
 			return res, kept, fmt.Errorf("mark missing: %w", err)
 		}
+		known.MarkedMissing(policy.Absent == "terminate")
 		res.Missing = len(gone)
+	}
+	// The index now matches what this transaction stored: a store that
+	// keeps it hands it to the next file.
+	if keeper, ok := in.(schema.IndexKeeper); ok && known.Stale() {
+		if err := keeper.KeepIndex(ctx, known.Chunks); err != nil {
+			return res, kept, fmt.Errorf("keep change index: %w", err)
+		}
 	}
 	finishFile(file)
 	res.Events = in.Events()

@@ -24,6 +24,7 @@ type Delimited struct {
 	skip   Skipper
 	seed   uint64
 	digest *xxhash.Digest
+	sumBuf []byte
 	idCol  int
 }
 

@@ -39,17 +39,21 @@ func fnv64(h uint64, s string) uint64 {
 }
 
 // rawSum hashes a record's fields (xxHash64, seeded with the layout's
-// fingerprint), each followed by a unit separator.
-func rawSum(d *xxhash.Digest, seed uint64, rec []string) uint64 {
-	d.ResetWithSeed(seed)
+// fingerprint), each followed by a unit separator. The fields are joined
+// in scratch and hashed in one write: 44 small writes per row cost more
+// than the hashing.
+func rawSum(d *xxhash.Digest, seed uint64, rec []string, scratch *[]byte) uint64 {
+	b := (*scratch)[:0]
 	for _, f := range rec {
-		d.WriteString(f) //nolint:errcheck // cannot fail
-		d.Write(unitSep) //nolint:errcheck
+		b = append(append(b, f...), unitSep)
 	}
+	*scratch = b
+	d.ResetWithSeed(seed)
+	d.Write(b) //nolint:errcheck // cannot fail
 	return d.Sum64()
 }
 
-var unitSep = []byte{0x1f}
+const unitSep = 0x1f
 
 // SkipWith installs a skipper. Every row Next returns then carries its
 // raw hash in Source. It reports false, installing nothing, when the
@@ -74,7 +78,7 @@ func (r *FixedWidth) SkipWith(Skipper) bool { return false }
 
 // skipped returns the row for a record the skipper recognises, or nil.
 func (r *Delimited) skipped(line int, rec []string) (*Row, uint64) {
-	sum := rawSum(r.digest, r.seed, rec)
+	sum := rawSum(r.digest, r.seed, rec, &r.sumBuf)
 	if r.idCol >= len(rec) {
 		return nil, sum
 	}

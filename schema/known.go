@@ -2,10 +2,12 @@ package schema
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
+	"unsafe"
 )
 
 // Change classifies an incoming record against the stored one.
@@ -20,18 +22,30 @@ const (
 
 // Known is the change-detection view of a tenant's stored employees, loaded
 // once per file: external id, 64-bit prefixes of the content and source
-// hashes, and flags, in about 32 bytes per employee (the ids share one
-// string). Classify then decides per record without touching the store,
-// so unchanged records cost no writes.
+// hashes, the source connection and flags, in about 32 bytes per employee
+// (the ids share one arena). Classify then decides per record without
+// touching the store, so unchanged records cost no writes.
+//
+// The caller reports each write it makes (Wrote, WroteSource,
+// MarkedMissing), so that at the end of a file Known is the index of the
+// stored state again, and a store that keeps it (IndexKeeper) hands it to
+// the next file instead of reading every employee row.
 type Known struct {
 	connectionID string
-	ids          string       // every external id, back to back
-	entries      []knownEntry // sorted by external id
+	conn         uint8        // connectionID's index in conns
+	conns        []string     // source connection ids ("" none)
+	ids          []byte       // every external id, back to back; only appended to
+	entries      []knownEntry // entries[:sorted] by external id, then this file's new ones
+	sorted       int
+	previous     int  // present employees of the connection before the file
+	changed      bool // a write was reported
+	kept         bool // loaded from the store's kept index
 }
 
 type knownEntry struct {
 	off    uint32 // the id is ids[off : off+n]
 	n      uint16
+	conn   uint8 // index in conns (24 bytes an entry in all)
 	flags  uint8
 	hash   uint64
 	source uint64 // raw-record hash it was last written from; 0 unknown
@@ -45,31 +59,84 @@ const (
 
 func (e *knownEntry) is(f uint8) bool { return e.flags&f != 0 }
 
-func (k *Known) ext(e *knownEntry) string { return k.ids[e.off : e.off+uint32(e.n)] }
-
-// LoadKnown reads the index of an ingest for a file of connectionID.
-func LoadKnown(ctx context.Context, in Ingest, connectionID string) (*Known, error) {
-	k := &Known{connectionID: connectionID}
-	var ids []byte
-	err := in.Index(ctx, func(e IndexEntry) error {
-		if len(e.ExternalID) > 1<<16-1 || len(ids)+len(e.ExternalID) > 1<<32-1 {
-			return fmt.Errorf("employee id %.20q...: too long for the change index", e.ExternalID)
-		}
-		ent := knownEntry{off: uint32(len(ids)), n: uint16(len(e.ExternalID)), hash: hashPrefix(e.ContentHash), source: hashPrefix(e.SourceHash)}
-		if e.ConnectionID == connectionID {
-			ent.flags |= sameConn
-		}
-		if e.Missing {
-			ent.flags |= missing
-		}
-		ids = append(ids, e.ExternalID...)
-		k.entries = append(k.entries, ent)
-		return nil
-	})
-	k.ids = string(ids)
-	slices.SortFunc(k.entries, func(a, b knownEntry) int { return strings.Compare(k.ext(&a), k.ext(&b)) })
-	return k, err
+// ext returns an entry's id without copying: the arena's bytes are never
+// changed once written (it only grows), so the string stays valid.
+func (k *Known) ext(e *knownEntry) string {
+	return unsafe.String(unsafe.SliceData(k.ids[e.off:]), int(e.n))
 }
+
+// connIndex returns id's index in conns, adding it. Past 255 source
+// connections in one tenant the rest share index 255 (overflow), which
+// only makes their employees look moved, so rewritten, never skipped.
+func (k *Known) connIndex(id string) uint8 {
+	for i, c := range k.conns {
+		if c == id {
+			return uint8(i)
+		}
+	}
+	if len(k.conns) >= overflowConn {
+		return overflowConn
+	}
+	k.conns = append(k.conns, id)
+	return uint8(len(k.conns) - 1)
+}
+
+const overflowConn = 255
+
+func (k *Known) add(ext string, conn uint8, hash, source uint64, flags uint8) error {
+	if len(ext) > 1<<16-1 || len(k.ids)+len(ext) > 1<<32-1 {
+		return fmt.Errorf("employee id %.20q...: too long for the change index", ext)
+	}
+	if conn == k.conn && conn != overflowConn {
+		flags |= sameConn
+	}
+	k.entries = append(k.entries, knownEntry{off: uint32(len(k.ids)), n: uint16(len(ext)), conn: conn, flags: flags, hash: hash, source: source})
+	k.ids = append(k.ids, ext...)
+	return nil
+}
+
+// LoadKnown reads the index of an ingest for a file of connectionID: the
+// index the store kept after the last file when it keeps one
+// (IndexKeeper), else every stored employee (Ingest.Index).
+func LoadKnown(ctx context.Context, in Ingest, connectionID string) (*Known, error) {
+	k := &Known{connectionID: connectionID, conns: []string{connectionID}}
+	found := false
+	if keeper, ok := in.(IndexKeeper); ok {
+		var err error
+		found, err = keeper.KeptIndex(ctx, k.decodeChunk)
+		if errors.Is(err, errKeptIndex) {
+			found = false // read the rows instead
+		} else if err != nil {
+			return nil, fmt.Errorf("read kept change index: %w", err)
+		}
+	}
+	k.kept = found
+	if !found {
+		k.entries, k.ids, k.conns = k.entries[:0], k.ids[:0], k.conns[:1]
+		err := in.Index(ctx, func(e IndexEntry) error {
+			var flags uint8
+			if e.Missing {
+				flags = missing
+			}
+			return k.add(e.ExternalID, k.connIndex(e.ConnectionID), hashPrefix(e.ContentHash), hashPrefix(e.SourceHash), flags)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !slices.IsSortedFunc(k.entries, k.compare) {
+		slices.SortFunc(k.entries, k.compare)
+	}
+	k.sorted = len(k.entries)
+	for i := range k.entries {
+		if e := &k.entries[i]; e.is(sameConn) && !e.is(missing) {
+			k.previous++
+		}
+	}
+	return k, nil
+}
+
+func (k *Known) compare(a, b knownEntry) int { return strings.Compare(k.ext(&a), k.ext(&b)) }
 
 func hashPrefix(hexHash string) uint64 {
 	if len(hexHash) < 16 {
@@ -91,9 +158,12 @@ func hashPrefix(hexHash string) uint64 {
 	return v
 }
 
+// find looks ext up among the employees stored before the file (this
+// file's new ones are never looked up again: the parser rejects a
+// repeated id).
 func (k *Known) find(ext string) *knownEntry {
-	i := sort.Search(len(k.entries), func(i int) bool { return k.ext(&k.entries[i]) >= ext })
-	if i < len(k.entries) && k.ext(&k.entries[i]) == ext {
+	i := sort.Search(k.sorted, func(i int) bool { return k.ext(&k.entries[i]) >= ext })
+	if i < k.sorted && k.ext(&k.entries[i]) == ext {
 		return &k.entries[i]
 	}
 	return nil
@@ -101,6 +171,47 @@ func (k *Known) find(ext string) *knownEntry {
 
 // Len is the number of stored employees.
 func (k *Known) Len() int { return len(k.entries) }
+
+// Wrote records that e was stored (inserted when new, updated when
+// changed) with content hash hash and raw-record hash source.
+func (k *Known) Wrote(e *Employee, c Change, hash string, source uint64) error {
+	k.changed = true
+	if c == New {
+		return k.add(e.ExternalID, k.conn, hashPrefix(hash), source, seen)
+	}
+	ent := k.find(e.ExternalID)
+	if ent == nil {
+		return fmt.Errorf("change index: %s was not stored", e.ExternalID)
+	}
+	ent.hash, ent.source, ent.conn = hashPrefix(hash), source, k.conn
+	ent.flags = (ent.flags | sameConn) &^ missing
+	return nil
+}
+
+// WroteSource records that an unchanged employee's source hash was set.
+func (k *Known) WroteSource(ext string, source uint64) {
+	if ent := k.find(ext); ent != nil {
+		ent.source, k.changed = source, true
+	}
+}
+
+// MarkedMissing records that the employees Unseen returned were flagged
+// missing, and terminated (their content hash cleared) when terminate.
+func (k *Known) MarkedMissing(terminate bool) {
+	for i := range k.entries[:k.sorted] {
+		if e := &k.entries[i]; !e.is(seen) && e.is(sameConn) && !e.is(missing) {
+			e.flags |= missing
+			if terminate {
+				e.hash = 0
+			}
+			k.changed = true
+		}
+	}
+}
+
+// Stale reports whether the index differs from what the store keeps:
+// a write was recorded, or it was read from the rows.
+func (k *Known) Stale() bool { return k.changed || !k.kept }
 
 // Classify says whether e is new, changed (content, source connection or
 // missing flag) or unchanged, and remembers that it was seen.
@@ -149,7 +260,7 @@ func SourceHash(sum uint64) string {
 // snapshot says is gone.
 func (k *Known) Unseen() []string {
 	var out []string
-	for i := range k.entries {
+	for i := range k.entries[:k.sorted] {
 		if e := &k.entries[i]; !e.is(seen) && e.is(sameConn) && !e.is(missing) {
 			out = append(out, k.ext(e))
 		}
@@ -159,12 +270,4 @@ func (k *Known) Unseen() []string {
 
 // Previous returns how many of this connection's employees were present
 // (not missing) before the file: the size of the last snapshot.
-func (k *Known) Previous() int {
-	n := 0
-	for i := range k.entries {
-		if e := &k.entries[i]; e.is(sameConn) && !e.is(missing) {
-			n++
-		}
-	}
-	return n
-}
+func (k *Known) Previous() int { return k.previous }

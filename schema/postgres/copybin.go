@@ -68,6 +68,11 @@ func (c *copyBuf) bytesOrNull(p []byte) {
 	c.bytes(p)
 }
 
+func (c *copyBuf) int4(v int32) {
+	c.b = binary.BigEndian.AppendUint32(c.b, 4)
+	c.b = binary.BigEndian.AppendUint32(c.b, uint32(v))
+}
+
 func (c *copyBuf) null() { c.b = binary.BigEndian.AppendUint32(c.b, 0xffffffff) }
 
 func (c *copyBuf) bool(v bool) {

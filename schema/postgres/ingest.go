@@ -34,6 +34,10 @@ type ingest struct {
 	// The COPY streams, owned by the background COPY while one is in
 	// flight.
 	empBuf, evBuf copyBuf
+	// wrote is set by every write to employees, kept by KeepIndex: Commit
+	// drops the kept change index when the first is set without the
+	// second, so a kept index is never stale.
+	wrote, kept bool
 }
 
 // pendingEvent is an event other than a hire (hires are written from
@@ -109,6 +113,62 @@ func (in *ingest) Index(ctx context.Context, fn func(schema.IndexEntry) error) e
 	return rows.Err()
 }
 
+// KeptIndex streams the tenant's kept change index.
+func (in *ingest) KeptIndex(ctx context.Context, fn func([]byte) error) (bool, error) {
+	if err := in.wait(); err != nil {
+		return false, err
+	}
+	rows, err := in.tx.Query(ctx, `SELECT data FROM employee_index WHERE tenant_id = $1 ORDER BY chunk`, in.file.TenantID)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	found := false
+	var chunk []byte
+	for rows.Next() {
+		found = true
+		if err := rows.Scan(&chunk); err != nil {
+			return found, err
+		}
+		if err := fn(chunk); err != nil {
+			return found, err
+		}
+	}
+	return found, rows.Err()
+}
+
+// KeepIndex replaces the tenant's kept change index.
+func (in *ingest) KeepIndex(ctx context.Context, chunks func(yield func([]byte) error) error) error {
+	if err := in.wait(); err != nil {
+		return err
+	}
+	if _, err := in.tx.Exec(ctx, `DELETE FROM employee_index WHERE tenant_id = $1`, in.file.TenantID); err != nil {
+		return interpret(err)
+	}
+	var buf copyBuf
+	n := 0
+	err := chunks(func(chunk []byte) error {
+		buf.row(3)
+		buf.text(in.file.TenantID)
+		buf.int4(int32(n))
+		buf.bytes(chunk)
+		n++
+		if len(buf.b) < 8<<20 {
+			return nil
+		}
+		return buf.send(ctx, in.tx, "employee_index", "tenant_id, chunk, data")
+	})
+	if err == nil {
+		err = buf.send(ctx, in.tx, "employee_index", "tenant_id, chunk, data")
+	}
+	in.kept = err == nil
+	return err
+}
+
+// touch notes a write to employees: the kept index must be replaced or
+// dropped.
+func (in *ingest) touch() { in.wrote, in.kept = true, false }
+
 func (in *ingest) event(typ, subject string, data []byte) {
 	in.events = append(in.events, pendingEvent{typ, subject, data})
 	in.nEvents++
@@ -124,6 +184,7 @@ func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Enc
 		return err
 	}
 	p.ID = codec.NewID()
+	in.touch()
 	in.inserts = append(in.inserts, p)
 	in.nEvents++ // its employee.hired, written with the row
 	if len(in.inserts) >= flushAt {
@@ -138,6 +199,7 @@ func (in *ingest) Update(ctx context.Context, e *schema.Employee, enc schema.Enc
 	if err != nil {
 		return err
 	}
+	in.touch()
 	in.updates = append(in.updates, p)
 	if len(in.updates) >= flushAt {
 		return in.flush(ctx)
@@ -170,6 +232,7 @@ func (in *ingest) flush(ctx context.Context) error {
 
 // SetSource buffers a source hash for an unchanged employee.
 func (in *ingest) SetSource(ctx context.Context, externalID, source string) error {
+	in.touch()
 	in.sources = append(in.sources, [2]string{externalID, source})
 	if len(in.sources) >= flushAt {
 		if err := in.wait(); err != nil {
@@ -311,6 +374,7 @@ func (in *ingest) MarkMissing(ctx context.Context, externalIDs []string, termina
 	if len(externalIDs) == 0 {
 		return nil
 	}
+	in.touch()
 	q := `UPDATE employees SET missing_from_snapshot = true, updated_at = $3
 WHERE tenant_id = $1 AND external_id = ANY($2) AND NOT missing_from_snapshot
 RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
@@ -357,6 +421,12 @@ func (in *ingest) Commit(ctx context.Context, f *schema.File) error {
 	if _, err := in.tx.Exec(ctx, updateFile, fileUpdateArgs(f)...); err != nil {
 		in.tx.Rollback(ctx) //nolint:errcheck
 		return interpret(err)
+	}
+	if in.wrote && !in.kept {
+		if _, err := in.tx.Exec(ctx, `DELETE FROM employee_index WHERE tenant_id = $1`, in.file.TenantID); err != nil {
+			in.tx.Rollback(ctx) //nolint:errcheck
+			return interpret(err)
+		}
 	}
 	// A large load leaves the planner's statistics behind until autovacuum
 	// catches up, and the next file's lookups of changed employees would

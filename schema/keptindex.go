@@ -1,0 +1,161 @@
+package schema
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"slices"
+)
+
+// IndexKeeper is an Ingest that keeps the change index between files
+// (PostgreSQL). Reading a million employee rows to learn their hashes
+// took longer than a plain COPY of the whole file; the kept index is
+// about 30 bytes per employee in a few chunks. A store keeps it in the
+// ingest's transaction and drops it whenever an ingest writes employees
+// without keeping a new one, so it is the stored state or absent, never
+// stale.
+type IndexKeeper interface {
+	// KeptIndex passes the kept index's chunks to fn in order, and
+	// reports whether there was one.
+	KeptIndex(ctx context.Context, fn func(chunk []byte) error) (bool, error)
+	// KeepIndex replaces the kept index with the chunks chunks yields.
+	KeepIndex(ctx context.Context, chunks func(yield func([]byte) error) error) error
+}
+
+// keptMagic versions the chunk format together with the content hash
+// encoding ("e1" in ContentHashInto): a chunk of another version is not
+// read, and the index is loaded from the rows instead.
+const keptMagic = "hbk1e1"
+
+// chunkSize is the size a chunk is cut at (an entry never spans two).
+const chunkSize = 1 << 20
+
+var errKeptIndex = errors.New("kept change index: unreadable chunk")
+
+// Chunks encodes the index, sorted by external id, in chunks of about a
+// megabyte: each one starts with the format tag, the index's entry and
+// id byte totals and the connection ids its entries refer to, then per employee its id, connection, flags and
+// the two hash prefixes.
+func (k *Known) Chunks(yield func([]byte) error) error {
+	if k.sorted < len(k.entries) {
+		slices.SortFunc(k.entries, k.compare)
+		k.sorted = len(k.entries)
+	}
+	var b []byte
+	start := func() {
+		b = append(b[:0], keptMagic...)
+		b = binary.AppendUvarint(b, uint64(len(k.entries))) // totals, to size the reader's arrays
+		b = binary.AppendUvarint(b, uint64(len(k.ids)))
+		b = binary.AppendUvarint(b, uint64(len(k.conns)))
+		for _, c := range k.conns {
+			b = binary.AppendUvarint(b, uint64(len(c)))
+			b = append(b, c...)
+		}
+	}
+	start()
+	head := len(b)
+	for i := range k.entries {
+		e := &k.entries[i]
+		b = binary.AppendUvarint(b, uint64(e.n))
+		b = append(b, k.ext(e)...)
+		b = binary.AppendUvarint(b, uint64(e.conn))
+		b = append(b, e.flags&missing)
+		b = binary.LittleEndian.AppendUint64(b, e.hash)
+		b = binary.LittleEndian.AppendUint64(b, e.source)
+		if len(b) >= chunkSize {
+			if err := yield(b); err != nil {
+				return err
+			}
+			start()
+		}
+	}
+	if len(b) > head || len(k.entries) == 0 {
+		return yield(b)
+	}
+	return nil
+}
+
+// decodeChunk appends a kept chunk's entries.
+func (k *Known) decodeChunk(b []byte) error {
+	if len(b) < len(keptMagic) || string(b[:len(keptMagic)]) != keptMagic {
+		return errKeptIndex
+	}
+	b = b[len(keptMagic):]
+	uvarint := func() (uint64, bool) {
+		v, n := binary.Uvarint(b)
+		if n <= 0 {
+			return 0, false
+		}
+		b = b[n:]
+		return v, true
+	}
+	total, ok1 := uvarint()
+	idBytes, ok2 := uvarint()
+	if !ok1 || !ok2 {
+		return errKeptIndex
+	}
+	if k.entries == nil && total < 1<<32 && idBytes < 1<<32 {
+		k.entries, k.ids = make([]knownEntry, 0, total), make([]byte, 0, idBytes)
+	}
+	nconns, ok := uvarint()
+	if !ok || nconns > overflowConn {
+		return errKeptIndex
+	}
+	conns := make([]uint8, nconns)
+	for i := range conns {
+		n, ok := uvarint()
+		if !ok || n > uint64(len(b)) {
+			return errKeptIndex
+		}
+		conns[i] = k.connIndex(string(b[:n]))
+		b = b[n:]
+	}
+	for len(b) > 0 {
+		n, ok := uvarint()
+		if !ok || n > uint64(len(b)) {
+			return errKeptIndex
+		}
+		ext := b[:n]
+		b = b[n:]
+		c, ok := uvarint()
+		if !ok || (c >= nconns && c != overflowConn) || len(b) < 17 {
+			return errKeptIndex
+		}
+		if n > 1<<16-1 || len(k.ids)+len(ext) > 1<<32-1 {
+			return errKeptIndex
+		}
+		conn := uint8(overflowConn)
+		if c < nconns {
+			conn = conns[c]
+		}
+		e := knownEntry{off: uint32(len(k.ids)), n: uint16(n), conn: conn, flags: b[0] & missing,
+			hash: binary.LittleEndian.Uint64(b[1:]), source: binary.LittleEndian.Uint64(b[9:])}
+		if e.conn == k.conn && e.conn != overflowConn {
+			e.flags |= sameConn
+		}
+		b = b[17:]
+		k.entries = append(k.entries, e)
+		k.ids = append(k.ids, ext...)
+	}
+	return nil
+}
+
+// Kept reports whether the index was read from the store's kept index.
+func (k *Known) Kept() bool { return k.kept }
+
+// Each calls fn for every employee in the index, in external id order
+// (diagnostics and tests).
+func (k *Known) Each(fn func(ext, conn string, hash, source uint64, missing bool)) {
+	if k.sorted < len(k.entries) {
+		slices.SortFunc(k.entries, k.compare)
+		k.sorted = len(k.entries)
+	}
+	for i := range k.entries {
+		e := &k.entries[i]
+		conn := "(overflow)"
+		if int(e.conn) < len(k.conns) {
+			conn = k.conns[e.conn]
+		}
+		fn(k.ext(e), conn, e.hash, e.source, e.is(missing))
+	}
+}
