@@ -97,6 +97,7 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 	if err != nil {
 		return b.reject(ctx, file, err, nil)
 	}
+	defer rd.Close()
 	if drift := rd.Drift(); len(drift) > 0 && !release {
 		return b.hold(ctx, file, sp, "schema drift: "+strings.Join(drift, "; "))
 	}
@@ -175,7 +176,7 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 	}
 	// Rows whose raw bytes match what an employee was last written from
 	// are recognised before they are parsed (parsers.Skipper).
-	skipping := rd.SkipWith(known.Skip)
+	skipping := rd.SkipWith(known)
 	var scratch []byte
 	var hash string
 	for {

@@ -23,10 +23,30 @@ type Delimited struct {
 	drift  []string
 	skip   Skipper
 	seed   uint64
-	digest *xxhash.Digest
-	sumBuf []byte
 	idCol  int
+
+	// The read-ahead: records are split (and hashed for the skipper) on
+	// their own goroutine, a batch at a time, while the caller maps and
+	// stores the previous ones.
+	items  chan []csvItem
+	done   chan struct{}
+	cur    []csvItem
+	pos    int
+	ended  bool
+	closed bool
 }
+
+// csvItem is one record read ahead, or the error reading it.
+type csvItem struct {
+	rec  []string
+	line int
+	sum  uint64 // raw hash, when a skipper is installed
+	err  error
+}
+
+// readAheadBatch is how many records go to the caller at a time; with
+// the channel's four batches, about 1,300 records are read ahead at most.
+const readAheadBatch = 256
 
 // Header returns the file's header row (nil without one).
 func (r *Delimited) Header() []string { return r.header }
@@ -126,33 +146,100 @@ func (r *Delimited) bindHeader() error {
 	return nil
 }
 
+// rowError reports whether a csv error is about one record only (the
+// reader goes on after it).
+func rowError(err error) bool {
+	var pe *csv.ParseError
+	return errors.As(err, &pe) && !errors.Is(pe.Err, csv.ErrQuote)
+}
+
+func (r *Delimited) readAhead() {
+	defer close(r.items)
+	var d *xxhash.Digest
+	var scratch []byte
+	if r.skip != nil {
+		d = xxhash.New()
+	}
+	batch := make([]csvItem, 0, readAheadBatch)
+	for {
+		rec, err := r.csv.Read()
+		it := csvItem{rec: rec, err: err}
+		if err == nil {
+			it.line, _ = r.csv.FieldPos(0)
+			if d != nil {
+				it.sum = rawSum(d, r.seed, rec, &scratch)
+			}
+		}
+		batch = append(batch, it)
+		last := err != nil && !rowError(err)
+		if len(batch) == readAheadBatch || last {
+			select {
+			case r.items <- batch:
+			case <-r.done:
+				return
+			}
+			if last {
+				return
+			}
+			batch = make([]csvItem, 0, readAheadBatch)
+		}
+	}
+}
+
+// Close stops the read-ahead of a file not read to its end.
+func (r *Delimited) Close() error {
+	if r.done != nil && !r.closed {
+		close(r.done)
+	}
+	r.closed = true
+	return nil
+}
+
 // Next returns the next detail row, or io.EOF after the last.
 func (r *Delimited) Next() (*Row, error) {
-	rec, err := r.csv.Read()
-	if err == io.EOF {
+	if r.ended || r.closed {
+		return nil, io.EOF
+	}
+	if r.items == nil {
+		r.csv.ReuseRecord = false // records outlive the next Read now
+		r.items, r.done = make(chan []csvItem, 4), make(chan struct{})
+		go r.readAhead()
+	}
+	for r.pos == len(r.cur) {
+		batch, ok := <-r.items
+		if !ok {
+			r.ended = true
+			return nil, io.EOF
+		}
+		r.cur, r.pos = batch, 0
+	}
+	it := r.cur[r.pos]
+	r.cur[r.pos] = csvItem{} // let the record go once mapped
+	r.pos++
+	if it.err == io.EOF {
+		r.ended = true
 		if err := r.finish(); err != nil {
 			return nil, err
 		}
 		return nil, io.EOF
 	}
-	if err != nil {
+	if it.err != nil {
 		var pe *csv.ParseError
-		if errors.As(err, &pe) && !errors.Is(pe.Err, csv.ErrQuote) {
+		if errors.As(it.err, &pe) && rowError(it.err) {
 			r.rows++
 			return &Row{Line: pe.StartLine, Errors: []schema.FieldError{{Line: pe.StartLine, Code: schema.ECodeCSV, Message: pe.Err.Error()}}}, nil
 		}
-		return nil, csvError(err)
+		r.ended = true
+		return nil, csvError(it.err)
 	}
-	line, _ := r.csv.FieldPos(0)
-	var sum uint64
+	rec, line := it.rec, it.line
 	if r.skip != nil {
-		var row *Row
-		if row, sum = r.skipped(line, rec); row != nil {
+		if row := r.skipped(line, rec, it.sum); row != nil {
 			return row, nil
 		}
 	}
 	row := r.row(line, rec)
-	row.Source = sum
+	row.Source = it.sum
 	if r.header != nil && !columnsMatch(len(r.header), rec) {
 		row.Errors = append(row.Errors, schema.FieldError{Line: line, RecordID: row.RecordID, Code: schema.ECodeColumns,
 			Message: fmt.Sprintf("row has %d columns, the header has %d", len(rec), len(r.header))})

@@ -45,6 +45,9 @@ type Reader interface {
 	// SkipWith installs a Skipper and reports whether the reader supports
 	// one.
 	SkipWith(Skipper) bool
+	// Close releases what reading ahead holds, for a file not read to its
+	// end (Next returns io.EOF after it).
+	Close() error
 }
 
 // Open starts reading src with layout l. Errors are *ParseError, or
@@ -85,6 +88,9 @@ type mapper struct {
 	customCols []int
 	customKeys []string
 	seen       *idSet
+	// recognised reports a key the skipper took earlier in the file (a
+	// later row with it is a duplicate too).
+	recognised func(key string) bool
 	rows       int
 	checkU8    bool
 	failed     []bool // per slot, reused
@@ -148,7 +154,7 @@ func (m *mapper) row(line int, rec []string) *Row {
 	m.ent.finish(row.Record)
 	row.RecordID = m.ent.display(row.Record)
 	m.validate(row)
-	if key := m.ent.key(row.Record); strings.Trim(key, "\x00") != "" && m.seen.add(key) {
+	if key := m.ent.key(row.Record); strings.Trim(key, "\x00") != "" && ((m.recognised != nil && m.recognised(key)) || m.seen.add(key)) {
 		row.Errors = append(row.Errors, schema.FieldError{Field: "external_id", Code: schema.ECodeDuplicate,
 			Message: fmt.Sprintf("record %s appears more than once in the file", row.RecordID)})
 	}

@@ -8,12 +8,18 @@ import (
 )
 
 // Skipper decides, before a row is mapped, whether the consumer has that
-// row already: id is the raw value of the row's external_id column
-// (trimmed), sum a 64-bit hash of the layout and the row's raw fields.
-// Returning true makes Next return the row with Skipped set, RecordID set
-// to id and nothing mapped or checked: for a re-delivered snapshot most
-// rows are unchanged, and reading them costs a field split and a hash.
-type Skipper func(id string, sum uint64) bool
+// row already. Skip gets id, the raw value of the row's external_id
+// column (trimmed), and sum, a 64-bit hash of the layout and the row's raw
+// fields; returning true makes Next return the row with Skipped set,
+// RecordID set to id and nothing mapped or checked: for a re-delivered
+// snapshot most rows are unchanged, and reading them costs a field split
+// and a hash. Seen reports whether a record with key id was taken (by
+// Skip) earlier in the file: the reader's duplicate check asks it instead
+// of remembering every skipped id itself.
+type Skipper interface {
+	Skip(id string, sum uint64) bool
+	Seen(id string) bool
+}
 
 // skipVersion changes when mapping changes in a way a layout does not
 // show, so that rows stored by an older mapper are read again.
@@ -55,8 +61,8 @@ func rawSum(d *xxhash.Digest, seed uint64, rec []string, scratch *[]byte) uint64
 
 const unitSep = 0x1f
 
-// SkipWith installs a skipper. Every row Next returns then carries its
-// raw hash in Source. It reports false, installing nothing, when the
+// SkipWith installs a skipper, before the first Next. Every row Next
+// returns then carries its raw hash in Source. It reports false, installing nothing, when the
 // layout has no external_id column to key on.
 func (r *Delimited) SkipWith(f Skipper) bool {
 	r.idCol = -1
@@ -68,7 +74,10 @@ func (r *Delimited) SkipWith(f Skipper) bool {
 	if r.idCol < 0 {
 		return false
 	}
-	r.skip, r.seed, r.digest = f, fingerprint(r.layout), xxhash.New()
+	r.skip, r.seed = f, fingerprint(r.layout)
+	if r.ent == employeeEntity {
+		r.recognised = f.Seen
+	}
 	return true
 }
 
@@ -76,23 +85,22 @@ func (r *Delimited) SkipWith(f Skipper) bool {
 // control totals need every row mapped).
 func (r *FixedWidth) SkipWith(Skipper) bool { return false }
 
-// skipped returns the row for a record the skipper recognises, or nil.
-func (r *Delimited) skipped(line int, rec []string) (*Row, uint64) {
-	sum := rawSum(r.digest, r.seed, rec, &r.sumBuf)
+// skipped returns the row for a record (of raw hash sum) the skipper
+// recognises, or nil.
+func (r *Delimited) skipped(line int, rec []string, sum uint64) *Row {
 	if r.idCol >= len(rec) {
-		return nil, sum
+		return nil
 	}
 	id := strings.TrimSpace(rec[r.idCol])
-	if id == "" || !r.skip(id, sum) {
-		return nil, sum
+	if id == "" || !r.skip.Skip(id, sum) {
+		return nil
 	}
 	r.rows++
-	if r.ent == employeeEntity {
-		// Keep the duplicate check whole: a later row with this id is
-		// still reported.
-		r.seen.add(id)
-	}
 	row := r.newRow(line)
 	row.RecordID, row.Skipped, row.Source = id, true, sum
-	return row, sum
+	return row
 }
+
+// Close does nothing: fixed-width files are read on the caller's
+// goroutine.
+func (r *FixedWidth) Close() error { return nil }

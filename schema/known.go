@@ -240,6 +240,13 @@ func (k *Known) Skip(ext string, sum uint64) bool {
 	return true
 }
 
+// Seen reports whether a row of ext was taken (Skip) or classified
+// (Classify) earlier in the file.
+func (k *Known) Seen(ext string) bool {
+	ent := k.find(ext)
+	return ent != nil && ent.is(seen)
+}
+
 // SourceStale reports whether an employee Classify found unchanged was
 // written from a different raw record than sum (or before source hashes).
 func (k *Known) SourceStale(ext string, sum uint64) bool {

@@ -234,6 +234,7 @@ func validateFile(path string, l *parsers.Layout, maxInvalid float64, sink chan<
 	} else if err != nil {
 		return reject(schema.ECodeRead, err.Error(), 0)
 	}
+	defer r.Close()
 	rep.Drift = r.Drift()
 	for {
 		row, err := r.Next()

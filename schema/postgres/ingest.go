@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,32 +13,48 @@ import (
 	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
 )
 
-// flushAt is how many buffered writes go to the server in one COPY/batch.
-const flushAt = 5000
+// flushAt is how many buffered writes go to the server in one COPY/batch;
+// changed employees go sooner (updateAt), each costing the server far more
+// than a new row, so that their batches overlap the parsing of the rest
+// of the file instead of piling up for the end.
+const (
+	flushAt  = 5000
+	updateAt = 1000
+)
 
-// ingest is one file's apply transaction. New employees and all events are
-// buffered and sent with COPY, in the background while the caller parses
-// on (one COPY in flight at a time); changed employees are sent as one
-// batch per flush after their old rows are read (FOR UPDATE) for the change
-// events.
+// ingest is one file's apply transaction. Writes are buffered as a batch
+// (new employees, changed employees, source hashes, events) and each full
+// batch is sent in the background while the caller parses on, one batch
+// in flight at a time: changed employees as one set-based UPDATE after
+// their old rows are read for the change events, new employees and all
+// events with binary COPY.
 type ingest struct {
 	s        *Store
 	tx       pgx.Tx
 	file     *schema.File
 	now      time.Time
-	inserts  []codec.Pending
-	updates  []codec.Pending
-	sources  [][2]string // external id, source hash
-	events   []pendingEvent
-	nEvents  int
-	inflight chan error // the background COPY's outcome, nil when none
-	// The COPY streams, owned by the background COPY while one is in
+	batch    batch
+	nEvents  atomic.Int64
+	inflight chan error // the background batch's outcome, nil when none
+	// The COPY streams, owned by the background batch while one is in
 	// flight.
 	empBuf, evBuf copyBuf
 	// wrote is set by every write to employees, kept by KeepIndex: Commit
 	// drops the kept change index when the first is set without the
 	// second, so a kept index is never stale.
 	wrote, kept bool
+}
+
+// batch is the writes waiting for the next send.
+type batch struct {
+	inserts []codec.Pending
+	updates []codec.Pending
+	sources [][2]string // external id, source hash
+	events  []pendingEvent
+}
+
+func (b *batch) full() bool {
+	return len(b.inserts) >= flushAt || len(b.updates) >= updateAt || len(b.sources) >= flushAt
 }
 
 // pendingEvent is an event other than a hire (hires are written from
@@ -47,8 +64,8 @@ type pendingEvent struct {
 	data         []byte
 }
 
-// wait blocks until the background COPY, if any, is done: every other use
-// of the transaction waits first.
+// wait blocks until the background batch, if any, is sent: every other
+// use of the transaction waits first.
 func (in *ingest) wait() error {
 	if in.inflight == nil {
 		return nil
@@ -58,18 +75,42 @@ func (in *ingest) wait() error {
 	return err
 }
 
-// flushInsertsAsync hands the buffered inserts and events to a background
-// COPY so parsing goes on meanwhile.
-func (in *ingest) flushInsertsAsync(ctx context.Context) error {
+// flushAsync hands the buffered batch to the background once it is full.
+func (in *ingest) flushAsync(ctx context.Context) error {
+	if !in.batch.full() {
+		return nil
+	}
 	if err := in.wait(); err != nil {
 		return err
 	}
-	rows, events := in.inserts, in.events
-	in.inserts, in.events = make([]codec.Pending, 0, flushAt), nil
+	b := in.batch
+	in.batch = batch{}
 	done := make(chan error, 1)
 	in.inflight = done
-	go func() { done <- in.copy(ctx, rows, events) }()
+	go func() { done <- in.send(ctx, b) }()
 	return nil
+}
+
+// flush sends everything buffered and waits for it.
+func (in *ingest) flush(ctx context.Context) error {
+	if err := in.wait(); err != nil {
+		return err
+	}
+	b := in.batch
+	in.batch = batch{}
+	return in.send(ctx, b)
+}
+
+// send writes a batch: updates first (their events join the batch's),
+// then source hashes, then new employees and the events.
+func (in *ingest) send(ctx context.Context, b batch) error {
+	if err := in.sendUpdates(ctx, b.updates, &b.events); err != nil {
+		return err
+	}
+	if err := in.sendSources(ctx, b.sources); err != nil {
+		return err
+	}
+	return in.copy(ctx, b.inserts, b.events)
 }
 
 // BeginIngest opens the apply transaction, serialises ingests of one tenant
@@ -169,13 +210,14 @@ func (in *ingest) KeepIndex(ctx context.Context, chunks func(yield func([]byte) 
 // dropped.
 func (in *ingest) touch() { in.wrote, in.kept = true, false }
 
+// event buffers an event (on the caller's goroutine, after wait).
 func (in *ingest) event(typ, subject string, data []byte) {
-	in.events = append(in.events, pendingEvent{typ, subject, data})
-	in.nEvents++
+	in.batch.events = append(in.batch.events, pendingEvent{typ, subject, data})
+	in.nEvents.Add(1)
 }
 
 // Events is the number of events written so far.
-func (in *ingest) Events() int { return in.nEvents }
+func (in *ingest) Events() int { return int(in.nEvents.Load()) }
 
 // Insert buffers a new employee and its hire event.
 func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
@@ -185,12 +227,9 @@ func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Enc
 	}
 	p.ID = codec.NewID()
 	in.touch()
-	in.inserts = append(in.inserts, p)
-	in.nEvents++ // its employee.hired, written with the row
-	if len(in.inserts) >= flushAt {
-		return in.flushInsertsAsync(ctx)
-	}
-	return nil
+	in.batch.inserts = append(in.batch.inserts, p)
+	in.nEvents.Add(1) // its employee.hired, written with the row
+	return in.flushAsync(ctx)
 }
 
 // Update buffers a changed employee.
@@ -200,11 +239,8 @@ func (in *ingest) Update(ctx context.Context, e *schema.Employee, enc schema.Enc
 		return err
 	}
 	in.touch()
-	in.updates = append(in.updates, p)
-	if len(in.updates) >= flushAt {
-		return in.flush(ctx)
-	}
-	return nil
+	in.batch.updates = append(in.batch.updates, p)
+	return in.flushAsync(ctx)
 }
 
 const (
@@ -213,48 +249,24 @@ termination_date, missing_from_snapshot, content_hash, data, ssn_sealed, created
 	eventColumns = "id, tenant_id, type, subject, data, file_id, occurred_at"
 )
 
-// flush sends everything buffered and waits for it: inserts (COPY),
-// updates (batch) and events (COPY).
-func (in *ingest) flush(ctx context.Context) error {
-	if err := in.wait(); err != nil {
-		return err
-	}
-	if err := in.flushUpdates(ctx); err != nil {
-		return err
-	}
-	if err := in.flushSources(ctx); err != nil {
-		return err
-	}
-	err := in.copy(ctx, in.inserts, in.events)
-	in.inserts, in.events = in.inserts[:0], nil
-	return err
-}
-
 // SetSource buffers a source hash for an unchanged employee.
 func (in *ingest) SetSource(ctx context.Context, externalID, source string) error {
 	in.touch()
-	in.sources = append(in.sources, [2]string{externalID, source})
-	if len(in.sources) >= flushAt {
-		if err := in.wait(); err != nil {
-			return err
-		}
-		return in.flushSources(ctx)
-	}
-	return nil
+	in.batch.sources = append(in.batch.sources, [2]string{externalID, source})
+	return in.flushAsync(ctx)
 }
 
-// flushSources sets the buffered source hashes in one statement.
-func (in *ingest) flushSources(ctx context.Context) error {
-	if len(in.sources) == 0 {
+// sendSources sets source hashes in one statement.
+func (in *ingest) sendSources(ctx context.Context, sources [][2]string) error {
+	if len(sources) == 0 {
 		return nil
 	}
-	ids, sums := make([]string, len(in.sources)), make([]string, len(in.sources))
-	for i, s := range in.sources {
+	ids, sums := make([]string, len(sources)), make([]string, len(sources))
+	for i, s := range sources {
 		ids[i], sums[i] = s[0], s[1]
 	}
 	_, err := in.tx.Exec(ctx, `UPDATE employees e SET source_hash = s.sum FROM unnest($2::text[], $3::text[]) AS s(ext, sum)
 WHERE e.tenant_id = $1 AND e.external_id = s.ext`, in.file.TenantID, ids, sums)
-	in.sources = in.sources[:0]
 	if err != nil {
 		return fmt.Errorf("set source hashes: %w", interpret(err))
 	}
@@ -319,17 +331,19 @@ FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text
   AS u(ext, conn, status, type, dept, loc, hire, term, hash, data, ssn, source)
 WHERE e.tenant_id = $1 AND e.external_id = u.ext`
 
-// flushUpdates reads the old rows of the buffered updates, computes their
-// events and sends the updates in one batch.
-func (in *ingest) flushUpdates(ctx context.Context) error {
-	if len(in.updates) == 0 {
+// sendUpdates reads the old rows of changed employees, adds their change
+// events to events and updates them in one statement. The old rows are
+// read without FOR UPDATE: the tenant's advisory lock, held by the
+// transaction, already keeps every other writer of its employees out.
+func (in *ingest) sendUpdates(ctx context.Context, updates []codec.Pending, events *[]pendingEvent) error {
+	if len(updates) == 0 {
 		return nil
 	}
-	ids := make([]string, len(in.updates))
-	for i := range in.updates {
-		ids[i] = in.updates[i].ExternalID
+	ids := make([]string, len(updates))
+	for i := range updates {
+		ids[i] = updates[i].ExternalID
 	}
-	rows, _ := in.tx.Query(ctx, selectEmployee+` WHERE tenant_id = $1 AND external_id = ANY($2) FOR UPDATE`, in.file.TenantID, ids)
+	rows, _ := in.tx.Query(ctx, selectEmployee+` WHERE tenant_id = $1 AND external_id = ANY($2)`, in.file.TenantID, ids)
 	olds, err := pgx.CollectRows(rows, in.s.scanEmployee)
 	if err != nil {
 		return fmt.Errorf("load changed employees: %w", err)
@@ -338,18 +352,19 @@ func (in *ingest) flushUpdates(ctx context.Context) error {
 	for i := range olds {
 		byExt[olds[i].ExternalID] = &olds[i]
 	}
-	n := len(in.updates)
+	n := len(updates)
 	exts, conns, statuses, types, depts, locs := make([]string, n), make([]*string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	hires, terms, hashes, datas, sources := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	ssns := make([][]byte, n)
-	for i := range in.updates {
-		p := &in.updates[i]
+	for i := range updates {
+		p := &updates[i]
 		old, ok := byExt[p.ExternalID]
 		if !ok {
 			return fmt.Errorf("update employee %s: %w", p.ExternalID, schema.ErrNotFound)
 		}
 		for _, ev := range codec.UpdateEvents(old, old.ID, p) {
-			in.event(ev.Type, ev.Subject, ev.Data)
+			*events = append(*events, pendingEvent{ev.Type, ev.Subject, ev.Data})
+			in.nEvents.Add(1)
 		}
 		exts[i], statuses[i], types[i], depts[i], locs[i] = p.ExternalID, p.Status, p.Type, p.Department, p.Location
 		hires[i], terms[i], hashes[i], datas[i], sources[i], ssns[i] = p.HireDate, p.TerminationDate, p.Hash, string(p.Data), p.Source, p.SSNSealed
@@ -362,7 +377,6 @@ func (in *ingest) flushUpdates(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("update employees: %w", interpret(err))
 	}
-	in.updates = in.updates[:0]
 	return nil
 }
 
