@@ -1,10 +1,13 @@
 package parsers
 
 import (
+	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // skipFunc is a Skipper that asks fn and remembers what it took.
@@ -134,4 +137,35 @@ func FuzzSkipCSV(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadAheadClose: a file left unread after Close lets its read-ahead
+// goroutine go, and Next then reports the end.
+func TestReadAheadClose(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Employee ID,First Name,Last Name,Status\n")
+	for i := 0; i < 20_000; i++ {
+		fmt.Fprintf(&b, "E%d,Ada,Lovelace,A\n", i)
+	}
+	before := runtime.NumGoroutine()
+	rd, err := Open(strings.NewReader(b.String()), builtin(t, "census-csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rd.Next(); err != nil {
+		t.Fatal(err)
+	}
+	if runtime.NumGoroutine() <= before {
+		t.Fatal("no read-ahead goroutine")
+	}
+	rd.Close()
+	if _, err := rd.Next(); err != io.EOF {
+		t.Fatalf("Next after Close = %v, want io.EOF", err)
+	}
+	for i := 0; runtime.NumGoroutine() > before; i++ {
+		if i == 2000 {
+			t.Fatalf("read-ahead goroutine still running after Close (%d > %d)", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -94,7 +94,9 @@ func (k *Known) decodeChunk(b []byte) error {
 	if !ok1 || !ok2 {
 		return errKeptIndex
 	}
-	if k.entries == nil && total < 1<<32 && idBytes < 1<<32 {
+	// Trust the totals for sizing only as far as the chunk could be one
+	// of a few hundred (a damaged header must not allocate gigabytes).
+	if limit := uint64(len(b)) * 256; k.entries == nil && total <= limit && idBytes <= limit {
 		k.entries, k.ids = make([]knownEntry, 0, total), make([]byte, 0, idBytes)
 	}
 	nconns, ok := uvarint()

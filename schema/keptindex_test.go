@@ -1,0 +1,131 @@
+package schema
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// rowIngest serves Index from entries and, when kept is set, KeptIndex
+// from chunks: enough of an Ingest for LoadKnown.
+type rowIngest struct {
+	Ingest
+	entries []IndexEntry
+	chunks  [][]byte
+}
+
+func (r *rowIngest) Index(_ context.Context, fn func(IndexEntry) error) error {
+	for _, e := range r.entries {
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type keptIngest struct{ *rowIngest }
+
+func (k keptIngest) KeptIndex(_ context.Context, fn func([]byte) error) (bool, error) {
+	for _, c := range k.chunks {
+		if err := fn(c); err != nil {
+			return true, err
+		}
+	}
+	return len(k.chunks) > 0, nil
+}
+
+func (k keptIngest) KeepIndex(_ context.Context, chunks func(func([]byte) error) error) error {
+	k.chunks = k.chunks[:0]
+	return chunks(func(c []byte) error { k.chunks = append(k.chunks, append([]byte(nil), c...)); return nil })
+}
+
+func dump(k *Known) string {
+	var b strings.Builder
+	k.Each(func(ext, conn string, hash, source uint64, missing bool) {
+		fmt.Fprintf(&b, "%s|%s|%x|%x|%v\n", ext, conn, hash, source, missing)
+	})
+	return b.String()
+}
+
+func sampleEntries(n int) []IndexEntry {
+	out := make([]IndexEntry, n)
+	for i := range out {
+		out[i] = IndexEntry{ExternalID: fmt.Sprintf("E%07d", n-i), ContentHash: fmt.Sprintf("%016x", uint64(i)*0x9e3779b97f4a7c15),
+			ConnectionID: []string{"c1", "c2", ""}[i%3], Missing: i%7 == 0, SourceHash: fmt.Sprintf("%016x", uint64(i+1))}
+	}
+	return out
+}
+
+// TestKeptIndexRoundTrip: an index kept in chunks (several of them for
+// 100,000 employees) reads back as the index read from the rows, and a
+// chunk that does not decode makes LoadKnown read the rows instead.
+func TestKeptIndexRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	rows := &rowIngest{entries: sampleEntries(100_000)}
+	fromRows, err := LoadKnown(ctx, rows, "c1")
+	if err != nil || fromRows.Kept() || fromRows.Previous() == 0 {
+		t.Fatalf("from rows: kept=%v previous=%d err=%v", fromRows.Kept(), fromRows.Previous(), err)
+	}
+	keeper := keptIngest{&rowIngest{}}
+	if err := keeper.KeepIndex(ctx, fromRows.Chunks); err != nil {
+		t.Fatal(err)
+	}
+	if len(keeper.chunks) < 2 {
+		t.Fatalf("%d chunks for 100,000 employees, want several", len(keeper.chunks))
+	}
+	fromKept, err := LoadKnown(ctx, keeper, "c1")
+	if err != nil || !fromKept.Kept() {
+		t.Fatalf("from kept: kept=%v err=%v", fromKept.Kept(), err)
+	}
+	if dump(fromKept) != dump(fromRows) || fromKept.Previous() != fromRows.Previous() {
+		t.Fatal("the kept index reads back differently")
+	}
+	// Another connection's view of the same kept index.
+	other, _ := LoadKnown(ctx, keptIngest{&rowIngest{chunks: keeper.chunks}}, "c2")
+	otherRows, _ := LoadKnown(ctx, rows, "c2")
+	if dump(other) != dump(otherRows) || other.Previous() != otherRows.Previous() || len(other.Unseen()) != len(otherRows.Unseen()) {
+		t.Fatal("the kept index reads back differently for another connection")
+	}
+	// A damaged chunk: read the rows.
+	bad := keptIngest{&rowIngest{entries: rows.entries, chunks: [][]byte{keeper.chunks[0], []byte("hbk1e1\xff")}}}
+	k, err := LoadKnown(ctx, bad, "c1")
+	if err != nil || k.Kept() || dump(k) != dump(fromRows) {
+		t.Fatalf("damaged kept index: kept=%v err=%v", k.Kept(), err)
+	}
+	// An empty index keeps one chunk, and reads back empty and kept.
+	empty, _ := LoadKnown(ctx, &rowIngest{}, "c1")
+	e := keptIngest{&rowIngest{}}
+	if err := e.KeepIndex(ctx, empty.Chunks); err != nil || len(e.chunks) != 1 {
+		t.Fatalf("empty index: %d chunks, %v", len(e.chunks), err)
+	}
+	if k, err := LoadKnown(ctx, e, "c1"); err != nil || !k.Kept() || k.Len() != 0 {
+		t.Fatalf("empty kept index: kept=%v len=%d err=%v", k.Kept(), k.Len(), err)
+	}
+}
+
+// FuzzKeptChunk: whatever bytes a kept chunk holds, decoding it fails
+// cleanly or yields entries that encode back to a chunk that decodes to
+// the same index.
+func FuzzKeptChunk(f *testing.F) {
+	k, _ := LoadKnown(context.Background(), &rowIngest{entries: sampleEntries(20)}, "c1")
+	k.Chunks(func(c []byte) error { f.Add(append([]byte(nil), c...)); return nil }) //nolint:errcheck
+	f.Add([]byte(keptMagic))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		a := &Known{conns: []string{"c1"}}
+		if a.decodeChunk(b) != nil {
+			return
+		}
+		var again [][]byte
+		a.Chunks(func(c []byte) error { again = append(again, append([]byte(nil), c...)); return nil }) //nolint:errcheck
+		c := &Known{conns: []string{"c1"}}
+		for _, chunk := range again {
+			if err := c.decodeChunk(chunk); err != nil {
+				t.Fatalf("re-encoded chunk does not decode: %v", err)
+			}
+		}
+		if dump(a) != dump(c) {
+			t.Fatalf("round trip differs:\n%s\nvs\n%s", dump(a), dump(c))
+		}
+	})
+}
