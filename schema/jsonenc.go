@@ -13,54 +13,25 @@ import (
 // two encoders equal.
 func appendContentJSON(b []byte, e *Employee) []byte {
 	b = append(b, '{')
-	b = appendKey(b, "external_id", true)
-	b = appendJSONString(b, e.ExternalID)
-	b = appendKey(b, "first_name", false)
-	b = appendJSONString(b, e.FirstName)
-	b = appendOpt(b, "middle_name", e.MiddleName)
-	b = appendKey(b, "last_name", false)
-	b = appendJSONString(b, e.LastName)
-	b = appendOpt(b, "preferred_name", e.PreferredName)
-	b = appendOpt(b, "date_of_birth", e.DateOfBirth)
-	b = appendOpt(b, "gender", e.Gender)
-	b = appendOpt(b, "work_email", e.WorkEmail)
-	b = appendOpt(b, "personal_email", e.PersonalEmail)
-	b = appendOpt(b, "phone", e.Phone)
+	b = appendFields(b, true, []jsonField{{"external_id", e.ExternalID, true}, {"first_name", e.FirstName, true},
+		{"middle_name", e.MiddleName, false}, {"last_name", e.LastName, true}, {"preferred_name", e.PreferredName, false},
+		{"date_of_birth", e.DateOfBirth, false}, {"gender", e.Gender, false}, {"work_email", e.WorkEmail, false},
+		{"personal_email", e.PersonalEmail, false}, {"phone", e.Phone, false}})
 	if a := e.HomeAddress; a != nil {
-		b = appendKey(b, "home_address", false)
-		b = append(b, '{')
-		n := len(b)
-		for _, f := range [...][2]string{{"line1", a.Line1}, {"line2", a.Line2}, {"city", a.City}, {"state", a.State},
-			{"postal_code", a.PostalCode}, {"country", a.Country}} {
-			if f[1] != "" {
-				b = appendKey(b, f[0], len(b) == n)
-				b = appendJSONString(b, f[1])
-			}
-		}
-		b = append(b, '}')
+		b = append(appendKey(b, "home_address", false), '{')
+		b = append(appendFields(b, true, []jsonField{{"line1", a.Line1, false}, {"line2", a.Line2, false}, {"city", a.City, false},
+			{"state", a.State, false}, {"postal_code", a.PostalCode, false}, {"country", a.Country, false}}), '}')
 	}
-	b = appendKey(b, "employment_status", false)
-	b = appendJSONString(b, e.EmploymentStatus)
-	b = appendOpt(b, "employment_type", e.EmploymentType)
-	b = appendOpt(b, "hire_date", e.HireDate)
-	b = appendOpt(b, "termination_date", e.TerminationDate)
-	b = appendOpt(b, "termination_reason", e.TerminationReason)
-	b = appendOpt(b, "job_title", e.JobTitle)
-	b = appendOpt(b, "department", e.Department)
-	b = appendOpt(b, "location", e.Location)
-	b = appendOpt(b, "manager_external_id", e.ManagerExternalID)
-	b = appendOpt(b, "pay_frequency", e.PayFrequency)
+	b = appendFields(b, false, []jsonField{{"employment_status", e.EmploymentStatus, true}, {"employment_type", e.EmploymentType, false},
+		{"hire_date", e.HireDate, false}, {"termination_date", e.TerminationDate, false},
+		{"termination_reason", e.TerminationReason, false}, {"job_title", e.JobTitle, false}, {"department", e.Department, false},
+		{"location", e.Location, false}, {"manager_external_id", e.ManagerExternalID, false}, {"pay_frequency", e.PayFrequency, false}})
 	if m := e.AnnualSalary; m != nil {
-		b = appendKey(b, "annual_salary", false)
-		b = append(b, `{"amount":`...)
-		b = appendJSONString(b, m.Amount)
-		b = append(b, `,"currency":`...)
-		b = appendJSONString(b, m.Currency)
-		b = append(b, '}')
+		b = append(appendKey(b, "annual_salary", false), '{')
+		b = append(appendFields(b, true, []jsonField{{"amount", m.Amount, true}, {"currency", m.Currency, true}}), '}')
 	}
-	b = appendOpt(b, "hourly_rate", e.HourlyRate)
-	b = appendOpt(b, "scheduled_hours", e.ScheduledHours)
-	b = appendOpt(b, "benefit_class", e.BenefitClass)
+	b = appendFields(b, false, []jsonField{{"hourly_rate", e.HourlyRate, false}, {"scheduled_hours", e.ScheduledHours, false},
+		{"benefit_class", e.BenefitClass, false}})
 	if len(e.CustomFields) > 0 {
 		b = appendKey(b, "custom_fields", false)
 		keys := make([]string, 0, len(e.CustomFields))
@@ -91,11 +62,24 @@ func appendKey(b []byte, k string, first bool) []byte {
 	return append(b, '"', ':')
 }
 
-func appendOpt(b []byte, k, v string) []byte {
-	if v == "" {
-		return b
+// jsonField is one string member: written always when required, else
+// only when not empty (omitempty).
+type jsonField struct {
+	key, val string
+	required bool
+}
+
+// appendFields appends members in order; first says whether none was
+// written before them in their object.
+func appendFields(b []byte, first bool, fs []jsonField) []byte {
+	for _, f := range fs {
+		if f.val == "" && !f.required {
+			continue
+		}
+		b = appendJSONString(appendKey(b, f.key, first), f.val)
+		first = false
 	}
-	return appendJSONString(appendKey(b, k, false), v)
+	return b
 }
 
 const hexDigits = "0123456789abcdef"
