@@ -326,7 +326,7 @@ func (in *ingest) eventRow(ev *copyBuf, typ, subject string, data func([]byte) [
 
 const updateEmployees = `UPDATE employees e SET connection_id = u.conn, employment_status = u.status, employment_type = u.type,
 department = u.dept, location = u.loc, hire_date = u.hire, termination_date = u.term, missing_from_snapshot = false,
-content_hash = u.hash, data = u.data::json, ssn_sealed = u.ssn, updated_at = $2, source_hash = u.source
+content_hash = u.hash, data = u.data, ssn_sealed = u.ssn, updated_at = $2, source_hash = u.source
 FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::text[])
   AS u(ext, conn, status, type, dept, loc, hire, term, hash, data, ssn, source)
 WHERE e.tenant_id = $1 AND e.external_id = u.ext`
@@ -397,7 +397,7 @@ RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
 	if terminate {
 		q = `UPDATE employees SET missing_from_snapshot = true, updated_at = $3, employment_status = 'terminated',
 termination_date = $4, content_hash = '',
-data = jsonb_set(jsonb_set(data::jsonb, '{employment_status}', '"terminated"'), '{termination_date}', to_jsonb($4::text))::json
+data = jsonb_set(jsonb_set(data::jsonb, '{employment_status}', '"terminated"'), '{termination_date}', to_jsonb($4::text))::text
 WHERE tenant_id = $1 AND external_id = ANY($2) AND NOT missing_from_snapshot
 RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
 		typ = "employee.terminated"
