@@ -29,7 +29,8 @@ const (
 // The caller reports each write it makes (Wrote, WroteSource,
 // MarkedMissing), so that at the end of a file Known is the index of the
 // stored state again, and a store that keeps it (IndexKeeper) hands it to
-// the next file instead of reading every employee row.
+// the next file instead of reading every employee row. With a store that
+// does not, the reports cost nothing.
 type Known struct {
 	connectionID string
 	conn         uint8        // connectionID's index in conns
@@ -40,6 +41,7 @@ type Known struct {
 	previous     int  // present employees of the connection before the file
 	changed      bool // a write was reported
 	kept         bool // loaded from the store's kept index
+	track        bool // the store keeps the index: record writes
 }
 
 type knownEntry struct {
@@ -102,6 +104,7 @@ func LoadKnown(ctx context.Context, in Ingest, connectionID string) (*Known, err
 	k := &Known{connectionID: connectionID, conns: []string{connectionID}}
 	found := false
 	if keeper, ok := in.(IndexKeeper); ok {
+		k.track = true
 		var err error
 		found, err = keeper.KeptIndex(ctx, k.decodeChunk)
 		if errors.Is(err, errKeptIndex) {
@@ -175,6 +178,9 @@ func (k *Known) Len() int { return len(k.entries) }
 // Wrote records that e was stored (inserted when new, updated when
 // changed) with content hash hash and raw-record hash source.
 func (k *Known) Wrote(e *Employee, c Change, hash string, source uint64) error {
+	if !k.track {
+		return nil // nothing will read it after this file
+	}
 	k.changed = true
 	if c == New {
 		return k.add(e.ExternalID, k.conn, hashPrefix(hash), source, seen)
@@ -190,6 +196,9 @@ func (k *Known) Wrote(e *Employee, c Change, hash string, source uint64) error {
 
 // WroteSource records that an unchanged employee's source hash was set.
 func (k *Known) WroteSource(ext string, source uint64) {
+	if !k.track {
+		return
+	}
 	if ent := k.find(ext); ent != nil {
 		ent.source, k.changed = source, true
 	}
@@ -198,6 +207,9 @@ func (k *Known) WroteSource(ext string, source uint64) {
 // MarkedMissing records that the employees Unseen returned were flagged
 // missing, and terminated (their content hash cleared) when terminate.
 func (k *Known) MarkedMissing(terminate bool) {
+	if !k.track {
+		return
+	}
 	for i := range k.entries[:k.sorted] {
 		if e := &k.entries[i]; !e.is(seen) && e.is(sameConn) && !e.is(missing) {
 			e.flags |= missing
