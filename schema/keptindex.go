@@ -18,7 +18,8 @@ type IndexKeeper interface {
 	// KeptIndex passes the kept index's chunks to fn in order, and
 	// reports whether there was one.
 	KeptIndex(ctx context.Context, fn func(chunk []byte) error) (bool, error)
-	// KeepIndex replaces the kept index with the chunks chunks yields.
+	// KeepIndex replaces the kept index with the chunks chunks yields
+	// (each valid only until yield returns).
 	KeepIndex(ctx context.Context, chunks func(yield func([]byte) error) error) error
 }
 

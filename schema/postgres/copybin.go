@@ -17,7 +17,7 @@ import (
 //
 // The format: a signature, flags and header extension length; per row
 // the field count, then per field its length (-1 for NULL) and bytes in
-// the type's binary form (text, json and bytea as they are; bool one
+// the type's binary form (text and bytea as they are; bool one
 // byte; timestamptz microseconds since 2000-01-01 UTC); a -1 trailer.
 type copyBuf struct {
 	b     []byte
