@@ -44,8 +44,9 @@ type csvItem struct {
 	err  error
 }
 
-// readAheadBatch is how many records go to the caller at a time; with
-// the channel's four batches, about 1,300 records are read ahead at most.
+// readAheadBatch is how many records go to the caller at a time: with
+// four batches queued, one filling and one being read, at most about
+// 1,500 records are in memory.
 const readAheadBatch = 256
 
 // Header returns the file's header row (nil without one).
