@@ -147,11 +147,14 @@ func (r *Delimited) bindHeader() error {
 	return nil
 }
 
-// rowError reports whether a csv error is about one record only (the
-// reader goes on after it).
-func rowError(err error) bool {
+// rowError returns a csv error that is about one record only (the reader
+// goes on after it), or nil.
+func rowError(err error) *csv.ParseError {
 	var pe *csv.ParseError
-	return errors.As(err, &pe) && !errors.Is(pe.Err, csv.ErrQuote)
+	if errors.As(err, &pe) && !errors.Is(pe.Err, csv.ErrQuote) {
+		return pe
+	}
+	return nil
 }
 
 func (r *Delimited) readAhead() {
@@ -172,7 +175,7 @@ func (r *Delimited) readAhead() {
 			}
 		}
 		batch = append(batch, it)
-		last := err != nil && !rowError(err)
+		last := err != nil && rowError(err) == nil
 		if len(batch) == readAheadBatch || last {
 			select {
 			case r.items <- batch:
@@ -225,8 +228,7 @@ func (r *Delimited) Next() (*Row, error) {
 		return nil, io.EOF
 	}
 	if it.err != nil {
-		var pe *csv.ParseError
-		if errors.As(it.err, &pe) && rowError(it.err) {
+		if pe := rowError(it.err); pe != nil {
 			r.rows++
 			return &Row{Line: pe.StartLine, Errors: []schema.FieldError{{Line: pe.StartLine, Code: schema.ECodeCSV, Message: pe.Err.Error()}}}, nil
 		}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"slices"
+	"unsafe"
 )
 
 // IndexKeeper is an Ingest that keeps the change index between files
@@ -38,10 +38,7 @@ var errKeptIndex = errors.New("kept change index: unreadable chunk")
 // id byte totals and the connection ids its entries refer to, then per employee its id, connection, flags and
 // the two hash prefixes.
 func (k *Known) Chunks(yield func([]byte) error) error {
-	if k.sorted < len(k.entries) {
-		slices.SortFunc(k.entries, k.compare)
-		k.sorted = len(k.entries)
-	}
+	k.sortAll()
 	var b []byte
 	start := func() {
 		b = append(b[:0], keptMagic...)
@@ -124,21 +121,17 @@ func (k *Known) decodeChunk(b []byte) error {
 		if !ok || (c >= nconns && c != overflowConn) || len(b) < 17 {
 			return errKeptIndex
 		}
-		if n > 1<<16-1 || len(k.ids)+len(ext) > 1<<32-1 {
-			return errKeptIndex
-		}
 		conn := uint8(overflowConn)
 		if c < nconns {
 			conn = conns[c]
 		}
-		e := knownEntry{off: uint32(len(k.ids)), n: uint16(n), conn: conn, flags: b[0] & missing,
-			hash: binary.LittleEndian.Uint64(b[1:]), source: binary.LittleEndian.Uint64(b[9:])}
-		if e.conn == k.conn && e.conn != overflowConn {
-			e.flags |= sameConn
+		// add copies the id into the arena: no string is made for it.
+		id := unsafe.String(unsafe.SliceData(ext), len(ext))
+		err := k.add(id, conn, binary.LittleEndian.Uint64(b[1:]), binary.LittleEndian.Uint64(b[9:]), b[0]&missing)
+		if err != nil {
+			return errKeptIndex
 		}
 		b = b[17:]
-		k.entries = append(k.entries, e)
-		k.ids = append(k.ids, ext...)
 	}
 	return nil
 }
@@ -149,10 +142,7 @@ func (k *Known) Kept() bool { return k.kept }
 // Each calls fn for every employee in the index, in external id order
 // (diagnostics and tests).
 func (k *Known) Each(fn func(ext, conn string, hash, source uint64, missing bool)) {
-	if k.sorted < len(k.entries) {
-		slices.SortFunc(k.entries, k.compare)
-		k.sorted = len(k.entries)
-	}
+	k.sortAll()
 	for i := range k.entries {
 		e := &k.entries[i]
 		conn := "(overflow)"

@@ -61,6 +61,10 @@ const (
 
 func (e *knownEntry) is(f uint8) bool { return e.flags&f != 0 }
 
+// gone reports an employee of the file's connection, present before it,
+// that the file did not contain.
+func (e *knownEntry) gone() bool { return !e.is(seen) && e.is(sameConn) && !e.is(missing) }
+
 // ext returns an entry's id without copying: the arena's bytes are never
 // changed once written (it only grows), so the string stays valid.
 func (k *Known) ext(e *knownEntry) string {
@@ -141,6 +145,15 @@ func LoadKnown(ctx context.Context, in Ingest, connectionID string) (*Known, err
 
 func (k *Known) compare(a, b knownEntry) int { return strings.Compare(k.ext(&a), k.ext(&b)) }
 
+// sortAll sorts this file's new entries in with the rest (once the file's
+// lookups are done).
+func (k *Known) sortAll() {
+	if k.sorted < len(k.entries) {
+		slices.SortFunc(k.entries, k.compare)
+		k.sorted = len(k.entries)
+	}
+}
+
 func hashPrefix(hexHash string) uint64 {
 	if len(hexHash) < 16 {
 		return 0 // forces an update (e.g. a record terminated by absence)
@@ -211,7 +224,7 @@ func (k *Known) MarkedMissing(terminate bool) {
 		return
 	}
 	for i := range k.entries[:k.sorted] {
-		if e := &k.entries[i]; !e.is(seen) && e.is(sameConn) && !e.is(missing) {
+		if e := &k.entries[i]; e.gone() {
 			e.flags |= missing
 			if terminate {
 				e.hash = 0
@@ -280,7 +293,7 @@ func SourceHash(sum uint64) string {
 func (k *Known) Unseen() []string {
 	var out []string
 	for i := range k.entries[:k.sorted] {
-		if e := &k.entries[i]; !e.is(seen) && e.is(sameConn) && !e.is(missing) {
+		if e := &k.entries[i]; e.gone() {
 			out = append(out, k.ext(e))
 		}
 	}
