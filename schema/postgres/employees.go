@@ -53,16 +53,3 @@ func (s *Store) Employee(ctx context.Context, tenantID, id string) (schema.Emplo
 	return e, interpret(err)
 }
 
-// Events returns a tenant's change events after seq, in commit order.
-func (s *Store) Events(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]schema.Event, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT id, seq, tenant_id, type, subject, data::text, coalesce(file_id, ''), occurred_at
-FROM events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, tenantID, afterSeq, limit)
-	es, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (schema.Event, error) {
-		var e schema.Event
-		var data string
-		err := row.Scan(&e.ID, &e.Seq, &e.TenantID, &e.Type, &e.Subject, &data, &e.FileID, &e.OccurredAt)
-		e.Data = []byte(data)
-		return e, err
-	})
-	return es, interpret(err)
-}

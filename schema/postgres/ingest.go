@@ -246,7 +246,7 @@ func (in *ingest) Update(ctx context.Context, e *schema.Employee, enc schema.Enc
 const (
 	employeeColumns = `id, tenant_id, external_id, connection_id, employment_status, employment_type, department, location, hire_date,
 termination_date, missing_from_snapshot, content_hash, data, ssn_sealed, created_at, updated_at, source_hash`
-	eventColumns = "id, tenant_id, type, subject, data, file_id, occurred_at"
+	eventColumns = "id, tenant_id, type, subject, data, file_id, occurred_at, n, hires"
 )
 
 // SetSource buffers a source hash for an unchanged employee.
@@ -273,8 +273,8 @@ WHERE e.tenant_id = $1 AND e.external_id = s.ext`, in.file.TenantID, ids, sums)
 	return nil
 }
 
-// copy sends new employees, their hire events and the other buffered
-// events with COPY.
+// copy sends new employees, their hire events (in blocks) and the other
+// buffered events with COPY.
 func (in *ingest) copy(ctx context.Context, rows []codec.Pending, events []pendingEvent) error {
 	emp, ev := &in.empBuf, &in.evBuf
 	tenant := in.file.TenantID
@@ -298,11 +298,8 @@ func (in *ingest) copy(ctx context.Context, rows []codec.Pending, events []pendi
 		emp.time(in.now)
 		emp.time(in.now)
 		emp.text(p.Source)
-
-		in.eventRow(ev, "employee.hired", p.ID, func(b []byte) []byte {
-			return codec.AppendEventData(b, p.ID, p.ExternalID, p.ConnectionID, p.Status, nil)
-		})
 	}
+	in.hireBlocks(ev, rows)
 	for i := range events {
 		e := &events[i]
 		in.eventRow(ev, e.typ, e.subject, func(b []byte) []byte { return append(b, e.data...) })
@@ -314,7 +311,7 @@ func (in *ingest) copy(ctx context.Context, rows []codec.Pending, events []pendi
 }
 
 func (in *ingest) eventRow(ev *copyBuf, typ, subject string, data func([]byte) []byte) {
-	ev.row(7)
+	ev.row(9)
 	ev.text(codec.NewID())
 	ev.text(in.file.TenantID)
 	ev.text(typ)
@@ -322,6 +319,36 @@ func (in *ingest) eventRow(ev *copyBuf, typ, subject string, data func([]byte) [
 	ev.appended(data)
 	ev.text(in.file.ID)
 	ev.time(in.now)
+	ev.int4(1)
+	ev.null()
+}
+
+// hireBlocks writes the employee.hired events of new employees as blocks
+// of hires (events.go), one per hireBlock hires of one connection.
+func (in *ingest) hireBlocks(ev *copyBuf, rows []codec.Pending) {
+	for len(rows) > 0 {
+		n := 1
+		for n < len(rows) && n < hireBlock && rows[n].ConnectionID == rows[0].ConnectionID {
+			n++
+		}
+		ev.row(9)
+		ev.text(hireBlockID())
+		ev.text(in.file.TenantID)
+		ev.text("employee.hired")
+		ev.text("")
+		ev.text("")
+		ev.text(in.file.ID)
+		ev.time(in.now)
+		ev.int4(int32(n))
+		ev.appended(func(b []byte) []byte {
+			b = appendHireHeader(b, rows[0].ConnectionID)
+			for i := range rows[:n] {
+				b = appendHire(b, rows[i].ID, rows[i].ExternalID, rows[i].Status)
+			}
+			return b
+		})
+		rows = rows[n:]
+	}
 }
 
 const updateEmployees = `UPDATE employees e SET connection_id = u.conn, employment_status = u.status, employment_type = u.type,

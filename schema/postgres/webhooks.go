@@ -20,7 +20,7 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, w *schema.WebhookEndp
 	w.ID, w.CreatedAt, w.Enabled = codec.NewID(), now(), true
 	// A new endpoint starts with the events that come after it.
 	err = s.pool.QueryRow(ctx, `INSERT INTO webhook_endpoints (id, tenant_id, url, event_types, secret, enabled, created_at, last_seq)
-VALUES ($1, $2, $3, $4, $5, true, $6, (SELECT coalesce(max(seq), 0) FROM events WHERE tenant_id = $2)) RETURNING last_seq`,
+VALUES ($1, $2, $3, $4, $5, true, $6, `+lastEventSeq+`) RETURNING last_seq`,
 		w.ID, w.TenantID, w.URL, strings.Join(w.EventTypes, ","), sealed, w.CreatedAt).Scan(&w.LastSeq)
 	return interpret(err)
 }
@@ -87,16 +87,6 @@ func (s *Store) WebhookDeliveries(ctx context.Context, tenantID string, q schema
 FROM webhook_deliveries WHERE tenant_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`, tenantID, q.Cursor, q.Limit)
 	ds, err := pgx.CollectRows(rows, pgx.RowToStructByPos[schema.WebhookDelivery])
 	return ds, interpret(err)
-}
-
-// EventByID finds one event.
-func (s *Store) EventByID(ctx context.Context, tenantID, id string) (schema.Event, error) {
-	var e schema.Event
-	var data string
-	err := s.pool.QueryRow(ctx, `SELECT id, seq, tenant_id, type, subject, data::text, coalesce(file_id, ''), occurred_at FROM events WHERE tenant_id = $1 AND id = $2`,
-		tenantID, id).Scan(&e.ID, &e.Seq, &e.TenantID, &e.Type, &e.Subject, &data, &e.FileID, &e.OccurredAt)
-	e.Data = []byte(data)
-	return e, interpret(err)
 }
 
 // FirstEventSince finds the first event at or after t.

@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -41,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConnectionLease", testConnectionLease},
 		{"ConnectionHealth", testConnectionHealth},
 		{"EnrollmentWindows", testWindows},
+		{"EventFeedOfALargeLoad", testEventFeed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -520,5 +522,119 @@ func testDropbox(t *testing.T, s schema.Store) {
 	}
 	if _, err := s.DropboxAccount(ctx, "nobody"); !errors.Is(err, schema.ErrNotFound) {
 		t.Fatalf("unknown user = %v", err)
+	}
+}
+
+// testEventFeed pages through the events of a load large enough that a
+// store may keep its hires in blocks (PostgreSQL keeps 4096 per row):
+// every hire is one event, once, in seq order, with its own id, whatever
+// the page size and wherever a page starts.
+func testEventFeed(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	tn := mustTenant(t, s)
+	conn := mustConnection(t, s, tn.ID)
+	const hires = 5000
+	emps := make([]*schema.Employee, hires)
+	for i := range emps {
+		emps[i] = employee(tn.ID, conn.ID, fmt.Sprintf("E%05d", i))
+	}
+	apply(t, s, conn, "sha-many", emps...)
+	// Two events after the hires: a change and a notice.
+	changed := employee(tn.ID, conn.ID, "E00007")
+	changed.Department = "Finance"
+	apply(t, s, conn, "sha-change", changed)
+	if err := s.AppendEvent(ctx, &schema.Event{TenantID: tn.ID, Type: "sync.completed", Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+
+	var all []schema.Event
+	for after := int64(0); ; {
+		page, err := s.Events(ctx, tn.ID, after, 333)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if len(page) > 333 {
+			t.Fatalf("page of %d events, limit 333", len(page))
+		}
+		all = append(all, page...)
+		after = page[len(page)-1].Seq
+	}
+	if len(all) != hires+2 {
+		t.Fatalf("feed has %d events, want %d hires and 2 more", len(all), hires)
+	}
+	ids, subjects := map[string]bool{}, map[string]bool{}
+	for i, e := range all {
+		if i > 0 && e.Seq <= all[i-1].Seq {
+			t.Fatalf("event %d: seq %d after %d", i, e.Seq, all[i-1].Seq)
+		}
+		if ids[e.ID] {
+			t.Fatalf("event id %s twice", e.ID)
+		}
+		ids[e.ID] = true
+		if i < hires {
+			var d struct {
+				EmployeeID   string `json:"employee_id"`
+				ExternalID   string `json:"external_id"`
+				ConnectionID string `json:"connection_id"`
+				Status       string `json:"employment_status"`
+			}
+			if err := json.Unmarshal(e.Data, &d); err != nil {
+				t.Fatalf("hire %d data %s: %v", i, e.Data, err)
+			}
+			want := fmt.Sprintf("E%05d", i)
+			if e.Type != "employee.hired" || d.ExternalID != want || d.EmployeeID != e.Subject || d.ConnectionID != conn.ID || d.Status != "active" || e.TenantID != tn.ID {
+				t.Fatalf("event %d = %+v (%+v), want the hire of %s", i, e, d, want)
+			}
+			subjects[e.Subject] = true
+		}
+	}
+	if len(subjects) != hires {
+		t.Fatalf("%d distinct hired employees, want %d", len(subjects), hires)
+	}
+	if all[hires].Type != "employee.updated" || all[hires+1].Type != "sync.completed" {
+		t.Fatalf("last events %s, %s; want employee.updated, sync.completed", all[hires].Type, all[hires+1].Type)
+	}
+
+	// A page may start anywhere, also inside a block.
+	for _, i := range []int{0, 1, 4094, 4095, 4096, 4097, hires - 1, hires} {
+		page, err := s.Events(ctx, tn.ID, all[i].Seq, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := all[i+1 : min(i+4, len(all))]
+		if len(page) != len(want) || page[0].ID != want[0].ID || page[len(page)-1].ID != want[len(want)-1].ID {
+			t.Fatalf("Events(after event %d) = %d events from %s, want %d from %s", i, len(page), page[0].ID, len(want), want[0].ID)
+		}
+	}
+	// Every event is found by its id, as the feed shows it.
+	for _, i := range []int{0, 1, 2, 4095, 4096, 4097, hires - 1, hires, hires + 1} {
+		got, err := s.EventByID(ctx, tn.ID, all[i].ID)
+		if err != nil {
+			t.Fatalf("EventByID(event %d %s): %v", i, all[i].ID, err)
+		}
+		if got.ID != all[i].ID || got.Seq != all[i].Seq || got.Subject != all[i].Subject || string(got.Data) != string(all[i].Data) || !got.OccurredAt.Equal(all[i].OccurredAt) {
+			t.Fatalf("EventByID(event %d) = %+v, want %+v", i, got, all[i])
+		}
+	}
+	// An id one past a block's last hire, and another tenant's event, are
+	// not found.
+	last := all[hires-1].ID
+	past := last[:len(last)-3] + fmt.Sprintf("%03x", hires)
+	other := mustTenant(t, s)
+	for _, q := range []struct{ tenant, id string }{{tn.ID, past}, {other.ID, all[0].ID}, {other.ID, all[hires-1].ID}} {
+		if _, err := s.EventByID(ctx, q.tenant, q.id); !errors.Is(err, schema.ErrNotFound) {
+			t.Fatalf("EventByID(%s, %s) = %v, want ErrNotFound", q.tenant, q.id, err)
+		}
+	}
+	// A new webhook endpoint starts after the last event.
+	w := &schema.WebhookEndpoint{TenantID: tn.ID, URL: "https://example.com/hook", Secret: "whsec_test"}
+	if err := s.CreateWebhookEndpoint(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if w.LastSeq != all[len(all)-1].Seq {
+		t.Fatalf("new endpoint starts after seq %d, want %d", w.LastSeq, all[len(all)-1].Seq)
 	}
 }
