@@ -52,4 +52,3 @@ func (s *Store) Employee(ctx context.Context, tenantID, id string) (schema.Emplo
 	e, err := pgx.CollectExactlyOneRow(rows, s.scanEmployee)
 	return e, interpret(err)
 }
-
