@@ -207,13 +207,11 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 		file.Valid++
 		e := row.Record.(*schema.Employee)
 		e.TenantID, e.ConnectionID = file.TenantID, file.ConnectionID
-		// Hash first: the JSON a store keeps is made only for the rows
-		// that are written.
+		// Hash first: the store encodes only the rows that are written.
 		hash, scratch = e.ContentHashInto(scratch)
 		switch c := known.Classify(e, hash); c {
 		case schema.New, schema.Changed:
-			enc := e.EncodeWithHash(hash)
-			enc.Source = schema.SourceHash(row.Source)
+			enc := schema.Encoded{Hash: hash, Source: schema.SourceHash(row.Source)}
 			if c == schema.New {
 				file.Created++
 				err = in.Insert(ctx, e, enc)

@@ -21,8 +21,10 @@ func (e *Employee) content() Employee {
 	return c
 }
 
-// Encoded is an employee as stores keep it: its content as JSON without
-// the SSN (which stores seal separately), and the content hash.
+// Encoded is a record's content as stores keep it, without the SSN
+// (which stores seal separately), and its content hash. For an employee,
+// Data is nil: each store encodes the employee itself (the PostgreSQL
+// store in a compact record, the SQLite store as AppendContentJSON).
 type Encoded struct {
 	Data []byte
 	Hash string
@@ -45,16 +47,15 @@ type contentJSON struct {
 	UpdatedAt           *time.Time `json:"updated_at,omitempty"`
 }
 
-// Encode marshals the employee's content (for storage) with its content
-// hash.
+// Encode is the employee's content hash, for a store's Insert or Update.
 func (e *Employee) Encode() Encoded {
-	return e.EncodeWithHash(e.ContentHash())
+	return Encoded{Hash: e.ContentHash()}
 }
 
-// EncodeWithHash marshals the employee's content for storage, with a hash
-// the caller computed already (ContentHashInto).
-func (e *Employee) EncodeWithHash(hash string) Encoded {
-	return Encoded{Data: appendContentJSON(make([]byte, 0, 640), e), Hash: hash}
+// AppendContentJSON appends the employee's content as JSON: the record
+// without identity, timestamps, flags and SSN.
+func AppendContentJSON(b []byte, e *Employee) []byte {
+	return appendContentJSON(b, e)
 }
 
 // ContentHash is the hex SHA-256 of the employee's normalized content,

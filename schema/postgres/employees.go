@@ -10,18 +10,27 @@ import (
 	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
 )
 
-const selectEmployee = `SELECT id, tenant_id, external_id, coalesce(connection_id, ''), missing_from_snapshot, data::text, ssn_sealed, created_at, updated_at FROM employees`
+const selectEmployee = `SELECT id, tenant_id, external_id, coalesce(connection_id, ''), missing_from_snapshot, employment_status,
+employment_type, department, location, hire_date, termination_date, data, record, ssn_sealed, created_at, updated_at FROM employees`
 
+// scanEmployee reads a selectEmployee row: the record (or, written before
+// migration 010, the JSON) with the columns over it.
 func (s *Store) scanEmployee(row pgx.CollectableRow) (schema.Employee, error) {
-	var id, tenant, ext, conn, data string
+	var id, tenant, ext, conn, status, typ, dept, loc, hire, term string
+	var data *string
 	var missing bool
-	var ssn []byte
+	var record, ssn []byte
 	var created, updated time.Time
-	if err := row.Scan(&id, &tenant, &ext, &conn, &missing, &data, &ssn, &created, &updated); err != nil {
+	if err := row.Scan(&id, &tenant, &ext, &conn, &missing, &status, &typ, &dept, &loc, &hire, &term, &data, &record, &ssn, &created, &updated); err != nil {
 		return schema.Employee{}, err
 	}
-	e, err := codec.DecodeEmployee(s.box, []byte(data), ssn)
+	var js []byte
+	if data != nil {
+		js = []byte(*data)
+	}
+	e, err := codec.DecodeEmployee(s.box, js, record, ssn)
 	e.ID, e.TenantID, e.ExternalID, e.ConnectionID = id, tenant, ext, conn
+	e.EmploymentStatus, e.EmploymentType, e.Department, e.Location, e.HireDate, e.TerminationDate = status, typ, dept, loc, hire, term
 	e.MissingFromSnapshot, e.CreatedAt, e.UpdatedAt = missing, created, updated
 	return e, err
 }

@@ -221,7 +221,7 @@ func (in *ingest) Events() int { return int(in.nEvents.Load()) }
 
 // Insert buffers a new employee and its hire event.
 func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
-	p, err := codec.NewPending(in.s.box, e, enc)
+	p, err := codec.NewPending(in.s.box, e, enc, codec.AppendRecord(make([]byte, 0, 256), e))
 	if err != nil {
 		return err
 	}
@@ -234,7 +234,7 @@ func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Enc
 
 // Update buffers a changed employee.
 func (in *ingest) Update(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
-	p, err := codec.NewPending(in.s.box, e, enc)
+	p, err := codec.NewPending(in.s.box, e, enc, codec.AppendRecord(make([]byte, 0, 256), e))
 	if err != nil {
 		return err
 	}
@@ -245,7 +245,7 @@ func (in *ingest) Update(ctx context.Context, e *schema.Employee, enc schema.Enc
 
 const (
 	employeeColumns = `id, tenant_id, external_id, connection_id, employment_status, employment_type, department, location, hire_date,
-termination_date, missing_from_snapshot, content_hash, data, ssn_sealed, created_at, updated_at, source_hash`
+termination_date, missing_from_snapshot, content_hash, record, ssn_sealed, created_at, updated_at, source_hash`
 	eventColumns = "id, tenant_id, type, subject, data, file_id, occurred_at, n, hires"
 )
 
@@ -353,9 +353,9 @@ func (in *ingest) hireBlocks(ev *copyBuf, rows []codec.Pending) {
 
 const updateEmployees = `UPDATE employees e SET connection_id = u.conn, employment_status = u.status, employment_type = u.type,
 department = u.dept, location = u.loc, hire_date = u.hire, termination_date = u.term, missing_from_snapshot = false,
-content_hash = u.hash, data = u.data, ssn_sealed = u.ssn, updated_at = $2, source_hash = u.source
-FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bytea[], $14::text[])
-  AS u(ext, conn, status, type, dept, loc, hire, term, hash, data, ssn, source)
+content_hash = u.hash, data = NULL, record = u.record, ssn_sealed = u.ssn, updated_at = $2, source_hash = u.source
+FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[], $13::bytea[], $14::text[])
+  AS u(ext, conn, status, type, dept, loc, hire, term, hash, record, ssn, source)
 WHERE e.tenant_id = $1 AND e.external_id = u.ext`
 
 // sendUpdates reads the old rows of changed employees, adds their change
@@ -381,8 +381,8 @@ func (in *ingest) sendUpdates(ctx context.Context, updates []codec.Pending, even
 	}
 	n := len(updates)
 	exts, conns, statuses, types, depts, locs := make([]string, n), make([]*string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	hires, terms, hashes, datas, sources := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	ssns := make([][]byte, n)
+	hires, terms, hashes, sources := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	records, ssns := make([][]byte, n), make([][]byte, n)
 	for i := range updates {
 		p := &updates[i]
 		old, ok := byExt[p.ExternalID]
@@ -394,13 +394,13 @@ func (in *ingest) sendUpdates(ctx context.Context, updates []codec.Pending, even
 			in.nEvents.Add(1)
 		}
 		exts[i], statuses[i], types[i], depts[i], locs[i] = p.ExternalID, p.Status, p.Type, p.Department, p.Location
-		hires[i], terms[i], hashes[i], datas[i], sources[i], ssns[i] = p.HireDate, p.TerminationDate, storedHash(p.Hash), string(p.Data), p.Source, p.SSNSealed
+		hires[i], terms[i], hashes[i], records[i], sources[i], ssns[i] = p.HireDate, p.TerminationDate, storedHash(p.Hash), p.Data, p.Source, p.SSNSealed
 		if p.ConnectionID != "" {
 			conns[i] = &p.ConnectionID
 		}
 	}
 	// One set-based statement for the whole flush.
-	_, err = in.tx.Exec(ctx, updateEmployees, in.file.TenantID, in.now, exts, conns, statuses, types, depts, locs, hires, terms, hashes, datas, ssns, sources)
+	_, err = in.tx.Exec(ctx, updateEmployees, in.file.TenantID, in.now, exts, conns, statuses, types, depts, locs, hires, terms, hashes, records, ssns, sources)
 	if err != nil {
 		return fmt.Errorf("update employees: %w", interpret(err))
 	}
@@ -423,8 +423,7 @@ RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
 	args := []any{in.file.TenantID, externalIDs, in.now}
 	if terminate {
 		q = `UPDATE employees SET missing_from_snapshot = true, updated_at = $3, employment_status = 'terminated',
-termination_date = $4, content_hash = '',
-data = jsonb_set(jsonb_set(data::jsonb, '{employment_status}', '"terminated"'), '{termination_date}', to_jsonb($4::text))::text
+termination_date = $4, content_hash = ''
 WHERE tenant_id = $1 AND external_id = ANY($2) AND NOT missing_from_snapshot
 RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
 		typ = "employee.terminated"

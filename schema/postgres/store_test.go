@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -77,13 +78,80 @@ func TestPostgresSSNSealedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	var data string
-	var sealed []byte
-	if err := s.Pool().QueryRow(ctx, `SELECT data::text, ssn_sealed FROM employees`).Scan(&data, &sealed); err != nil {
+	var record, sealed []byte
+	if err := s.Pool().QueryRow(ctx, `SELECT coalesce(data, ''), record, ssn_sealed FROM employees`).Scan(&data, &record, &sealed); err != nil {
 		t.Fatal(err)
 	}
-	for _, raw := range []string{data, string(sealed)} {
+	for _, raw := range []string{data, string(record), string(sealed)} {
 		if strings.Contains(raw, "123456789") {
 			t.Fatalf("SSN stored in the clear: %q", raw)
 		}
+	}
+}
+
+// TestPostgresReadsJSONRows: an employee written before migration 010
+// keeps its JSON (record NULL) and reads back the same; its next update
+// writes a record.
+func TestPostgresReadsJSONRows(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tn := schema.Tenant{Slug: "j", Name: "J"}
+	s.CreateTenant(ctx, &tn)
+	c := schema.Connection{TenantID: tn.ID, Name: "c", Kind: "sftp", Layout: "census-csv"}
+	s.CreateConnection(ctx, &c)
+	e := &schema.Employee{TenantID: tn.ID, ConnectionID: c.ID, ExternalID: "E1", FirstName: "Ada", LastName: "Lovelace", SSN: "123456789",
+		EmploymentStatus: "active", EmploymentType: "full_time", Department: "Eng", Location: "HQ", HireDate: "2020-01-06",
+		HomeAddress: &schema.Address{Line1: "1 Main St", City: "Springfield"}, CustomFields: map[string]string{"k": "v"}}
+	write := func(sha string, e *schema.Employee, update bool) {
+		t.Helper()
+		f := &schema.File{TenantID: tn.ID, ConnectionID: c.ID, Name: "f", SHA256: sha, Layout: "census-csv"}
+		in, err := s.BeginIngest(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if update {
+			err = in.Update(ctx, e, e.Encode())
+		} else {
+			err = in.Insert(ctx, e, e.Encode())
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Status = schema.FileApplied
+		if err := in.Commit(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a", e, false)
+	// As the row was before migration 010: JSON in data (with the columns'
+	// fields in it), no record.
+	if _, err := s.Pool().Exec(ctx, `UPDATE employees SET data = $1, record = NULL`, string(schema.AppendContentJSON(nil, e))); err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.Employees(ctx, tn.ID, schema.EmployeeQuery{Limit: 10})
+	if err != nil || len(es) != 1 {
+		t.Fatalf("Employees = %v, %v", es, err)
+	}
+	got := es[0]
+	want := *e
+	want.ID, want.CreatedAt, want.UpdatedAt = got.ID, got.CreatedAt, got.UpdatedAt
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("JSON row read as %+v, want %+v", got, want)
+	}
+	changed := *e
+	changed.FirstName = "Augusta"
+	write("b", &changed, true)
+	var hasData, hasRecord bool
+	if err := s.Pool().QueryRow(ctx, `SELECT data IS NOT NULL, record IS NOT NULL FROM employees`).Scan(&hasData, &hasRecord); err != nil {
+		t.Fatal(err)
+	}
+	if hasData || !hasRecord {
+		t.Fatalf("after an update: data kept %v, record written %v; want only the record", hasData, hasRecord)
+	}
+	if got, err := s.Employee(ctx, tn.ID, got.ID); err != nil || got.FirstName != "Augusta" || got.HomeAddress == nil || got.HomeAddress.City != "Springfield" || got.SSN != "123456789" {
+		t.Fatalf("updated employee = %+v, %v", got, err)
 	}
 }

@@ -22,7 +22,7 @@ func (s *Store) scanEmployee(row scanner) (schema.Employee, error) {
 		return e, err
 	}
 	created, updated := e.CreatedAt, e.UpdatedAt
-	e, err = codec.DecodeEmployee(s.box, []byte(data), ssn)
+	e, err = codec.DecodeEmployee(s.box, []byte(data), nil, ssn)
 	e.ID, e.TenantID, e.ExternalID, e.ConnectionID = id, tenant, ext, conn
 	e.MissingFromSnapshot, e.CreatedAt, e.UpdatedAt = missing, created, updated
 	return e, err
@@ -128,7 +128,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`
 
 // Insert adds a new employee and its hire event.
 func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
-	p, err := codec.NewPending(in.s.box, e, enc)
+	p, err := codec.NewPending(in.s.box, e, enc, schema.AppendContentJSON(make([]byte, 0, 640), e))
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func (in *ingest) SetSource(ctx context.Context, externalID, source string) erro
 
 // Update replaces a changed employee and writes its change events.
 func (in *ingest) Update(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
-	p, err := codec.NewPending(in.s.box, e, enc)
+	p, err := codec.NewPending(in.s.box, e, enc, schema.AppendContentJSON(make([]byte, 0, 640), e))
 	if err != nil {
 		return err
 	}

@@ -35,13 +35,19 @@ func SealSSN(box schema.Sealer, ssn string) ([]byte, error) {
 	return sealed, nil
 }
 
-// DecodeEmployee reads a stored employee back. Identity and timestamps come
-// from their columns, which the caller sets afterwards. It is on every API
-// read, so it uses goccy/go-json (already in the module graph through gin),
-// a drop-in decoder several times faster than encoding/json.
-func DecodeEmployee(box schema.Sealer, data, ssnSealed []byte) (schema.Employee, error) {
+// DecodeEmployee reads a stored employee back from its record (record.go)
+// or, when record is nil, its content as JSON. Identity, timestamps and
+// the fields a store keeps in columns come from those columns, which the
+// caller sets afterwards. JSON is on every SQLite API read, so it uses
+// goccy/go-json (already in the module graph through gin), a drop-in
+// decoder several times faster than encoding/json.
+func DecodeEmployee(box schema.Sealer, data, record, ssnSealed []byte) (schema.Employee, error) {
 	var e schema.Employee
-	if err := gojson.Unmarshal(data, &e); err != nil {
+	if record != nil {
+		if err := DecodeRecord(record, &e); err != nil {
+			return e, err
+		}
+	} else if err := gojson.Unmarshal(data, &e); err != nil {
 		return e, fmt.Errorf("decode employee: %w", err)
 	}
 	if len(ssnSealed) > 0 {
@@ -141,23 +147,30 @@ type Pending struct {
 	Status, Type, Department, Location string
 	HireDate, TerminationDate          string
 	Hash, Source                       string
-	Data, SSNSealed                    []byte
-	SSN                                string // clear, for change events; never stored as is
+	// Data is the rest of the content as the store keeps it: a record
+	// (AppendRecord) or JSON (schema.AppendContentJSON).
+	Data, SSNSealed []byte
+	SSN             string // clear, for change events; never stored as is
 }
 
-// NewPending copies e's columns and seals its SSN.
-func NewPending(box schema.Sealer, e *schema.Employee, enc schema.Encoded) (Pending, error) {
+// NewPending copies e's columns, with data as the store encoded the rest,
+// and seals its SSN.
+func NewPending(box schema.Sealer, e *schema.Employee, enc schema.Encoded, data []byte) (Pending, error) {
 	sealed, err := SealSSN(box, e.SSN)
 	return Pending{ExternalID: e.ExternalID, ConnectionID: e.ConnectionID, Status: e.EmploymentStatus, Type: e.EmploymentType,
 		Department: e.Department, Location: e.Location, HireDate: e.HireDate, TerminationDate: e.TerminationDate,
-		Hash: enc.Hash, Source: enc.Source, Data: enc.Data, SSNSealed: sealed, SSN: e.SSN}, err
+		Hash: enc.Hash, Source: enc.Source, Data: data, SSNSealed: sealed, SSN: e.SSN}, err
 }
 
 // Employee decodes the pending record back (for change events).
 func (p *Pending) Employee() schema.Employee {
 	var e schema.Employee
-	json.Unmarshal(p.Data, &e) //nolint:errcheck // we marshalled it
+	if DecodeRecord(p.Data, &e) != nil {
+		json.Unmarshal(p.Data, &e) //nolint:errcheck // we marshalled it
+	}
 	e.ExternalID, e.ConnectionID, e.SSN = p.ExternalID, p.ConnectionID, p.SSN
+	e.EmploymentStatus, e.EmploymentType, e.Department, e.Location = p.Status, p.Type, p.Department, p.Location
+	e.HireDate, e.TerminationDate = p.HireDate, p.TerminationDate
 	return e
 }
 

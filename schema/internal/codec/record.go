@@ -1,0 +1,164 @@
+package codec
+
+import (
+	"encoding/binary"
+	"errors"
+	"slices"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+// An employee's record as the PostgreSQL store keeps it (employees.record,
+// migration 010): the content that has no column of its own, in a fixed
+// field order, each string uvarint-length-prefixed, after a version tag.
+// It is about a third of the same content as JSON, and the bytes a first
+// load writes set its speed. The SSN is sealed in its own column; the
+// fields below that are columns (external id, employment status and type,
+// department, location, hire and termination dates) are not repeated.
+//
+//	"r1"
+//	16 strings (recordStrings order)
+//	home address: 0, or 1 and 6 strings (line1, line2, city, state, postal code, country)
+//	annual salary: 0, or 1 and 2 strings (amount, currency)
+//	custom fields: uvarint count, then key and value strings in key order
+const recordVersion = "r1"
+
+// recordStrings are the employee's plain string fields kept in the
+// record, in their order there. A field added to schema.Employee is added
+// here (or to the columns), and TestRecordCoversEmployee fails until it is.
+func recordStrings(e *schema.Employee) [16]*string {
+	return [...]*string{&e.FirstName, &e.MiddleName, &e.LastName, &e.PreferredName, &e.DateOfBirth, &e.Gender,
+		&e.WorkEmail, &e.PersonalEmail, &e.Phone, &e.TerminationReason, &e.JobTitle, &e.ManagerExternalID,
+		&e.PayFrequency, &e.HourlyRate, &e.ScheduledHours, &e.BenefitClass}
+}
+
+// AppendRecord appends e's record to b.
+func AppendRecord(b []byte, e *schema.Employee) []byte {
+	b = append(b, recordVersion...)
+	for _, s := range recordStrings(e) {
+		b = appendString(b, *s)
+	}
+	if a := e.HomeAddress; a != nil {
+		b = append(b, 1)
+		for _, s := range [...]string{a.Line1, a.Line2, a.City, a.State, a.PostalCode, a.Country} {
+			b = appendString(b, s)
+		}
+	} else {
+		b = append(b, 0)
+	}
+	if m := e.AnnualSalary; m != nil {
+		b = appendString(appendString(append(b, 1), m.Amount), m.Currency)
+	} else {
+		b = append(b, 0)
+	}
+	b = binary.AppendUvarint(b, uint64(len(e.CustomFields)))
+	if len(e.CustomFields) > 0 {
+		keys := make([]string, 0, len(e.CustomFields))
+		for k := range e.CustomFields {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			b = appendString(appendString(b, k), e.CustomFields[k])
+		}
+	}
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+var errRecord = errors.New("decode employee: stored record is damaged or of an unknown version")
+
+// DecodeRecord sets the record's fields of e from b.
+func DecodeRecord(b []byte, e *schema.Employee) error {
+	if len(b) < len(recordVersion) || string(b[:len(recordVersion)]) != recordVersion {
+		return errRecord
+	}
+	d := recordDecoder{b: b[len(recordVersion):]}
+	for _, s := range recordStrings(e) {
+		*s = d.string()
+	}
+	if d.flag() {
+		a := &schema.Address{}
+		for _, s := range [...]*string{&a.Line1, &a.Line2, &a.City, &a.State, &a.PostalCode, &a.Country} {
+			*s = d.string()
+		}
+		e.HomeAddress = a
+	}
+	if d.flag() {
+		e.AnnualSalary = &schema.Money{Amount: d.string(), Currency: d.string()}
+	}
+	if n := d.uvarint(); n > 0 && n <= uint64(len(d.b)) {
+		// Keys are in strictly ascending order, as AppendRecord writes
+		// them: one record per employee, and no key twice.
+		e.CustomFields = make(map[string]string, n)
+		prev := ""
+		for i := uint64(0); i < n && !d.bad; i++ {
+			k := d.string()
+			if i > 0 && k <= prev {
+				d.bad = true
+			}
+			e.CustomFields[k], prev = d.string(), k
+		}
+	} else if n > 0 {
+		d.bad = true
+	}
+	if d.bad || len(d.b) > 0 {
+		return errRecord
+	}
+	return nil
+}
+
+// recordDecoder reads a record's parts; a short or malformed record sets
+// bad, and every read after that returns zero values.
+type recordDecoder struct {
+	b   []byte
+	bad bool
+}
+
+func (d *recordDecoder) uvarint() uint64 {
+	if d.bad {
+		return 0
+	}
+	v, k := binary.Uvarint(d.b)
+	if k <= 0 || k != uvarintLen(v) { // only the shortest form is ours
+		d.bad = true
+		return 0
+	}
+	d.b = d.b[k:]
+	return v
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for ; v >= 0x80; v >>= 7 {
+		n++
+	}
+	return n
+}
+
+func (d *recordDecoder) string() string {
+	n := d.uvarint()
+	if d.bad || n > uint64(len(d.b)) {
+		d.bad = true
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *recordDecoder) flag() bool {
+	if d.bad || len(d.b) == 0 {
+		d.bad = true
+		return false
+	}
+	f := d.b[0]
+	d.b = d.b[1:]
+	if f > 1 {
+		d.bad = true
+	}
+	return f == 1
+}
