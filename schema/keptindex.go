@@ -43,7 +43,7 @@ func (k *Known) Chunks(yield func([]byte) error) error {
 	start := func() {
 		b = append(b[:0], keptMagic...)
 		b = binary.AppendUvarint(b, uint64(len(k.entries))) // totals, to size the reader's arrays
-		b = binary.AppendUvarint(b, uint64(len(k.ids)))
+		b = binary.AppendUvarint(b, uint64(k.idBytes))
 		b = binary.AppendUvarint(b, uint64(len(k.conns)))
 		for _, c := range k.conns {
 			b = binary.AppendUvarint(b, uint64(len(c)))
@@ -95,7 +95,7 @@ func (k *Known) decodeChunk(b []byte) error {
 	// Trust the totals for sizing only as far as the chunk could be one
 	// of a few hundred (a damaged header must not allocate gigabytes).
 	if limit := uint64(len(b)) * 256; k.entries == nil && total <= limit && idBytes <= limit {
-		k.entries, k.ids = make([]knownEntry, 0, total), make([]byte, 0, idBytes)
+		k.entries = make([]knownEntry, 0, total)
 	}
 	nconns, ok := uvarint()
 	if !ok || nconns > overflowConn {

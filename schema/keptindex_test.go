@@ -129,3 +129,48 @@ func FuzzKeptChunk(f *testing.F) {
 		}
 	})
 }
+
+// TestKnownBlocks: ids spread over several id blocks and entries over
+// several added blocks, loaded and then written, all read back whole and
+// in order.
+func TestKnownBlocks(t *testing.T) {
+	ctx := context.Background()
+	const stored, hired = 150_000, 100_000
+	rows := &rowIngest{}
+	for i := 0; i < stored; i++ {
+		rows.entries = append(rows.entries, IndexEntry{ExternalID: fmt.Sprintf("emp-%016d", 2*i), ContentHash: fmt.Sprintf("%016x", i+1), ConnectionID: "c1"})
+	}
+	k, err := LoadKnown(ctx, keptIngest{rows}, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(k.ids) < 3 {
+		t.Fatalf("%d id blocks for %d ids of 20 bytes, want several", len(k.ids), stored)
+	}
+	for i := 0; i < hired; i++ {
+		e := &Employee{ExternalID: fmt.Sprintf("emp-%016d", 2*i+1)}
+		if c := k.Classify(e, fmt.Sprintf("%016x", i+1)); c != New {
+			t.Fatalf("%s: %v, want New", e.ExternalID, c)
+		}
+		if err := k.Wrote(e, New, fmt.Sprintf("%016x", i+1), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k.Len() != stored+hired || len(k.added) < 2 {
+		t.Fatalf("Len %d in %d added blocks, want %d in several", k.Len(), len(k.added), stored+hired)
+	}
+	n, prev := 0, ""
+	k.Each(func(ext, conn string, hash, source uint64, missing bool) {
+		if ext <= prev || !strings.HasPrefix(ext, "emp-") || len(ext) != 20 || conn != "c1" {
+			t.Fatalf("entry %d: %q after %q (%s)", n, ext, prev, conn)
+		}
+		prev = ext
+		n++
+	})
+	if n != stored+hired {
+		t.Fatalf("Each saw %d entries, want %d", n, stored+hired)
+	}
+	if err := k.add(strings.Repeat("x", 1<<16), 0, 0, 0, 0); err == nil {
+		t.Fatal("an id of 64 KiB was indexed")
+	}
+}

@@ -34,6 +34,7 @@ type ingest struct {
 	file     *schema.File
 	now      time.Time
 	batch    batch
+	sent     batch // the batch in flight (or sent last): its arrays are reused
 	nEvents  atomic.Int64
 	inflight chan error // the background batch's outcome, nil when none
 	// The COPY streams, owned by the background batch while one is in
@@ -51,6 +52,24 @@ type batch struct {
 	updates []codec.Pending
 	sources [][2]string // external id, source hash
 	events  []pendingEvent
+	records []byte // the inserts' and updates' records, back to back
+}
+
+// recycle empties b for reuse, keeping its arrays.
+func (b *batch) recycle() batch {
+	clear(b.inserts) // drop references to the sent rows' strings
+	clear(b.updates)
+	clear(b.events)
+	return batch{inserts: b.inserts[:0], updates: b.updates[:0], sources: b.sources[:0], events: b.events[:0], records: b.records[:0]}
+}
+
+// record encodes e's record into the batch's arena. A record's bytes are
+// never changed after: when the arena grows, earlier records stay where
+// they were.
+func (b *batch) record(e *schema.Employee) []byte {
+	start := len(b.records)
+	b.records = codec.AppendRecord(b.records, e)
+	return b.records[start:len(b.records):len(b.records)]
 }
 
 func (b *batch) full() bool {
@@ -83,8 +102,9 @@ func (in *ingest) flushAsync(ctx context.Context) error {
 	if err := in.wait(); err != nil {
 		return err
 	}
-	b := in.batch
-	in.batch = batch{}
+	// The last batch sent is done with: its arrays take the next rows.
+	in.sent, in.batch = in.batch, in.sent.recycle()
+	b := in.sent
 	done := make(chan error, 1)
 	in.inflight = done
 	go func() { done <- in.send(ctx, b) }()
@@ -96,9 +116,8 @@ func (in *ingest) flush(ctx context.Context) error {
 	if err := in.wait(); err != nil {
 		return err
 	}
-	b := in.batch
-	in.batch = batch{}
-	return in.send(ctx, b)
+	in.sent, in.batch = in.batch, in.sent.recycle()
+	return in.send(ctx, in.sent)
 }
 
 // send writes a batch: updates first (their events join the batch's),
@@ -221,7 +240,7 @@ func (in *ingest) Events() int { return int(in.nEvents.Load()) }
 
 // Insert buffers a new employee and its hire event.
 func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
-	p, err := codec.NewPending(in.s.box, e, enc, codec.AppendRecord(make([]byte, 0, 256), e))
+	p, err := codec.NewPending(in.s.box, e, enc, in.batch.record(e))
 	if err != nil {
 		return err
 	}
@@ -234,7 +253,7 @@ func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Enc
 
 // Update buffers a changed employee.
 func (in *ingest) Update(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
-	p, err := codec.NewPending(in.s.box, e, enc, codec.AppendRecord(make([]byte, 0, 256), e))
+	p, err := codec.NewPending(in.s.box, e, enc, in.batch.record(e))
 	if err != nil {
 		return err
 	}

@@ -57,12 +57,15 @@ func NewKey() string {
 
 // Seal encrypts plain.
 func (b *Box) Seal(plain []byte) ([]byte, error) {
-	nonce := make([]byte, b.aead.NonceSize(), 1+b.aead.NonceSize()+len(plain)+b.aead.Overhead())
-	if _, err := rand.Read(nonce); err != nil {
+	// One allocation: version, nonce, then the ciphertext sealed after
+	// them (it does not overlap the nonce it reads).
+	n := b.aead.NonceSize()
+	out := make([]byte, 1+n, 1+n+len(plain)+b.aead.Overhead())
+	out[0] = version
+	if _, err := rand.Read(out[1:]); err != nil {
 		return nil, err
 	}
-	out := append([]byte{version}, nonce...)
-	return b.aead.Seal(out, nonce, plain, nil), nil
+	return b.aead.Seal(out, out[1:], plain, nil), nil
 }
 
 // Open decrypts what Seal produced.
