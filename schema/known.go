@@ -41,6 +41,7 @@ type Known struct {
 	added        [][]knownEntry
 	nAdded       int // entries in added: appended in blocks, so never copied to grow, and merged once
 	sorted       int
+	hint         int // the entry find found last
 	previous     int  // present employees of the connection before the file
 	changed      bool // a write was reported
 	kept         bool // loaded from the store's kept index
@@ -228,9 +229,20 @@ func hashPrefix(hexHash string) uint64 {
 // find looks ext up among the employees stored before the file (this
 // file's new ones are never looked up again: the parser rejects a
 // repeated id).
+//
+// Exports list employees in the same order file after file, mostly by id:
+// the entry after the last one found is tried before a binary search,
+// which on a million employees costs some twenty cache misses.
 func (k *Known) find(ext string) *knownEntry {
+	for i := k.hint; i < k.hint+2 && i < k.sorted; i++ {
+		if k.ext(&k.entries[i]) == ext {
+			k.hint = i
+			return &k.entries[i]
+		}
+	}
 	i := sort.Search(k.sorted, func(i int) bool { return k.ext(&k.entries[i]) >= ext })
 	if i < k.sorted && k.ext(&k.entries[i]) == ext {
+		k.hint = i
 		return &k.entries[i]
 	}
 	return nil

@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"hash/fnv"
 	"sync/atomic"
 	"time"
@@ -205,21 +207,40 @@ func (in *ingest) KeepIndex(ctx context.Context, chunks func(yield func([]byte) 
 	if _, err := in.tx.Exec(ctx, `DELETE FROM employee_index WHERE tenant_id = $1`, in.file.TenantID); err != nil {
 		return interpret(err)
 	}
-	var buf copyBuf
-	n := 0
-	err := chunks(func(chunk []byte) error {
-		buf.row(3)
-		buf.text(in.file.TenantID)
-		buf.int4(int32(n))
-		buf.bytes(chunk)
-		n++
-		if len(buf.b) < 8<<20 {
-			return nil
+	// The chunks stream straight into one COPY through a pipe: each is
+	// copied once, into the connection's buffer, while the next is made.
+	pr, pw := io.Pipe()
+	made := make(chan error, 1)
+	go func() {
+		var head copyBuf
+		head.reset()
+		n := 0
+		err := chunks(func(chunk []byte) error {
+			head.b = binary.BigEndian.AppendUint16(head.b, 3) // fields
+			head.text(in.file.TenantID)
+			head.int4(int32(n))
+			head.b = binary.BigEndian.AppendUint32(head.b, uint32(len(chunk)))
+			n++
+			if _, err := pw.Write(head.b); err != nil {
+				return err
+			}
+			head.b = head.b[:0]
+			_, err := pw.Write(chunk)
+			return err
+		})
+		if err == nil {
+			_, err = pw.Write(binary.BigEndian.AppendUint16(head.b, 0xffff))
 		}
-		return buf.send(ctx, in.tx, "employee_index", "tenant_id, chunk, data")
-	})
-	if err == nil {
-		err = buf.send(ctx, in.tx, "employee_index", "tenant_id, chunk, data")
+		pw.CloseWithError(err)
+		made <- err
+	}()
+	_, err := in.tx.Conn().PgConn().CopyFrom(ctx, pr, "COPY employee_index (tenant_id, chunk, data) FROM STDIN (FORMAT binary)")
+	pr.CloseWithError(io.ErrClosedPipe) // the writer stops if the COPY did first
+	if merr := <-made; err == nil && merr != nil && merr != io.ErrClosedPipe {
+		err = merr
+	}
+	if err != nil {
+		err = fmt.Errorf("keep change index: %w", interpret(err))
 	}
 	in.kept = err == nil
 	return err
