@@ -250,8 +250,8 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 	}
 	// The index now matches what this transaction stored: a store that
 	// keeps it hands it to the next file.
-	if keeper, ok := in.(schema.IndexKeeper); ok && known.Stale() {
-		if err := keeper.KeepIndex(ctx, known.Chunks); err != nil {
+	if keeper, ok := in.(schema.IndexKeeper); ok {
+		if err := known.Keep(ctx, keeper); err != nil {
 			return res, kept, fmt.Errorf("keep change index: %w", err)
 		}
 	}

@@ -40,6 +40,10 @@ type Known struct {
 	entries      []knownEntry // entries[:sorted] by external id (then, while loading, more)
 	added        [][]knownEntry
 	nAdded       int // entries in added: appended in blocks, so never copied to grow, and merged once
+	dirty        int // entries written by this file
+	deltas       int // entries in the kept deltas read (keptindex.go)
+	baseLen      int // entries of the kept base, once a delta is read
+	inDelta      bool
 	sorted       int
 	hint         int // the entry find found last
 	previous     int  // present employees of the connection before the file
@@ -61,6 +65,7 @@ const (
 	sameConn uint8 = 1 << iota
 	missing
 	seen
+	dirty // written by this file: in the next delta (keptindex.go)
 )
 
 func (e *knownEntry) is(f uint8) bool { return e.flags&f != 0 }
@@ -170,6 +175,7 @@ func LoadKnown(ctx context.Context, in Ingest, connectionID string) (*Known, err
 	k.kept = found
 	if !found {
 		k.entries, k.added, k.nAdded, k.ids, k.idBytes, k.conns = nil, nil, 0, nil, 0, k.conns[:1]
+		k.deltas, k.inDelta = 0, false
 		err := in.Index(ctx, func(e IndexEntry) error {
 			var flags uint8
 			if e.Missing {
@@ -180,6 +186,9 @@ func LoadKnown(ctx context.Context, in Ingest, connectionID string) (*Known, err
 		if err != nil {
 			return nil, err
 		}
+	}
+	if k.inDelta {
+		k.applyDeltas()
 	}
 	k.merge()
 	if !slices.IsSortedFunc(k.entries, k.compare) {
@@ -200,10 +209,26 @@ func (k *Known) compare(a, b knownEntry) int { return strings.Compare(k.ext(&a),
 // lookups are done).
 func (k *Known) sortAll() {
 	k.merge()
-	if k.sorted < len(k.entries) {
-		slices.SortFunc(k.entries, k.compare)
-		k.sorted = len(k.entries)
+	if k.sorted == len(k.entries) {
+		return
 	}
+	// The new entries are sorted on their own and merged with the sorted
+	// rest: one pass, where sorting all of them again took as long as
+	// the file's other lookups.
+	old, added := k.entries[:k.sorted], k.entries[k.sorted:]
+	slices.SortFunc(added, k.compare)
+	if len(old) > 0 && k.compare(old[len(old)-1], added[0]) > 0 {
+		out := make([]knownEntry, 0, len(k.entries))
+		for len(old) > 0 && len(added) > 0 {
+			if k.compare(old[0], added[0]) <= 0 {
+				out, old = append(out, old[0]), old[1:]
+			} else {
+				out, added = append(out, added[0]), added[1:]
+			}
+		}
+		k.entries = append(append(out, old...), added...)
+	}
+	k.sorted = len(k.entries)
 }
 
 func hashPrefix(hexHash string) uint64 {
@@ -259,13 +284,15 @@ func (k *Known) Wrote(e *Employee, c Change, hash string, source uint64) error {
 	}
 	k.changed = true
 	if c == New {
-		return k.add(e.ExternalID, k.conn, hashPrefix(hash), source, seen)
+		k.dirty++
+		return k.add(e.ExternalID, k.conn, hashPrefix(hash), source, seen|dirty)
 	}
 	ent := k.find(e.ExternalID)
 	if ent == nil {
 		return fmt.Errorf("change index: %s was not stored", e.ExternalID)
 	}
 	ent.hash, ent.source, ent.conn = hashPrefix(hash), source, k.conn
+	k.touch(ent)
 	ent.flags = (ent.flags | sameConn) &^ missing
 	return nil
 }
@@ -276,6 +303,7 @@ func (k *Known) WroteSource(ext string, source uint64) {
 		return
 	}
 	if ent := k.find(ext); ent != nil {
+		k.touch(ent)
 		ent.source, k.changed = source, true
 	}
 }
@@ -288,12 +316,21 @@ func (k *Known) MarkedMissing(terminate bool) {
 	}
 	for i := range k.entries[:k.sorted] {
 		if e := &k.entries[i]; e.gone() {
+			k.touch(e)
 			e.flags |= missing
 			if terminate {
 				e.hash = 0
 			}
 			k.changed = true
 		}
+	}
+}
+
+// touch marks an entry written by this file.
+func (k *Known) touch(e *knownEntry) {
+	if !e.is(dirty) {
+		e.flags |= dirty
+		k.dirty++
 	}
 }
 

@@ -199,12 +199,18 @@ func (in *ingest) KeptIndex(ctx context.Context, fn func([]byte) error) (bool, e
 	return found, rows.Err()
 }
 
-// KeepIndex replaces the tenant's kept change index.
-func (in *ingest) KeepIndex(ctx context.Context, chunks func(yield func([]byte) error) error) error {
+// KeepIndex replaces the tenant's kept change index, or adds chunks after
+// it.
+func (in *ingest) KeepIndex(ctx context.Context, chunks func(yield func([]byte) error) error, replace bool) error {
 	if err := in.wait(); err != nil {
 		return err
 	}
-	if _, err := in.tx.Exec(ctx, `DELETE FROM employee_index WHERE tenant_id = $1`, in.file.TenantID); err != nil {
+	next := 0
+	if replace {
+		if _, err := in.tx.Exec(ctx, `DELETE FROM employee_index WHERE tenant_id = $1`, in.file.TenantID); err != nil {
+			return interpret(err)
+		}
+	} else if err := in.tx.QueryRow(ctx, `SELECT coalesce(max(chunk) + 1, 0) FROM employee_index WHERE tenant_id = $1`, in.file.TenantID).Scan(&next); err != nil {
 		return interpret(err)
 	}
 	// The chunks stream straight into one COPY through a pipe: each is
@@ -214,7 +220,7 @@ func (in *ingest) KeepIndex(ctx context.Context, chunks func(yield func([]byte) 
 	go func() {
 		var head copyBuf
 		head.reset()
-		n := 0
+		n := next
 		err := chunks(func(chunk []byte) error {
 			head.b = binary.BigEndian.AppendUint16(head.b, 3) // fields
 			head.text(in.file.TenantID)
