@@ -37,18 +37,23 @@ const (
 
 // Keep stores the index with keeper if it changed: only this file's
 // writes, as a delta after the kept chunks, when the index was read from
-// them and all the deltas stay under an eighth of it; else the whole
+// them and all the deltas stay under an eighth of it (or minDelta
+// entries); else the whole
 // index. A re-delivered export with 1% of its rows changed rewrote the
 // whole index, a seventh of that file's ingest.
 func (k *Known) Keep(ctx context.Context, keeper IndexKeeper) error {
 	if !k.Stale() {
 		return nil
 	}
-	if k.kept && k.deltas+k.dirty <= k.Len()/8 {
+	if k.kept && k.deltas+k.dirty <= max(k.Len()/8, minDelta) {
 		return keeper.KeepIndex(ctx, k.deltaChunks, false)
 	}
 	return keeper.KeepIndex(ctx, k.Chunks, true)
 }
+
+// minDelta is how many entries the deltas may hold whatever the index's
+// size: a small tenant's few changes are kept as deltas too.
+const minDelta = 64
 
 // deltaChunks encodes the entries this file wrote.
 func (k *Known) deltaChunks(yield func([]byte) error) error {
