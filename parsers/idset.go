@@ -16,7 +16,7 @@ type idSet struct {
 }
 
 const (
-	segSlots = 1 << 13 // 64 KiB of hashes
+	segSlots = 1 << 13          // 64 KiB of hashes
 	segMax   = segSlots * 3 / 4 // linear probing: ~8 probes for a new id at 3/4 full, ~32 at 7/8
 )
 

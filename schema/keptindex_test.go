@@ -264,7 +264,7 @@ func TestKeptIndexDeltas(t *testing.T) {
 	var delta []byte
 	k, _ = LoadKnown(ctx, keeper, "c1")
 	e := &Employee{ExternalID: "E00001"}
-	k.Wrote(e, k.Classify(e, "00000000000000dd"), "00000000000000dd", 1) //nolint:errcheck
+	k.Wrote(e, k.Classify(e, "00000000000000dd"), "00000000000000dd", 1)                  //nolint:errcheck
 	k.deltaChunks(func(c []byte) error { delta = append([]byte(nil), c...); return nil }) //nolint:errcheck
 	bad := keptIngest{&rowIngest{entries: rows.entries, chunks: [][]byte{delta, keeper.chunks[0]}}}
 	if k, err := LoadKnown(ctx, bad, "c1"); err != nil || k.Kept() || k.Len() != n {

@@ -45,7 +45,7 @@ type Known struct {
 	baseLen      int // entries of the kept base, once a delta is read
 	inDelta      bool
 	sorted       int
-	hint         int // the entry find found last
+	hint         int  // the entry find found last
 	previous     int  // present employees of the connection before the file
 	changed      bool // a write was reported
 	kept         bool // loaded from the store's kept index

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"hash/fnv"
+	"io"
 	"sync/atomic"
 	"time"
 
