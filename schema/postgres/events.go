@@ -145,12 +145,16 @@ func scanEvent(rows pgx.Rows) (schema.Event, hireBlockRow, error) {
 	return e, r, nil
 }
 
-// Events returns a tenant's change events after seq, in commit order. A
-// block of hires that began before afterSeq may hold hires after it, so
-// rows are read from a block's length earlier.
+// Events returns a tenant's change events after seq, in commit order. The
+// block of hires afterSeq falls in, if any, may hold hires after it: the
+// last row at or before afterSeq is read too (both halves walk the
+// primary key), and its events up to afterSeq are dropped.
 func (s *Store) Events(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]schema.Event, error) {
-	rows, err := s.pool.Query(ctx, selectEvents+` WHERE tenant_id = $1 AND seq > $2::bigint - $4::bigint AND seq + n - 1 > $2::bigint ORDER BY seq LIMIT $3`,
-		tenantID, afterSeq, limit, hireBlock)
+	rows, err := s.pool.Query(ctx, `SELECT * FROM (
+(`+selectEvents+` WHERE tenant_id = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1)
+UNION ALL
+(`+selectEvents+` WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3)) AS e ORDER BY seq`,
+		tenantID, afterSeq, limit)
 	if err != nil {
 		return nil, interpret(err)
 	}
@@ -162,7 +166,9 @@ func (s *Store) Events(ctx context.Context, tenantID string, afterSeq int64, lim
 			return nil, err
 		}
 		if r.hires == nil {
-			out = append(out, e)
+			if e.Seq > afterSeq {
+				out = append(out, e)
+			}
 			continue
 		}
 		err = r.each(func(_ int, e schema.Event) bool {
