@@ -77,6 +77,17 @@ func (e *Employee) ContentHashInto(buf []byte) (string, []byte) {
 		e.JobTitle, e.Department, e.Location, e.ManagerExternalID, e.PayFrequency, e.HourlyRate, e.ScheduledHours, e.BenefitClass} {
 		buf = appendField(buf, s)
 	}
+	buf = AppendNested(buf, e)
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:]), buf
+}
+
+// AppendNested appends the employee's home address, annual salary and
+// custom fields, each string length-prefixed, in a fixed order: an
+// absent address or salary is a 0 byte, a present one 1 and its parts;
+// custom fields are a count, then keys and values in key order. It ends
+// both the content hash's input and the PostgreSQL store's record.
+func AppendNested(buf []byte, e *Employee) []byte {
 	if a := e.HomeAddress; a != nil {
 		buf = append(buf, 1)
 		for _, s := range [...]string{a.Line1, a.Line2, a.City, a.State, a.PostalCode, a.Country} {
@@ -101,8 +112,7 @@ func (e *Employee) ContentHashInto(buf []byte) (string, []byte) {
 			buf = appendField(appendField(buf, k), e.CustomFields[k])
 		}
 	}
-	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:]), buf
+	return buf
 }
 
 func appendField(buf []byte, s string) []byte {

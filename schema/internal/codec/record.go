@@ -3,7 +3,6 @@ package codec
 import (
 	"encoding/binary"
 	"errors"
-	"slices"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 )
@@ -18,9 +17,10 @@ import (
 //
 //	"r1"
 //	16 strings (recordStrings order)
-//	home address: 0, or 1 and 6 strings (line1, line2, city, state, postal code, country)
-//	annual salary: 0, or 1 and 2 strings (amount, currency)
-//	custom fields: uvarint count, then key and value strings in key order
+//	home address, annual salary and custom fields (schema.AppendNested):
+//	  address: 0, or 1 and 6 strings (line1, line2, city, state, postal code, country)
+//	  salary: 0, or 1 and 2 strings (amount, currency)
+//	  custom fields: uvarint count, then key and value strings in key order
 const recordVersion = "r1"
 
 // recordStrings are the employee's plain string fields kept in the
@@ -38,31 +38,7 @@ func AppendRecord(b []byte, e *schema.Employee) []byte {
 	for _, s := range recordStrings(e) {
 		b = appendString(b, *s)
 	}
-	if a := e.HomeAddress; a != nil {
-		b = append(b, 1)
-		for _, s := range [...]string{a.Line1, a.Line2, a.City, a.State, a.PostalCode, a.Country} {
-			b = appendString(b, s)
-		}
-	} else {
-		b = append(b, 0)
-	}
-	if m := e.AnnualSalary; m != nil {
-		b = appendString(appendString(append(b, 1), m.Amount), m.Currency)
-	} else {
-		b = append(b, 0)
-	}
-	b = binary.AppendUvarint(b, uint64(len(e.CustomFields)))
-	if len(e.CustomFields) > 0 {
-		keys := make([]string, 0, len(e.CustomFields))
-		for k := range e.CustomFields {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			b = appendString(appendString(b, k), e.CustomFields[k])
-		}
-	}
-	return b
+	return schema.AppendNested(b, e)
 }
 
 func appendString(b []byte, s string) []byte {
