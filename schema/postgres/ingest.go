@@ -39,9 +39,9 @@ type ingest struct {
 	sent     batch // the batch in flight (or sent last): its arrays are reused
 	nEvents  atomic.Int64
 	inflight chan error // the background batch's outcome, nil when none
-	// The COPY streams, owned by the background batch while one is in
-	// flight.
-	empBuf, evBuf copyBuf
+	// The events COPY stream, owned by the background batch while one is
+	// in flight.
+	evBuf copyBuf
 	// wrote is set by every write to employees, kept by KeepIndex: Commit
 	// drops the kept change index when the first is set without the
 	// second, so a kept index is never stale.
@@ -50,19 +50,27 @@ type ingest struct {
 
 // batch is the writes waiting for the next send.
 type batch struct {
-	inserts []codec.Pending
+	// New employees are encoded into their COPY stream as they come (on
+	// the caller's goroutine, which would otherwise wait for the server),
+	// so a batch goes out the moment the one before it is done.
+	emp     copyBuf
+	hires   []hire // their employee.hired events
 	updates []codec.Pending
 	sources [][2]string // external id, source hash
 	events  []pendingEvent
-	records []byte // the inserts' and updates' records, back to back
+	records []byte // the updates' records, back to back
 }
+
+// hire is a new employee's employee.hired event, written in a block.
+type hire struct{ id, externalID, status, connectionID string }
 
 // recycle empties b for reuse, keeping its arrays.
 func (b *batch) recycle() batch {
-	clear(b.inserts) // drop references to the sent rows' strings
+	clear(b.hires) // drop references to the sent rows' strings
 	clear(b.updates)
 	clear(b.events)
-	return batch{inserts: b.inserts[:0], updates: b.updates[:0], sources: b.sources[:0], events: b.events[:0], records: b.records[:0]}
+	b.emp.b, b.emp.nrows = b.emp.b[:0], 0
+	return batch{emp: b.emp, hires: b.hires[:0], updates: b.updates[:0], sources: b.sources[:0], events: b.events[:0], records: b.records[:0]}
 }
 
 // record encodes e's record into the batch's arena. A record's bytes are
@@ -75,7 +83,7 @@ func (b *batch) record(e *schema.Employee) []byte {
 }
 
 func (b *batch) full() bool {
-	return len(b.inserts) >= flushAt || len(b.updates) >= updateAt || len(b.sources) >= flushAt
+	return len(b.hires) >= flushAt || len(b.updates) >= updateAt || len(b.sources) >= flushAt
 }
 
 // pendingEvent is an event other than a hire (hires are written from
@@ -131,7 +139,7 @@ func (in *ingest) send(ctx context.Context, b batch) error {
 	if err := in.sendSources(ctx, b.sources); err != nil {
 		return err
 	}
-	return in.copy(ctx, b.inserts, b.events)
+	return in.copy(ctx, &b)
 }
 
 // BeginIngest opens the apply transaction, serialises ingests of one tenant
@@ -267,14 +275,34 @@ func (in *ingest) Events() int { return int(in.nEvents.Load()) }
 
 // Insert buffers a new employee and its hire event.
 func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
-	p, err := codec.NewPending(in.s.box, e, enc, in.batch.record(e))
+	sealed, err := codec.SealSSN(in.s.box, e.SSN)
 	if err != nil {
 		return err
 	}
-	p.ID = codec.NewID()
+	id := codec.NewID()
 	in.touch()
-	in.batch.inserts = append(in.batch.inserts, p)
-	in.nEvents.Add(1) // its employee.hired, written with the row
+	b := &in.batch
+	emp := &b.emp
+	emp.row(17)
+	emp.text(id)
+	emp.text(in.file.TenantID)
+	emp.text(e.ExternalID)
+	emp.textOrNull(e.ConnectionID)
+	emp.text(e.EmploymentStatus)
+	emp.text(e.EmploymentType)
+	emp.text(e.Department)
+	emp.text(e.Location)
+	emp.text(e.HireDate)
+	emp.text(e.TerminationDate)
+	emp.bool(false)
+	emp.text(storedHash(enc.Hash))
+	emp.appended(func(b []byte) []byte { return codec.AppendRecord(b, e) })
+	emp.bytesOrNull(sealed)
+	emp.time(in.now)
+	emp.time(in.now)
+	emp.text(enc.Source)
+	b.hires = append(b.hires, hire{id, e.ExternalID, e.EmploymentStatus, e.ConnectionID})
+	in.nEvents.Add(1) // its employee.hired, written in a block
 	return in.flushAsync(ctx)
 }
 
@@ -319,38 +347,16 @@ WHERE e.tenant_id = $1 AND e.external_id = s.ext`, in.file.TenantID, ids, sums)
 	return nil
 }
 
-// copy sends new employees, their hire events (in blocks) and the other
-// buffered events with COPY.
-func (in *ingest) copy(ctx context.Context, rows []codec.Pending, events []pendingEvent) error {
-	emp, ev := &in.empBuf, &in.evBuf
-	tenant := in.file.TenantID
-	for i := range rows {
-		p := &rows[i]
-		emp.row(17)
-		emp.text(p.ID)
-		emp.text(tenant)
-		emp.text(p.ExternalID)
-		emp.textOrNull(p.ConnectionID)
-		emp.text(p.Status)
-		emp.text(p.Type)
-		emp.text(p.Department)
-		emp.text(p.Location)
-		emp.text(p.HireDate)
-		emp.text(p.TerminationDate)
-		emp.bool(false)
-		emp.text(storedHash(p.Hash))
-		emp.bytes(p.Data)
-		emp.bytesOrNull(p.SSNSealed)
-		emp.time(in.now)
-		emp.time(in.now)
-		emp.text(p.Source)
-	}
-	in.hireBlocks(ev, rows)
-	for i := range events {
-		e := &events[i]
+// copy sends the batch's new employees, their hire events (in blocks)
+// and the other buffered events with COPY.
+func (in *ingest) copy(ctx context.Context, b *batch) error {
+	ev := &in.evBuf
+	in.hireBlocks(ev, b.hires)
+	for i := range b.events {
+		e := &b.events[i]
 		in.eventRow(ev, e.typ, e.subject, func(b []byte) []byte { return append(b, e.data...) })
 	}
-	if err := emp.send(ctx, in.tx, "employees", employeeColumns); err != nil {
+	if err := b.emp.send(ctx, in.tx, "employees", employeeColumns); err != nil {
 		return err
 	}
 	return ev.send(ctx, in.tx, "events", eventColumns)
@@ -371,10 +377,10 @@ func (in *ingest) eventRow(ev *copyBuf, typ, subject string, data func([]byte) [
 
 // hireBlocks writes the employee.hired events of new employees as blocks
 // of hires (events.go), one per hireBlock hires of one connection.
-func (in *ingest) hireBlocks(ev *copyBuf, rows []codec.Pending) {
+func (in *ingest) hireBlocks(ev *copyBuf, rows []hire) {
 	for len(rows) > 0 {
 		n := 1
-		for n < len(rows) && n < hireBlock && rows[n].ConnectionID == rows[0].ConnectionID {
+		for n < len(rows) && n < hireBlock && rows[n].connectionID == rows[0].connectionID {
 			n++
 		}
 		ev.row(9)
@@ -387,9 +393,9 @@ func (in *ingest) hireBlocks(ev *copyBuf, rows []codec.Pending) {
 		ev.time(in.now)
 		ev.int4(int32(n))
 		ev.appended(func(b []byte) []byte {
-			b = appendHireHeader(b, rows[0].ConnectionID)
+			b = appendHireHeader(b, rows[0].connectionID)
 			for i := range rows[:n] {
-				b = appendHire(b, rows[i].ID, rows[i].ExternalID, rows[i].Status)
+				b = appendHire(b, rows[i].id, rows[i].externalID, rows[i].status)
 			}
 			return b
 		})
