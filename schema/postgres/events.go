@@ -84,9 +84,11 @@ type hireBlockRow struct {
 
 var errBadHires = errors.New("stored block of hires does not decode")
 
-// each calls fn with the i-th hire's event for every hire of the block,
-// in order, until fn returns false.
-func (r *hireBlockRow) each(fn func(i int, e schema.Event) bool) error {
+// each calls fn with the i-th hire's event for every hire of the block
+// from the first on, in order, until fn returns false (the hires before
+// first are only stepped over: a feed page starting inside a block makes
+// no events it drops).
+func (r *hireBlockRow) each(first int, fn func(i int, e schema.Event) bool) error {
 	b, ok := cutPrefix(r.hires, hireVersion)
 	if !ok {
 		return errBadHires
@@ -104,6 +106,9 @@ func (r *hireBlockRow) each(fn func(i int, e schema.Event) bool) error {
 		}
 		if status, b, ok = cutString(b); !ok {
 			return errBadHires
+		}
+		if i < first {
+			continue
 		}
 		e := schema.Event{ID: hireID(r.id, i), Seq: r.seq + int64(i), TenantID: r.tenantID, Type: "employee.hired",
 			Subject: id, Data: codec.EventData(id, ext, conn, status, nil), FileID: r.fileID, OccurredAt: r.occurredAt}
@@ -171,10 +176,8 @@ UNION ALL
 			}
 			continue
 		}
-		err = r.each(func(_ int, e schema.Event) bool {
-			if e.Seq > afterSeq {
-				out = append(out, e)
-			}
+		err = r.each(int(max(afterSeq-r.seq+1, 0)), func(_ int, e schema.Event) bool {
+			out = append(out, e)
 			return len(out) < limit
 		})
 		if err != nil {
@@ -207,11 +210,9 @@ func (s *Store) EventByID(ctx context.Context, tenantID, id string) (schema.Even
 		case r.hires == nil && e.ID == id:
 			found = &e
 		case r.hires != nil && isHire && e.ID == blockID && i < r.n:
-			err = r.each(func(j int, e schema.Event) bool {
-				if j == i {
-					found = &e
-				}
-				return j < i
+			err = r.each(i, func(_ int, e schema.Event) bool {
+				found = &e
+				return false
 			})
 			if err != nil {
 				return e, err

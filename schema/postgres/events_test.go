@@ -41,7 +41,7 @@ func TestHireBlockRoundTrip(t *testing.T) {
 	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	r := hireBlockRow{id: "0190aaaa-0000-7000-8000-000000000000", tenantID: "t1", fileID: "f1", seq: 8193, n: 3, occurredAt: at, hires: b}
 	var got []schema.Event
-	if err := r.each(func(i int, e schema.Event) bool { got = append(got, e); return true }); err != nil {
+	if err := r.each(0, func(i int, e schema.Event) bool { got = append(got, e); return true }); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 3 {
@@ -60,10 +60,15 @@ func TestHireBlockRoundTrip(t *testing.T) {
 			t.Fatalf("event %d = %+v %v, want %+v", i, e, data, want)
 		}
 	}
+	// From the middle: only the hires from there on.
+	var tail []schema.Event
+	if err := r.each(2, func(i int, e schema.Event) bool { tail = append(tail, e); return true }); err != nil || len(tail) != 1 || tail[0].ID != got[2].ID {
+		t.Fatalf("each(2) = %d events (%v), want the third hire only", len(tail), err)
+	}
 	// A block that claims more hires than it holds is an error, not a
 	// short or made-up feed.
 	r.n = 4
-	if err := r.each(func(int, schema.Event) bool { return true }); err == nil {
+	if err := r.each(0, func(int, schema.Event) bool { return true }); err == nil {
 		t.Fatal("each of a short block: no error")
 	}
 }
@@ -80,7 +85,7 @@ func FuzzHireBlock(f *testing.F) {
 		}
 		r := hireBlockRow{id: "0190aaaa-0000-7000-8000-000000000000", n: n, hires: b}
 		count := 0
-		err := r.each(func(i int, e schema.Event) bool {
+		err := r.each(0, func(i int, e schema.Event) bool {
 			if i != count || !json.Valid(e.Data) {
 				t.Fatalf("hire %d (after %d): data %q", i, count, e.Data)
 			}
