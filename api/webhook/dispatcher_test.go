@@ -67,6 +67,7 @@ type receiver struct {
 	secret string
 	down   bool
 	status int
+	failAt int      // when > 0, the delivery that would be accepted as this many-th fails once
 	ids    []string // webhook-id of each accepted delivery, in order
 	types  []string
 	bad    int
@@ -79,7 +80,8 @@ func newReceiver(t *testing.T) *receiver {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		if r.down {
+		if r.down || r.failAt > 0 && len(r.ids)+1 == r.failAt {
+			r.failAt = 0
 			w.WriteHeader(cmpOr(r.status, http.StatusServiceUnavailable))
 			return
 		}
@@ -310,4 +312,56 @@ func BenchmarkDeliver(b *testing.B) {
 	if got != sent {
 		b.Fatalf("receiver verified %d of %d", got, sent)
 	}
+}
+
+// TestHiresOfALoadDeliveredOnce: the hires of one file (which the
+// PostgreSQL store keeps in blocks) are delivered one webhook each, in
+// feed order, once, also across a failure in the middle of a block.
+func TestHiresOfALoadDeliveredOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		ctx := context.Background()
+		f := setup(t, s, []string{"employee.hired"})
+		conn := schema.Connection{TenantID: f.ep.TenantID, Name: "payroll", Kind: schema.ConnDropbox, Layout: "census-csv", Enabled: true}
+		if err := s.CreateConnection(ctx, &conn); err != nil {
+			t.Fatal(err)
+		}
+		file := &schema.File{TenantID: conn.TenantID, ConnectionID: conn.ID, Name: "census.csv", SHA256: "sha-hires", Layout: "census-csv"}
+		in, err := s.BeginIngest(ctx, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const hires = 250
+		for i := range hires {
+			e := &schema.Employee{TenantID: conn.TenantID, ConnectionID: conn.ID, ExternalID: fmt.Sprintf("E%03d", i),
+				FirstName: "A", LastName: "B", EmploymentStatus: schema.StatusActive}
+			if err := in.Insert(ctx, e, e.Encode()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		file.Status = schema.FileApplied
+		if err := in.Commit(ctx, file); err != nil {
+			t.Fatal(err)
+		}
+		feed, err := s.Events(ctx, conn.TenantID, 0, 1000)
+		if err != nil || len(feed) != hires {
+			t.Fatalf("feed: %d events, %v", len(feed), err)
+		}
+		var want []string
+		for _, e := range feed {
+			want = append(want, e.ID)
+		}
+		f.r.failAt = 130 // past the first page of 100, inside the block
+		f.d.DeliverDue(ctx) //nolint:errcheck
+		if ids, _, _ := f.r.got(); len(ids) != 129 {
+			t.Fatalf("before the failure: %d delivered, want 129", len(ids))
+		}
+		f.clock = f.clock.Add(2 * time.Minute)
+		if _, err := f.d.DeliverDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ids, types, bad := f.r.got()
+		if fmt.Sprint(ids) != fmt.Sprint(want) || bad != 0 || types[hires-1] != "employee.hired" {
+			t.Fatalf("received %d (bad signatures %d), want the feed's %d hires, in order, once", len(ids), bad, hires)
+		}
+	})
 }
