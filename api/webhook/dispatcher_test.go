@@ -350,7 +350,7 @@ func TestHiresOfALoadDeliveredOnce(t *testing.T) {
 		for _, e := range feed {
 			want = append(want, e.ID)
 		}
-		f.r.failAt = 130 // past the first page of 100, inside the block
+		f.r.failAt = 130    // past the first page of 100, inside the block
 		f.d.DeliverDue(ctx) //nolint:errcheck
 		if ids, _, _ := f.r.got(); len(ids) != 129 {
 			t.Fatalf("before the failure: %d delivered, want 129", len(ids))
