@@ -37,6 +37,7 @@ func (b *Bridge) IngestReader(ctx context.Context, conn schema.Connection, name 
 		return Result{}, err
 	}
 	defer os.Remove(sp.Path)
+	defer sp.sync() //nolint:errcheck // the bytes were kept (or not) by then; this only ends the sync
 	res, err := b.ingestSpooled(ctx, conn, name, sp, false)
 	if err == nil {
 		b.updateHealth(ctx, conn)

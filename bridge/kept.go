@@ -25,6 +25,9 @@ func (b *Bridge) keptPath(f schema.File) string {
 // encrypted) for replays and releases: a hard link to the spooled file
 // when it can, else a copy.
 func (b *Bridge) keep(sp spooled, f schema.File) error {
+	if err := sp.sync(); err != nil {
+		return err
+	}
 	dst := b.keptPath(f)
 	if sp.Path == dst {
 		return nil

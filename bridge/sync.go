@@ -233,6 +233,7 @@ func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.S
 		}
 		sp.Remote = remote
 		res, err := b.ingestSpooled(ctx, conn, rf.Info.Name(), sp, false)
+		sp.sync() //nolint:errcheck // the bytes were kept (or not) by then; this only ends the sync
 		os.Remove(sp.Path)
 		if err != nil {
 			return results, err
