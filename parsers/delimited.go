@@ -25,22 +25,24 @@ type Delimited struct {
 	seed   uint64
 	idCol  int
 
-	// The read-ahead: records are split (and hashed for the skipper) on
-	// their own goroutine, a batch at a time, while the caller maps and
-	// stores the previous ones.
-	items  chan []csvItem
-	done   chan struct{}
-	cur    []csvItem
-	pos    int
-	ended  bool
-	closed bool
+	// The read-ahead: records are split on their own goroutine, a batch
+	// at a time, while the caller maps and stores the previous ones. The
+	// raw hash for the skipper is taken on the caller's side: for a
+	// re-delivered file, splitting alone keeps the read-ahead busy.
+	items   chan []csvItem
+	done    chan struct{}
+	cur     []csvItem
+	pos     int
+	ended   bool
+	closed  bool
+	digest  *xxhash.Digest // the raw hash's, with its scratch
+	scratch []byte
 }
 
 // csvItem is one record read ahead, or the error reading it.
 type csvItem struct {
 	rec  []string
 	line int
-	sum  uint64 // raw hash, when a skipper is installed
 	err  error
 }
 
@@ -159,20 +161,12 @@ func rowError(err error) *csv.ParseError {
 
 func (r *Delimited) readAhead() {
 	defer close(r.items)
-	var d *xxhash.Digest
-	var scratch []byte
-	if r.skip != nil {
-		d = xxhash.New()
-	}
 	batch := make([]csvItem, 0, readAheadBatch)
 	for {
 		rec, err := r.csv.Read()
 		it := csvItem{rec: rec, err: err}
 		if err == nil {
 			it.line, _ = r.csv.FieldPos(0)
-			if d != nil {
-				it.sum = rawSum(d, r.seed, rec, &scratch)
-			}
 		}
 		batch = append(batch, it)
 		last := err != nil && rowError(err) == nil
@@ -236,13 +230,18 @@ func (r *Delimited) Next() (*Row, error) {
 		return nil, csvError(it.err)
 	}
 	rec, line := it.rec, it.line
+	var sum uint64
 	if r.skip != nil {
-		if row := r.skipped(line, rec, it.sum); row != nil {
+		if r.digest == nil {
+			r.digest = xxhash.New()
+		}
+		sum = rawSum(r.digest, r.seed, rec, &r.scratch)
+		if row := r.skipped(line, rec, sum); row != nil {
 			return row, nil
 		}
 	}
 	row := r.row(line, rec)
-	row.Source = it.sum
+	row.Source = sum
 	if r.header != nil && !columnsMatch(len(r.header), rec) {
 		row.Errors = append(row.Errors, schema.FieldError{Line: line, RecordID: row.RecordID, Code: schema.ECodeColumns,
 			Message: fmt.Sprintf("row has %d columns, the header has %d", len(rec), len(r.header))})
