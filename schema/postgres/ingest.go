@@ -86,8 +86,8 @@ func (b *batch) full() bool {
 	return len(b.hires) >= flushAt || len(b.updates) >= updateAt || len(b.sources) >= flushAt
 }
 
-// pendingEvent is an event other than a hire (hires are written from
-// their employee's row) waiting for the next COPY.
+// pendingEvent is an event other than a hire (hires are written in
+// blocks, hireBlocks) waiting for the next COPY.
 type pendingEvent struct {
 	typ, subject string
 	data         []byte
