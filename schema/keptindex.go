@@ -78,13 +78,10 @@ func (k *Known) Chunks(yield func([]byte) error) error {
 // chunks encodes the entries with all of the flags only (all entries for
 // 0) as chunks tagged magic.
 func (k *Known) chunks(magic string, only uint8, yield func([]byte) error) error {
-	total, idBytes := len(k.entries), k.idBytes
-	if only != 0 {
-		total, idBytes = 0, 0
-		for i := range k.entries {
-			if e := &k.entries[i]; e.flags&only == only {
-				total, idBytes = total+1, idBytes+int(e.n)
-			}
+	total, idBytes := 0, 0
+	for i := range k.entries {
+		if e := &k.entries[i]; e.flags&only == only {
+			total, idBytes = total+1, idBytes+int(e.n)
 		}
 	}
 	var b []byte

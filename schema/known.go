@@ -36,7 +36,6 @@ type Known struct {
 	conn         uint8        // connectionID's index in conns
 	conns        []string     // source connection ids ("" none)
 	ids          [][]byte     // every external id, back to back in blocks of idBlock bytes; only appended to
-	idBytes      int          // the ids' total length
 	entries      []knownEntry // entries[:sorted] by external id (then, while loading, more)
 	added        [][]knownEntry
 	nAdded       int // entries in added: appended in blocks, so never copied to grow, and merged once
@@ -128,7 +127,6 @@ func (k *Known) add(ext string, conn uint8, hash, source uint64, flags uint8) er
 	}
 	e := knownEntry{off: uint32(last)<<idBlockBits | uint32(len(k.ids[last])), n: uint16(len(ext)), conn: conn, flags: flags, hash: hash, source: source}
 	k.ids[last] = append(k.ids[last], ext...)
-	k.idBytes += len(ext)
 	switch {
 	case k.nAdded == 0 && len(k.entries) < cap(k.entries):
 		k.entries = append(k.entries, e) // sized for it (decodeChunk)
@@ -174,7 +172,7 @@ func LoadKnown(ctx context.Context, in Ingest, connectionID string) (*Known, err
 	}
 	k.kept = found
 	if !found {
-		k.entries, k.added, k.nAdded, k.ids, k.idBytes, k.conns = nil, nil, 0, nil, 0, k.conns[:1]
+		k.entries, k.added, k.nAdded, k.ids, k.conns = nil, nil, 0, nil, k.conns[:1]
 		k.deltas, k.inDelta = 0, false
 		err := in.Index(ctx, func(e IndexEntry) error {
 			var flags uint8
