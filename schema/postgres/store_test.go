@@ -52,31 +52,56 @@ func TestPostgresReadyBeforeMigrate(t *testing.T) {
 	}
 }
 
-// TestPostgresSSNSealedAtRest reads the raw column: the SSN must not be there
-// in the clear.
-func TestPostgresSSNSealedAtRest(t *testing.T) {
+// migratedConnection opens a migrated store with a tenant and one of its
+// connections.
+func migratedConnection(t *testing.T, slug string) (*postgres.Store, schema.Connection) {
+	t.Helper()
 	ctx := context.Background()
 	s := open(t)
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tn := schema.Tenant{Slug: "a", Name: "A"}
-	s.CreateTenant(ctx, &tn)
+	tn := schema.Tenant{Slug: slug, Name: slug}
+	if err := s.CreateTenant(ctx, &tn); err != nil {
+		t.Fatal(err)
+	}
 	c := schema.Connection{TenantID: tn.ID, Name: "c", Kind: "sftp", Layout: "census-csv"}
-	s.CreateConnection(ctx, &c)
-	f := &schema.File{TenantID: tn.ID, ConnectionID: c.ID, Name: "f", SHA256: "x", Layout: "census-csv"}
+	if err := s.CreateConnection(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	return s, c
+}
+
+// write applies one file of c that inserts e, or updates it.
+func write(t *testing.T, s *postgres.Store, c schema.Connection, sha string, e *schema.Employee, update bool) {
+	t.Helper()
+	ctx := context.Background()
+	f := &schema.File{TenantID: c.TenantID, ConnectionID: c.ID, Name: "f", SHA256: sha, Layout: "census-csv"}
 	in, err := s.BeginIngest(ctx, f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &schema.Employee{TenantID: tn.ID, ExternalID: "E1", FirstName: "A", LastName: "B", SSN: "123456789", EmploymentStatus: "active"}
-	if err := in.Insert(ctx, e, e.Encode()); err != nil {
+	if update {
+		err = in.Update(ctx, e, e.Encode())
+	} else {
+		err = in.Insert(ctx, e, e.Encode())
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	f.Status = schema.FileApplied
 	if err := in.Commit(ctx, f); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestPostgresSSNSealedAtRest reads the raw column: the SSN must not be there
+// in the clear.
+func TestPostgresSSNSealedAtRest(t *testing.T) {
+	ctx := context.Background()
+	s, c := migratedConnection(t, "a")
+	e := &schema.Employee{TenantID: c.TenantID, ExternalID: "E1", FirstName: "A", LastName: "B", SSN: "123456789", EmploymentStatus: "active"}
+	write(t, s, c, "x", e, false)
 	var data string
 	var record, sealed []byte
 	if err := s.Pool().QueryRow(ctx, `SELECT coalesce(data, ''), record, ssn_sealed FROM employees`).Scan(&data, &record, &sealed); err != nil {
@@ -94,44 +119,17 @@ func TestPostgresSSNSealedAtRest(t *testing.T) {
 // writes a record.
 func TestPostgresReadsJSONRows(t *testing.T) {
 	ctx := context.Background()
-	s := open(t)
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	tn := schema.Tenant{Slug: "j", Name: "J"}
-	s.CreateTenant(ctx, &tn)
-	c := schema.Connection{TenantID: tn.ID, Name: "c", Kind: "sftp", Layout: "census-csv"}
-	s.CreateConnection(ctx, &c)
-	e := &schema.Employee{TenantID: tn.ID, ConnectionID: c.ID, ExternalID: "E1", FirstName: "Ada", LastName: "Lovelace", SSN: "123456789",
+	s, c := migratedConnection(t, "j")
+	e := &schema.Employee{TenantID: c.TenantID, ConnectionID: c.ID, ExternalID: "E1", FirstName: "Ada", LastName: "Lovelace", SSN: "123456789",
 		EmploymentStatus: "active", EmploymentType: "full_time", Department: "Eng", Location: "HQ", HireDate: "2020-01-06",
 		HomeAddress: &schema.Address{Line1: "1 Main St", City: "Springfield"}, CustomFields: map[string]string{"k": "v"}}
-	write := func(sha string, e *schema.Employee, update bool) {
-		t.Helper()
-		f := &schema.File{TenantID: tn.ID, ConnectionID: c.ID, Name: "f", SHA256: sha, Layout: "census-csv"}
-		in, err := s.BeginIngest(ctx, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if update {
-			err = in.Update(ctx, e, e.Encode())
-		} else {
-			err = in.Insert(ctx, e, e.Encode())
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.Status = schema.FileApplied
-		if err := in.Commit(ctx, f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("a", e, false)
+	write(t, s, c, "a", e, false)
 	// As the row was before migration 010: JSON in data (with the columns'
 	// fields in it), no record.
 	if _, err := s.Pool().Exec(ctx, `UPDATE employees SET data = $1, record = NULL`, string(schema.AppendContentJSON(nil, e))); err != nil {
 		t.Fatal(err)
 	}
-	es, err := s.Employees(ctx, tn.ID, schema.EmployeeQuery{Limit: 10})
+	es, err := s.Employees(ctx, c.TenantID, schema.EmployeeQuery{Limit: 10})
 	if err != nil || len(es) != 1 {
 		t.Fatalf("Employees = %v, %v", es, err)
 	}
@@ -143,7 +141,7 @@ func TestPostgresReadsJSONRows(t *testing.T) {
 	}
 	changed := *e
 	changed.FirstName = "Augusta"
-	write("b", &changed, true)
+	write(t, s, c, "b", &changed, true)
 	var hasData, hasRecord bool
 	if err := s.Pool().QueryRow(ctx, `SELECT data IS NOT NULL, record IS NOT NULL FROM employees`).Scan(&hasData, &hasRecord); err != nil {
 		t.Fatal(err)
@@ -151,7 +149,7 @@ func TestPostgresReadsJSONRows(t *testing.T) {
 	if hasData || !hasRecord {
 		t.Fatalf("after an update: data kept %v, record written %v; want only the record", hasData, hasRecord)
 	}
-	if got, err := s.Employee(ctx, tn.ID, got.ID); err != nil || got.FirstName != "Augusta" || got.HomeAddress == nil || got.HomeAddress.City != "Springfield" || got.SSN != "123456789" {
+	if got, err := s.Employee(ctx, c.TenantID, got.ID); err != nil || got.FirstName != "Augusta" || got.HomeAddress == nil || got.HomeAddress.City != "Springfield" || got.SSN != "123456789" {
 		t.Fatalf("updated employee = %+v, %v", got, err)
 	}
 }
