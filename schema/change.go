@@ -52,12 +52,6 @@ func (e *Employee) Encode() Encoded {
 	return Encoded{Hash: e.ContentHash()}
 }
 
-// AppendContentJSON appends the employee's content as JSON: the record
-// without identity, timestamps, flags and SSN.
-func AppendContentJSON(b []byte, e *Employee) []byte {
-	return appendContentJSON(b, e)
-}
-
 // ContentHash is the hex SHA-256 of the employee's normalized content,
 // SSN included: equal hashes mean an update would change nothing.
 func (e *Employee) ContentHash() string {
@@ -75,7 +69,7 @@ func (e *Employee) ContentHashInto(buf []byte) (string, []byte) {
 	for _, s := range [...]string{e.ExternalID, e.FirstName, e.MiddleName, e.LastName, e.PreferredName, e.DateOfBirth, e.Gender, e.SSN,
 		e.WorkEmail, e.PersonalEmail, e.Phone, e.EmploymentStatus, e.EmploymentType, e.HireDate, e.TerminationDate, e.TerminationReason,
 		e.JobTitle, e.Department, e.Location, e.ManagerExternalID, e.PayFrequency, e.HourlyRate, e.ScheduledHours, e.BenefitClass} {
-		buf = appendField(buf, s)
+		buf = AppendField(buf, s)
 	}
 	buf = AppendNested(buf, e)
 	sum := sha256.Sum256(buf)
@@ -91,13 +85,13 @@ func AppendNested(buf []byte, e *Employee) []byte {
 	if a := e.HomeAddress; a != nil {
 		buf = append(buf, 1)
 		for _, s := range [...]string{a.Line1, a.Line2, a.City, a.State, a.PostalCode, a.Country} {
-			buf = appendField(buf, s)
+			buf = AppendField(buf, s)
 		}
 	} else {
 		buf = append(buf, 0)
 	}
 	if m := e.AnnualSalary; m != nil {
-		buf = appendField(appendField(append(buf, 1), m.Amount), m.Currency)
+		buf = AppendField(AppendField(append(buf, 1), m.Amount), m.Currency)
 	} else {
 		buf = append(buf, 0)
 	}
@@ -109,13 +103,16 @@ func AppendNested(buf []byte, e *Employee) []byte {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			buf = appendField(appendField(buf, k), e.CustomFields[k])
+			buf = AppendField(AppendField(buf, k), e.CustomFields[k])
 		}
 	}
 	return buf
 }
 
-func appendField(buf []byte, s string) []byte {
+// AppendField appends s with its length as a uvarint before it: the unit
+// of the content hash's input, and of the PostgreSQL store's record and
+// blocks of hires (read back with codec.Decoder).
+func AppendField(buf []byte, s string) []byte {
 	return append(binary.AppendUvarint(buf, uint64(len(s))), s...)
 }
 

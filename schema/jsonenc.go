@@ -5,13 +5,13 @@ import (
 	"unicode/utf8"
 )
 
-// appendContentJSON appends the employee's content as JSON, byte for byte
+// AppendContentJSON appends the employee's content as JSON, byte for byte
 // what encoding/json makes of contentJSON (same field order, omitempty
 // rules, sorted custom field keys and string escaping), without
 // reflection: every new or changed row of every file is encoded, and
 // reflection was a sixth of the ingest's CPU. FuzzContentJSON holds the
 // two encoders equal.
-func appendContentJSON(b []byte, e *Employee) []byte {
+func AppendContentJSON(b []byte, e *Employee) []byte {
 	b = append(b, '{')
 	b = appendFields(b, true, []jsonField{{"external_id", e.ExternalID, true}, {"first_name", e.FirstName, true},
 		{"middle_name", e.MiddleName, false}, {"last_name", e.LastName, true}, {"preferred_name", e.PreferredName, false},

@@ -29,18 +29,18 @@ func FuzzContentJSON(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendContentJSON(nil, e); !bytes.Equal(got, want) {
+		if got := AppendContentJSON(nil, e); !bytes.Equal(got, want) {
 			t.Fatalf("content JSON differs\n got %s\nwant %s", got, want)
 		}
 		full := &Employee{ExternalID: s1, FirstName: s1, MiddleName: s1, LastName: s1, PreferredName: s1, DateOfBirth: s1, Gender: s1,
 			WorkEmail: s1, PersonalEmail: s1, Phone: s1, HomeAddress: &Address{s1, s1, s1, s1, s1, s1}, EmploymentStatus: s1, EmploymentType: s1,
 			HireDate: s1, TerminationDate: s1, TerminationReason: s1, JobTitle: s1, Department: s1, Location: s1, ManagerExternalID: s1,
 			PayFrequency: s1, AnnualSalary: &Money{s1, s1}, HourlyRate: s1, ScheduledHours: s1, BenefitClass: s1, CustomFields: map[string]string{s1: s1}}
-		if want, _ := json.Marshal(contentJSON{Employee: full}); !bytes.Equal(appendContentJSON(nil, full), want) {
-			t.Fatalf("content JSON of a full record differs\n got %s\nwant %s", appendContentJSON(nil, full), want)
+		if want, _ := json.Marshal(contentJSON{Employee: full}); !bytes.Equal(AppendContentJSON(nil, full), want) {
+			t.Fatalf("content JSON of a full record differs\n got %s\nwant %s", AppendContentJSON(nil, full), want)
 		}
 		var back Employee
-		if err := json.Unmarshal(appendContentJSON(nil, e), &back); err != nil {
+		if err := json.Unmarshal(AppendContentJSON(nil, e), &back); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -38,9 +38,8 @@ const (
 // Keep stores the index with keeper if it changed: only this file's
 // writes, as a delta after the kept chunks, when the index was read from
 // them and all the deltas stay under an eighth of it (or minDelta
-// entries); else the whole
-// index. A re-delivered export with 1% of its rows changed rewrote the
-// whole index, a seventh of that file's ingest.
+// entries); else the whole index. A re-delivered export with 1% of its
+// rows changed rewrote the whole index, a seventh of that file's ingest.
 func (k *Known) Keep(ctx context.Context, keeper IndexKeeper) error {
 	if !k.Stale() {
 		return nil

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -60,17 +59,13 @@ func hireIndex(id string) (blockID string, i int, ok bool) {
 // appendHire adds one hire to a block being built (b holds at least the
 // header, which appendHireHeader writes).
 func appendHire(b []byte, employeeID, externalID, status string) []byte {
-	b = appendString(b, employeeID)
-	b = appendString(b, externalID)
-	return appendString(b, status)
+	b = schema.AppendField(b, employeeID)
+	b = schema.AppendField(b, externalID)
+	return schema.AppendField(b, status)
 }
 
 func appendHireHeader(b []byte, connectionID string) []byte {
-	return appendString(append(b, hireVersion...), connectionID)
-}
-
-func appendString(b []byte, s string) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+	return schema.AppendField(append(b, hireVersion...), connectionID)
 }
 
 // hireBlockRow is a stored block of hires, as read back.
@@ -89,23 +84,15 @@ var errBadHires = errors.New("stored block of hires does not decode")
 // first are only stepped over: a feed page starting inside a block makes
 // no events it drops).
 func (r *hireBlockRow) each(first int, fn func(i int, e schema.Event) bool) error {
-	b, ok := cutPrefix(r.hires, hireVersion)
-	if !ok {
+	if len(r.hires) < len(hireVersion) || string(r.hires[:len(hireVersion)]) != hireVersion {
 		return errBadHires
 	}
-	var conn, id, ext, status string
-	if conn, b, ok = cutString(b); !ok {
-		return errBadHires
-	}
-	for i := 0; i < r.n; i++ {
-		if id, b, ok = cutString(b); !ok {
-			return errBadHires
-		}
-		if ext, b, ok = cutString(b); !ok {
-			return errBadHires
-		}
-		if status, b, ok = cutString(b); !ok {
-			return errBadHires
+	d := codec.NewDecoder(r.hires[len(hireVersion):])
+	conn := d.String()
+	for i := 0; i < r.n && !d.Bad(); i++ {
+		id, ext, status := d.String(), d.String(), d.String()
+		if d.Bad() {
+			break
 		}
 		if i < first {
 			continue
@@ -116,22 +103,10 @@ func (r *hireBlockRow) each(first int, fn func(i int, e schema.Event) bool) erro
 			return nil
 		}
 	}
+	if d.Bad() {
+		return errBadHires
+	}
 	return nil
-}
-
-func cutPrefix(b []byte, p string) ([]byte, bool) {
-	if len(b) < len(p) || string(b[:len(p)]) != p {
-		return nil, false
-	}
-	return b[len(p):], true
-}
-
-func cutString(b []byte) (string, []byte, bool) {
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)-k) {
-		return "", nil, false
-	}
-	return string(b[k : k+int(n)]), b[k+int(n):], true
 }
 
 const selectEvents = `SELECT id, seq, tenant_id, type, subject, data, coalesce(file_id, ''), occurred_at, n, hires FROM events`

@@ -36,13 +36,9 @@ func recordStrings(e *schema.Employee) [16]*string {
 func AppendRecord(b []byte, e *schema.Employee) []byte {
 	b = append(b, recordVersion...)
 	for _, s := range recordStrings(e) {
-		b = appendString(b, *s)
+		b = schema.AppendField(b, *s)
 	}
 	return schema.AppendNested(b, e)
-}
-
-func appendString(b []byte, s string) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
 var errRecord = errors.New("decode employee: stored record is damaged or of an unknown version")
@@ -52,31 +48,31 @@ func DecodeRecord(b []byte, e *schema.Employee) error {
 	if len(b) < len(recordVersion) || string(b[:len(recordVersion)]) != recordVersion {
 		return errRecord
 	}
-	d := recordDecoder{b: b[len(recordVersion):]}
+	d := Decoder{b: b[len(recordVersion):]}
 	for _, s := range recordStrings(e) {
-		*s = d.string()
+		*s = d.String()
 	}
-	if d.flag() {
+	if d.Flag() {
 		a := &schema.Address{}
 		for _, s := range [...]*string{&a.Line1, &a.Line2, &a.City, &a.State, &a.PostalCode, &a.Country} {
-			*s = d.string()
+			*s = d.String()
 		}
 		e.HomeAddress = a
 	}
-	if d.flag() {
-		e.AnnualSalary = &schema.Money{Amount: d.string(), Currency: d.string()}
+	if d.Flag() {
+		e.AnnualSalary = &schema.Money{Amount: d.String(), Currency: d.String()}
 	}
-	if n := d.uvarint(); n > 0 && n <= uint64(len(d.b)) {
+	if n := d.Uvarint(); n > 0 && n <= uint64(len(d.b)) {
 		// Keys are in strictly ascending order, as AppendRecord writes
 		// them: one record per employee, and no key twice.
 		e.CustomFields = make(map[string]string, n)
 		prev := ""
 		for i := uint64(0); i < n && !d.bad; i++ {
-			k := d.string()
+			k := d.String()
 			if i > 0 && k <= prev {
 				d.bad = true
 			}
-			e.CustomFields[k], prev = d.string(), k
+			e.CustomFields[k], prev = d.String(), k
 		}
 	} else if n > 0 {
 		d.bad = true
@@ -87,14 +83,27 @@ func DecodeRecord(b []byte, e *schema.Employee) error {
 	return nil
 }
 
-// recordDecoder reads a record's parts; a short or malformed record sets
-// bad, and every read after that returns zero values.
-type recordDecoder struct {
+// Decoder reads what schema.AppendField (and single flag bytes and
+// uvarints) wrote: a stored record, a block of hires. A short or
+// malformed input sets Bad, and every read after that returns zero
+// values; only the shortest form of a uvarint is accepted, so an input
+// that decodes encodes back to the same bytes.
+type Decoder struct {
 	b   []byte
 	bad bool
 }
 
-func (d *recordDecoder) uvarint() uint64 {
+// NewDecoder reads b.
+func NewDecoder(b []byte) *Decoder { return &Decoder{b: b} }
+
+// Bad reports whether a read failed.
+func (d *Decoder) Bad() bool { return d.bad }
+
+// Rest is what is left unread.
+func (d *Decoder) Rest() []byte { return d.b }
+
+// Uvarint reads a uvarint.
+func (d *Decoder) Uvarint() uint64 {
 	if d.bad {
 		return 0
 	}
@@ -115,8 +124,9 @@ func uvarintLen(v uint64) int {
 	return n
 }
 
-func (d *recordDecoder) string() string {
-	n := d.uvarint()
+// String reads a length-prefixed string.
+func (d *Decoder) String() string {
+	n := d.Uvarint()
 	if d.bad || n > uint64(len(d.b)) {
 		d.bad = true
 		return ""
@@ -126,7 +136,8 @@ func (d *recordDecoder) string() string {
 	return s
 }
 
-func (d *recordDecoder) flag() bool {
+// Flag reads a 0 or 1 byte.
+func (d *Decoder) Flag() bool {
 	if d.bad || len(d.b) == 0 {
 		d.bad = true
 		return false
