@@ -2,6 +2,7 @@ package parsers
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -87,9 +88,36 @@ fields:
 }
 
 func TestInvalidUTF8IsAnEncodingError(t *testing.T) {
-	rows, err := readAll(t, strings.NewReader("Employee ID,First Name,Last Name,Status\nE1,Ren\xe9e,L,A\n"), census(t))
-	if err != nil || len(rows) != 1 || len(rows[0].Errors) != 1 || rows[0].Errors[0].Code != schema.ECodeEncoding || rows[0].Errors[0].Field != "first_name" {
-		t.Fatalf("rows = %+v, err = %v; want one E_ENCODING on first_name", rows, err)
+	const file = "Employee ID,First Name,Last Name,Status\nE1,Ren\xe9e,L,A\nE2,Ok,\xc3,A\nE3,Ren\u00e9e,L,A\n"
+	// With a skipper installed the record is checked once as a whole and
+	// only a failing record field by field: both ways must name the field.
+	for _, skip := range []bool{false, true} {
+		rd, err := Open(strings.NewReader(file), census(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if skip && !rd.SkipWith(skipper(func(string, uint64) bool { return false })) {
+			t.Fatal("census-csv cannot skip")
+		}
+		var got []string
+		for {
+			row, err := rd.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var codes []string
+			for _, e := range row.Errors {
+				codes = append(codes, e.Code+":"+e.Field)
+			}
+			got = append(got, row.RecordID+"="+strings.Join(codes, ","))
+		}
+		want := "E1=E_ENCODING:first_name|E2=E_ENCODING:last_name|E3="
+		if strings.Join(got, "|") != want {
+			t.Fatalf("skipper %v: rows = %q; want %q", skip, strings.Join(got, "|"), want)
+		}
 	}
 }
 

@@ -93,7 +93,10 @@ type mapper struct {
 	recognised func(key string) bool
 	rows       int
 	checkU8    bool
-	failed     []bool // per slot, reused
+	// recordU8 says the caller found the whole record valid UTF-8, so
+	// row need not check field by field; row clears it.
+	recordU8 bool
+	failed   []bool // per slot, reused
 	// reuse hands out the same Row and record on every call (see
 	// OpenReusing); cur is that row.
 	reuse bool
@@ -124,6 +127,8 @@ func (m *mapper) Rows() int { return m.rows }
 func (m *mapper) row(line int, rec []string) *Row {
 	m.rows++
 	row := m.newRow(line)
+	checkU8 := m.checkU8 && !m.recordU8
+	m.recordU8 = false
 	for i := range m.slots {
 		s := &m.slots[i]
 		m.failed[i] = false
@@ -131,7 +136,7 @@ func (m *mapper) row(line int, rec []string) *Row {
 		if s.col >= 0 && s.col < len(rec) {
 			raw = rec[s.col]
 		}
-		if m.checkU8 && !utf8.ValidString(raw) {
+		if checkU8 && !utf8.ValidString(raw) {
 			row.Errors = append(row.Errors, schema.FieldError{Field: s.name, Code: schema.ECodeEncoding,
 				Message: s.name + " is not valid UTF-8; set the layout's encoding (e.g. windows-1252)"})
 			m.failed[i] = true

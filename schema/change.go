@@ -73,7 +73,9 @@ func (e *Employee) ContentHashInto(buf []byte) (string, []byte) {
 	}
 	buf = AppendNested(buf, e)
 	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:]), buf
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], sum[:])
+	return string(h[:]), buf
 }
 
 // AppendNested appends the employee's home address, annual salary and

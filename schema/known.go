@@ -382,7 +382,13 @@ func SourceHash(sum uint64) string {
 	if sum == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%016x", sum)
+	var b [16]byte
+	const digits = "0123456789abcdef"
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[sum&15]
+		sum >>= 4
+	}
+	return string(b[:])
 }
 
 // Unseen returns the external ids of this connection's employees that the

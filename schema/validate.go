@@ -207,6 +207,12 @@ func (n *Enrollment) Validate() error {
 // NormalizeSSN strips dashes and spaces; it returns the input unchanged when
 // what remains is not nine digits, so validation reports it.
 func NormalizeSSN(s string) string {
+	switch {
+	case len(s) == 9 && allDigits(s):
+		return s
+	case len(s) == 11 && s[3] == '-' && s[6] == '-' && allDigits(s[:3]) && allDigits(s[4:6]) && allDigits(s[7:]):
+		return s[:3] + s[4:6] + s[7:] // the usual 123-45-6789, one allocation
+	}
 	d := strings.Map(func(r rune) rune {
 		if r == '-' || r == ' ' {
 			return -1

@@ -96,11 +96,20 @@ func TestFieldErrorMessage(t *testing.T) {
 }
 
 func TestSSNHelpers(t *testing.T) {
-	if got := NormalizeSSN(" 123-45-6789 "); got != "123456789" {
-		t.Errorf("NormalizeSSN = %q", got)
-	}
-	if got := NormalizeSSN("12-34"); got != "12-34" {
-		t.Errorf("NormalizeSSN(bad) = %q, want unchanged", got)
+	for in, want := range map[string]string{
+		" 123-45-6789 ": "123456789",
+		"123-45-6789":   "123456789", // the fast paths
+		"123456789":     "123456789",
+		"123 45 6789":   "123456789",
+		"123-456-789":   "123456789",
+		"12-34":         "12-34", // not an SSN: unchanged
+		"123-45-678x":   "123-45-678x",
+		"1234-5-6789":   "123456789",
+		"":              "",
+	} {
+		if got := NormalizeSSN(in); got != want {
+			t.Errorf("NormalizeSSN(%q) = %q, want %q", in, got, want)
+		}
 	}
 	if got := MaskSSN("123456789"); got != "***-**-6789" {
 		t.Errorf("MaskSSN = %q", got)

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // KeySize is the master key's length in bytes.
@@ -16,9 +17,21 @@ const KeySize = 32
 
 // Box seals and opens values with one master key. The sealed form is a
 // version byte, the nonce and the GCM ciphertext.
-type Box struct{ aead cipher.AEAD }
+type Box struct {
+	aead cipher.AEAD
+
+	// Nonces are random (96 bits, as GCM expects), drawn from
+	// crypto/rand a few kilobytes at a time: one system random read per
+	// SSN cost more than the encryption itself.
+	mu     sync.Mutex
+	nonces [nonceBuffer]byte
+	used   int
+}
 
 const version = 1
+
+// nonceBuffer is how many random bytes Box reads at a time for nonces.
+const nonceBuffer = 4096
 
 // New returns a Box for a 32-byte key.
 func New(key []byte) (*Box, error) {
@@ -33,7 +46,7 @@ func New(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Box{aead: aead}, nil
+	return &Box{aead: aead, used: nonceBuffer}, nil
 }
 
 // ParseKey decodes a base64 (standard or URL alphabet) 32-byte master key.
@@ -62,10 +75,24 @@ func (b *Box) Seal(plain []byte) ([]byte, error) {
 	n := b.aead.NonceSize()
 	out := make([]byte, 1+n, 1+n+len(plain)+b.aead.Overhead())
 	out[0] = version
-	if _, err := rand.Read(out[1:]); err != nil {
+	if err := b.nonce(out[1:]); err != nil {
 		return nil, err
 	}
 	return b.aead.Seal(out, out[1:], plain, nil), nil
+}
+
+// nonce fills p with random bytes no other nonce has used.
+func (b *Box) nonce(p []byte) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+len(p) > len(b.nonces) {
+		if _, err := rand.Read(b.nonces[:]); err != nil {
+			return err
+		}
+		b.used = 0
+	}
+	b.used += copy(p, b.nonces[b.used:])
+	return nil
 }
 
 // Open decrypts what Seal produced.

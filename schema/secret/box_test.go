@@ -2,6 +2,7 @@ package secret
 
 import (
 	"bytes"
+	"sync"
 	"testing"
 )
 
@@ -32,5 +33,46 @@ func TestSealOpen(t *testing.T) {
 		if _, err := ParseKey(bad); err == nil {
 			t.Errorf("ParseKey(%q) accepted", bad)
 		}
+	}
+}
+
+// TestNoncesNeverRepeat seals from several goroutines across many refills
+// of the nonce buffer: every nonce is new, every value opens.
+func TestNoncesNeverRepeat(t *testing.T) {
+	k, _ := ParseKey(NewKey())
+	b, _ := New(k)
+	const workers, each = 4, 3 * nonceBuffer / 12
+	out := make(chan []byte, workers*each)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				s, err := b.Seal([]byte("123456789"))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				out <- s
+			}
+		}()
+	}
+	wg.Wait()
+	close(out)
+	seen := map[string]bool{}
+	n := b.aead.NonceSize()
+	for s := range out {
+		nonce := string(s[1 : 1+n])
+		if seen[nonce] {
+			t.Fatalf("nonce %x used twice", nonce)
+		}
+		seen[nonce] = true
+		if p, err := b.Open(s); err != nil || string(p) != "123456789" {
+			t.Fatalf("Open = %q, %v", p, err)
+		}
+	}
+	if len(seen) != workers*each {
+		t.Fatalf("%d sealed values, want %d", len(seen), workers*each)
 	}
 }
