@@ -17,7 +17,8 @@ import (
 //
 // The format: a signature, flags and header extension length; per row
 // the field count, then per field its length (-1 for NULL) and bytes in
-// the type's binary form (text and bytea as they are; bool one
+// the type's binary form (text and bytea as they are; uuid its 16
+// bytes; bool one
 // byte; timestamptz microseconds since 2000-01-01 UTC); a -1 trailer.
 type copyBuf struct {
 	b     []byte
@@ -44,6 +45,12 @@ func (c *copyBuf) row(fields int) {
 func (c *copyBuf) text(s string) {
 	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(s)))
 	c.b = append(c.b, s...)
+}
+
+// uuid writes a uuid column: its 16 bytes.
+func (c *copyBuf) uuid(u [16]byte) {
+	c.b = binary.BigEndian.AppendUint32(c.b, 16)
+	c.b = append(c.b, u[:]...)
 }
 
 func (c *copyBuf) bytes(p []byte) {

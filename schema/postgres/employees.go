@@ -10,7 +10,7 @@ import (
 	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
 )
 
-const selectEmployee = `SELECT id, tenant_id, external_id, coalesce(connection_id, ''), missing_from_snapshot, employment_status,
+const selectEmployee = `SELECT id, tenant_id, external_id, coalesce(connection_id::text, ''), missing_from_snapshot, employment_status,
 employment_type, department, location, hire_date, termination_date, data, record, ssn_sealed, created_at, updated_at FROM employees`
 
 // scanEmployee reads a selectEmployee row: the record (or, written before
@@ -38,17 +38,20 @@ func (s *Store) scanEmployee(row pgx.CollectableRow) (schema.Employee, error) {
 // Employees returns one page of a tenant's employees in id (or
 // updated_at, id) order.
 func (s *Store) Employees(ctx context.Context, tenantID string, q schema.EmployeeQuery) ([]schema.Employee, error) {
-	after, order := "id > $2", "id"
-	args := []any{tenantID, q.AfterID, q.EmploymentStatus, tsPtr(q.UpdatedSince), q.Limit,
-		q.EmploymentType, q.Department, q.Location, q.ExternalID, q.ConnectionID, q.HiredAfter, q.TerminatedAfter}
+	if !codec.ValidID(tenantID) {
+		return nil, nil
+	}
+	after, order := "($2::uuid IS NULL OR id > $2)", "id"
+	args := []any{tenantID, cursorID(q.AfterID), q.EmploymentStatus, tsPtr(q.UpdatedSince), q.Limit,
+		q.EmploymentType, q.Department, q.Location, q.ExternalID, filterID(q.ConnectionID), q.HiredAfter, q.TerminatedAfter}
 	if q.ByUpdated {
-		after, order = "($2 = '' OR (updated_at, id) > ($13, $2))", "updated_at, id"
+		after, order = "($2::uuid IS NULL OR (updated_at, id) > ($13, $2))", "updated_at, id"
 		args = append(args, q.AfterUpdated)
 	}
 	rows, _ := s.pool.Query(ctx, selectEmployee+` WHERE tenant_id = $1 AND `+after+`
 AND ($3 = '' OR employment_status = $3) AND ($4::timestamptz IS NULL OR updated_at >= $4)
 AND ($6 = '' OR employment_type = $6) AND ($7 = '' OR department = $7) AND ($8 = '' OR location = $8)
-AND ($9 = '' OR external_id = $9) AND ($10 = '' OR connection_id = $10)
+AND ($9 = '' OR external_id = $9) AND ($10::uuid IS NULL OR connection_id = $10)
 AND ($11 = '' OR (hire_date <> '' AND hire_date > $11)) AND ($12 = '' OR (termination_date <> '' AND termination_date > $12))
 ORDER BY `+order+` LIMIT $5`, args...)
 	es, err := pgx.CollectRows(rows, s.scanEmployee)
@@ -57,7 +60,43 @@ ORDER BY `+order+` LIMIT $5`, args...)
 
 // Employee returns one of a tenant's employees by id.
 func (s *Store) Employee(ctx context.Context, tenantID, id string) (schema.Employee, error) {
+	if !codec.ValidID(tenantID) || !codec.ValidID(id) {
+		return schema.Employee{}, schema.ErrNotFound // no row has such a key
+	}
 	rows, _ := s.pool.Query(ctx, selectEmployee+` WHERE tenant_id = $1 AND id = $2`, tenantID, id)
 	e, err := pgx.CollectExactlyOneRow(rows, s.scanEmployee)
 	return e, interpret(err)
 }
+
+// The uuid keys of employees, dependents and enrollments (migration 011)
+// take ids from requests through these: a string that is not a UUID
+// matches no row, where passing it on would fail the query.
+
+// cursorID is the uuid parameter for "after this id": NULL for no
+// cursor, the greatest UUID (an empty page) for one that is not an id.
+func cursorID(id string) any {
+	if id == "" {
+		return nil
+	}
+	if !codec.ValidID(id) {
+		return maxUUID
+	}
+	return id
+}
+
+// filterID is the uuid parameter for "only this id": NULL for no filter,
+// the nil UUID, which no row has, for one that is not an id.
+func filterID(id string) any {
+	if id == "" {
+		return nil
+	}
+	if !codec.ValidID(id) {
+		return nilUUID
+	}
+	return id
+}
+
+const (
+	nilUUID = "00000000-0000-0000-0000-000000000000"
+	maxUUID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
+)

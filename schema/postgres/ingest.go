@@ -166,7 +166,7 @@ func (s *Store) BeginIngest(ctx context.Context, f *schema.File) (schema.Ingest,
 
 // Index streams the tenant's employees.
 func (in *ingest) Index(ctx context.Context, fn func(schema.IndexEntry) error) error {
-	rows, err := in.tx.Query(ctx, `SELECT external_id, left(content_hash, 16), coalesce(connection_id, ''), missing_from_snapshot, source_hash FROM employees WHERE tenant_id = $1`, in.file.TenantID)
+	rows, err := in.tx.Query(ctx, `SELECT external_id, left(content_hash, 16), coalesce(connection_id::text, ''), missing_from_snapshot, source_hash FROM employees WHERE tenant_id = $1`, in.file.TenantID)
 	if err != nil {
 		return err
 	}
@@ -280,14 +280,24 @@ func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Enc
 		return err
 	}
 	id := codec.NewID()
+	idKey, _ := codec.ParseUUID(id)
+	tenant, ok := codec.ParseUUID(in.file.TenantID)
+	conn, connOK := codec.ParseUUID(e.ConnectionID)
+	if !ok || !connOK && e.ConnectionID != "" {
+		return fmt.Errorf("employee %s: tenant %q or connection %q is not a UUID", e.ExternalID, in.file.TenantID, e.ConnectionID)
+	}
 	in.touch()
 	b := &in.batch
 	emp := &b.emp
 	emp.row(17)
-	emp.text(id)
-	emp.text(in.file.TenantID)
+	emp.uuid(idKey)
+	emp.uuid(tenant)
 	emp.text(e.ExternalID)
-	emp.textOrNull(e.ConnectionID)
+	if connOK {
+		emp.uuid(conn)
+	} else {
+		emp.null()
+	}
 	emp.text(e.EmploymentStatus)
 	emp.text(e.EmploymentType)
 	emp.text(e.Department)
@@ -403,7 +413,7 @@ func (in *ingest) hireBlocks(ev *copyBuf, rows []hire) {
 	}
 }
 
-const updateEmployees = `UPDATE employees e SET connection_id = u.conn, employment_status = u.status, employment_type = u.type,
+const updateEmployees = `UPDATE employees e SET connection_id = nullif(u.conn, '')::uuid, employment_status = u.status, employment_type = u.type,
 department = u.dept, location = u.loc, hire_date = u.hire, termination_date = u.term, missing_from_snapshot = false,
 content_hash = u.hash, data = NULL, record = u.record, ssn_sealed = u.ssn, updated_at = $2, source_hash = u.source
 FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[], $13::bytea[], $14::text[])
@@ -470,14 +480,14 @@ func (in *ingest) MarkMissing(ctx context.Context, externalIDs []string, termina
 	in.touch()
 	q := `UPDATE employees SET missing_from_snapshot = true, updated_at = $3
 WHERE tenant_id = $1 AND external_id = ANY($2) AND NOT missing_from_snapshot
-RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
+RETURNING id, external_id, coalesce(connection_id::text, ''), employment_status`
 	typ := "employee.missing_from_snapshot"
 	args := []any{in.file.TenantID, externalIDs, in.now}
 	if terminate {
 		q = `UPDATE employees SET missing_from_snapshot = true, updated_at = $3, employment_status = 'terminated',
 termination_date = $4, content_hash = ''
 WHERE tenant_id = $1 AND external_id = ANY($2) AND NOT missing_from_snapshot
-RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
+RETURNING id, external_id, coalesce(connection_id::text, ''), employment_status`
 		typ = "employee.terminated"
 		args = append(args, date)
 	}

@@ -194,9 +194,12 @@ func (in *ingest) EndEnrollments(ctx context.Context, employeeExternalID string,
 
 // Dependents pages a tenant's dependents.
 func (s *Store) Dependents(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.Dependent, error) {
+	if !codec.ValidID(tenantID) {
+		return nil, nil
+	}
 	rows, _ := s.pool.Query(ctx, `SELECT d.id, d.tenant_id, d.employee_id, e.external_id, d.data::text, d.ssn_sealed, d.created_at, d.updated_at
-FROM dependents d JOIN employees e ON e.tenant_id = d.tenant_id AND e.id = d.employee_id WHERE d.tenant_id = $1 AND d.id > $2 AND ($4 = '' OR d.employee_id = $4)
-ORDER BY d.id LIMIT $3`, tenantID, q.Cursor, q.Limit, q.EmployeeID)
+FROM dependents d JOIN employees e ON e.tenant_id = d.tenant_id AND e.id = d.employee_id WHERE d.tenant_id = $1 AND d.id > $2 AND ($4::uuid IS NULL OR d.employee_id = $4)
+ORDER BY d.id LIMIT $3`, tenantID, q.Cursor, q.Limit, filterID(q.EmployeeID))
 	ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (schema.Dependent, error) {
 		var id, tenant, emp, empExt, data string
 		var ssn []byte
@@ -230,8 +233,11 @@ func (s *Store) BenefitPlans(ctx context.Context, tenantID string, q schema.List
 
 // Enrollments pages a tenant's enrollments.
 func (s *Store) Enrollments(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.Enrollment, error) {
+	if !codec.ValidID(tenantID) {
+		return nil, nil
+	}
 	rows, _ := s.pool.Query(ctx, `SELECT id, tenant_id, employee_id, plan_id, data::text, created_at, updated_at FROM enrollments
-WHERE tenant_id = $1 AND id > $2 AND ($4 = '' OR employee_id = $4) ORDER BY id LIMIT $3`, tenantID, q.Cursor, q.Limit, q.EmployeeID)
+WHERE tenant_id = $1 AND id > $2 AND ($4::uuid IS NULL OR employee_id = $4) ORDER BY id LIMIT $3`, tenantID, q.Cursor, q.Limit, filterID(q.EmployeeID))
 	ns, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (schema.Enrollment, error) {
 		var n schema.Enrollment
 		var id, tenant, emp, plan, data string

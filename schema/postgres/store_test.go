@@ -153,3 +153,81 @@ func TestPostgresReadsJSONRows(t *testing.T) {
 		t.Fatalf("updated employee = %+v, %v", got, err)
 	}
 }
+
+// TestPostgresUUIDKeysMigration: rows written while the keys were text
+// (before migration 011) read back the same after it, their links intact,
+// and take updates.
+func TestPostgresUUIDKeysMigration(t *testing.T) {
+	ctx := context.Background()
+	s, c := migratedConnection(t, "u")
+	e := &schema.Employee{TenantID: c.TenantID, ConnectionID: c.ID, ExternalID: "E1", FirstName: "Ada", LastName: "Lovelace",
+		SSN: "123456789", EmploymentStatus: "active"}
+	write(t, s, c, "a", e, false)
+	f := &schema.File{TenantID: c.TenantID, ConnectionID: c.ID, Name: "f", SHA256: "b", Layout: "census-csv"}
+	in, err := s.BeginIngest(ctx, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &schema.BenefitPlan{TenantID: c.TenantID, PlanCode: "MED", Name: "Medical", Type: "medical"}
+	d := &schema.Dependent{TenantID: c.TenantID, EmployeeExternalID: "E1", ExternalID: "D1", FirstName: "Byron", LastName: "Lovelace", Relationship: "child"}
+	n := &schema.Enrollment{TenantID: c.TenantID, EmployeeExternalID: "E1", PlanCode: "MED", CoverageTier: "employee_child", Status: "active", EffectiveDate: "2026-01-01"}
+	for _, put := range []func() error{
+		func() error { _, err := in.PutPlan(ctx, p, p.Encode()); return err },
+		func() error { _, err := in.PutDependent(ctx, d, d.Encode()); return err },
+		func() error { _, err := in.PutEnrollment(ctx, n, n.Encode()); return err },
+	} {
+		if err := put(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Status = schema.FileApplied
+	if err := in.Commit(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	read := func() (es []schema.Employee, ds []schema.Dependent, ns []schema.Enrollment) {
+		t.Helper()
+		var err error
+		if es, err = s.Employees(ctx, c.TenantID, schema.EmployeeQuery{ConnectionID: c.ID, Limit: 10}); err != nil || len(es) != 1 {
+			t.Fatalf("Employees = %d, %v", len(es), err)
+		}
+		if ds, err = s.Dependents(ctx, c.TenantID, schema.ListQuery{EmployeeID: es[0].ID, Limit: 10}); err != nil || len(ds) != 1 {
+			t.Fatalf("Dependents = %d, %v", len(ds), err)
+		}
+		if ns, err = s.Enrollments(ctx, c.TenantID, schema.ListQuery{EmployeeID: es[0].ID, Limit: 10}); err != nil || len(ns) != 1 {
+			t.Fatalf("Enrollments = %d, %v", len(ns), err)
+		}
+		return es, ds, ns
+	}
+	es, ds, ns := read()
+	// Back to the keys as migration 010 left them, then forward again.
+	if _, err := s.Pool().Exec(ctx, `
+ALTER TABLE dependents DROP CONSTRAINT dependents_tenant_id_employee_id_fkey;
+ALTER TABLE enrollments DROP CONSTRAINT enrollments_tenant_id_employee_id_fkey;
+ALTER TABLE employees ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN tenant_id TYPE text COLLATE "C", ALTER COLUMN connection_id TYPE text;
+ALTER TABLE dependents ALTER COLUMN tenant_id TYPE text COLLATE "C", ALTER COLUMN employee_id TYPE text COLLATE "C";
+ALTER TABLE enrollments ALTER COLUMN tenant_id TYPE text COLLATE "C", ALTER COLUMN employee_id TYPE text COLLATE "C";
+ALTER TABLE dependents ADD CONSTRAINT dependents_tenant_id_employee_id_fkey FOREIGN KEY (tenant_id, employee_id) REFERENCES employees (tenant_id, id),
+    ADD CONSTRAINT dependents_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants (id);
+ALTER TABLE enrollments ADD CONSTRAINT enrollments_tenant_id_employee_id_fkey FOREIGN KEY (tenant_id, employee_id) REFERENCES employees (tenant_id, id),
+    ADD CONSTRAINT enrollments_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants (id);
+DELETE FROM schema_migrations WHERE version = 11`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var typ string
+	if err := s.Pool().QueryRow(ctx, `SELECT data_type FROM information_schema.columns WHERE table_name = 'employees' AND column_name = 'tenant_id'`).Scan(&typ); err != nil || typ != "uuid" {
+		t.Fatalf("employees.tenant_id is %q (%v) after migrating", typ, err)
+	}
+	es2, ds2, ns2 := read()
+	if !reflect.DeepEqual(es, es2) || !reflect.DeepEqual(ds, ds2) || !reflect.DeepEqual(ns, ns2) {
+		t.Fatalf("read differently after migration 011:\n%+v\n%+v\n%+v\nwas\n%+v\n%+v\n%+v", es2, ds2, ns2, es, ds, ns)
+	}
+	changed := *e
+	changed.FirstName = "Augusta"
+	write(t, s, c, "c", &changed, true)
+	if got, err := s.Employee(ctx, c.TenantID, es[0].ID); err != nil || got.FirstName != "Augusta" || got.ConnectionID != c.ID {
+		t.Fatalf("updated employee = %+v, %v", got, err)
+	}
+}

@@ -31,6 +31,9 @@ func (s *Store) scanEmployee(row scanner) (schema.Employee, error) {
 // Employees returns one page of a tenant's employees in id (or
 // updated_at, id) order.
 func (s *Store) Employees(ctx context.Context, tenantID string, q schema.EmployeeQuery) ([]schema.Employee, error) {
+	if q.AfterID != "" && !codec.ValidID(q.AfterID) {
+		return nil, nil // a cursor that is not an id ends the list, as on PostgreSQL
+	}
 	after, order := "id > ?2", "id"
 	args := []any{tenantID, q.AfterID, q.EmploymentStatus, ts(q.UpdatedSince), q.Limit,
 		q.EmploymentType, q.Department, q.Location, q.ExternalID, q.ConnectionID, q.HiredAfter, q.TerminatedAfter}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConnectionHealth", testConnectionHealth},
 		{"EnrollmentWindows", testWindows},
 		{"EventFeedOfALargeLoad", testEventFeed},
+		{"IdsThatAreNotIds", testBadIDs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -327,6 +329,54 @@ func testTenantIsolation(t *testing.T, s schema.Store) {
 	}
 	if fs, _ := s.Files(ctx, b.ID, schema.ListQuery{Limit: 10}); len(fs) != 1 || fs[0].ID == fa.ID {
 		t.Fatalf("tenant b sees files %+v", fs)
+	}
+}
+
+// testBadIDs: ids from a request that are not ids (PostgreSQL keys
+// employees by uuid) find nothing and fail nothing.
+func testBadIDs(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	tn := mustTenant(t, s)
+	conn := mustConnection(t, s, tn.ID)
+	apply(t, s, conn, "sha-bad-ids", employee(tn.ID, conn.ID, "E1"), employee(tn.ID, conn.ID, "E2"))
+	all, err := s.Employees(ctx, tn.ID, schema.EmployeeQuery{Limit: 10})
+	if err != nil || len(all) != 2 {
+		t.Fatalf("Employees = %d, %v; want 2", len(all), err)
+	}
+	for _, bad := range []string{"not-an-id", "", "' OR 1=1 --", strings.ToUpper(all[0].ID) + "0"} {
+		if _, err := s.Employee(ctx, tn.ID, bad); !errors.Is(err, schema.ErrNotFound) {
+			t.Errorf("Employee(%q) = %v, want ErrNotFound", bad, err)
+		}
+		if bad == "" {
+			continue
+		}
+		for name, q := range map[string]schema.EmployeeQuery{
+			"cursor":     {AfterID: bad, Limit: 10},
+			"by updated": {AfterID: bad, ByUpdated: true, AfterUpdated: all[1].UpdatedAt.Add(time.Hour), Limit: 10},
+			"connection": {ConnectionID: bad, Limit: 10},
+		} {
+			if es, err := s.Employees(ctx, tn.ID, q); err != nil || len(es) != 0 {
+				t.Errorf("Employees(%s %q) = %d, %v; want none and no error", name, bad, len(es), err)
+			}
+		}
+		if ds, err := s.Dependents(ctx, tn.ID, schema.ListQuery{EmployeeID: bad, Limit: 10}); err != nil || len(ds) != 0 {
+			t.Errorf("Dependents(employee %q) = %d, %v", bad, len(ds), err)
+		}
+		if ns, err := s.Enrollments(ctx, tn.ID, schema.ListQuery{EmployeeID: bad, Limit: 10}); err != nil || len(ns) != 0 {
+			t.Errorf("Enrollments(employee %q) = %d, %v", bad, len(ns), err)
+		}
+		if es, err := s.Employees(ctx, bad, schema.EmployeeQuery{Limit: 10}); err != nil || len(es) != 0 {
+			t.Errorf("Employees(tenant %q) = %d, %v", bad, len(es), err)
+		}
+	}
+	// A real id in another case is the same id to PostgreSQL's uuid and
+	// not to SQLite's text; either way the lookup must not fail.
+	if _, err := s.Employee(ctx, tn.ID, strings.ToUpper(all[0].ID)); err != nil && !errors.Is(err, schema.ErrNotFound) {
+		t.Errorf("Employee(upper-case id) = %v", err)
+	}
+	// The filters still filter.
+	if es, err := s.Employees(ctx, tn.ID, schema.EmployeeQuery{AfterID: all[0].ID, ConnectionID: conn.ID, Limit: 10}); err != nil || len(es) != 1 || es[0].ID != all[1].ID {
+		t.Errorf("Employees(after first, connection) = %+v, %v", es, err)
 	}
 }
 

@@ -58,6 +58,47 @@ func NewID() string {
 	return string(b[:])
 }
 
+// ParseUUID reads a UUID in its canonical 36-character form (any hex
+// case), the form every id hrisbridge makes has. ok is false for anything
+// else.
+func ParseUUID(s string) (u [16]byte, ok bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
+	}
+	j := 0
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			i++
+		}
+		hi, lo := unhex(s[i]), unhex(s[i+1])
+		if hi > 15 || lo > 15 {
+			return u, false
+		}
+		u[j] = hi<<4 | lo
+		j++
+	}
+	return u, true
+}
+
+// ValidID reports whether s can be the id of a row the PostgreSQL store
+// keys by uuid.
+func ValidID(s string) bool {
+	_, ok := ParseUUID(s)
+	return ok
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 255
+}
+
 var idGen = struct {
 	sync.Mutex
 	rng *rand.ChaCha8

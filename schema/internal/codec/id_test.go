@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -45,4 +46,40 @@ func TestNewID(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestParseUUID(t *testing.T) {
+	for i := 0; i < 1000; i++ {
+		id := NewID()
+		u, ok := ParseUUID(id)
+		if !ok {
+			t.Fatalf("ParseUUID(%q) failed", id)
+		}
+		if got := fmt.Sprintf("%x-%x-%x-%x-%x", u[0:4], u[4:6], u[6:8], u[8:10], u[10:]); got != id {
+			t.Fatalf("ParseUUID(%q) = %s", id, got)
+		}
+	}
+	if u, ok := ParseUUID("01A22E06-A28F-7000-A053-0E04A2363767"); !ok || u[0] != 0x01 || u[15] != 0x67 {
+		t.Fatalf("upper case: %x, %v", u, ok)
+	}
+	for _, bad := range []string{"", "abc", "01a22e06a28f7000a0530e04a2363767", "01a22e06-a28f-7000-a053-0e04a236376g",
+		"01a22e06-a28f-7000-a053-0e04a23637670", "01a22e06-a28f-7000-a053_0e04a2363767", "{01a22e06-a28f-7000-a053-0e04a2363767}"} {
+		if _, ok := ParseUUID(bad); ok || ValidID(bad) {
+			t.Errorf("ParseUUID(%q) accepted", bad)
+		}
+	}
+}
+
+// FuzzParseUUID holds ParseUUID to google/uuid on the canonical form.
+func FuzzParseUUID(f *testing.F) {
+	f.Add("01a22e06-a28f-7000-a053-0e04a2363767")
+	f.Add("01A22E06-A28F-7000-A053-0E04A236376x")
+	f.Fuzz(func(t *testing.T, s string) {
+		u, ok := ParseUUID(s)
+		want, err := uuid.Parse(s)
+		canonical := len(s) == 36 && err == nil
+		if ok != canonical || ok && u != [16]byte(want) {
+			t.Fatalf("ParseUUID(%q) = %x, %v; google/uuid %x, %v", s, u, ok, want, err)
+		}
+	})
 }
