@@ -42,6 +42,13 @@ type ingest struct {
 	// The events COPY stream, owned by the background batch while one is
 	// in flight.
 	evBuf copyBuf
+	// The tenant's and the last connection's ids as uuid column values.
+	tenantKey [16]byte
+	connKey   struct {
+		id  string
+		key [16]byte
+		ok  bool
+	}
 	// wrote is set by every write to employees, kept by KeepIndex: Commit
 	// drops the kept change index when the first is set without the
 	// second, so a kept index is never stale.
@@ -145,6 +152,10 @@ func (in *ingest) send(ctx context.Context, b batch) error {
 // BeginIngest opens the apply transaction, serialises ingests of one tenant
 // with an advisory lock, and claims the file's (connection, sha256) slot.
 func (s *Store) BeginIngest(ctx context.Context, f *schema.File) (schema.Ingest, error) {
+	tenant, ok := codec.ParseUUID(f.TenantID)
+	if !ok {
+		return nil, fmt.Errorf("tenant %q: %w", f.TenantID, schema.ErrNotFound)
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return nil, err
@@ -161,7 +172,7 @@ func (s *Store) BeginIngest(ctx context.Context, f *schema.File) (schema.Ingest,
 		tx.Rollback(ctx) //nolint:errcheck
 		return nil, interpret(err)
 	}
-	return &ingest{s: s, tx: tx, file: f, now: now()}, nil
+	return &ingest{s: s, tx: tx, file: f, now: now(), tenantKey: tenant}, nil
 }
 
 // Index streams the tenant's employees.
@@ -279,22 +290,23 @@ func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Enc
 	if err != nil {
 		return err
 	}
-	id := codec.NewID()
-	idKey, _ := codec.ParseUUID(id)
-	tenant, ok := codec.ParseUUID(in.file.TenantID)
-	conn, connOK := codec.ParseUUID(e.ConnectionID)
-	if !ok || !connOK && e.ConnectionID != "" {
-		return fmt.Errorf("employee %s: tenant %q or connection %q is not a UUID", e.ExternalID, in.file.TenantID, e.ConnectionID)
+	id, idKey := codec.NewKey()
+	if in.connKey.id != e.ConnectionID || !in.connKey.ok {
+		in.connKey.key, in.connKey.ok = codec.ParseUUID(e.ConnectionID)
+		in.connKey.id = e.ConnectionID
+		if !in.connKey.ok && e.ConnectionID != "" {
+			return fmt.Errorf("employee %s: connection %q is not a UUID", e.ExternalID, e.ConnectionID)
+		}
 	}
 	in.touch()
 	b := &in.batch
 	emp := &b.emp
 	emp.row(17)
 	emp.uuid(idKey)
-	emp.uuid(tenant)
+	emp.uuid(in.tenantKey)
 	emp.text(e.ExternalID)
-	if connOK {
-		emp.uuid(conn)
+	if in.connKey.ok {
+		emp.uuid(in.connKey.key)
 	} else {
 		emp.null()
 	}

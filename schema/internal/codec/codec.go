@@ -32,6 +32,12 @@ import (
 // first load makes a million ids, and reading the system's randomness
 // for each one was 5% of it.
 func NewID() string {
+	id, _ := NewKey()
+	return id
+}
+
+// NewKey is NewID also returning the id's 16 bytes, for a uuid column.
+func NewKey() (string, [16]byte) {
 	var u [16]byte
 	idGen.Lock()
 	ms := time.Now().UnixMilli()
@@ -55,7 +61,7 @@ func NewID() string {
 	hex.Encode(b[19:23], u[8:10])
 	hex.Encode(b[24:], u[10:])
 	b[8], b[13], b[18], b[23] = '-', '-', '-', '-'
-	return string(b[:])
+	return string(b[:]), u
 }
 
 // ParseUUID reads a UUID in its canonical 36-character form (any hex
@@ -70,8 +76,8 @@ func ParseUUID(s string) (u [16]byte, ok bool) {
 		if i == 8 || i == 13 || i == 18 || i == 23 {
 			i++
 		}
-		hi, lo := unhex(s[i]), unhex(s[i+1])
-		if hi > 15 || lo > 15 {
+		hi, lo := unhex[s[i]], unhex[s[i+1]]
+		if hi|lo > 15 {
 			return u, false
 		}
 		u[j] = hi<<4 | lo
@@ -87,17 +93,19 @@ func ValidID(s string) bool {
 	return ok
 }
 
-func unhex(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10
+// unhex maps a hex digit to its value and every other byte to 255.
+var unhex = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 255
 	}
-	return 255
-}
+	for i := byte(0); i < 10; i++ {
+		t['0'+i] = i
+	}
+	for i := byte(0); i < 6; i++ {
+		t['a'+i], t['A'+i] = 10+i, 10+i
+	}
+	return t
+}()
 
 var idGen = struct {
 	sync.Mutex

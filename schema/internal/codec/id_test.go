@@ -59,6 +59,9 @@ func TestParseUUID(t *testing.T) {
 			t.Fatalf("ParseUUID(%q) = %s", id, got)
 		}
 	}
+	if id, key := NewKey(); key != func() [16]byte { u, _ := ParseUUID(id); return u }() {
+		t.Fatalf("NewKey = %s, %x: the bytes are not the id's", id, key)
+	}
 	if u, ok := ParseUUID("01A22E06-A28F-7000-A053-0E04A2363767"); !ok || u[0] != 0x01 || u[15] != 0x67 {
 		t.Fatalf("upper case: %x, %v", u, ok)
 	}
