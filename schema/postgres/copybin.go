@@ -53,6 +53,35 @@ func (c *copyBuf) uuid(u [16]byte) {
 	c.b = append(c.b, u[:]...)
 }
 
+// hexBytes writes a bytea column from hex digits. Hashes are all it
+// takes; it stops at an odd last digit or a byte that is not a digit.
+func (c *copyBuf) hexBytes(h string) {
+	at := len(c.b)
+	c.b = binary.BigEndian.AppendUint32(c.b, 0)
+	n := 0
+	for ; n+1 < len(h); n += 2 {
+		hi, ok1 := fromHex(h[n])
+		lo, ok2 := fromHex(h[n+1])
+		if !ok1 || !ok2 {
+			break
+		}
+		c.b = append(c.b, hi<<4|lo)
+	}
+	binary.BigEndian.PutUint32(c.b[at:], uint32(n/2))
+}
+
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
 func (c *copyBuf) bytes(p []byte) {
 	c.b = binary.BigEndian.AppendUint32(c.b, uint32(len(p)))
 	c.b = append(c.b, p...)

@@ -177,7 +177,7 @@ func (s *Store) BeginIngest(ctx context.Context, f *schema.File) (schema.Ingest,
 
 // Index streams the tenant's employees.
 func (in *ingest) Index(ctx context.Context, fn func(schema.IndexEntry) error) error {
-	rows, err := in.tx.Query(ctx, `SELECT external_id, left(content_hash, 16), coalesce(connection_id::text, ''), missing_from_snapshot, source_hash FROM employees WHERE tenant_id = $1`, in.file.TenantID)
+	rows, err := in.tx.Query(ctx, `SELECT external_id, encode(content_hash, 'hex'), coalesce(connection_id::text, ''), missing_from_snapshot, encode(source_hash, 'hex') FROM employees WHERE tenant_id = $1`, in.file.TenantID)
 	if err != nil {
 		return err
 	}
@@ -317,12 +317,12 @@ func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Enc
 	emp.text(e.HireDate)
 	emp.text(e.TerminationDate)
 	emp.bool(false)
-	emp.text(storedHash(enc.Hash))
+	emp.hexBytes(storedHash(enc.Hash))
 	emp.appended(func(b []byte) []byte { return codec.AppendRecord(b, e) })
 	emp.bytesOrNull(sealed)
 	emp.time(in.now)
 	emp.time(in.now)
-	emp.text(enc.Source)
+	emp.hexBytes(enc.Source)
 	b.hires = append(b.hires, hire{id, e.ExternalID, e.EmploymentStatus, e.ConnectionID})
 	in.nEvents.Add(1) // its employee.hired, written in a block
 	return in.flushAsync(ctx)
@@ -361,7 +361,7 @@ func (in *ingest) sendSources(ctx context.Context, sources [][2]string) error {
 	for i, s := range sources {
 		ids[i], sums[i] = s[0], s[1]
 	}
-	_, err := in.tx.Exec(ctx, `UPDATE employees e SET source_hash = s.sum FROM unnest($2::text[], $3::text[]) AS s(ext, sum)
+	_, err := in.tx.Exec(ctx, `UPDATE employees e SET source_hash = decode(s.sum, 'hex') FROM unnest($2::text[], $3::text[]) AS s(ext, sum)
 WHERE e.tenant_id = $1 AND e.external_id = s.ext`, in.file.TenantID, ids, sums)
 	if err != nil {
 		return fmt.Errorf("set source hashes: %w", interpret(err))
@@ -427,7 +427,7 @@ func (in *ingest) hireBlocks(ev *copyBuf, rows []hire) {
 
 const updateEmployees = `UPDATE employees e SET connection_id = nullif(u.conn, '')::uuid, employment_status = u.status, employment_type = u.type,
 department = u.dept, location = u.loc, hire_date = u.hire, termination_date = u.term, missing_from_snapshot = false,
-content_hash = u.hash, data = NULL, record = u.record, ssn_sealed = u.ssn, updated_at = $2, source_hash = u.source
+content_hash = decode(u.hash, 'hex'), data = NULL, record = u.record, ssn_sealed = u.ssn, updated_at = $2, source_hash = decode(u.source, 'hex')
 FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[], $13::bytea[], $14::text[])
   AS u(ext, conn, status, type, dept, loc, hire, term, hash, record, ssn, source)
 WHERE e.tenant_id = $1 AND e.external_id = u.ext`
@@ -497,7 +497,7 @@ RETURNING id, external_id, coalesce(connection_id::text, ''), employment_status`
 	args := []any{in.file.TenantID, externalIDs, in.now}
 	if terminate {
 		q = `UPDATE employees SET missing_from_snapshot = true, updated_at = $3, employment_status = 'terminated',
-termination_date = $4, content_hash = ''
+termination_date = $4, content_hash = ''::bytea
 WHERE tenant_id = $1 AND external_id = ANY($2) AND NOT missing_from_snapshot
 RETURNING id, external_id, coalesce(connection_id::text, ''), employment_status`
 		typ = "employee.terminated"
@@ -568,9 +568,10 @@ func (in *ingest) Rollback(ctx context.Context) error {
 	return in.tx.Rollback(ctx)
 }
 
-// storedHash is the part of an employee's content hash that is stored:
-// change detection compares the first 64 bits (schema.Known), and the
-// other 48 hex digits were 5% of every row written.
+// storedHash is the part of an employee's content hash that is stored
+// (as 8 bytes, migration 012): change detection compares the first 64
+// bits (schema.Known), and the other 48 hex digits were 5% of every row
+// written.
 func storedHash(h string) string {
 	if len(h) > 16 {
 		return h[:16]

@@ -154,10 +154,10 @@ func TestPostgresReadsJSONRows(t *testing.T) {
 	}
 }
 
-// TestPostgresUUIDKeysMigration: rows written while the keys were text
-// (before migration 011) read back the same after it, their links intact,
-// and take updates.
-func TestPostgresUUIDKeysMigration(t *testing.T) {
+// TestPostgresKeyAndHashMigrations: rows written while the keys and hashes
+// were text (before migrations 011 and 012) read back the same after
+// them, their links intact, are recognised unchanged, and take updates.
+func TestPostgresKeyAndHashMigrations(t *testing.T) {
 	ctx := context.Background()
 	s, c := migratedConnection(t, "u")
 	e := &schema.Employee{TenantID: c.TenantID, ConnectionID: c.ID, ExternalID: "E1", FirstName: "Ada", LastName: "Lovelace",
@@ -198,9 +198,33 @@ func TestPostgresUUIDKeysMigration(t *testing.T) {
 		}
 		return es, ds, ns
 	}
+	if _, err := s.Pool().Exec(ctx, `UPDATE employees SET source_hash = decode('0123456789abcdef', 'hex')`); err != nil {
+		t.Fatal(err)
+	}
+	index := func() []schema.IndexEntry {
+		t.Helper()
+		in, err := s.BeginIngest(ctx, &schema.File{TenantID: c.TenantID, ConnectionID: c.ID, Name: "f", SHA256: "index", Layout: "census-csv"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer in.Rollback(ctx) //nolint:errcheck
+		var out []schema.IndexEntry
+		if err := in.Index(ctx, func(e schema.IndexEntry) error { out = append(out, e); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
 	es, ds, ns := read()
-	// Back to the keys as migration 010 left them, then forward again.
+	entries := index()
+	if len(entries) != 1 || len(entries[0].ContentHash) != 16 || entries[0].SourceHash != "0123456789abcdef" || entries[0].ConnectionID != c.ID {
+		t.Fatalf("index = %+v", entries)
+	}
+	// Back to the keys and hashes as migration 010 left them, then forward
+	// again.
 	if _, err := s.Pool().Exec(ctx, `
+ALTER TABLE employees ALTER COLUMN content_hash TYPE text USING encode(content_hash, 'hex'),
+    ALTER COLUMN source_hash DROP DEFAULT, ALTER COLUMN source_hash TYPE text USING encode(source_hash, 'hex'),
+    ALTER COLUMN source_hash SET DEFAULT '';
 ALTER TABLE dependents DROP CONSTRAINT dependents_tenant_id_employee_id_fkey;
 ALTER TABLE enrollments DROP CONSTRAINT enrollments_tenant_id_employee_id_fkey;
 ALTER TABLE employees ALTER COLUMN id TYPE text COLLATE "C", ALTER COLUMN tenant_id TYPE text COLLATE "C", ALTER COLUMN connection_id TYPE text;
@@ -210,7 +234,7 @@ ALTER TABLE dependents ADD CONSTRAINT dependents_tenant_id_employee_id_fkey FORE
     ADD CONSTRAINT dependents_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants (id);
 ALTER TABLE enrollments ADD CONSTRAINT enrollments_tenant_id_employee_id_fkey FOREIGN KEY (tenant_id, employee_id) REFERENCES employees (tenant_id, id),
     ADD CONSTRAINT enrollments_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants (id);
-DELETE FROM schema_migrations WHERE version = 11`); err != nil {
+DELETE FROM schema_migrations WHERE version >= 11`); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Migrate(ctx); err != nil {
@@ -222,7 +246,10 @@ DELETE FROM schema_migrations WHERE version = 11`); err != nil {
 	}
 	es2, ds2, ns2 := read()
 	if !reflect.DeepEqual(es, es2) || !reflect.DeepEqual(ds, ds2) || !reflect.DeepEqual(ns, ns2) {
-		t.Fatalf("read differently after migration 011:\n%+v\n%+v\n%+v\nwas\n%+v\n%+v\n%+v", es2, ds2, ns2, es, ds, ns)
+		t.Fatalf("read differently after migrations 011 and 012:\n%+v\n%+v\n%+v\nwas\n%+v\n%+v\n%+v", es2, ds2, ns2, es, ds, ns)
+	}
+	if got := index(); !reflect.DeepEqual(got, entries) {
+		t.Fatalf("change index after migrating = %+v, was %+v", got, entries)
 	}
 	changed := *e
 	changed.FirstName = "Augusta"
