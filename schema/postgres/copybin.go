@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
 )
 
 // copyBuf builds a COPY ... FROM STDIN (FORMAT binary) stream by hand for
@@ -56,30 +58,16 @@ func (c *copyBuf) uuid(u [16]byte) {
 // hexBytes writes a bytea column from hex digits. Hashes are all it
 // takes; it stops at an odd last digit or a byte that is not a digit.
 func (c *copyBuf) hexBytes(h string) {
-	at := len(c.b)
-	c.b = binary.BigEndian.AppendUint32(c.b, 0)
+	var v [64]byte
 	n := 0
-	for ; n+1 < len(h); n += 2 {
-		hi, ok1 := fromHex(h[n])
-		lo, ok2 := fromHex(h[n+1])
-		if !ok1 || !ok2 {
+	for ; n < len(v) && 2*n+1 < len(h); n++ {
+		hi, lo := codec.HexValue(h[2*n]), codec.HexValue(h[2*n+1])
+		if hi|lo > 15 {
 			break
 		}
-		c.b = append(c.b, hi<<4|lo)
+		v[n] = hi<<4 | lo
 	}
-	binary.BigEndian.PutUint32(c.b[at:], uint32(n/2))
-}
-
-func fromHex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+	c.bytes(v[:n])
 }
 
 func (c *copyBuf) bytes(p []byte) {

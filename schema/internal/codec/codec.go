@@ -93,6 +93,9 @@ func ValidID(s string) bool {
 	return ok
 }
 
+// HexValue is the value of the hex digit c, or 255 when c is not one.
+func HexValue(c byte) byte { return unhex[c] }
+
 // unhex maps a hex digit to its value and every other byte to 255.
 var unhex = func() (t [256]byte) {
 	for i := range t {
