@@ -42,8 +42,8 @@ func (s *Store) Employees(ctx context.Context, tenantID string, q schema.Employe
 		return nil, nil
 	}
 	after, order := "($2::uuid IS NULL OR id > $2)", "id"
-	args := []any{tenantID, cursorID(q.AfterID), q.EmploymentStatus, tsPtr(q.UpdatedSince), q.Limit,
-		q.EmploymentType, q.Department, q.Location, q.ExternalID, filterID(q.ConnectionID), q.HiredAfter, q.TerminatedAfter}
+	args := []any{tenantID, idParam(q.AfterID, maxUUID), q.EmploymentStatus, tsPtr(q.UpdatedSince), q.Limit,
+		q.EmploymentType, q.Department, q.Location, q.ExternalID, idParam(q.ConnectionID, nilUUID), q.HiredAfter, q.TerminatedAfter}
 	if q.ByUpdated {
 		after, order = "($2::uuid IS NULL OR (updated_at, id) > ($13, $2))", "updated_at, id"
 		args = append(args, q.AfterUpdated)
@@ -68,30 +68,18 @@ func (s *Store) Employee(ctx context.Context, tenantID, id string) (schema.Emplo
 	return e, interpret(err)
 }
 
-// The uuid keys of employees, dependents and enrollments (migration 011)
-// take ids from requests through these: a string that is not a UUID
-// matches no row, where passing it on would fail the query.
-
-// cursorID is the uuid parameter for "after this id": NULL for no
-// cursor, the greatest UUID (an empty page) for one that is not an id.
-func cursorID(id string) any {
+// idParam is the uuid parameter for an id from a request: NULL for none,
+// notAnID for a string that is not a UUID. notAnID is maxUUID for a
+// cursor (an empty page follows) and nilUUID, which no row has, for a
+// filter. The keys of employees, dependents and enrollments are uuid
+// (migration 011), and passing on a string that is not one would fail
+// the query.
+func idParam(id, notAnID string) any {
 	if id == "" {
 		return nil
 	}
 	if !codec.ValidID(id) {
-		return maxUUID
-	}
-	return id
-}
-
-// filterID is the uuid parameter for "only this id": NULL for no filter,
-// the nil UUID, which no row has, for one that is not an id.
-func filterID(id string) any {
-	if id == "" {
-		return nil
-	}
-	if !codec.ValidID(id) {
-		return nilUUID
+		return notAnID
 	}
 	return id
 }

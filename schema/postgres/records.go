@@ -199,7 +199,7 @@ func (s *Store) Dependents(ctx context.Context, tenantID string, q schema.ListQu
 	}
 	rows, _ := s.pool.Query(ctx, `SELECT d.id, d.tenant_id, d.employee_id, e.external_id, d.data::text, d.ssn_sealed, d.created_at, d.updated_at
 FROM dependents d JOIN employees e ON e.tenant_id = d.tenant_id AND e.id = d.employee_id WHERE d.tenant_id = $1 AND d.id > $2 AND ($4::uuid IS NULL OR d.employee_id = $4)
-ORDER BY d.id LIMIT $3`, tenantID, q.Cursor, q.Limit, filterID(q.EmployeeID))
+ORDER BY d.id LIMIT $3`, tenantID, q.Cursor, q.Limit, idParam(q.EmployeeID, nilUUID))
 	ds, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (schema.Dependent, error) {
 		var id, tenant, emp, empExt, data string
 		var ssn []byte
@@ -237,7 +237,7 @@ func (s *Store) Enrollments(ctx context.Context, tenantID string, q schema.ListQ
 		return nil, nil
 	}
 	rows, _ := s.pool.Query(ctx, `SELECT id, tenant_id, employee_id, plan_id, data::text, created_at, updated_at FROM enrollments
-WHERE tenant_id = $1 AND id > $2 AND ($4::uuid IS NULL OR employee_id = $4) ORDER BY id LIMIT $3`, tenantID, q.Cursor, q.Limit, filterID(q.EmployeeID))
+WHERE tenant_id = $1 AND id > $2 AND ($4::uuid IS NULL OR employee_id = $4) ORDER BY id LIMIT $3`, tenantID, q.Cursor, q.Limit, idParam(q.EmployeeID, nilUUID))
 	ns, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (schema.Enrollment, error) {
 		var n schema.Enrollment
 		var id, tenant, emp, plan, data string
