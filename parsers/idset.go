@@ -35,12 +35,9 @@ func (s *idSet) add(key string) bool {
 	h := maphash.String(s.seed, key) | 1 // never 0
 	for {
 		seg := s.dir[s.index(h)]
-		if seg.contains(h) {
-			return true
-		}
-		if seg.n < segMax {
-			seg.insert(h)
-			return false
+		found, room := seg.add(h)
+		if found || room {
+			return found
 		}
 		s.split(seg)
 	}
@@ -55,13 +52,22 @@ func (s *idSet) index(h uint64) uint64 {
 
 func (g *segment) home(h uint64) uint64 { return (h >> 7) & (segSlots - 1) }
 
-func (g *segment) contains(h uint64) bool {
+// add looks h up and, when absent and the segment has room, inserts it
+// in the empty slot that ended the search: one probe sequence for both.
+// found reports h was there; room is false when it was not and the
+// segment is full (the caller splits it and tries again).
+func (g *segment) add(h uint64) (found, room bool) {
 	for i := g.home(h); ; i = (i + 1) & (segSlots - 1) {
 		switch g.slots[i] {
 		case 0:
-			return false
+			if g.n >= segMax {
+				return false, false
+			}
+			g.slots[i] = h
+			g.n++
+			return false, true
 		case h:
-			return true
+			return true, true
 		}
 	}
 }

@@ -78,12 +78,26 @@ func (v *validator) email(field, value string) {
 // domain, and no spaces, commas, angle brackets or quotes (display names
 // and comments are not addresses).
 func ValidEmail(s string) bool {
-	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" || len(domain) < 3 || strings.ContainsAny(s, " \t,;<>()\"[]\\") || strings.Contains(domain, "@") {
-		return false
+	at, dot := -1, -1 // the @ and the domain's last dot
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '@':
+			if at >= 0 {
+				return false
+			}
+			at = i
+		case '.':
+			if at >= 0 {
+				if dot == i-1 {
+					return false // ".." in the domain
+				}
+				dot = i
+			}
+		case ' ', '\t', ',', ';', '<', '>', '(', ')', '"', '[', ']', '\\':
+			return false
+		}
 	}
-	dot := strings.LastIndexByte(domain, '.')
-	return dot > 0 && dot < len(domain)-1 && !strings.Contains(domain, "..")
+	return at > 0 && len(s)-at-1 >= 3 && dot > at+1 && dot < len(s)-1
 }
 
 // parseISODate parses YYYY-MM-DD strictly (no rollover) without allocating.

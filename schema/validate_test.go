@@ -165,3 +165,39 @@ func TestEveryCodeIsInTheCatalog(t *testing.T) {
 		}
 	}
 }
+
+// validEmailPlain is ValidEmail's definition written plainly: one @, a
+// local part, a dotted domain of 3+ bytes without "..", and none of the
+// bytes of display names and comments.
+func validEmailPlain(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || len(domain) < 3 || strings.ContainsAny(s, " \t,;<>()\"[]\\") || strings.Contains(domain, "@") {
+		return false
+	}
+	dot := strings.LastIndexByte(domain, '.')
+	return dot > 0 && dot < len(domain)-1 && !strings.Contains(domain, "..")
+}
+
+func TestValidEmail(t *testing.T) {
+	for s, want := range map[string]bool{
+		"ada@example.com": true, "a.b@c.io": true, "a@b.c": true, "x..y@b.co": true,
+		"": false, "ada": false, "@example.com": false, "ada@": false, "ada@com": false, "ada@.com": false,
+		"ada@example.": false, "ada@exa..mple.com": false, "a@b@c.com": false, "ada lovelace@example.com": false,
+		"Ada <ada@example.com>": false, "ada@example.com,bob@example.com": false, "a@b.c.": false, "a@bc": false,
+	} {
+		if got := ValidEmail(s); got != want || validEmailPlain(s) != want {
+			t.Errorf("ValidEmail(%q) = %v (plain %v), want %v", s, got, validEmailPlain(s), want)
+		}
+	}
+}
+
+func FuzzValidEmail(f *testing.F) {
+	for _, s := range []string{"ada@example.com", "a@b.c", "a@b..c", "a@@b.c", "x y@z.io", "@.", "a@.b.c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := ValidEmail(s), validEmailPlain(s); got != want {
+			t.Fatalf("ValidEmail(%q) = %v, the plain definition says %v", s, got, want)
+		}
+	})
+}

@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -47,6 +48,12 @@ type benchResult struct {
 	// unparsed (their raw bytes unchanged).
 	ChangedRecognised int     `json:"changed_rows_recognised"`
 	PeakRSSMB         float64 `json:"peak_rss_mb"`
+	// CPUSeconds and ChangedCPUSeconds are the CPU time (user and
+	// system) hrisbridge itself used in each pass, the database's not
+	// counted: steadier than the wall clock on a noisy machine, and what
+	// the Go side's work costs.
+	CPUSeconds        float64 `json:"cpu_seconds"`
+	ChangedCPUSeconds float64 `json:"changed_cpu_seconds"`
 }
 
 // cmdBench measures the whole ingest pipeline against a plain load of the
@@ -127,7 +134,9 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 
 	stop := profile(prof)
 	settle(ctx, s)
+	cpu := cpuSeconds()
 	r1, d1, err := timedIngest(ctx, b, conn, first)
+	res.CPUSeconds = cpuSeconds() - cpu
 	stop()
 	if err != nil {
 		return err
@@ -147,7 +156,9 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 
 	stop = profile(prof + ".changed")
 	settle(ctx, s)
+	cpu = cpuSeconds()
 	r2, d2, err := timedIngest(ctx, b, conn, second)
+	res.ChangedCPUSeconds = cpuSeconds() - cpu
 	stop()
 	if err != nil {
 		return err
@@ -297,6 +308,15 @@ func insertRaw(ctx context.Context, db *sql.DB, path string) (time.Duration, err
 }
 
 // peakRSSMB reads the process's peak resident set size (Linux).
+// cpuSeconds is the process's CPU time so far, user and system.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
 func peakRSSMB() float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
