@@ -52,12 +52,17 @@ func (e *Employee) Encode() Encoded {
 	return Encoded{Hash: e.ContentHash()}
 }
 
-// ContentHash is the hex SHA-256 of the employee's normalized content,
-// SSN included: equal hashes mean an update would change nothing.
+// ContentHash is the hex of the first HashBytes of the SHA-256 of the
+// employee's normalized content, SSN included: equal hashes mean an
+// update would change nothing.
 func (e *Employee) ContentHash() string {
 	h, _ := e.ContentHashInto(nil)
 	return h
 }
+
+// HashBytes is how much of an employee's SHA-256 content hash is kept
+// (as hex): change detection compares these first 64 bits.
+const HashBytes = 8
 
 // ContentHashInto is ContentHash using (and returning, grown) a scratch
 // buffer, so that hashing a file's rows allocates only the hex string.
@@ -73,8 +78,8 @@ func (e *Employee) ContentHashInto(buf []byte) (string, []byte) {
 	}
 	buf = AppendNested(buf, e)
 	sum := sha256.Sum256(buf)
-	var h [2 * sha256.Size]byte
-	hex.Encode(h[:], sum[:])
+	var h [2 * HashBytes]byte
+	hex.Encode(h[:], sum[:HashBytes])
 	return string(h[:]), buf
 }
 

@@ -28,26 +28,27 @@ func (v *validator) enum(field, value string, set []string) {
 	}
 }
 
-// date checks an ISO date and returns it, or the zero time when empty or bad.
-func (v *validator) date(field, value string) time.Time {
+// date checks an ISO date and returns it as a civil date, or the zero
+// one when empty or bad.
+func (v *validator) date(field, value string) civil {
 	if value == "" {
-		return time.Time{}
+		return civil{}
 	}
-	t, ok := parseISODate(value)
+	d, ok := parseISODate(value)
 	if !ok {
 		v.add(field, ECodeDate, "%s %q is not a valid date (YYYY-MM-DD)", field, value)
-		return time.Time{}
+		return civil{}
 	}
-	if t.Year() < 1900 || t.Year() > 2200 {
+	if d.y < 1900 || d.y > 2200 {
 		v.add(field, ECodeDate, "%s %q is outside the plausible range 1900-2200", field, value)
-		return time.Time{}
+		return civil{}
 	}
-	return t
+	return d
 }
 
-func (v *validator) before(earlyField string, early time.Time, lateField string, late time.Time) {
-	if !early.IsZero() && !late.IsZero() && late.Before(early) {
-		v.add(lateField, ECodeDateOrder, "%s %s is before %s %s", lateField, late.Format(DateLayout), earlyField, early.Format(DateLayout))
+func (v *validator) before(earlyField string, early civil, lateField string, late civil) {
+	if !early.zero() && !late.zero() && late.before(early) {
+		v.add(lateField, ECodeDateOrder, "%s %s is before %s %s", lateField, late, earlyField, early)
 	}
 }
 
@@ -56,11 +57,26 @@ func (v *validator) before(earlyField string, early time.Time, lateField string,
 var startYear = time.Now().Year()
 
 func (v *validator) birthDate(field, value string) {
-	t := v.date(field, value)
-	if !t.IsZero() && t.Year() >= startYear && t.After(time.Now()) {
-		v.add(field, ECodeDateOrder, "%s %s is in the future", field, value)
+	d := v.date(field, value)
+	if !d.zero() && d.y >= startYear {
+		y, m, day := time.Now().Date()
+		if (civil{y, int(m), day}).before(d) {
+			v.add(field, ECodeDateOrder, "%s %s is in the future", field, value)
+		}
 	}
 }
+
+// civil is a calendar date. Validation only compares dates, and checking
+// one this way, without time.Time, was a tenth of validating an employee.
+type civil struct{ y, m, d int }
+
+func (c civil) zero() bool { return c == civil{} }
+
+func (c civil) before(o civil) bool {
+	return c.y < o.y || c.y == o.y && (c.m < o.m || c.m == o.m && c.d < o.d)
+}
+
+func (c civil) String() string { return fmt.Sprintf("%04d-%02d-%02d", c.y, c.m, c.d) }
 
 func (v *validator) ssn(field, value string) {
 	if value != "" && !ValidSSN(value) {
@@ -101,9 +117,9 @@ func ValidEmail(s string) bool {
 }
 
 // parseISODate parses YYYY-MM-DD strictly (no rollover) without allocating.
-func parseISODate(s string) (time.Time, bool) {
+func parseISODate(s string) (civil, bool) {
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return time.Time{}, false
+		return civil{}, false
 	}
 	num := func(a, b int) int {
 		n := 0
@@ -116,14 +132,24 @@ func parseISODate(s string) (time.Time, bool) {
 		return n
 	}
 	y, m, d := num(0, 4), num(5, 7), num(8, 10)
-	if y < 0 || m < 1 || m > 12 || d < 1 {
-		return time.Time{}, false
+	if y < 0 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return civil{}, false
 	}
-	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
-	if t.Day() != d {
-		return time.Time{}, false
+	return civil{y, m, d}, true
+}
+
+// daysIn is the number of days of month m (1-12) of year y, Gregorian.
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
 	}
-	return t, true
+	return 31
 }
 
 func (v *validator) decimal(field, value string) {

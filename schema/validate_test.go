@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 func valid() Employee {
@@ -198,6 +199,20 @@ func FuzzValidEmail(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if got, want := ValidEmail(s), validEmailPlain(s); got != want {
 			t.Fatalf("ValidEmail(%q) = %v, the plain definition says %v", s, got, want)
+		}
+	})
+}
+
+// FuzzParseISODate holds the validator's date parser to time.Parse.
+func FuzzParseISODate(f *testing.F) {
+	for _, s := range []string{"2020-01-06", "2024-02-29", "2023-02-29", "1900-02-29", "2000-02-29", "2020-04-31", "2020-13-01", "0000-01-01", "2020-1-06"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, ok := parseISODate(s)
+		want, err := time.Parse(DateLayout, s)
+		if ok != (err == nil) || ok && (d.y != want.Year() || d.m != int(want.Month()) || d.d != want.Day() || d.String() != s) {
+			t.Fatalf("parseISODate(%q) = %+v, %v; time.Parse %v, %v", s, d, ok, want, err)
 		}
 	})
 }

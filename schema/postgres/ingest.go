@@ -317,7 +317,7 @@ func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Enc
 	emp.text(e.HireDate)
 	emp.text(e.TerminationDate)
 	emp.bool(false)
-	emp.hexBytes(storedHash(enc.Hash))
+	emp.hexBytes(enc.Hash)
 	emp.appended(func(b []byte) []byte { return codec.AppendRecord(b, e) })
 	emp.bytesOrNull(sealed)
 	emp.time(in.now)
@@ -468,7 +468,7 @@ func (in *ingest) sendUpdates(ctx context.Context, updates []codec.Pending, even
 			in.nEvents.Add(1)
 		}
 		exts[i], statuses[i], types[i], depts[i], locs[i] = p.ExternalID, p.Status, p.Type, p.Department, p.Location
-		hires[i], terms[i], hashes[i], records[i], sources[i], ssns[i] = p.HireDate, p.TerminationDate, storedHash(p.Hash), p.Data, p.Source, p.SSNSealed
+		hires[i], terms[i], hashes[i], records[i], sources[i], ssns[i] = p.HireDate, p.TerminationDate, p.Hash, p.Data, p.Source, p.SSNSealed
 		if p.ConnectionID != "" {
 			conns[i] = &p.ConnectionID
 		}
@@ -566,17 +566,6 @@ const analyzeAfter = 50_000
 func (in *ingest) Rollback(ctx context.Context) error {
 	in.wait() //nolint:errcheck // rolling back anyway
 	return in.tx.Rollback(ctx)
-}
-
-// storedHash is the part of an employee's content hash that is stored
-// (as 8 bytes, migration 012): change detection compares the first 64
-// bits (schema.Known), and the other 48 hex digits were 5% of every row
-// written.
-func storedHash(h string) string {
-	if len(h) > 16 {
-		return h[:16]
-	}
-	return h
 }
 
 func nullable(s string) any {
