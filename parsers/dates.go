@@ -3,6 +3,8 @@ package parsers
 import (
 	"strings"
 	"time"
+
+	"github.com/hrisbridge/hrisbridge/schema"
 )
 
 // dateFormat is a date layout compiled for allocation-free parsing of the
@@ -95,7 +97,7 @@ func (f *dateFormat) parse(v string) (string, bool) {
 			d = n
 		}
 	}
-	if i != len(v) || y < 0 || m < 1 || m > 12 || d < 1 || d > daysIn(m, y) {
+	if i != len(v) || y < 0 || m < 1 || m > 12 || d < 1 || d > schema.DaysIn(y, m) {
 		return "", false
 	}
 	b := [10]byte{byte('0' + y/1000%10), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
@@ -115,17 +117,4 @@ func digits(s string, at, n int) (int, bool) {
 		v = v*10 + int(c-'0')
 	}
 	return v, true
-}
-
-func daysIn(m, y int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
 }

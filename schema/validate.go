@@ -132,14 +132,14 @@ func parseISODate(s string) (civil, bool) {
 		return n
 	}
 	y, m, d := num(0, 4), num(5, 7), num(8, 10)
-	if y < 0 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+	if y < 0 || m < 1 || m > 12 || d < 1 || d > DaysIn(y, m) {
 		return civil{}, false
 	}
 	return civil{y, m, d}, true
 }
 
-// daysIn is the number of days of month m (1-12) of year y, Gregorian.
-func daysIn(y, m int) int {
+// DaysIn is the number of days of month m (1-12) of year y, Gregorian.
+func DaysIn(y, m int) int {
 	switch m {
 	case 2:
 		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
