@@ -59,11 +59,21 @@ func salary(e *schema.Employee) *schema.Money {
 
 var employeeEntity = &entity{
 	new: func() any { return &schema.Employee{} },
+	// reset keeps the custom-field map, address and salary of the last
+	// row (emptied) for the next: the reader hands out one record at a
+	// time, and whoever keeps a row copies it. finish drops the ones the
+	// row leaves empty.
 	reset: func(r any) {
 		x := r.(*schema.Employee)
-		cf := x.CustomFields
+		cf, a, m := x.CustomFields, x.HomeAddress, x.AnnualSalary
 		clear(cf)
-		*x = schema.Employee{CustomFields: cf}
+		*x = schema.Employee{CustomFields: cf, HomeAddress: a, AnnualSalary: m}
+		if a != nil {
+			*a = schema.Address{}
+		}
+		if m != nil {
+			*m = schema.Money{Currency: "USD"} // as salary makes it
+		}
 	},
 	key:     func(r any) string { return r.(*schema.Employee).ExternalID },
 	display: func(r any) string { return r.(*schema.Employee).ExternalID },

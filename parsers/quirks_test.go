@@ -1,6 +1,7 @@
 package parsers
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -214,6 +215,49 @@ func TestLayoutValidateNamesTheKey(t *testing.T) {
 	for _, name := range Builtins() {
 		if _, err := Builtin(name); err != nil {
 			t.Errorf("built-in %s: %v", name, err)
+		}
+	}
+}
+
+// TestReusingReadsTheSame: the reusing reader hands out one record whose
+// map, address and salary are emptied and filled again row by row; each
+// row must read exactly as the plain reader's own record for it, with
+// nothing left over from the row before.
+func TestReusingReadsTheSame(t *testing.T) {
+	const file = "Employee ID,First Name,Last Name,Status,Address 1,City,Annual Salary,Tobacco User\n" +
+		"E1,A,B,A,1 Main St,Springfield,\"52,000\",Y\n" +
+		"E2,C,D,A,,,,\n" +
+		"E3,E,F,T,,Shelbyville,,N\n" +
+		"E4,G,H,A,2 Elm St,,61000,\n" +
+		"E5,I,J,A,,,,\n"
+	snapshot := func(open func(io.Reader, *Layout) (Reader, error)) []string {
+		rd, err := open(strings.NewReader(file), census(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for {
+			row, err := rd.Next()
+			if err == io.EOF {
+				return out
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(row.Record)
+			out = append(out, string(b))
+		}
+	}
+	plain, reusing := snapshot(Open), snapshot(OpenReusing)
+	if strings.Join(plain, "\n") != strings.Join(reusing, "\n") {
+		t.Fatalf("reusing reader:\n%s\nplain reader:\n%s", strings.Join(reusing, "\n"), strings.Join(plain, "\n"))
+	}
+	for i, want := range []struct{ address, salary bool }{{true, true}, {false, false}, {true, false}, {true, true}, {false, false}} {
+		if got := strings.Contains(reusing[i], `"home_address":{`); got != want.address {
+			t.Errorf("row %d has an address %v, want %v: %s", i+1, got, want.address, reusing[i])
+		}
+		if got := strings.Contains(reusing[i], `"annual_salary":{`); got != want.salary {
+			t.Errorf("row %d has a salary %v, want %v: %s", i+1, got, want.salary, reusing[i])
 		}
 	}
 }
