@@ -11,8 +11,8 @@
 -- dependents and enrollments reference employees by (tenant_id,
 -- employee_id), so theirs change with them. Their tenant_id can no longer
 -- reference tenants(id) (text): like employees and events since migration
--- 007 they keep it without that check, and the reference to their
--- employee now vouches for the tenant.
+-- 007 they keep it without that check (only an ingest that holds the
+-- tenant writes it, and it must match their employee's).
 ALTER TABLE dependents DROP CONSTRAINT dependents_tenant_id_employee_id_fkey,
     DROP CONSTRAINT dependents_tenant_id_fkey;
 ALTER TABLE enrollments DROP CONSTRAINT enrollments_tenant_id_employee_id_fkey,
