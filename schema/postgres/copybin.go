@@ -75,15 +75,6 @@ func (c *copyBuf) bytes(p []byte) {
 	c.b = append(c.b, p...)
 }
 
-// textOrNull writes s, or NULL when it is empty.
-func (c *copyBuf) textOrNull(s string) {
-	if s == "" {
-		c.null()
-		return
-	}
-	c.text(s)
-}
-
 func (c *copyBuf) bytesOrNull(p []byte) {
 	if p == nil {
 		c.null()
