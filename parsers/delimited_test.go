@@ -35,6 +35,21 @@ func readAll(t testing.TB, src io.Reader, l *Layout) ([]*Row, error) {
 	}
 }
 
+// eachRow hands every row of rd to fn, failing the test on an error.
+func eachRow(t testing.TB, rd Reader, fn func(*Row)) {
+	t.Helper()
+	for {
+		row, err := rd.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(row)
+	}
+}
+
 func census(t testing.TB) *Layout {
 	t.Helper()
 	l, err := Builtin("census-csv")

@@ -101,20 +101,13 @@ func TestInvalidUTF8IsAnEncodingError(t *testing.T) {
 			t.Fatal("census-csv cannot skip")
 		}
 		var got []string
-		for {
-			row, err := rd.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		eachRow(t, rd, func(row *Row) {
 			var codes []string
 			for _, e := range row.Errors {
 				codes = append(codes, e.Code+":"+e.Field)
 			}
 			got = append(got, row.RecordID+"="+strings.Join(codes, ","))
-		}
+		})
 		want := "E1=E_ENCODING:first_name|E2=E_ENCODING:last_name|E3="
 		if strings.Join(got, "|") != want {
 			t.Fatalf("skipper %v: rows = %q; want %q", skip, strings.Join(got, "|"), want)
@@ -236,17 +229,11 @@ func TestReusingReadsTheSame(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out []string
-		for {
-			row, err := rd.Next()
-			if err == io.EOF {
-				return out
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		eachRow(t, rd, func(row *Row) {
 			b, _ := json.Marshal(row.Record)
 			out = append(out, string(b))
-		}
+		})
+		return out
 	}
 	plain, reusing := snapshot(Open), snapshot(OpenReusing)
 	if strings.Join(plain, "\n") != strings.Join(reusing, "\n") {

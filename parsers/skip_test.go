@@ -42,16 +42,8 @@ func TestSkipWith(t *testing.T) {
 			t.Fatal("census-csv cannot skip")
 		}
 		var rows []*Row
-		for {
-			row, err := rd.Next()
-			if err == io.EOF {
-				return rows
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			rows = append(rows, row)
-		}
+		eachRow(t, rd, func(row *Row) { rows = append(rows, row) })
+		return rows
 	}
 	l := builtin(t, "census-csv")
 	var ids []string
