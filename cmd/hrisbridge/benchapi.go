@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hrisbridge/hrisbridge/api"
@@ -118,29 +119,26 @@ func benchAPI(ctx context.Context, db string, rows, conns int, dur time.Duration
 }
 
 // bareHandler is the baseline: the same page query, rows as JSON, nothing
-// else.
+// else (the stored record as it is, base64, where the API decodes it).
 func bareHandler(pool *pgxpool.Pool, tenantID string) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.GET("/v1/employees", func(c *gin.Context) {
-		rows, err := pool.Query(c.Request.Context(), `SELECT id, external_id, data::text FROM employees WHERE tenant_id = $1 AND id > '' ORDER BY id LIMIT 101`, tenantID)
+		rows, err := pool.Query(c.Request.Context(), `SELECT id, external_id, data, record FROM employees WHERE tenant_id = $1 ORDER BY id LIMIT 101`, tenantID)
 		if err != nil {
 			c.Status(500)
 			return
 		}
-		defer rows.Close()
 		type row struct {
-			ID         string          `json:"id"`
-			ExternalID string          `json:"external_id"`
-			Data       json.RawMessage `json:"data"`
+			ID         string  `json:"id"`
+			ExternalID string  `json:"external_id"`
+			Data       *string `json:"data,omitempty"`
+			Record     []byte  `json:"record,omitempty"`
 		}
-		var out []row
-		for rows.Next() {
-			var r row
-			var data string
-			rows.Scan(&r.ID, &r.ExternalID, &data) //nolint:errcheck
-			r.Data = json.RawMessage(data)
-			out = append(out, r)
+		out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+		if err != nil {
+			c.Status(500)
+			return
 		}
 		c.JSON(200, gin.H{"data": out})
 	})
