@@ -48,7 +48,7 @@ func DecodeRecord(b []byte, e *schema.Employee) error {
 	if len(b) < len(recordVersion) || string(b[:len(recordVersion)]) != recordVersion {
 		return errRecord
 	}
-	d := Decoder{b: b[len(recordVersion):]}
+	d := NewDecoder(b[len(recordVersion):])
 	for _, s := range recordStrings(e) {
 		*s = d.String()
 	}
@@ -62,7 +62,7 @@ func DecodeRecord(b []byte, e *schema.Employee) error {
 	if d.Flag() {
 		e.AnnualSalary = &schema.Money{Amount: d.String(), Currency: d.String()}
 	}
-	if n := d.Uvarint(); n > 0 && n <= uint64(len(d.b)) {
+	if n := d.Uvarint(); n > 0 && n <= uint64(len(d.s)) {
 		// Keys are in strictly ascending order, as AppendRecord writes
 		// them: one record per employee, and no key twice.
 		e.CustomFields = make(map[string]string, n)
@@ -77,7 +77,7 @@ func DecodeRecord(b []byte, e *schema.Employee) error {
 	} else if n > 0 {
 		d.bad = true
 	}
-	if d.bad || len(d.b) > 0 {
+	if d.bad || len(d.s) > 0 {
 		return errRecord
 	}
 	return nil
@@ -87,33 +87,42 @@ func DecodeRecord(b []byte, e *schema.Employee) error {
 // uvarints) wrote: a stored record, a block of hires. A short or
 // malformed input sets Bad, and every read after that returns zero
 // values; only the shortest form of a uvarint is accepted, so an input
-// that decodes encodes back to the same bytes.
+// that decodes encodes back to the same bytes. The input is copied once,
+// into one string, and every string read is a piece of it: a page of
+// employees from the API was mostly one allocation per field before.
 type Decoder struct {
-	b   []byte
+	s   string
 	bad bool
 }
 
 // NewDecoder reads b.
-func NewDecoder(b []byte) *Decoder { return &Decoder{b: b} }
+func NewDecoder(b []byte) *Decoder { return &Decoder{s: string(b)} }
 
 // Bad reports whether a read failed.
 func (d *Decoder) Bad() bool { return d.bad }
 
 // Rest is what is left unread.
-func (d *Decoder) Rest() []byte { return d.b }
+func (d *Decoder) Rest() []byte { return []byte(d.s) }
 
 // Uvarint reads a uvarint.
 func (d *Decoder) Uvarint() uint64 {
 	if d.bad {
 		return 0
 	}
-	v, k := binary.Uvarint(d.b)
-	if k <= 0 || k != uvarintLen(v) { // only the shortest form is ours
-		d.bad = true
-		return 0
+	var v uint64
+	for i := 0; i < len(d.s) && i < binary.MaxVarintLen64; i++ {
+		c := d.s[i]
+		v |= uint64(c&0x7f) << (7 * i)
+		if c < 0x80 {
+			if i+1 != uvarintLen(v) || i == binary.MaxVarintLen64-1 && c > 1 { // only the shortest form is ours
+				break
+			}
+			d.s = d.s[i+1:]
+			return v
+		}
 	}
-	d.b = d.b[k:]
-	return v
+	d.bad = true
+	return 0
 }
 
 func uvarintLen(v uint64) int {
@@ -127,23 +136,23 @@ func uvarintLen(v uint64) int {
 // String reads a length-prefixed string.
 func (d *Decoder) String() string {
 	n := d.Uvarint()
-	if d.bad || n > uint64(len(d.b)) {
+	if d.bad || n > uint64(len(d.s)) {
 		d.bad = true
 		return ""
 	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
+	s := d.s[:n]
+	d.s = d.s[n:]
 	return s
 }
 
 // Flag reads a 0 or 1 byte.
 func (d *Decoder) Flag() bool {
-	if d.bad || len(d.b) == 0 {
+	if d.bad || len(d.s) == 0 {
 		d.bad = true
 		return false
 	}
-	f := d.b[0]
-	d.b = d.b[1:]
+	f := d.s[0]
+	d.s = d.s[1:]
 	if f > 1 {
 		d.bad = true
 	}

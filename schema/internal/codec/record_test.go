@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -121,6 +122,23 @@ func FuzzRecord(f *testing.F) {
 		if err := DecodeRecord(AppendRecord(nil, &in), &out); err != nil || !reflect.DeepEqual(in, out) {
 			js, _ := json.Marshal(out)
 			t.Fatalf("round trip of %+v = %s, %v", in, js, err)
+		}
+	})
+}
+
+// FuzzDecoderUvarint holds the decoder's uvarint to encoding/binary's,
+// shortest form only.
+func FuzzDecoderUvarint(f *testing.F) {
+	for _, b := range [][]byte{{0}, {0x80, 0}, {0xff, 1}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1}, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2}, {0x80}} {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d := NewDecoder(b)
+		got := d.Uvarint()
+		want, k := binary.Uvarint(b)
+		ok := k > 0 && k == len(binary.AppendUvarint(nil, want))
+		if d.Bad() == ok || ok && (got != want || len(d.Rest()) != len(b)-k) {
+			t.Fatalf("Uvarint(%x) = %d, bad %v, rest %d; encoding/binary %d, %d", b, got, d.Bad(), len(d.Rest()), want, k)
 		}
 	})
 }
