@@ -48,6 +48,7 @@ func (b *Bridge) IngestReader(ctx context.Context, conn schema.Connection, name 
 // ingestSpooled applies one spooled file: all of it in one transaction, or
 // none of it. release skips the hold guards (an operator approved it).
 func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name string, sp spooled, release bool) (Result, error) {
+	defer duringIngest()()
 	start := time.Now()
 	res, err := b.ingestFile(ctx, conn, name, sp, release)
 	if err == nil && res.File.Status != schema.FileDuplicate && res.File.Status != schema.FileHeld {
