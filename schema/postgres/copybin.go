@@ -20,8 +20,7 @@ import (
 // The format: a signature, flags and header extension length; per row
 // the field count, then per field its length (-1 for NULL) and bytes in
 // the type's binary form (text and bytea as they are; uuid its 16
-// bytes; bool one
-// byte; timestamptz microseconds since 2000-01-01 UTC); a -1 trailer.
+// bytes; timestamptz microseconds since 2000-01-01 UTC); a -1 trailer.
 type copyBuf struct {
 	b     []byte
 	nrows int
@@ -89,15 +88,6 @@ func (c *copyBuf) int4(v int32) {
 }
 
 func (c *copyBuf) null() { c.b = binary.BigEndian.AppendUint32(c.b, 0xffffffff) }
-
-func (c *copyBuf) bool(v bool) {
-	c.b = binary.BigEndian.AppendUint32(c.b, 1)
-	if v {
-		c.b = append(c.b, 1)
-	} else {
-		c.b = append(c.b, 0)
-	}
-}
 
 // pgEpochMicros is timestamptz's zero (2000-01-01 UTC) in Unix
 // microseconds.
