@@ -307,7 +307,6 @@ func insertRaw(ctx context.Context, db *sql.DB, path string) (time.Duration, err
 	return time.Since(start), err
 }
 
-// peakRSSMB reads the process's peak resident set size (Linux).
 // cpuSeconds is the process's CPU time so far, user and system.
 func cpuSeconds() float64 {
 	var ru syscall.Rusage
@@ -317,6 +316,7 @@ func cpuSeconds() float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
+// peakRSSMB reads the process's peak resident set size (Linux).
 func peakRSSMB() float64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
