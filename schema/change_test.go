@@ -85,3 +85,11 @@ func BenchmarkContentHash(b *testing.B) {
 		}
 	})
 }
+
+func TestSourceHash(t *testing.T) {
+	for sum, want := range map[uint64]string{0: "", 0xab: "00000000000000ab", 1<<64 - 1: "ffffffffffffffff", 0x0123456789abcdef: "0123456789abcdef"} {
+		if got := SourceHash(sum); got != want || sum != 0 && hashPrefix(got) != sum {
+			t.Errorf("SourceHash(%#x) = %q (read back %#x), want %q", sum, got, hashPrefix(got), want)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package schema
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -382,13 +384,11 @@ func SourceHash(sum uint64) string {
 	if sum == 0 {
 		return ""
 	}
-	var b [16]byte
-	const digits = "0123456789abcdef"
-	for i := 15; i >= 0; i-- {
-		b[i] = digits[sum&15]
-		sum >>= 4
-	}
-	return string(b[:])
+	var b [8]byte
+	var h [16]byte
+	binary.BigEndian.PutUint64(b[:], sum)
+	hex.Encode(h[:], b[:])
+	return string(h[:])
 }
 
 // Unseen returns the external ids of this connection's employees that the
