@@ -59,7 +59,7 @@ var startYear = time.Now().Year()
 func (v *validator) birthDate(field, value string) {
 	d := v.date(field, value)
 	if !d.zero() && d.y >= startYear {
-		y, m, day := time.Now().Date()
+		y, m, day := time.Now().UTC().Date() // dates are UTC calendar days, as time.Time compared them
 		if (civil{y, int(m), day}).before(d) {
 			v.add(field, ECodeDateOrder, "%s %s is in the future", field, value)
 		}
