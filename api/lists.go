@@ -128,7 +128,9 @@ func (s *Server) fileErrors(c *gin.Context) {
 
 // Files releases and discards held files; cmd wires the bridge in.
 type Files interface {
-	Release(ctx context.Context, tenantID, fileID string) (schema.File, error)
+	// Release applies a held file; overwrite lets it apply over files of
+	// its connection that applied after it was received.
+	Release(ctx context.Context, tenantID, fileID string, overwrite bool) (schema.File, error)
 	Discard(ctx context.Context, tenantID, fileID string) error
 }
 
@@ -137,7 +139,8 @@ func (s *Server) releaseFile(c *gin.Context) {
 		problem(c, http.StatusNotImplemented, "not_configured", "this server does not apply files")
 		return
 	}
-	f, err := s.cfg.Files.Release(c.Request.Context(), tenantID(c), c.Param("id"))
+	overwrite := c.Query("overwrite") == "true"
+	f, err := s.cfg.Files.Release(c.Request.Context(), tenantID(c), c.Param("id"), overwrite)
 	if err != nil {
 		fail(c, err)
 		return

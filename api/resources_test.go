@@ -18,8 +18,8 @@ import (
 // heldFiles adapts the bridge for the API, as cmd does.
 type heldFiles struct{ b *bridge.Bridge }
 
-func (h heldFiles) Release(ctx context.Context, t, id string) (schema.File, error) {
-	r, err := h.b.Release(ctx, t, id)
+func (h heldFiles) Release(ctx context.Context, t, id string, overwrite bool) (schema.File, error) {
+	r, err := h.b.Release(ctx, t, id, overwrite)
 	return r.File, err
 }
 func (h heldFiles) Discard(ctx context.Context, t, id string) error { return h.b.Discard(ctx, t, id) }

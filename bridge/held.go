@@ -10,8 +10,11 @@ import (
 )
 
 // Release applies a held file as an operator approved it: the hold guards
-// (shrink, schema drift) are skipped, every other guard still applies.
-func (b *Bridge) Release(ctx context.Context, tenantID, fileID string) (Result, error) {
+// (shrink, overlap, schema drift) are skipped, every other guard still
+// applies. A held file older than a file of its connection that applied
+// since is refused (it would set people back to older values) unless
+// overwrite says the operator means to do that.
+func (b *Bridge) Release(ctx context.Context, tenantID, fileID string, overwrite bool) (Result, error) {
 	f, err := b.cfg.Store.File(ctx, tenantID, fileID)
 	if err != nil {
 		return Result{}, fmt.Errorf("file %s: %w", fileID, err)
@@ -22,6 +25,16 @@ func (b *Bridge) Release(ctx context.Context, tenantID, fileID string) (Result, 
 	conn, err := b.cfg.Store.Connection(ctx, tenantID, f.ConnectionID)
 	if err != nil {
 		return Result{}, err
+	}
+	if !overwrite {
+		newer, err := b.appliedSince(ctx, f)
+		if err != nil {
+			return Result{}, err
+		}
+		if newer.ID != "" {
+			return Result{}, fmt.Errorf("file %s was held before file %s (%s) applied: releasing it would set its people back to older values; "+
+				"discard it, or release it with overwrite to apply it over the newer data: %w", fileID, newer.ID, newer.Name, schema.ErrState)
+		}
 	}
 	sp, err := b.kept(f)
 	if err != nil {
@@ -52,4 +65,29 @@ func (b *Bridge) Discard(ctx context.Context, tenantID, fileID string) error {
 	}
 	os.Remove(b.keptPath(f))
 	return nil
+}
+
+// appliedSince returns the newest file of held's connection that applied
+// after held was received, or a zero File.
+func (b *Bridge) appliedSince(ctx context.Context, held schema.File) (schema.File, error) {
+	q := schema.ListQuery{ConnectionID: held.ConnectionID, Limit: 200}
+	for {
+		files, err := b.cfg.Store.Files(ctx, held.TenantID, q)
+		if err != nil {
+			return schema.File{}, err
+		}
+		for _, f := range files {
+			if f.ID == held.ID || f.ReceivedAt.Before(held.ReceivedAt) {
+				return schema.File{}, nil // files are listed newest first
+			}
+			applied := f.Status == schema.FileApplied || f.Status == schema.FileAppliedWithErrors
+			if applied && f.AppliedAt != nil && f.AppliedAt.After(held.ReceivedAt) {
+				return f, nil
+			}
+		}
+		if len(files) < q.Limit {
+			return schema.File{}, nil
+		}
+		q.Cursor = files[len(files)-1].ID
+	}
 }

@@ -243,6 +243,10 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 			return res, kept, errHeld{fmt.Sprintf("snapshot shrank from %d to %d people, more than the %g%% limit: a truncated or filtered export?",
 				prev, file.Valid, maxShrink(policy)*100)}
 		}
+		if prev := known.Previous(); !release && prev > 0 && float64(known.Overlap()) < float64(prev)*minOverlap(policy) {
+			return res, kept, errHeld{fmt.Sprintf("only %d of the %d people of the last snapshot are in this one, below the %g%% overlap limit: another employer's export, or re-keyed employee ids?",
+				known.Overlap(), prev, minOverlap(policy)*100)}
+		}
 		gone := known.Unseen()
 		if err := in.MarkMissing(ctx, gone, policy.Absent == "terminate", time.Now().UTC().Format(schema.DateLayout)); err != nil {
 			return res, kept, fmt.Errorf("mark missing: %w", err)

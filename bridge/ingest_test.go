@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -24,12 +25,23 @@ type ingestFixture struct {
 
 func newIngest(t *testing.T, s schema.Store, layout string, policy Policy) *ingestFixture {
 	t.Helper()
+	return newIngestFor(t, s, "acme", layout, policy)
+}
+
+// newIngestNamed is newIngest for a census-csv connection of another tenant.
+func newIngestNamed(t *testing.T, s schema.Store, tenant string, policy Policy) *ingestFixture {
+	t.Helper()
+	return newIngestFor(t, s, tenant, "census-csv", policy)
+}
+
+func newIngestFor(t *testing.T, s schema.Store, tenant, layout string, policy Policy) *ingestFixture {
+	t.Helper()
 	ctx := context.Background()
 	b, err := New(Config{Store: s, Box: storetest.Box(t), SpoolDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn := schema.Tenant{Slug: "acme", Name: "Acme"}
+	tn := schema.Tenant{Slug: tenant, Name: tenant}
 	if err := s.CreateTenant(ctx, &tn); err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +240,7 @@ func TestShrinkHoldsThenRelease(t *testing.T) {
 		if again := f.ingestRaw(census(people(7, "A")...)); again.File.Status != schema.FileDuplicate {
 			t.Fatalf("resent held file = %s", again.File.Status)
 		}
-		rel, err := f.bridge.Release(ctx, f.conn.TenantID, res.File.ID)
+		rel, err := f.bridge.Release(ctx, f.conn.TenantID, res.File.ID, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,7 +251,7 @@ func TestShrinkHoldsThenRelease(t *testing.T) {
 		if held.Status != schema.FileReleased {
 			t.Fatalf("held file row = %s, want released", held.Status)
 		}
-		if _, err := f.bridge.Release(ctx, f.conn.TenantID, res.File.ID); err == nil {
+		if _, err := f.bridge.Release(ctx, f.conn.TenantID, res.File.ID, false); err == nil {
 			t.Fatal("released twice")
 		}
 	})
@@ -267,7 +279,7 @@ func TestSchemaDriftHoldsThenDiscard(t *testing.T) {
 	if es, _ := s.Employees(ctx, f.conn.TenantID, schema.EmployeeQuery{Limit: 10}); len(es) != 1 {
 		t.Fatalf("a discarded file applied: %d employees", len(es))
 	}
-	if _, err := f.bridge.Release(ctx, f.conn.TenantID, res.File.ID); err == nil {
+	if _, err := f.bridge.Release(ctx, f.conn.TenantID, res.File.ID, false); err == nil {
 		t.Fatal("a discarded file was released")
 	}
 }
@@ -292,4 +304,70 @@ func TestTrailerMismatchRejects(t *testing.T) {
 	if res := f.ingestRaw(truncated); res.File.Status != schema.FileRejected || !strings.Contains(res.File.Detail, "E_TRUNCATED") {
 		t.Fatalf("truncated = %s %q", res.File.Status, res.File.Detail)
 	}
+}
+
+func TestReleaseRefusesAStaleHeldFile(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		ctx := context.Background()
+		f := newIngest(t, s, "census-csv", Policy{})
+		f.ingest(census(people(10, "A")...))
+		held := f.ingestRaw(census(people(5, "A")...)) // shrank by half: held
+		if held.File.Status != schema.FileHeld {
+			t.Fatalf("shrunk file = %s, want held", held.File.Status)
+		}
+		// A newer full snapshot applies: one person changed department.
+		newer := strings.Replace(census(people(10, "A")...), "E03,First E03,Last,A,,Eng", "E03,First E03,Last,A,,Sales", 1)
+		if got := counts(f.ingest(newer)); got != "applied c0 u1 s9 m0 e1" {
+			t.Fatalf("newer file: %s", got)
+		}
+		_, err := f.bridge.Release(ctx, f.conn.TenantID, held.File.ID, false)
+		if !errors.Is(err, schema.ErrState) || !strings.Contains(err.Error(), "set its people back to older values") {
+			t.Fatalf("release of a stale held file: %v, want ErrState", err)
+		}
+		if e := f.employee("E03"); e.Department != "Sales" || f.employee("E10").MissingFromSnapshot {
+			t.Fatalf("a refused release changed data: E03 in %s", e.Department)
+		}
+		if h, _ := s.File(ctx, f.conn.TenantID, held.File.ID); h.Status != schema.FileHeld {
+			t.Fatalf("refused file is %s, want still held", h.Status)
+		}
+		// Deliberately, with overwrite: the older snapshot applies.
+		rel, err := f.bridge.Release(ctx, f.conn.TenantID, held.File.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := counts(rel); got != "applied c0 u1 s4 m5 e6" {
+			t.Fatalf("overwriting release: %s", got)
+		}
+	})
+}
+
+func TestAnotherEmployersSnapshotIsHeld(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := newIngest(t, s, "census-csv", Policy{})
+		f.ingest(census(people(10, "A")...))
+		f.newEvents()
+		other := make([]string, 10)
+		for i := range other {
+			other[i] = fmt.Sprintf("X%02d:A", i+1)
+		}
+		res := f.ingest(census(other...)) // same size, none of the same ids
+		if res.File.Status != schema.FileHeld || !strings.Contains(res.File.Detail, "only 0 of the 10 people") {
+			t.Fatalf("foreign snapshot = %s %q, want held for overlap", res.File.Status, res.File.Detail)
+		}
+		if e := f.employee("E01"); e.MissingFromSnapshot {
+			t.Fatal("a held file flagged people missing")
+		}
+		// Half the people kept (and half new hires) is at the limit: applies.
+		mixed := append(people(5, "A"), other[:5]...)
+		if got := counts(f.ingest(census(mixed...))); got != "applied c5 u0 s5 m5 e10" {
+			t.Fatalf("half overlap: %s", got)
+		}
+		// The limit can be turned off per connection.
+		off := 0.0
+		g := newIngestNamed(t, s, "acme2", Policy{MinOverlapRatio: &off})
+		g.ingest(census(people(10, "A")...))
+		if res := g.ingest(census(other...)); res.File.Status != schema.FileApplied {
+			t.Fatalf("overlap guard off: %s %q", res.File.Status, res.File.Detail)
+		}
+	})
 }

@@ -15,6 +15,10 @@ type Policy struct {
 	// MaxShrinkRatio holds a full snapshot for approval when it has this
 	// much fewer people than the last one; default 0.2.
 	MaxShrinkRatio *float64 `json:"max_shrink_ratio,omitempty"`
+	// MinOverlapRatio holds a full snapshot for approval when fewer than
+	// this share of the people present before it are in it (another
+	// employer's export, or a re-keyed one); default 0.5, 0 turns it off.
+	MinOverlapRatio *float64 `json:"min_overlap_ratio,omitempty"`
 	// Absent is what a full snapshot's absence means: flag (default: set
 	// missing_from_snapshot and emit employee.missing_from_snapshot) or
 	// terminate.
@@ -23,7 +27,7 @@ type Policy struct {
 
 // Validate names the bad key.
 func (p Policy) Validate() error {
-	for name, v := range map[string]*float64{"max_invalid_ratio": p.MaxInvalidRatio, "max_shrink_ratio": p.MaxShrinkRatio} {
+	for name, v := range map[string]*float64{"max_invalid_ratio": p.MaxInvalidRatio, "max_shrink_ratio": p.MaxShrinkRatio, "min_overlap_ratio": p.MinOverlapRatio} {
 		if v != nil && (*v < 0 || *v > 1) {
 			return fmt.Errorf("policy.%s %v must be between 0 and 1", name, *v)
 		}
@@ -82,4 +86,11 @@ func maxShrink(p Policy) float64 {
 		return *p.MaxShrinkRatio
 	}
 	return 0.2
+}
+
+func minOverlap(p Policy) float64 {
+	if p.MinOverlapRatio != nil {
+		return *p.MinOverlapRatio
+	}
+	return 0.5
 }

@@ -66,7 +66,8 @@ const (
 	sameConn uint8 = 1 << iota
 	missing
 	seen
-	dirty // written by this file: in the next delta (keptindex.go)
+	dirty   // written by this file: in the next delta (keptindex.go)
+	present // present for this connection before the file (Previous counts these)
 )
 
 func (e *knownEntry) is(f uint8) bool { return e.flags&f != 0 }
@@ -197,6 +198,7 @@ func LoadKnown(ctx context.Context, in Ingest, connectionID string) (*Known, err
 	k.sorted = len(k.entries)
 	for i := range k.entries {
 		if e := &k.entries[i]; e.is(sameConn) && !e.is(missing) {
+			e.flags |= present
 			k.previous++
 		}
 	}
@@ -402,6 +404,19 @@ func (k *Known) Unseen() []string {
 		}
 	}
 	return out
+}
+
+// Overlap returns how many of the employees Previous counts the file
+// contained: a full snapshot of the same employer shares most of its ids
+// with the last one, another employer's export shares none.
+func (k *Known) Overlap() int {
+	n := 0
+	for i := range k.entries[:k.sorted] {
+		if e := &k.entries[i]; e.is(present) && e.is(seen) {
+			n++
+		}
+	}
+	return n
 }
 
 // Previous returns how many of this connection's employees were present

@@ -138,6 +138,7 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	catchUp := fs.String("catch-up", schema.CatchUpOnce, "what ticks missed during downtime do: once (one sync at start-up) or skip")
 	maxInvalid := fs.Float64("max-invalid-ratio", -1, "configure: reject a file with a larger share of invalid rows")
 	maxShrink := fs.Float64("max-shrink-ratio", -1, "configure: hold a full snapshot that shrank by more than this")
+	minOverlap := fs.Float64("min-overlap-ratio", -1, "configure: hold a full snapshot holding less than this share of the last one's people (0: off)")
 	absent := fs.String("absent", "", "configure: what absence from a full snapshot means: flag or terminate")
 	expectEvery := fs.Int("expect-file-every", -1, "configure: degraded after this many scheduled syncs in a row without a file (0: off)")
 	var c bridge.SFTPConfig
@@ -196,6 +197,9 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 			}
 			if *maxShrink >= 0 {
 				policy["max_shrink_ratio"] = *maxShrink
+			}
+			if *minOverlap >= 0 {
+				policy["min_overlap_ratio"] = *minOverlap
 			}
 			if *absent != "" {
 				policy["absent"] = *absent

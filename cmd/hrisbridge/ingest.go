@@ -123,6 +123,7 @@ func cmdFiles(ctx context.Context, args []string, out io.Writer) error {
 	tenant := fs.String("tenant", "", "tenant slug")
 	limit := fs.Int("limit", 50, "files to list")
 	asJSON := fs.Bool("json", false, "print JSON")
+	overwrite := fs.Bool("overwrite", false, "release: apply a held file even though newer files of its connection applied since")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -166,7 +167,7 @@ func cmdFiles(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return nil
 	case "release":
-		res, err := b.Release(ctx, t.ID, pos[1])
+		res, err := b.Release(ctx, t.ID, pos[1], *overwrite)
 		if err != nil {
 			return err
 		}

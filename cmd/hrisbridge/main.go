@@ -39,7 +39,7 @@ Usage:
   hrisbridge connections trust-host --tenant SLUG CONNECTION pin the key the server presents now
   hrisbridge connections show --tenant SLUG CONNECTION       health, schedule, active window, next syncs
   hrisbridge connections schedule --tenant SLUG CONNECTION --cron SPEC [--time-zone TZ] [--catch-up once|skip]
-  hrisbridge connections configure --tenant SLUG CONNECTION [--max-invalid-ratio R] [--max-shrink-ratio R]
+  hrisbridge connections configure --tenant SLUG CONNECTION [--max-invalid-ratio R] [--max-shrink-ratio R] [--min-overlap-ratio R]
                                    [--absent flag|terminate] [--expect-file-every N]
   hrisbridge sync [--queue] --tenant SLUG CONNECTION
                                                    pull a connection now (--queue: as a job for the servers)

@@ -160,8 +160,8 @@ func cmdHealthcheck(ctx context.Context, args []string, out io.Writer) error {
 // heldFiles lets the API release and discard held files through the bridge.
 type heldFiles struct{ b *bridge.Bridge }
 
-func (h heldFiles) Release(ctx context.Context, tenantID, fileID string) (schema.File, error) {
-	res, err := h.b.Release(ctx, tenantID, fileID)
+func (h heldFiles) Release(ctx context.Context, tenantID, fileID string, overwrite bool) (schema.File, error) {
+	res, err := h.b.Release(ctx, tenantID, fileID, overwrite)
 	return res.File, err
 }
 
