@@ -45,8 +45,11 @@ type Config struct {
 	// default 60s.
 	IdleTimeout time.Duration
 	// MaxDecoded caps what one drop may expand to when decompressed or
-	// decrypted; default DefaultMaxDecoded (8 GiB).
+	// decrypted; default DefaultMaxDecoded (2 GiB).
 	MaxDecoded int64
+	// Limits bound the lines, values and columns of a file (parsers
+	// defaults when zero).
+	Limits parsers.Limits
 	// MaxInvalidRatio rejects a file whose share of invalid rows is above
 	// it; default 0.05.
 	MaxInvalidRatio float64
@@ -80,6 +83,12 @@ func New(cfg Config) (*Bridge, error) {
 	cfg.RetryBase = cmp.Or(cfg.RetryBase, 2*time.Second)
 	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, time.Minute)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
+	cfg.Limits = cfg.Limits.WithDefaults()
+	// A compressed upload is decoded into the spool before anything else
+	// may have made it.
+	if err := os.MkdirAll(cfg.SpoolDir, 0o700); err != nil {
+		return nil, fmt.Errorf("bridge: spool dir: %w", err)
+	}
 	return &Bridge{cfg: cfg}, nil
 }
 

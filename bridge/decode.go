@@ -23,8 +23,12 @@ import (
 // first (census.csv.gz.pgp is decrypted, then gunzipped). Idempotency keeps
 // using the SHA-256 of the bytes as delivered.
 
-// DefaultMaxDecoded caps what one drop may expand to (zip bombs).
-const DefaultMaxDecoded = 8 << 30
+// DefaultMaxDecoded caps what one drop may expand to (zip bombs): twice
+// the largest census exports seen.
+const DefaultMaxDecoded = 2 << 30
+
+// ErrTooLarge is a drop that expands past Config.MaxDecoded.
+var ErrTooLarge = errors.New("the drop expands past the decoded-size limit")
 
 // PGP holds a connection's OpenPGP keys (in its sealed secret).
 type PGP struct {
@@ -66,7 +70,7 @@ func (b *Bridge) decode(sp spooled, name string, keys PGP) (string, string, erro
 			os.Remove(path)
 		}
 		if err != nil {
-			return "", "", fmt.Errorf("%w %s (%s): %v", ErrDecode, name, step, err)
+			return "", "", fmt.Errorf("%w %s (%s): %w", ErrDecode, name, step, err)
 		}
 		path = out
 	}
@@ -114,14 +118,14 @@ func (b *Bridge) decodeOne(path, step string, keys PGP) (string, error) {
 			return "", err
 		}
 	}
-	out, err := os.CreateTemp(b.cfg.SpoolDir, "decoded-*")
+	out, err := os.CreateTemp(b.cfg.SpoolDir, tempPattern("decoded"))
 	if err != nil {
 		return "", err
 	}
 	limit := b.cfg.MaxDecoded
 	n, err := io.Copy(out, io.LimitReader(r, limit+1))
 	if err == nil && n > limit {
-		err = fmt.Errorf("expands past the %d-byte limit (max_decoded_bytes)", limit)
+		err = fmt.Errorf("%w: more than %d bytes (max_decoded_bytes)", ErrTooLarge, limit)
 	}
 	if err == nil && check != nil {
 		err = check()

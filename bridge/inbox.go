@@ -3,29 +3,40 @@ package bridge
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/hrisbridge/hrisbridge/bridge/sftpd"
+	"github.com/hrisbridge/hrisbridge/parsers"
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
 // Inbox holds files pushed to hrisbridge, by HR admins over the drop box
 // SFTP server or by HTTP upload, until they are ingested. Each connection
-// has a directory: inbox/ is what its drop box accounts see as "/". A
-// file stays in inbox/ until its ingest is recorded (its bytes are then
-// kept under the bridge's FilesDir and the inbox copy removed), so a
-// crash or restart never loses one: Run rescans and a repeated file is a
-// duplicate delivery, never a second apply.
+// has a directory:
+//
+//	inbox/       what its drop box accounts see as "/"; the SFTP server
+//	             commits a file here only when its upload completed
+//	uploads/     HTTP uploads, named <file id>-<name> (ids are ours, never
+//	             a client's: no SFTP account can write here)
+//	attempts/    one marker per file being (or failed being) ingested
+//	quarantine/  files that killed the process or failed MaxAttempts times
+//
+// A file stays until its ingest is recorded (its bytes are then kept under
+// the bridge's FilesDir and the inbox copy removed), so a crash or restart
+// never loses one: Run rescans and a repeated file is a duplicate
+// delivery, never a second apply.
 type Inbox struct {
 	b   *Bridge
 	dir string
@@ -34,14 +45,19 @@ type Inbox struct {
 	Stable time.Duration
 	// Rescan is the interval of rescans; default 30 s.
 	Rescan time.Duration
-	queue  chan string
-	mu     sync.Mutex
-	busy   map[string]bool
+	// MaxAttempts is how many failed ingests of one file (errors, not
+	// rejections: a rejected file is recorded and done) put it in
+	// quarantine; default 3. A file whose ingest the process did not
+	// survive is quarantined at the next start.
+	MaxAttempts int
+	queue       chan string
+	mu          sync.Mutex
+	busy        map[string]bool
 }
 
 // NewInbox returns the inbox under dir.
 func (b *Bridge) NewInbox(dir string) *Inbox {
-	return &Inbox{b: b, dir: dir, Stable: time.Minute, Rescan: 30 * time.Second, queue: make(chan string, 1024), busy: map[string]bool{}}
+	return &Inbox{b: b, dir: dir, Stable: time.Minute, Rescan: 30 * time.Second, MaxAttempts: 3, queue: make(chan string, 1024), busy: map[string]bool{}}
 }
 
 // Root is the directory a connection's drop box accounts see as "/".
@@ -50,15 +66,16 @@ func (x *Inbox) Root(connectionID string) (string, error) {
 	return d, os.MkdirAll(d, 0o750)
 }
 
-// httpPrefix marks an HTTP upload's file name with the file id promised to
-// the uploader.
-const httpPrefix = ".http-"
+func (x *Inbox) uploads(connectionID string) (string, error) {
+	d := filepath.Join(x.dir, connectionID, "uploads")
+	return d, os.MkdirAll(d, 0o750)
+}
 
 // Put stores an HTTP upload for conn and returns the file id it will be
 // recorded under and the path to hand to Ingest or Notify. The bytes are
 // on disk (synced) before Put returns.
 func (x *Inbox) Put(conn schema.Connection, name string, r io.Reader) (id, path string, err error) {
-	root, err := x.Root(conn.ID)
+	dir, err := x.uploads(conn.ID)
 	if err != nil {
 		return "", "", err
 	}
@@ -67,7 +84,8 @@ func (x *Inbox) Put(conn schema.Connection, name string, r io.Reader) (id, path 
 		name = "upload"
 	}
 	id = uuid.Must(uuid.NewV7()).String()
-	tmp := filepath.Join(root, httpPrefix+id+"-"+name+".part")
+	path = filepath.Join(dir, id+"-"+name)
+	tmp := path + ".part"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return "", "", err
@@ -83,7 +101,6 @@ func (x *Inbox) Put(conn schema.Connection, name string, r io.Reader) (id, path 
 		os.Remove(tmp)
 		return "", "", err
 	}
-	path = strings.TrimSuffix(tmp, ".part")
 	return id, path, os.Rename(tmp, path)
 }
 
@@ -116,9 +133,11 @@ func (x *Inbox) Notify(path string) {
 	}
 }
 
-// Run ingests notified files and rescans every connection's inbox for
-// files left over (after a restart) until ctx ends.
+// Run recovers from an earlier process's end (Recover), then ingests
+// notified files and rescans every connection's inbox for files left over
+// until ctx ends.
 func (x *Inbox) Run(ctx context.Context) error {
+	x.Recover(ctx)
 	x.scan(ctx, 0) // leftovers from before a restart are complete files
 	tick := time.NewTicker(cmp.Or(x.Rescan, 30*time.Second))
 	defer tick.Stop()
@@ -134,18 +153,58 @@ func (x *Inbox) Run(ctx context.Context) error {
 	}
 }
 
+// Recover cleans up after a process that ended without finishing its
+// work: uploads that never completed (SFTP temporaries, HTTP .part
+// files) and spooled or decoded temporaries are removed, and a file the
+// process was ingesting when it died is quarantined rather than taken
+// again (it may be what killed it). Run calls it first.
+func (x *Inbox) Recover(ctx context.Context) {
+	log := x.b.cfg.Logger
+	if n, err := x.b.CleanSpool(); err != nil {
+		log.WarnContext(ctx, "spool cleanup failed", "error", err)
+	} else if n > 0 {
+		log.InfoContext(ctx, "removed temporaries of an earlier process", "files", n)
+	}
+	conns, _ := os.ReadDir(x.dir)
+	for _, c := range conns {
+		base := filepath.Join(x.dir, c.Name())
+		if n, err := sftpd.RemoveLeftovers(filepath.Join(base, "inbox")); err != nil {
+			log.WarnContext(ctx, "drop box cleanup failed", "connection", c.Name(), "error", err)
+		} else if n > 0 {
+			log.InfoContext(ctx, "removed incomplete drop box uploads", "connection", c.Name(), "files", n)
+		}
+		parts, _ := filepath.Glob(filepath.Join(base, "uploads", "*.part"))
+		for _, p := range parts {
+			os.Remove(p)
+		}
+		markers, _ := os.ReadDir(filepath.Join(base, "attempts"))
+		for _, m := range markers {
+			a, err := readAttempt(filepath.Join(base, "attempts", m.Name()))
+			if err != nil || !a.InFlight {
+				continue
+			}
+			if _, err := os.Stat(a.Path); err != nil {
+				os.Remove(filepath.Join(base, "attempts", m.Name()))
+				continue
+			}
+			x.quarantine(ctx, a.Path, fmt.Sprintf("the process ended while it ingested this file (attempt %d)", a.Count))
+		}
+	}
+}
+
 func (x *Inbox) scan(ctx context.Context, stable time.Duration) {
 	conns, _ := os.ReadDir(x.dir)
 	for _, c := range conns {
-		root := filepath.Join(x.dir, c.Name(), "inbox")
-		files, _ := os.ReadDir(root)
-		for _, f := range files {
-			fi, err := f.Info()
-			if err != nil || !fi.Mode().IsRegular() || (sftpd.TempName(f.Name()) && !strings.HasPrefix(f.Name(), httpPrefix)) ||
-				strings.HasSuffix(f.Name(), ".part") || time.Since(fi.ModTime()) < stable {
-				continue
+		for _, sub := range []string{"uploads", "inbox"} {
+			root := filepath.Join(x.dir, c.Name(), sub)
+			files, _ := os.ReadDir(root)
+			for _, f := range files {
+				fi, err := f.Info()
+				if err != nil || !fi.Mode().IsRegular() || sftpd.TempName(f.Name()) || time.Since(fi.ModTime()) < stable {
+					continue
+				}
+				x.ingestLogged(ctx, filepath.Join(root, f.Name()))
 			}
-			x.ingestLogged(ctx, filepath.Join(root, f.Name()))
 		}
 	}
 }
@@ -159,7 +218,8 @@ func (x *Inbox) ingestLogged(ctx context.Context, path string) {
 var errBusy = errors.New("file is being ingested")
 
 // Ingest applies one inbox file now and removes it from the inbox. On an
-// error the file stays in the inbox for the next try.
+// error the file stays in the inbox for the next try, up to MaxAttempts;
+// then it is quarantined.
 func (x *Inbox) Ingest(ctx context.Context, path string) (Result, error) {
 	x.mu.Lock()
 	if x.busy[path] {
@@ -176,24 +236,136 @@ func (x *Inbox) Ingest(ctx context.Context, path string) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("inbox %s: %w", connID, err)
 	}
-	sp, err := hashFile(path)
-	if err != nil {
+	if _, err := os.Stat(path); err != nil {
 		return Result{}, err
 	}
 	name := filepath.Base(path)
-	if rest, ok := strings.CutPrefix(name, httpPrefix); ok && len(rest) > 37 {
-		sp.ID, name = rest[:36], rest[37:]
+	var id string
+	if filepath.Base(filepath.Dir(path)) == "uploads" && len(name) > 37 {
+		id, name = name[:36], name[37:]
+		// An upload whose outcome was recorded before the process could
+		// remove it: done, not retried.
+		if f, err := x.b.cfg.Store.File(ctx, conn.TenantID, id); err == nil {
+			os.Remove(path)
+			return Result{File: f}, nil
+		}
 	}
-	res, err := x.b.ingestSpooled(ctx, conn, name, sp, false)
+	marker := x.attemptPath(connDir, path)
+	prev, _ := readAttempt(marker)
+	a := attempt{Path: path, Count: prev.Count + 1, InFlight: true}
+	if err := writeAttempt(marker, a); err != nil {
+		return Result{}, err
+	}
+	sp, err := hashFile(path)
+	if err == nil {
+		sp.ID = id
+		var res Result
+		if res, err = x.b.ingestSpooled(ctx, conn, name, sp, false); err == nil {
+			// The outcome is recorded and the bytes kept under FilesDir.
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return res, err
+			}
+			os.Remove(marker)
+			x.b.updateHealth(ctx, conn)
+			return res, nil
+		}
+	}
+	a.InFlight = false
+	if a.Count >= cmp.Or(x.MaxAttempts, 3) && ctx.Err() == nil {
+		x.quarantine(ctx, path, fmt.Sprintf("%d ingests failed, the last with: %v", a.Count, err))
+		return Result{}, err
+	}
+	writeAttempt(marker, a) //nolint:errcheck // the count only decides when to give up
+	return Result{}, err
+}
+
+// attempt is what a marker under attempts/ records of a file's ingests.
+type attempt struct {
+	Path     string `json:"path"`
+	Count    int    `json:"count"`
+	InFlight bool   `json:"in_flight"`
+}
+
+func (x *Inbox) attemptPath(connDir, path string) string {
+	sum := sha256.Sum256([]byte(path))
+	return filepath.Join(connDir, "attempts", hex.EncodeToString(sum[:16]))
+}
+
+func readAttempt(path string) (attempt, error) {
+	var a attempt
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return res, err
+		return a, err
 	}
-	// The outcome is recorded and the bytes kept under FilesDir.
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return res, err
+	return a, json.Unmarshal(b, &a)
+}
+
+// writeAttempt replaces a marker durably: an in-flight marker must be on
+// disk before the ingest it announces can kill the process.
+func writeAttempt(path string, a attempt) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return err
 	}
-	x.b.updateHealth(ctx, conn)
-	return res, nil
+	b, _ := json.Marshal(a)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// quarantine moves a file out of the inbox into quarantine/, where no scan
+// takes it, and records it as rejected (E_QUARANTINED) with its bytes kept,
+// so an operator sees it and can replay it deliberately.
+func (x *Inbox) quarantine(ctx context.Context, path, why string) {
+	log := x.b.cfg.Logger
+	connDir := filepath.Dir(filepath.Dir(path))
+	qdir := filepath.Join(connDir, "quarantine")
+	name := filepath.Base(path)
+	id := ""
+	if filepath.Base(filepath.Dir(path)) == "uploads" && len(name) > 37 {
+		id, name = name[:36], name[37:]
+	}
+	if id == "" {
+		id = uuid.Must(uuid.NewV7()).String()
+	}
+	dst := filepath.Join(qdir, id+"-"+name)
+	err := os.MkdirAll(qdir, 0o750)
+	if err == nil {
+		err = os.Rename(path, dst)
+	}
+	if err != nil {
+		log.ErrorContext(ctx, "quarantine failed", "file", path, "error", err)
+		return
+	}
+	os.Remove(x.attemptPath(connDir, path))
+	log.ErrorContext(ctx, "file quarantined", "file", path, "quarantined_as", dst, "reason", why)
+	conn, err := x.b.connectionByID(ctx, filepath.Base(connDir))
+	if err != nil {
+		return
+	}
+	sp, err := hashFile(dst)
+	if err != nil {
+		return
+	}
+	file := schema.File{ID: id, TenantID: conn.TenantID, ConnectionID: conn.ID, Name: name, SHA256: sp.SHA256, Size: sp.Size, Layout: conn.Layout}
+	if err := x.b.keep(sp, file); err != nil {
+		log.WarnContext(ctx, "quarantined file's bytes not kept", "file_id", id, "error", err)
+	}
+	if _, err := x.b.reject(ctx, file, &parsers.ParseError{Code: schema.ECodeQuarantined, Err: errors.New("quarantined: " + why)}, nil); err != nil {
+		log.ErrorContext(ctx, "quarantined file not recorded", "file_id", id, "error", err)
+	}
 }
 
 // connectionByID finds a connection by id across tenants (inbox

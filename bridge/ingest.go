@@ -85,7 +85,11 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 	}
 	path, _, err := b.decode(sp, name, keys)
 	if err != nil {
-		return b.reject(ctx, file, &parsers.ParseError{Code: schema.ECodeDecode, Err: err}, nil)
+		code := schema.ECodeDecode
+		if errors.Is(err, ErrTooLarge) {
+			code = schema.ECodeTooLarge
+		}
+		return b.reject(ctx, file, &parsers.ParseError{Code: code, Err: err}, nil)
 	}
 	if path != sp.Path {
 		defer os.Remove(path)
@@ -95,7 +99,7 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 		return Result{}, err
 	}
 	defer f.Close()
-	rd, err := parsers.OpenReusing(f, layout)
+	rd, err := b.cfg.Limits.OpenReusing(f, layout)
 	if err != nil {
 		return b.reject(ctx, file, err, nil)
 	}

@@ -4,11 +4,17 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 )
 
 // spooled is a received file on local disk with its content hash, and the
@@ -51,7 +57,7 @@ func spool(dir string, r io.Reader) (spooled, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return spooled{}, fmt.Errorf("spool dir: %w", err)
 	}
-	f, err := os.CreateTemp(dir, "drop-*")
+	f, err := os.CreateTemp(dir, tempPattern("drop"))
 	if err != nil {
 		return spooled{}, fmt.Errorf("spool: %w", err)
 	}
@@ -127,3 +133,47 @@ func hashCopy(w io.Writer, h hash.Hash, r io.Reader) (int64, error) {
 }
 
 func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReaderSize(r, 64<<10) }
+
+// tempPattern names a spool temporary after this process, so that a later
+// process can tell the leftovers of a dead one (CleanSpool) from the files
+// of one still running on the same spool (a CLI ingest beside the server).
+func tempPattern(kind string) string { return fmt.Sprintf("%s-%d-*", kind, os.Getpid()) }
+
+// CleanSpool removes the spooled and decoded temporaries that processes
+// no longer running left behind (a killed ingest can leave gigabytes),
+// and reports how many it removed.
+func (b *Bridge) CleanSpool() (int, error) {
+	entries, err := os.ReadDir(b.cfg.SpoolDir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		kind, rest, ok := strings.Cut(e.Name(), "-")
+		if e.IsDir() || !ok || kind != "drop" && kind != "decoded" {
+			continue
+		}
+		if pidText, _, tagged := strings.Cut(rest, "-"); tagged {
+			if pid, err := strconv.Atoi(pidText); err == nil && processAlive(pid) {
+				continue
+			}
+		}
+		if err := os.Remove(filepath.Join(b.cfg.SpoolDir, e.Name())); err == nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// processAlive reports whether a process with this id runs (signal 0
+// checks without sending anything).
+func processAlive(pid int) bool {
+	if pid == os.Getpid() {
+		return true
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

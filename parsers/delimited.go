@@ -19,6 +19,7 @@ import (
 type Delimited struct {
 	*mapper
 	csv    *csv.Reader
+	limit  *lineLimit
 	header []string
 	drift  []string
 	skip   Skipper
@@ -62,7 +63,8 @@ func openDelimited(src io.Reader, l *Layout, m *mapper) (*Delimited, error) {
 	if err != nil {
 		return nil, err
 	}
-	cr := csv.NewReader(decode(src, enc))
+	limit := &lineLimit{r: decode(src, enc), max: m.lim.MaxLine}
+	cr := csv.NewReader(limit)
 	cr.Comma, _ = l.CSV.delimiter()
 	if l.CSV.Comment != "" {
 		cr.Comment, _ = utf8.DecodeRuneInString(l.CSV.Comment)
@@ -70,11 +72,12 @@ func openDelimited(src io.Reader, l *Layout, m *mapper) (*Delimited, error) {
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = l.CSV.Quote == "none"
 	cr.ReuseRecord = true
-	r := &Delimited{mapper: m, csv: cr}
+	r := &Delimited{mapper: m, csv: cr, limit: limit}
 	for i := 0; i < l.CSV.SkipLines; i++ {
 		if _, err := cr.Read(); err != nil {
 			return nil, r.openError(err, "reading the lines before the header")
 		}
+		limit.ended(cr.InputOffset())
 	}
 	if l.CSV.NoHeader {
 		for _, name := range l.FieldNames() {
@@ -85,6 +88,11 @@ func openDelimited(src io.Reader, l *Layout, m *mapper) (*Delimited, error) {
 	header, err := cr.Read()
 	if err != nil {
 		return nil, r.openError(err, "reading the header")
+	}
+	limit.ended(cr.InputOffset())
+	if len(header) > m.lim.MaxColumns {
+		return nil, &ParseError{Line: l.CSV.SkipLines + 1, Code: schema.ECodeTooLarge,
+			Err: fmt.Errorf("the header has %d columns, more than the %d-column limit (max_columns)", len(header), m.lim.MaxColumns)}
 	}
 	r.header = trimTrailingEmpty(append([]string(nil), header...))
 	r.drift = drift(r.header, l.Checks.ExpectedHeader)
@@ -99,6 +107,14 @@ func (r *Delimited) openError(err error, what string) error {
 }
 
 func csvError(err error) error {
+	var pe0 *ParseError
+	if errors.As(err, &pe0) {
+		return pe0
+	}
+	var long errLineTooLong
+	if errors.As(err, &long) {
+		return &ParseError{Code: schema.ECodeTooLarge, Err: long}
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return &ParseError{Line: pe.StartLine, Code: schema.ECodeCSV, Err: pe.Err}
@@ -162,21 +178,31 @@ func rowError(err error) *csv.ParseError {
 func (r *Delimited) readAhead() {
 	defer close(r.items)
 	batch := make([]csvItem, 0, readAheadBatch)
+	last := r.layout.CSV.SkipLines + 1 // the line of the last record read
 	for {
 		rec, err := r.csv.Read()
 		it := csvItem{rec: rec, err: err}
 		if err == nil {
 			it.line, _ = r.csv.FieldPos(0)
+			last = it.line
+			r.limit.ended(r.csv.InputOffset())
+		}
+		if long := (errLineTooLong{}); errors.As(err, &long) {
+			it.err = &ParseError{Line: last + 1, Code: schema.ECodeTooLarge, Err: long}
+		}
+		if err == nil && len(rec) > r.lim.MaxColumns {
+			it.err = &ParseError{Line: it.line, Code: schema.ECodeTooLarge,
+				Err: fmt.Errorf("the record has %d columns, more than the %d-column limit (max_columns)", len(rec), r.lim.MaxColumns)}
 		}
 		batch = append(batch, it)
-		last := err != nil && rowError(err) == nil
-		if len(batch) == readAheadBatch || last {
+		end := it.err != nil && rowError(it.err) == nil
+		if len(batch) == readAheadBatch || end {
 			select {
 			case r.items <- batch:
 			case <-r.done:
 				return
 			}
-			if last {
+			if end {
 				return
 			}
 			batch = make([]csvItem, 0, readAheadBatch)
@@ -230,6 +256,9 @@ func (r *Delimited) Next() (*Row, error) {
 		return nil, csvError(it.err)
 	}
 	rec, line := it.rec, it.line
+	if row := r.oversized(line, rec); row != nil {
+		return row, nil
+	}
 	var sum uint64
 	if r.skip != nil {
 		if r.digest == nil {
@@ -250,6 +279,26 @@ func (r *Delimited) Next() (*Row, error) {
 			Message: fmt.Sprintf("row has %d columns, the header has %d", len(rec), len(r.header))})
 	}
 	return row, nil
+}
+
+// oversized returns an invalid row for a record with a value longer than
+// the field limit (the value is not kept), or nil.
+func (r *Delimited) oversized(line int, rec []string) *Row {
+	for i, v := range rec {
+		if len(v) <= r.lim.MaxField {
+			continue
+		}
+		r.rows++
+		row := &Row{Line: line}
+		field := fmt.Sprintf("column %d", i+1)
+		if i < len(r.header) {
+			field = strings.TrimSpace(r.header[i])
+		}
+		row.Errors = []schema.FieldError{{Line: line, Field: field, Code: schema.ECodeTooLarge,
+			Message: fmt.Sprintf("%s holds %d bytes, more than the %d-byte limit (max_field_bytes)", field, len(v), r.lim.MaxField)}}
+		return row
+	}
+	return nil
 }
 
 // columnsMatch reports whether a record has the header's column count,

@@ -24,6 +24,7 @@ type FixedWidth struct {
 	enc     encoding.Encoding
 	line    int
 	vals    []string
+	buf     []byte // the line being read
 	trailer bool
 	header  bool
 }
@@ -49,12 +50,12 @@ func (r *FixedWidth) Drift() []string { return nil }
 
 // readLine returns the next line without its line ending, or io.EOF.
 func (r *FixedWidth) readLine() ([]byte, error) {
-	line, err := r.in.ReadBytes('\n')
+	line, err := r.readBounded()
 	if err == io.EOF && len(line) == 0 {
 		return nil, io.EOF
 	}
 	if err != nil && err != io.EOF {
-		return nil, &ParseError{Line: r.line + 1, Code: schema.ECodeRead, Err: err}
+		return nil, err
 	}
 	r.line++
 	line = bytes.TrimRight(line, "\r\n\x00\x1a")
@@ -62,6 +63,28 @@ func (r *FixedWidth) readLine() ([]byte, error) {
 		line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
 	}
 	return line, nil
+}
+
+// readBounded reads up to and including the next newline, failing with
+// E_TOO_LARGE once a line passes the line limit instead of buffering it
+// whole.
+func (r *FixedWidth) readBounded() ([]byte, error) {
+	r.buf = r.buf[:0]
+	for {
+		part, err := r.in.ReadSlice('\n')
+		r.buf = append(r.buf, part...)
+		if len(r.buf) > r.lim.MaxLine {
+			return nil, &ParseError{Line: r.line + 1, Code: schema.ECodeTooLarge,
+				Err: fmt.Errorf("the line is longer than the %d-byte limit (max_line_bytes)", r.lim.MaxLine)}
+		}
+		switch err {
+		case bufio.ErrBufferFull:
+			continue
+		case nil, io.EOF:
+			return r.buf, err
+		}
+		return nil, &ParseError{Line: r.line + 1, Code: schema.ECodeRead, Err: err}
+	}
 }
 
 // Next returns the next detail row, or io.EOF after the last.

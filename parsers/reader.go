@@ -52,20 +52,20 @@ type Reader interface {
 
 // Open starts reading src with layout l. Errors are *ParseError, or
 // ErrUnknownFormat. Every Row it returns is new.
-func Open(src io.Reader, l *Layout) (Reader, error) { return open(src, l, false) }
+func Open(src io.Reader, l *Layout) (Reader, error) { return Limits{}.Open(src, l) }
 
 // OpenReusing is Open for one-pass consumers: the Row (and its record and
 // errors) that Next returns is valid only until the next call, as with
 // encoding/csv's ReuseRecord. It saves an allocation of the whole record
 // per row.
-func OpenReusing(src io.Reader, l *Layout) (Reader, error) { return open(src, l, true) }
+func OpenReusing(src io.Reader, l *Layout) (Reader, error) { return Limits{}.OpenReusing(src, l) }
 
-func open(src io.Reader, l *Layout, reuse bool) (Reader, error) {
+func open(src io.Reader, l *Layout, reuse bool, lim Limits) (Reader, error) {
 	switch l.Format {
 	case "csv":
-		return openDelimited(src, l, newMapper(l, reuse))
+		return openDelimited(src, l, newMapper(l, reuse, lim))
 	case "fixed":
-		return openFixed(src, l, newMapper(l, reuse))
+		return openFixed(src, l, newMapper(l, reuse, lim))
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnknownFormat, l.Format)
 }
@@ -101,11 +101,12 @@ type mapper struct {
 	// OpenReusing); cur is that row.
 	reuse bool
 	cur   *Row
+	lim   Limits
 }
 
-func newMapper(l *Layout, reuse bool) *mapper {
+func newMapper(l *Layout, reuse bool, lim Limits) *mapper {
 	enc, _ := decoderFor(l.Encoding)
-	return &mapper{layout: l, ent: entities[l.Entity], seen: newIDSet(), checkU8: enc == nil, reuse: reuse}
+	return &mapper{layout: l, ent: entities[l.Entity], seen: newIDSet(), checkU8: enc == nil, reuse: reuse, lim: lim}
 }
 
 func (m *mapper) addSlot(name string, col int) {

@@ -1,12 +1,15 @@
 package sftpd
 
 import (
+	"crypto/rand"
 	"errors"
 	"io"
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/pkg/sftp"
 )
@@ -39,40 +42,107 @@ func (h *handler) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 	if h.acct.ReadOnly {
 		return nil, sftp.ErrSSHFxPermissionDenied
 	}
-	flags := os.O_WRONLY | os.O_CREATE
-	if pf := r.Pflags(); pf.Trunc {
-		flags |= os.O_TRUNC
-	}
 	p := rel(r.Filepath)
-	f, err := h.root.OpenFile(p, flags, 0o640)
+	if TempName(p) && strings.HasPrefix(path.Base(p), uploadPrefix) {
+		return nil, sftp.ErrSSHFxPermissionDenied // the server's own names
+	}
+	// The bytes go to a temporary name beside the target and take the
+	// target's name only when the client closes the file after a
+	// complete upload: a partial file (a dropped connection, a killed
+	// server, a refused write) never looks like a finished drop.
+	tmp := path.Join(path.Dir(p), uploadPrefix+rand.Text())
+	f, err := h.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	return &upload{File: f, h: h, path: p}, nil
+	return &upload{File: f, h: h, path: p, tmp: tmp}, nil
 }
 
-// upload is a file being written; closing it completes the upload.
+// uploadPrefix starts the temporary name of an upload in progress; what
+// carries it at start-up is a leftover of an upload that never completed
+// (RemoveLeftovers).
+const uploadPrefix = ".hrisbridge-upload-"
+
+// upload is a file being written; closing it after a complete transfer
+// commits it under its name.
 type upload struct {
 	*os.File
-	h    *handler
-	path string
+	h         *handler
+	path, tmp string
+	mu        sync.Mutex
+	failed    error
 }
 
 var errTooLarge = errors.New("file exceeds this account's size limit")
 
 func (u *upload) WriteAt(b []byte, off int64) (int, error) {
 	if max := u.h.acct.MaxBytes; max > 0 && off+int64(len(b)) > max {
+		u.fail(errTooLarge)
 		return 0, errTooLarge
 	}
-	return u.File.WriteAt(b, off)
+	n, err := u.File.WriteAt(b, off)
+	if err != nil {
+		u.fail(err)
+	}
+	return n, err
+}
+
+// TransferError is told by the SFTP server that the session ended with
+// the file still open: the upload is incomplete.
+func (u *upload) TransferError(err error) { u.fail(err) }
+
+func (u *upload) fail(err error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.failed == nil {
+		u.failed = err
+	}
 }
 
 func (u *upload) Close() error {
-	err := u.File.Close()
-	if err == nil {
-		u.h.done(u.path)
+	err := u.File.Sync()
+	if cerr := u.File.Close(); err == nil {
+		err = cerr
 	}
-	return err
+	u.mu.Lock()
+	failed := u.failed
+	u.mu.Unlock()
+	if err == nil && failed != nil {
+		err = failed
+	}
+	if err != nil {
+		u.h.root.Remove(u.tmp) //nolint:errcheck // best effort: RemoveLeftovers takes what stays
+		return err
+	}
+	if err := u.h.root.Rename(u.tmp, u.path); err != nil {
+		u.h.root.Remove(u.tmp) //nolint:errcheck
+		return mapErr(err)
+	}
+	u.h.done(u.path)
+	return nil
+}
+
+// RemoveLeftovers deletes, under dir, the temporary files of uploads that
+// never completed (the server was stopped or killed during them), and
+// returns how many it removed. Call it before the server starts.
+func RemoveLeftovers(dir string) (int, error) {
+	n := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.IsDir() && strings.HasPrefix(d.Name(), uploadPrefix) {
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
 }
 
 // done reports a completed file, unless its name marks it as still being

@@ -16,6 +16,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/hrisbridge/hrisbridge/bridge"
+	"github.com/hrisbridge/hrisbridge/parsers"
 	"github.com/hrisbridge/hrisbridge/schema/secret"
 	"github.com/hrisbridge/hrisbridge/schema/storage"
 )
@@ -46,6 +48,19 @@ type Config struct {
 	// MaxInvalidRatio rejects a file with a larger share of invalid rows.
 	// Default 0.05.
 	MaxInvalidRatio float64 `yaml:"max_invalid_ratio"`
+	// MaxLineBytes bounds one record of a file (a CSV record's quoted
+	// line breaks included); a longer one rejects the file (E_TOO_LARGE).
+	// Default 1 MiB.
+	MaxLineBytes float64 `yaml:"max_line_bytes"`
+	// MaxFieldBytes bounds one value; a longer one makes its row invalid.
+	// Default 64 KiB.
+	MaxFieldBytes float64 `yaml:"max_field_bytes"`
+	// MaxColumns bounds the columns of a header or record. Default 4096.
+	MaxColumns float64 `yaml:"max_columns"`
+	// MaxDecodedBytes bounds what one drop may expand to when it is
+	// decompressed or decrypted (a zip or gzip bomb is rejected with
+	// E_TOO_LARGE before more reaches the disk). Default 2 GiB.
+	MaxDecodedBytes float64 `yaml:"max_decoded_bytes"`
 	// SFTPAddr is where the drop box SFTP server listens (e.g. ":2222");
 	// empty (the default) turns it off.
 	SFTPAddr string `yaml:"sftp_addr"`
@@ -114,6 +129,7 @@ func (c *Config) durations() (durations, error) {
 
 func defaults() Config {
 	return Config{Addr: ":8080", DataDir: "./data", LogLevel: "info", LogFormat: "text", MaxInvalidRatio: 0.05, MaxUploadBytes: 1 << 30,
+		MaxLineBytes: parsers.DefaultMaxLine, MaxFieldBytes: parsers.DefaultMaxField, MaxColumns: parsers.DefaultMaxColumns, MaxDecodedBytes: bridge.DefaultMaxDecoded,
 		FileRetention: "720h", JobWorkers: 4, JobMaxAttempts: 5, SyncTimeout: "1h", SyncLeaseTTL: "60s", JobRetryBase: "1m"}
 }
 
@@ -196,6 +212,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: max_invalid_ratio %v must be between 0 and 1", c.MaxInvalidRatio)
 	case c.MaxUploadBytes < 1:
 		return fmt.Errorf("config: max_upload_bytes %v must be positive", c.MaxUploadBytes)
+	case c.MaxLineBytes < 1024 || c.MaxFieldBytes < 64 || c.MaxColumns < 1 || c.MaxDecodedBytes < 1:
+		return fmt.Errorf("config: max_line_bytes (at least 1024), max_field_bytes (at least 64), max_columns and max_decoded_bytes must be positive")
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("config: log_format %q must be text or json", c.LogFormat)
 	case c.JobWorkers < 1 || c.JobWorkers != float64(int(c.JobWorkers)):

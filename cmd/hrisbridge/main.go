@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/hrisbridge/hrisbridge/bridge"
+	"github.com/hrisbridge/hrisbridge/parsers"
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/secret"
 	"github.com/hrisbridge/hrisbridge/schema/storage"
@@ -234,7 +235,9 @@ func (a *app) bridgeWith(m *metrics) (*bridge.Bridge, error) {
 	}
 	cfg := bridge.Config{Store: a.store, Box: a.box, Logger: a.log, MaxInvalidRatio: a.cfg.MaxInvalidRatio,
 		SpoolDir: filepath.Join(a.cfg.DataDir, "spool"), FilesDir: a.cfg.FilesDir, LeaseTTL: d.leaseTTL,
-		CrashAt: os.Getenv("HRISBRIDGE_TEST_CRASH_AT")} // crash tests only
+		CrashAt:    os.Getenv("HRISBRIDGE_TEST_CRASH_AT"), // crash tests only
+		MaxDecoded: int64(a.cfg.MaxDecodedBytes),
+		Limits:     parsers.Limits{MaxLine: int(a.cfg.MaxLineBytes), MaxField: int(a.cfg.MaxFieldBytes), MaxColumns: int(a.cfg.MaxColumns)}}
 	// Held files of earlier versions waited in <data_dir>/held.
 	if old := filepath.Join(a.cfg.DataDir, "held"); old != a.cfg.FilesDir {
 		if _, err := os.Stat(a.cfg.FilesDir); errors.Is(err, os.ErrNotExist) {
