@@ -58,6 +58,19 @@ func startDropbox(t *testing.T, s schema.Store, acct schema.DropboxAccount, pass
 	return &dropbox{f: f, inbox: inbox, addr: l.Addr().String(), key: hk.PublicKey()}
 }
 
+// sshClient logs in with a password and returns the SSH connection.
+func (d *dropbox) sshClient(t *testing.T, user, password string) *ssh.Client {
+	t.Helper()
+	c, err := ssh.Dial("tcp", d.addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password(password)}, HostKeyCallback: ssh.FixedHostKey(d.key)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func sftpClient(c *ssh.Client) (*sftp.Client, error) { return sftp.NewClient(c) }
+
 func (d *dropbox) client(t *testing.T, user string, auth ssh.AuthMethod) (*sftp.Client, error) {
 	c, err := ssh.Dial("tcp", d.addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{auth}, HostKeyCallback: ssh.FixedHostKey(d.key)})
 	if err != nil {

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/hrisbridge/hrisbridge/bridge"
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/storage"
+)
+
+// TestPoisonPillIsRejectedInBoundedMemory ingests, in a real process, a
+// small gzip that unpacks to a header and one line of 256 MB without a
+// newline: the file is rejected with E_TOO_LARGE, the process stays far
+// below the line's size, and no decoded temporary is left behind.
+func TestPoisonPillIsRejectedInBoundedMemory(t *testing.T) {
+	dir := sqliteEnv(t)
+	if _, err := runCLI(t, "tenants", "create", "acme"); err != nil {
+		t.Fatal(err)
+	}
+	pill := filepath.Join(dir, "census.csv.gz")
+	f, _ := os.Create(pill)
+	zw := gzip.NewWriter(f)
+	zw.Write([]byte("Employee ID,First Name,Last Name,Status\nE1,"))
+	chunk := bytes.Repeat([]byte("x"), 1<<20)
+	for range 256 {
+		zw.Write(chunk)
+	}
+	zw.Close()
+	f.Close()
+	cmd := exec.Command(os.Args[0], "ingest", "--tenant", "acme", "--layout", "census-csv", "--json", pill)
+	cmd.Env = append(os.Environ(), "HRISBRIDGE_TEST_MAIN=1", "HRISBRIDGE_LOG_LEVEL=error")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Run() //nolint:errcheck // the exit code is another test's; the outcome is read below
+	var rep ingestReport
+	if err := json.Unmarshal([]byte(lastLine(out.String())), &rep); err != nil {
+		t.Fatalf("ingest output %q: %v", out.String(), err)
+	}
+	if rep.Status != schema.FileRejected {
+		t.Fatalf("poison pill = %+v, want rejected", rep)
+	}
+	errs, _ := runCLI(t, "files", "errors", "--tenant", "acme", rep.FileID)
+	if !strings.Contains(errs, schema.ECodeTooLarge) {
+		t.Fatalf("errors of the poison pill:\n%s", errs)
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
+	if rss > 200<<10 {
+		t.Fatalf("the process peaked at %d MB reading a 256 MB line; the line limit did not bound it", rss>>10)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "spool", "decoded-*")); len(left) > 0 {
+		t.Fatalf("decoded temporaries left behind: %v", left)
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// TestKilledPutAppliesNothing kills a real server with SIGKILL while a
+// drop box upload is half written, and starts it again: the half file is
+// never applied (not at the kill, not at the restart), and its temporary
+// is removed.
+func TestKilledPutAppliesNothing(t *testing.T) {
+	dir := sqliteEnv(t)
+	runCLI(t, "tenants", "create", "acme")
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("hunter22\n"), 0o600)
+	if out, err := runCLI(t, "dropbox", "add", "--tenant", "acme", "--connection", "hr-uploads", "--user", "acme-hr", "--password-file", pw); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	start := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "serve")
+		cmd.Env = append(os.Environ(), "HRISBRIDGE_TEST_MAIN=1", "HRISBRIDGE_LOG_LEVEL=warn", "HRISBRIDGE_ADDR=127.0.0.1:0", "HRISBRIDGE_SFTP_ADDR="+addr)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() }) //nolint:errcheck
+		return cmd
+	}
+	// The server generates its host key at first start, here: pinned.
+	hostKey, err := bridge.HostKey(filepath.Join(dir, "ssh_host_ed25519_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := func() (*ssh.Client, error) {
+		var err error
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			var c *ssh.Client
+			c, err = ssh.Dial("tcp", addr, &ssh.ClientConfig{User: "acme-hr", Auth: []ssh.AuthMethod{ssh.Password("hunter22")},
+				HostKeyCallback: ssh.FixedHostKey(hostKey.PublicKey())})
+			if err == nil {
+				return c, nil
+			}
+		}
+		return nil, err
+	}
+	srv := start()
+	c, err := dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := sftp.NewClient(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := sc.Create("census_20261201.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	body.WriteString("Employee ID,First Name,Last Name,Status\n")
+	for i := range 2000 {
+		fmt.Fprintf(&body, "E%05d,Ann,Lee,A\n", i)
+	}
+	half := body.Bytes()[:body.Len()/2]
+	if _, err := w.Write(half); err != nil {
+		t.Fatal(err)
+	}
+	// The bytes reached the server (a round trip after the writes).
+	if _, err := sc.Getwd(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Process.Kill() //nolint:errcheck
+	srv.Wait()         //nolint:errcheck
+	c.Close()
+	start()
+	c2, err := dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2.Close()
+	time.Sleep(500 * time.Millisecond) // the inbox's first scan runs at start
+	s, err := storage.Open(context.Background(), os.Getenv("HRISBRIDGE_DATABASE_URL"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tn, _ := s.TenantBySlug(context.Background(), "acme")
+	if files, _ := s.Files(context.Background(), tn.ID, schema.ListQuery{Limit: 10}); len(files) != 0 {
+		t.Fatalf("a half-written upload was recorded: %+v", files)
+	}
+	var left []string
+	filepath.WalkDir(filepath.Join(dir, "dropbox"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && filepath.Base(filepath.Dir(p)) == "inbox" {
+			left = append(left, p)
+		}
+		return nil
+	})
+	if len(left) > 0 {
+		t.Fatalf("the inbox kept the half upload: %v", left)
+	}
+}
