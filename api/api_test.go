@@ -59,7 +59,7 @@ func (e *env) tenant(slug string, n int, scopes ...string) (schema.Tenant, strin
 	for i := range n {
 		emp := &schema.Employee{TenantID: tn.ID, ConnectionID: conn.ID, ExternalID: fmt.Sprintf("%s-%d", slug, i), FirstName: "F", LastName: "L",
 			SSN: fmt.Sprintf("12345%04d", i+1), DateOfBirth: "1980-01-02", EmploymentStatus: "active"}
-		if err := in.Insert(ctx, emp, emp.Encode()); err != nil {
+		if err := in.Insert(ctx, emp, emp.Encode(storetest.HashKey)); err != nil {
 			e.t.Fatal(err)
 		}
 	}
@@ -314,9 +314,9 @@ func TestPaginationStableUnderWrites(t *testing.T) {
 					return
 				}
 				n := &schema.Employee{TenantID: tn.ID, ConnectionID: conns[0].ID, ExternalID: fmt.Sprint("new-", i), FirstName: "N", LastName: "N", EmploymentStatus: "active"}
-				in.Insert(ctx, n, n.Encode())
+				in.Insert(ctx, n, n.Encode(storetest.HashKey))
 				u := &schema.Employee{TenantID: tn.ID, ConnectionID: conns[0].ID, ExternalID: fmt.Sprintf("acme-%d", i%60), FirstName: "Changed", LastName: "L", EmploymentStatus: "leave"}
-				in.Update(ctx, u, u.Encode())
+				in.Update(ctx, u, u.Encode(storetest.HashKey))
 				f.Status = schema.FileApplied
 				in.Commit(ctx, f)
 			}

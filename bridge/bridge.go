@@ -20,6 +20,10 @@ type Config struct {
 	Store schema.Store
 	// Box opens connection credentials sealed at rest. Required for pulls.
 	Box schema.Sealer
+	// HashKey keys the content and raw-record hashes of change detection
+	// (they cover SSNs). Default: derived from Box's master key
+	// (schema.HashPurpose); one of the two is required.
+	HashKey []byte
 	// SpoolDir holds files while they are ingested; default
 	// $TMPDIR/hrisbridge-spool.
 	SpoolDir string
@@ -84,6 +88,13 @@ func New(cfg Config) (*Bridge, error) {
 	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, time.Minute)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	cfg.Limits = cfg.Limits.WithDefaults()
+	if cfg.HashKey == nil {
+		d, ok := cfg.Box.(interface{ Derive(string) []byte })
+		if !ok {
+			return nil, errors.New("bridge: HashKey, or a Box that derives one from the master key, is required")
+		}
+		cfg.HashKey = d.Derive(schema.HashPurpose)
+	}
 	// A compressed upload is decoded into the spool before anything else
 	// may have made it.
 	if err := os.MkdirAll(cfg.SpoolDir, 0o700); err != nil {

@@ -182,7 +182,8 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 	}
 	// Rows whose raw bytes match what an employee was last written from
 	// are recognised before they are parsed (parsers.Skipper).
-	skipping := rd.SkipWith(known)
+	skipping := rd.SkipWith(known, b.cfg.HashKey)
+	mac := schema.NewContentMAC(b.cfg.HashKey)
 	var scratch []byte
 	var hash string
 	for {
@@ -214,7 +215,7 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 		e := row.Record.(*schema.Employee)
 		e.TenantID, e.ConnectionID = file.TenantID, file.ConnectionID
 		// Hash first: the store encodes only the rows that are written.
-		hash, scratch = e.ContentHashInto(scratch)
+		hash, scratch = e.ContentHashInto(mac, scratch)
 		switch c := known.Classify(e, hash); c {
 		case schema.New, schema.Changed:
 			enc := schema.Encoded{Hash: hash, Source: schema.SourceHash(row.Source)}
@@ -303,7 +304,7 @@ func (b *Bridge) applyRecords(ctx context.Context, in schema.Ingest, rd parsers.
 			return res, kept, err
 		}
 		file.Rows++
-		change, emp, key, err := putRecord(ctx, in, row)
+		change, emp, key, err := putRecord(ctx, in, row, b.cfg.HashKey)
 		if errors.Is(err, schema.ErrNotFound) {
 			code := schema.ECodeUnknownEmployee
 			if errors.Is(err, schema.ErrNoPlan) {
@@ -361,13 +362,13 @@ func (b *Bridge) applyRecords(ctx context.Context, in schema.Ingest, rd parsers.
 // putRecord writes one valid dependent, plan or enrollment row (invalid
 // rows are left alone) and returns the employee it belongs to and its key
 // among that employee's records.
-func putRecord(ctx context.Context, in schema.Ingest, row *parsers.Row) (schema.Change, string, string, error) {
+func putRecord(ctx context.Context, in schema.Ingest, row *parsers.Row, hashKey []byte) (schema.Change, string, string, error) {
 	if !row.Valid() {
 		return 0, "", "", nil
 	}
 	switch r := row.Record.(type) {
 	case *schema.Dependent:
-		c, err := in.PutDependent(ctx, r, r.Encode())
+		c, err := in.PutDependent(ctx, r, r.Encode(hashKey))
 		return c, r.EmployeeExternalID, r.ExternalID, err
 	case *schema.Enrollment:
 		c, err := in.PutEnrollment(ctx, r, r.Encode())

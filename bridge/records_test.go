@@ -82,3 +82,59 @@ func TestDependentsPlansEnrollments(t *testing.T) {
 		}
 	})
 }
+
+// TestHashesUnderAnotherKeyAreNotChanges: records whose stored hashes were
+// taken under another key (a rotated master key, or the unkeyed hashes
+// migration 013 erased) are rewritten once under the current key, without
+// announcing a change: no employee or dependent events.
+func TestHashesUnderAnotherKeyAreNotChanges(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		ctx := context.Background()
+		f := newIngest(t, s, "census-csv", Policy{})
+		deps := schema.Connection{TenantID: f.conn.TenantID, Name: "deps", Kind: schema.ConnDropbox, Layout: "dependents-csv", Enabled: true}
+		if err := s.CreateConnection(ctx, &deps); err != nil {
+			t.Fatal(err)
+		}
+		withSSN := "Employee ID,First Name,Last Name,Status,SSN\nE1,Ada,L,A,510-55-1000\nE2,Bo,M,A,510-55-1001\n"
+		depFile := "Employee ID,Dependent ID,First Name,Last Name,Relationship,SSN\nE1,01,Charles,L,SP,510-55-1002\n"
+		f.ingest(withSSN)
+		if _, err := f.bridge.IngestReader(ctx, deps, "deps.csv", stringsReader(depFile)); err != nil {
+			t.Fatal(err)
+		}
+		f.newEvents()
+		other, err := New(Config{Store: s, HashKey: []byte("another key entirely"), SpoolDir: t.TempDir(), Logger: f.bridge.cfg.Logger, Box: f.bridge.cfg.Box})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := other.IngestReader(ctx, f.conn, "census.csv", stringsReader(withSSN+"\n\n\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := counts(res); got != "applied c0 u2 s0 m0 e0" {
+			t.Fatalf("census under another key: %s", got)
+		}
+		dres, err := other.IngestReader(ctx, deps, "deps.csv", stringsReader(depFile+"\n\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := counts(dres); got != "applied c0 u0 s1 m0 e0" {
+			t.Fatalf("dependents under another key: %s", got)
+		}
+		if evs := f.newEvents(); len(evs) != 0 {
+			t.Fatalf("rewriting hashes announced changes: %v", evs)
+		}
+		// And under the new key, the next delivery is recognised as is.
+		if got := counts(ingestWith(t, other, f.conn, withSSN+"\n\n\n\n")); got != "applied c0 u0 s2 m0 e0" {
+			t.Fatalf("census again: %s", got)
+		}
+	})
+}
+
+func ingestWith(t *testing.T, b *Bridge, conn schema.Connection, body string) Result {
+	t.Helper()
+	res, err := b.IngestReader(context.Background(), conn, "census.csv", stringsReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}

@@ -4,11 +4,10 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/cespare/xxhash/v2"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 )
@@ -23,7 +22,7 @@ type Delimited struct {
 	header []string
 	drift  []string
 	skip   Skipper
-	seed   uint64
+	mac    hash.Hash // keyed raw-record hash, with the skipper
 	idCol  int
 
 	// The read-ahead: records are split on their own goroutine, a batch
@@ -36,8 +35,7 @@ type Delimited struct {
 	pos     int
 	ended   bool
 	closed  bool
-	digest  *xxhash.Digest // the raw hash's, with its scratch
-	scratch []byte
+	scratch []byte // the raw hash's
 }
 
 // csvItem is one record read ahead, or the error reading it.
@@ -261,10 +259,7 @@ func (r *Delimited) Next() (*Row, error) {
 	}
 	var sum uint64
 	if r.skip != nil {
-		if r.digest == nil {
-			r.digest = xxhash.New()
-		}
-		sum = rawSum(r.digest, r.seed, rec, &r.scratch)
+		sum = rawSum(r.mac, rec, &r.scratch)
 		if row := r.skipped(line, rec, sum); row != nil {
 			return row, nil
 		}

@@ -42,9 +42,9 @@ type Reader interface {
 	Drift() []string
 	// Rows is the number of detail rows read so far.
 	Rows() int
-	// SkipWith installs a Skipper and reports whether the reader supports
-	// one.
-	SkipWith(Skipper) bool
+	// SkipWith installs a Skipper, with the secret key raw-record hashes
+	// are taken under, and reports whether the reader supports one.
+	SkipWith(s Skipper, key []byte) bool
 	// Close releases what reading ahead holds, for a file not read to its
 	// end (Next returns io.EOF after it).
 	Close() error

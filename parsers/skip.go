@@ -1,10 +1,12 @@
 package parsers
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
+	"hash"
 	"strings"
-
-	"github.com/cespare/xxhash/v2"
 )
 
 // Skipper decides, before a row is mapped, whether the consumer has that
@@ -23,48 +25,48 @@ type Skipper interface {
 
 // skipVersion changes when mapping changes in a way a layout does not
 // show, so that rows stored by an older mapper are read again.
-const skipVersion = "parsers/1"
+const skipVersion = "parsers/2"
 
-// fingerprint hashes the layout as the mapper sees it.
-func fingerprint(l *Layout) uint64 {
+// rowKey derives the key a file's raw-record hashes are taken under: the
+// caller's secret key (raw rows hold SSNs, so their hashes must not be
+// searchable without it), bound to the layout as the mapper sees it and
+// to the file's header, so that a layout or column change reads every row
+// again instead of taking it as unchanged under another mapping.
+func rowKey(key []byte, l *Layout, header []string) []byte {
+	m := hmac.New(sha256.New, key)
 	b, _ := json.Marshal(l)
-	return fnv64(fnvOffset, skipVersion+string(b))
-}
-
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
-
-func fnv64(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= fnvPrime
+	m.Write([]byte(skipVersion))
+	m.Write(b)
+	for _, h := range header {
+		m.Write([]byte{unitSep})
+		m.Write([]byte(h))
 	}
-	return h
+	return m.Sum(nil)
 }
 
-// rawSum hashes a record's fields (xxHash64, seeded with the layout's
-// fingerprint), each followed by a unit separator. The fields are joined
-// in scratch and hashed in one write: 44 small writes per row cost more
-// than the hashing.
-func rawSum(d *xxhash.Digest, seed uint64, rec []string, scratch *[]byte) uint64 {
+// rawSum hashes a record's fields, each followed by a unit separator,
+// under the file's row key (HMAC-SHA256, first 64 bits; never 0, which
+// means "no hash"). The fields are joined in scratch and hashed in one
+// write: many small writes per row cost more than the hashing.
+func rawSum(mac hash.Hash, rec []string, scratch *[]byte) uint64 {
 	b := (*scratch)[:0]
 	for _, f := range rec {
 		b = append(append(b, f...), unitSep)
 	}
 	*scratch = b
-	d.ResetWithSeed(seed)
-	d.Write(b) //nolint:errcheck // cannot fail
-	return d.Sum64()
+	mac.Reset()
+	mac.Write(b)
+	var sum [sha256.Size]byte
+	return binary.BigEndian.Uint64(mac.Sum(sum[:0])) | 1
 }
 
 const unitSep = 0x1f
 
 // SkipWith installs a skipper, before the first Next. Every row Next
-// returns then carries its raw hash in Source. It reports false, installing nothing, when the
-// layout has no external_id column to key on.
-func (r *Delimited) SkipWith(f Skipper) bool {
+// returns then carries its raw hash, keyed by key, in Source. It reports
+// false, installing nothing, when the layout has no external_id column to
+// key on.
+func (r *Delimited) SkipWith(f Skipper, key []byte) bool {
 	r.idCol = -1
 	for i := range r.slots {
 		if r.slots[i].name == "external_id" && r.slots[i].col >= 0 {
@@ -74,7 +76,7 @@ func (r *Delimited) SkipWith(f Skipper) bool {
 	if r.idCol < 0 {
 		return false
 	}
-	r.skip, r.seed = f, fingerprint(r.layout)
+	r.skip, r.mac = f, hmac.New(sha256.New, rowKey(key, r.layout, r.header))
 	if r.ent == employeeEntity {
 		r.recognised = f.Seen
 	}
@@ -83,7 +85,7 @@ func (r *Delimited) SkipWith(f Skipper) bool {
 
 // SkipWith is not supported for fixed-width files (their trailers and
 // control totals need every row mapped).
-func (r *FixedWidth) SkipWith(Skipper) bool { return false }
+func (r *FixedWidth) SkipWith(Skipper, []byte) bool { return false }
 
 // skipped returns the row for a record (of raw hash sum) the skipper
 // recognises, or nil.

@@ -38,7 +38,7 @@ func TestSkipWith(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !rd.SkipWith(skipper(skip)) {
+		if !rd.SkipWith(skipper(skip), testKey) {
 			t.Fatal("census-csv cannot skip")
 		}
 		var rows []*Row
@@ -78,7 +78,7 @@ func TestSkipWith(t *testing.T) {
 	}
 	fixed := builtin(t, "payroll-census-fixed")
 	rd, _ := Open(strings.NewReader(""), fixed)
-	if rd != nil && rd.SkipWith(skipper(func(string, uint64) bool { return true })) {
+	if rd != nil && rd.SkipWith(skipper(func(string, uint64) bool { return true }), testKey) {
 		t.Fatal("fixed-width reader claims to skip")
 	}
 }
@@ -105,7 +105,7 @@ func FuzzSkipCSV(f *testing.F) {
 			t.Fatalf("second Open failed: %v", err)
 		}
 		n := 0
-		skipping.SkipWith(skipper(func(id string, sum uint64) bool { n++; return n%2 == 0 }))
+		skipping.SkipWith(skipper(func(id string, sum uint64) bool { n++; return n%2 == 0 }), testKey)
 		for i := 0; i < 1e5; i++ {
 			a, errA := plain.Next()
 			s, errS := skipping.Next()
@@ -161,3 +161,5 @@ func TestReadAheadClose(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+var testKey = []byte("parsers tests' raw-record key...")

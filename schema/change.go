@@ -1,10 +1,12 @@
 package schema
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"hash"
 	"reflect"
 	"sort"
 	"strings"
@@ -47,29 +49,43 @@ type contentJSON struct {
 	UpdatedAt           *time.Time `json:"updated_at,omitempty"`
 }
 
-// Encode is the employee's content hash, for a store's Insert or Update.
-func (e *Employee) Encode() Encoded {
-	return Encoded{Hash: e.ContentHash()}
+// HashPurpose is the purpose the content-hash key is derived for from the
+// master key (secret.Box.Derive).
+const HashPurpose = "content-hash/v1"
+
+// NewContentMAC returns the keyed hash (HMAC-SHA256) that content hashes
+// are taken with. Employees' and dependents' content includes their SSN,
+// which is sealed at rest; an unkeyed hash stored beside the plaintext
+// rest of the record would let anyone with the table search the SSN out
+// of it (a billion candidates, or ten thousand with the masked last four).
+// Under a key derived from the master key the hash gives nothing away.
+func NewContentMAC(key []byte) hash.Hash { return hmac.New(sha256.New, key) }
+
+// Encode is the employee's content hash under key, for a store's Insert
+// or Update.
+func (e *Employee) Encode(key []byte) Encoded {
+	return Encoded{Hash: e.ContentHash(key)}
 }
 
-// ContentHash is the hex of the first HashBytes of the SHA-256 of the
-// employee's normalized content, SSN included: equal hashes mean an
-// update would change nothing.
-func (e *Employee) ContentHash() string {
-	h, _ := e.ContentHashInto(nil)
+// ContentHash is the hex of the first HashBytes of the keyed hash
+// (NewContentMAC) of the employee's normalized content, SSN included:
+// equal hashes mean an update would change nothing.
+func (e *Employee) ContentHash(key []byte) string {
+	h, _ := e.ContentHashInto(NewContentMAC(key), nil)
 	return h
 }
 
-// HashBytes is how much of an employee's SHA-256 content hash is kept
-// (as hex): change detection compares these first 64 bits.
+// HashBytes is how much of an employee's content hash is kept (as hex):
+// change detection compares these first 64 bits.
 const HashBytes = 8
 
-// ContentHashInto is ContentHash using (and returning, grown) a scratch
-// buffer, so that hashing a file's rows allocates only the hex string.
-// Fields are written in a fixed order, each length-prefixed, without
-// reflection or JSON: change detection hashes every row of every file,
-// and most rows did not change. The "e1" tag versions the encoding.
-func (e *Employee) ContentHashInto(buf []byte) (string, []byte) {
+// ContentHashInto is ContentHash with a reused keyed hash (mac, from
+// NewContentMAC) and scratch buffer (returned grown), so that hashing a
+// file's rows allocates only the hex string. Fields are written in a
+// fixed order, each length-prefixed, without reflection or JSON: change
+// detection hashes every row of every file, and most rows did not change.
+// The "e1" tag versions the encoding.
+func (e *Employee) ContentHashInto(mac hash.Hash, buf []byte) (string, []byte) {
 	buf = append(buf[:0], "e1"...)
 	for _, s := range [...]string{e.ExternalID, e.FirstName, e.MiddleName, e.LastName, e.PreferredName, e.DateOfBirth, e.Gender, e.SSN,
 		e.WorkEmail, e.PersonalEmail, e.Phone, e.EmploymentStatus, e.EmploymentType, e.HireDate, e.TerminationDate, e.TerminationReason,
@@ -77,7 +93,10 @@ func (e *Employee) ContentHashInto(buf []byte) (string, []byte) {
 		buf = AppendField(buf, s)
 	}
 	buf = AppendNested(buf, e)
-	sum := sha256.Sum256(buf)
+	mac.Reset()
+	mac.Write(buf)
+	var sum [sha256.Size]byte
+	mac.Sum(sum[:0])
 	var h [2 * HashBytes]byte
 	hex.Encode(h[:], sum[:HashBytes])
 	return string(h[:]), buf
@@ -161,13 +180,18 @@ func EmployeeEventTypes(old, new *Employee) (types []string, changed []string) {
 }
 
 // encodeContent marshals a record's content (identity and timestamps are
-// shadowed away by the caller's wrapper) and hashes it with its SSN.
-func encodeContent(v any, ssn string) Encoded {
+// shadowed away by the caller's wrapper) and hashes it with its SSN: under
+// key (NewContentMAC) when the record has one, plainly when it has no
+// sealed field (key nil).
+func encodeContent(v any, ssn string, key []byte) Encoded {
 	data, err := json.Marshal(v)
 	if err != nil {
 		panic(err) // only plain fields: cannot fail
 	}
 	h := sha256.New()
+	if key != nil {
+		h = NewContentMAC(key)
+	}
 	h.Write(data)
 	h.Write([]byte{0})
 	h.Write([]byte(ssn))
@@ -186,12 +210,13 @@ type identity struct {
 	UpdatedAt  *time.Time `json:"updated_at,omitempty"`
 }
 
-// Encode marshals the dependent's content and hashes it with the SSN.
-func (d *Dependent) Encode() Encoded {
+// Encode marshals the dependent's content and hashes it with the SSN
+// under key (the content-hash key, see NewContentMAC).
+func (d *Dependent) Encode(key []byte) Encoded {
 	return encodeContent(struct {
 		*Dependent
 		identity
-	}{Dependent: d}, d.SSN)
+	}{Dependent: d}, d.SSN, key)
 }
 
 // Encode marshals the plan's content and hashes it.
@@ -199,7 +224,7 @@ func (p *BenefitPlan) Encode() Encoded {
 	return encodeContent(struct {
 		*BenefitPlan
 		identity
-	}{BenefitPlan: p}, "")
+	}{BenefitPlan: p}, "", nil)
 }
 
 // Encode marshals the enrollment's content and hashes it.
@@ -207,5 +232,5 @@ func (n *Enrollment) Encode() Encoded {
 	return encodeContent(struct {
 		*Enrollment
 		identity
-	}{Enrollment: n}, "")
+	}{Enrollment: n}, "", nil)
 }

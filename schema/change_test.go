@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"reflect"
 	"testing"
 )
@@ -15,8 +17,8 @@ func TestContentHashCoversEveryField(t *testing.T) {
 			HomeAddress: &Address{Line1: "1 Main", City: "Springfield", Country: "US"}, AnnualSalary: &Money{Amount: "1.00", Currency: "USD"},
 			CustomFields: map[string]string{"union": "local 12"}}
 	}
-	ref := base().ContentHash()
-	if base().ContentHash() != ref {
+	ref := base().ContentHash(testKey)
+	if base().ContentHash(testKey) != ref {
 		t.Fatal("hash is not deterministic")
 	}
 	ignored := map[string]bool{"ID": true, "TenantID": true, "ConnectionID": true, "MissingFromSnapshot": true, "CreatedAt": true, "UpdatedAt": true}
@@ -36,7 +38,7 @@ func TestContentHashCoversEveryField(t *testing.T) {
 				e := base()
 				sv := reflect.ValueOf(e).Elem().Field(i).Elem().Field(j)
 				sv.SetString(sv.String() + "x")
-				if e.ContentHash() == ref {
+				if e.ContentHash(testKey) == ref {
 					t.Errorf("changing %s.%s does not change the hash", f.Name, f.Type.Elem().Field(j).Name)
 				}
 			}
@@ -48,7 +50,7 @@ func TestContentHashCoversEveryField(t *testing.T) {
 		default:
 			t.Fatalf("field %s of kind %s: teach this test and ContentHashInto about it", f.Name, f.Type.Kind())
 		}
-		if changed := e.ContentHash() != ref; changed == ignored[f.Name] {
+		if changed := e.ContentHash(testKey) != ref; changed == ignored[f.Name] {
 			t.Errorf("field %s: hash changed = %v, want %v", f.Name, changed, !ignored[f.Name])
 		}
 	}
@@ -56,14 +58,14 @@ func TestContentHashCoversEveryField(t *testing.T) {
 	a, b := base(), base()
 	a.FirstName, a.MiddleName = "Ann", "a"
 	b.FirstName, b.MiddleName = "Anna", ""
-	if a.ContentHash() == b.ContentHash() {
+	if a.ContentHash(testKey) == b.ContentHash(testKey) {
 		t.Error("moving a character between adjacent fields keeps the hash")
 	}
 	// Map order does not matter.
 	m1, m2 := base(), base()
 	m1.CustomFields = map[string]string{"a": "1", "b": "2", "c": "3"}
 	m2.CustomFields = map[string]string{"c": "3", "b": "2", "a": "1"}
-	if m1.ContentHash() != m2.ContentHash() {
+	if m1.ContentHash(testKey) != m2.ContentHash(testKey) {
 		t.Error("custom field order changes the hash")
 	}
 }
@@ -73,15 +75,16 @@ func BenchmarkContentHash(b *testing.B) {
 		WorkEmail: "ada@example.com", EmploymentStatus: "active", EmploymentType: "full_time", HireDate: "2020-01-06", JobTitle: "Engineer",
 		Department: "R&D", Location: "NYC", PayFrequency: "biweekly", HomeAddress: &Address{Line1: "1 Main St", City: "Springfield", State: "IL", PostalCode: "62701", Country: "US"},
 		AnnualSalary: &Money{Amount: "85000.00", Currency: "USD"}}
+	mac := NewContentMAC(testKey)
 	b.Run("fields", func(b *testing.B) {
 		var buf []byte
 		for b.Loop() {
-			_, buf = e.ContentHashInto(buf)
+			_, buf = e.ContentHashInto(mac, buf)
 		}
 	})
 	b.Run("json+sha256", func(b *testing.B) {
 		for b.Loop() {
-			encodeContent(contentJSON{Employee: e}, e.SSN)
+			encodeContent(contentJSON{Employee: e}, e.SSN, testKey)
 		}
 	})
 }
@@ -91,5 +94,28 @@ func TestSourceHash(t *testing.T) {
 		if got := SourceHash(sum); got != want || sum != 0 && hashPrefix(got) != sum {
 			t.Errorf("SourceHash(%#x) = %q (read back %#x), want %q", sum, got, hashPrefix(got), want)
 		}
+	}
+}
+
+var testKey = []byte("schema tests' content-hash key.")
+
+// TestContentHashIsKeyed: the hashes stored beside records whose SSN is
+// sealed are keyed, so they cannot be searched for the SSN without the
+// key: the same record hashes differently under another key, and not as
+// the plain SHA-256 of its content.
+func TestContentHashIsKeyed(t *testing.T) {
+	e := &Employee{ExternalID: "E1", FirstName: "Ada", LastName: "Lovelace", SSN: "510551000"}
+	a, b := e.ContentHash(testKey), e.ContentHash([]byte("another key"))
+	if a == b {
+		t.Fatal("the employee content hash does not depend on the key")
+	}
+	_, input := e.ContentHashInto(NewContentMAC(testKey), nil)
+	plain := sha256.Sum256(input)
+	if a == hex.EncodeToString(plain[:HashBytes]) {
+		t.Fatal("the employee content hash is the unkeyed SHA-256 of its content")
+	}
+	d := &Dependent{ExternalID: "D1", FirstName: "Bo", SSN: "510551001"}
+	if d.Encode(testKey).Hash == d.Encode([]byte("another key")).Hash {
+		t.Fatal("the dependent content hash does not depend on the key")
 	}
 }

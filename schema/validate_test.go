@@ -120,11 +120,11 @@ func TestSSNHelpers(t *testing.T) {
 func TestChangeDetection(t *testing.T) {
 	a, b := valid(), valid()
 	b.ID, b.TenantID = "other-id", "other-tenant" // identity is not content
-	if a.ContentHash() != b.ContentHash() {
+	if a.ContentHash(testKey) != b.ContentHash(testKey) {
 		t.Fatal("identity changed the content hash")
 	}
 	b.Department = "Finance"
-	if a.ContentHash() == b.ContentHash() {
+	if a.ContentHash(testKey) == b.ContentHash(testKey) {
 		t.Fatal("a content change kept the hash")
 	}
 	types, changed := EmployeeEventTypes(&a, &b)

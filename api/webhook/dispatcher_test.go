@@ -334,7 +334,7 @@ func TestHiresOfALoadDeliveredOnce(t *testing.T) {
 		for i := range hires {
 			e := &schema.Employee{TenantID: conn.TenantID, ConnectionID: conn.ID, ExternalID: fmt.Sprintf("E%03d", i),
 				FirstName: "A", LastName: "B", EmploymentStatus: schema.StatusActive}
-			if err := in.Insert(ctx, e, e.Encode()); err != nil {
+			if err := in.Insert(ctx, e, e.Encode(storetest.HashKey)); err != nil {
 				t.Fatal(err)
 			}
 		}

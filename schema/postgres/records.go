@@ -38,8 +38,9 @@ func (in *ingest) PutDependent(ctx context.Context, d *schema.Dependent, enc sch
 		return 0, err
 	}
 	var id, hash string
-	err = in.tx.QueryRow(ctx, `SELECT id, content_hash FROM dependents WHERE tenant_id = $1 AND employee_id = $2 AND external_id = $3 FOR UPDATE`,
-		in.file.TenantID, empID, d.ExternalID).Scan(&id, &hash)
+	var data, oldSealed []byte
+	err = in.tx.QueryRow(ctx, `SELECT id, content_hash, data::text, ssn_sealed FROM dependents WHERE tenant_id = $1 AND employee_id = $2 AND external_id = $3 FOR UPDATE`,
+		in.file.TenantID, empID, d.ExternalID).Scan(&id, &hash, &data, &oldSealed)
 	change, typ := schema.Changed, "dependent.updated"
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -49,6 +50,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`, id, in.file.TenantID, empID, d
 	case err != nil:
 	case hash == enc.Hash:
 		return schema.Unchanged, nil
+	case codec.SameContent(in.s.box, data, oldSealed, enc, d.SSN):
+		_, err = in.tx.Exec(ctx, `UPDATE dependents SET content_hash = $2 WHERE id = $1`, id, enc.Hash)
+		return schema.Unchanged, interpret(err)
 	default:
 		_, err = in.tx.Exec(ctx, `UPDATE dependents SET relationship = $2, content_hash = $3, data = $4, ssn_sealed = $5, updated_at = $6 WHERE id = $1`,
 			id, d.Relationship, enc.Hash, string(enc.Data), sealed, in.now)

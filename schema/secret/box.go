@@ -5,7 +5,9 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -19,6 +21,7 @@ const KeySize = 32
 // version byte, the nonce and the GCM ciphertext.
 type Box struct {
 	aead cipher.AEAD
+	key  []byte
 
 	// Nonces are random (96 bits, as GCM expects), drawn from
 	// crypto/rand a few kilobytes at a time: one system random read per
@@ -46,7 +49,7 @@ func New(key []byte) (*Box, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Box{aead: aead, used: nonceBuffer}, nil
+	return &Box{aead: aead, key: append([]byte(nil), key...), used: nonceBuffer}, nil
 }
 
 // ParseKey decodes a base64 (standard or URL alphabet) 32-byte master key.
@@ -93,6 +96,16 @@ func (b *Box) nonce(p []byte) error {
 	}
 	b.used += copy(p, b.nonces[b.used:])
 	return nil
+}
+
+// Derive returns a 32-byte key for one purpose, derived from the master
+// key (HMAC-SHA256 of the purpose's name under it): keyed hashes of PII
+// use one, so that they are worthless without the master key, and a
+// derived key never reveals the master key or another derived key.
+func (b *Box) Derive(purpose string) []byte {
+	m := hmac.New(sha256.New, b.key)
+	m.Write([]byte("hrisbridge/" + purpose))
+	return m.Sum(nil)
 }
 
 // Open decrypts what Seal produced.

@@ -33,8 +33,9 @@ func (in *ingest) PutDependent(ctx context.Context, d *schema.Dependent, enc sch
 		return 0, err
 	}
 	var id, hash string
-	err = in.tx.QueryRowContext(ctx, `SELECT id, content_hash FROM dependents WHERE tenant_id = ? AND employee_id = ? AND external_id = ?`,
-		in.file.TenantID, empID, d.ExternalID).Scan(&id, &hash)
+	var data, oldSealed []byte
+	err = in.tx.QueryRowContext(ctx, `SELECT id, content_hash, data, ssn_sealed FROM dependents WHERE tenant_id = ? AND employee_id = ? AND external_id = ?`,
+		in.file.TenantID, empID, d.ExternalID).Scan(&id, &hash, &data, &oldSealed)
 	change, typ := schema.Changed, "dependent.updated"
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -44,6 +45,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, in.file.TenantID, empID, d.ExternalI
 	case err != nil:
 	case hash == enc.Hash:
 		return schema.Unchanged, nil
+	case codec.SameContent(in.s.box, data, oldSealed, enc, d.SSN):
+		_, err = in.tx.ExecContext(ctx, `UPDATE dependents SET content_hash = ? WHERE id = ?`, enc.Hash, id)
+		return schema.Unchanged, interpret(err)
 	default:
 		_, err = in.tx.ExecContext(ctx, `UPDATE dependents SET relationship = ?, content_hash = ?, data = ?, ssn_sealed = ?, updated_at = ? WHERE id = ?`,
 			d.Relationship, enc.Hash, string(enc.Data), sealed, in.now, id)

@@ -57,7 +57,7 @@ func TestSQLiteSSNSealedAtRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &schema.Employee{TenantID: tn.ID, ExternalID: "E1", FirstName: "A", LastName: "B", SSN: "123456789", EmploymentStatus: "active"}
-	if err := in.Insert(ctx, e, e.Encode()); err != nil {
+	if err := in.Insert(ctx, e, e.Encode(storetest.HashKey)); err != nil {
 		t.Fatal(err)
 	}
 	f.Status = schema.FileApplied

@@ -21,6 +21,10 @@ func Box(t testing.TB) *secret.Box {
 	return b
 }
 
+// HashKey is the content-hash key of records the tests write straight to
+// a store (the bridge derives its own from the master key).
+var HashKey = []byte("storetest content-hash key, 32 b")
+
 // URL returns a fresh database URL of kind "sqlite" or "postgres".
 // Packages that use postgres call pgtest.Main from TestMain.
 func URL(t testing.TB, kind string) string {
