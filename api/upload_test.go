@@ -24,7 +24,9 @@ func TestHTTPUpload(t *testing.T) {
 	go inbox.Run(ctx) //nolint:errcheck
 	write, read := l.key(l.tenant.ID, "write"), l.key(l.tenant.ID, "read")
 	conn := l.conns["census-csv"].ID
-	census := "Employee ID,First Name,Last Name,Status\nE1,Ada,L,A\nE2,Bob,S,A\nE3,Cy,L,A\nE4,Di,X,A\n"
+	// The connection's export format: the same columns as the file load sent.
+	census := "Employee ID,First Name,Last Name,DOB,SSN,Status,FT/PT,Department,Location,Hire Date,Term Date\n" +
+		"E1,Ada,L,,,A,,,,,\nE2,Bob,S,,,A,,,,,\nE3,Cy,L,,,A,,,,,\nE4,Di,X,,,A,,,,,\n"
 
 	post := func(path, key, contentType string, body io.Reader) (*http.Response, map[string]any) {
 		req, _ := http.NewRequest("POST", l.url+path, body)
@@ -53,7 +55,7 @@ func TestHTTPUpload(t *testing.T) {
 	var mp bytes.Buffer
 	w := multipart.NewWriter(&mp)
 	fw, _ := w.CreateFormFile("file", `C:\exports\census-2.csv`)
-	fw.Write([]byte(census + "E5,Ed,Y,A\n"))
+	fw.Write([]byte(census + "E5,Ed,Y,,,A,,,,,\n"))
 	w.Close()
 	resp, out = post("/v1/connections/"+conn+"/files", write, w.FormDataContentType(), &mp)
 	id, _ := out["file_id"].(string)

@@ -60,7 +60,7 @@ func TestConnectionHealth(t *testing.T) {
 		sync(schema.TriggerScheduled)
 		check("a snapshot that shrank", schema.HealthDegraded, schema.ECodeShrink)
 
-		f.drop(t, "c3.csv", "Employee ID,First Name,Last Name,Status\nE1,,X,A\nE2,,Y,A\n")
+		f.drop(t, "c3.csv", "Employee ID,First Name,Last Name,DOB,SSN,Status,Hire Date,Term Date\nE1,,X,12/10/1985,,A,2020-01-06,\nE2,,Y,12/10/1985,,A,2020-01-06,\n")
 		sync(schema.TriggerScheduled)
 		check("a rejected file", schema.HealthDegraded, schema.ECodeFileRejected)
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -104,8 +105,19 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 		return b.reject(ctx, file, err, nil)
 	}
 	defer rd.Close()
+	file.Mapped = strings.Join(rd.Mapped(), ",")
 	if drift := rd.Drift(); len(drift) > 0 && !release {
 		return b.hold(ctx, file, sp, "schema drift: "+strings.Join(drift, "; "))
+	}
+	if layout.Mode == "full" && !release && rd.Mapped() != nil {
+		lost, prev, err := b.lostFields(ctx, file, rd.Mapped())
+		if err != nil {
+			return Result{}, err
+		}
+		if len(lost) > 0 {
+			return b.hold(ctx, file, sp, fmt.Sprintf("schema drift: the header has no column for %s, which the last applied file (%s) had: a renamed or dropped column? "+
+				"Map the new header in the layout and release this file, or discard it", strings.Join(lost, ", "), prev))
+		}
 	}
 	in, err := b.cfg.Store.BeginIngest(ctx, &file)
 	if errors.Is(err, schema.ErrDuplicate) {
@@ -123,7 +135,7 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 		switch {
 		case errors.As(err, &held):
 			return b.hold(ctx, schema.File{ID: file.ID, TenantID: file.TenantID, ConnectionID: file.ConnectionID, Name: file.Name, SHA256: file.SHA256, Remote: file.Remote,
-				Size: file.Size, Layout: file.Layout, Rows: file.Rows, Valid: file.Valid, Invalid: file.Invalid}, sp, held.reason)
+				Size: file.Size, Layout: file.Layout, Rows: file.Rows, Valid: file.Valid, Invalid: file.Invalid, Mapped: file.Mapped}, sp, held.reason)
 		case errors.As(err, &pe), errors.Is(err, errTooManyInvalid):
 			return b.reject(ctx, file, err, kept)
 		}
@@ -142,6 +154,28 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 }
 
 var errTooManyInvalid = errors.New("too many invalid rows")
+
+// lostFields returns the fields the connection's last applied file had a
+// column for and mapped does not, with that file's id.
+func (b *Bridge) lostFields(ctx context.Context, file schema.File, mapped []string) ([]string, string, error) {
+	files, err := b.cfg.Store.Files(ctx, file.TenantID, schema.ListQuery{ConnectionID: file.ConnectionID, Limit: 50})
+	if err != nil {
+		return nil, "", err
+	}
+	for _, f := range files {
+		if f.Mapped == "" || f.Status != schema.FileApplied && f.Status != schema.FileAppliedWithErrors {
+			continue
+		}
+		var lost []string
+		for _, name := range strings.Split(f.Mapped, ",") {
+			if !slices.Contains(mapped, name) {
+				lost = append(lost, name)
+			}
+		}
+		return lost, f.ID, nil
+	}
+	return nil, "", nil
+}
 
 // errHeld stops an apply that must wait for an operator.
 type errHeld struct{ reason string }

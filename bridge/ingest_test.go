@@ -371,3 +371,47 @@ func TestAnotherEmployersSnapshotIsHeld(t *testing.T) {
 		}
 	})
 }
+
+// TestRenamedColumnIsHeldAndNeverLeaks: a full snapshot whose header lost
+// a column the last file mapped (the SSN header renamed) is held for
+// drift; released anyway, the renamed column's SSNs are kept masked in
+// custom fields, and every row is read under the new header (none taken
+// as unchanged under the old mapping).
+func TestRenamedColumnIsHeldAndNeverLeaks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		ctx := context.Background()
+		f := newIngest(t, s, "census-csv", Policy{})
+		body := "Employee ID,First Name,Last Name,Status,SSN\nE1,Ada,L,A,510-55-1000\nE2,Bo,M,A,510-55-1001\nE3,Cy,N,A,510-55-1002\n"
+		if got := counts(f.ingest(body)); got != "applied c3 u0 s0 m0 e3" {
+			t.Fatalf("first file: %s", got)
+		}
+		renamed := strings.Replace(body, ",SSN\n", ",Natl Identifier\n", 1)
+		res := f.ingest(renamed)
+		if res.File.Status != schema.FileHeld || !strings.Contains(res.File.Detail, "no column for ssn") {
+			t.Fatalf("renamed SSN column = %s %q, want held for drift", res.File.Status, res.File.Detail)
+		}
+		if e := f.employee("E1"); e.SSN != "510551000" || len(e.CustomFields) != 0 {
+			t.Fatalf("a held file changed E1: %+v", e)
+		}
+		rel, err := f.bridge.Release(ctx, f.conn.TenantID, res.File.ID, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rel.Recognised != 0 {
+			t.Fatalf("%d rows were taken as unchanged under the old mapping", rel.Recognised)
+		}
+		for _, id := range []string{"E1", "E2", "E3"} {
+			e := f.employee(id)
+			if v := e.CustomFields["Natl Identifier"]; !strings.HasPrefix(v, "***-**-") {
+				t.Fatalf("%s custom field = %q, want masked", id, v)
+			}
+		}
+		// Delta files are not full snapshots: no drift hold.
+		g := newIngestFor(t, s, "acme-delta", "census-csv", Policy{})
+		s.PutLayout(ctx, g.conn.TenantID, "", "census-csv", []byte("mode: delta\n"))
+		g.ingest(body)
+		if res := g.ingest(renamed); res.File.Status != schema.FileApplied {
+			t.Fatalf("delta with a renamed column = %s %q", res.File.Status, res.File.Detail)
+		}
+	})
+}

@@ -225,7 +225,7 @@ func TestSyncSkipsAFileStillBeingWritten(t *testing.T) {
 	s := openSQLite(t)
 	f := setup(t, s, SFTPConfig{Dir: "outbound", StableFor: "400ms"})
 	f.drop(t, "done.csv", sampleCensus)
-	f.drop(t, "growing.csv", "Employee ID,First Name,Last Name,Status\nE7,A,B,A\n")
+	f.drop(t, "growing.csv", "Employee ID,First Name,Last Name,DOB,SSN,Status,Hire Date,Term Date\nE7,A,B,,,A,,\n")
 	// The export keeps writing through the first pull (so any two listings
 	// see it change), then finishes.
 	stop, stopped := make(chan struct{}), make(chan struct{})
@@ -238,7 +238,7 @@ func TestSyncSkipsAFileStillBeingWritten(t *testing.T) {
 			case <-time.After(50 * time.Millisecond):
 			}
 			fh, _ := os.OpenFile(filepath.Join(f.srv.Root, "outbound", "growing.csv"), os.O_APPEND|os.O_WRONLY, 0)
-			fmt.Fprintf(fh, "G%d,C,D,A\n", i)
+			fmt.Fprintf(fh, "G%d,C,D,,,A,,\n", i)
 			fh.Close()
 		}
 	}()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -55,6 +56,21 @@ func (r *Delimited) Header() []string { return r.header }
 
 // Drift lists how the header differs from checks.expected_header.
 func (r *Delimited) Drift() []string { return r.drift }
+
+// Mapped lists, sorted, the fields the header has a column for.
+func (r *Delimited) Mapped() []string {
+	if r.header == nil {
+		return nil
+	}
+	out := []string{}
+	for _, s := range r.slots {
+		if s.col >= 0 {
+			out = append(out, s.name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
 
 func openDelimited(src io.Reader, l *Layout, m *mapper) (*Delimited, error) {
 	enc, err := decoderFor(l.Encoding)

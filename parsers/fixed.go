@@ -48,6 +48,9 @@ func (r *FixedWidth) Header() []string { return nil }
 // Drift returns nil: fixed-width layouts are positional.
 func (r *FixedWidth) Drift() []string { return nil }
 
+// Mapped returns nil: fixed-width layouts are positional.
+func (r *FixedWidth) Mapped() []string { return nil }
+
 // readLine returns the next line without its line ending, or io.EOF.
 func (r *FixedWidth) readLine() ([]byte, error) {
 	line, err := r.readBounded()

@@ -40,6 +40,9 @@ type Reader interface {
 	Header() []string
 	// Drift lists how the header differs from checks.expected_header.
 	Drift() []string
+	// Mapped lists, sorted, the layout fields the header has a column
+	// for (nil for positional formats, which have no header).
+	Mapped() []string
 	// Rows is the number of detail rows read so far.
 	Rows() int
 	// SkipWith installs a Skipper, with the secret key raw-record hashes
@@ -202,7 +205,11 @@ outer:
 	}
 }
 
-// custom keeps every unmapped, non-empty column under its header name.
+// custom keeps every unmapped, non-empty column under its header name. A
+// value shaped like an SSN (nine digits, with or without dashes) is kept
+// masked: a renamed SSN column must not put the number in clear where
+// sealed fields are not, and the file's bytes still hold it for a replay
+// under a corrected layout.
 func (m *mapper) custom(row *Row, rec []string) {
 	var cf *map[string]string
 	for i, col := range m.customCols {
@@ -217,6 +224,9 @@ func (m *mapper) custom(row *Row, rec []string) {
 			if cf = m.ent.custom(row.Record); *cf == nil {
 				*cf = make(map[string]string, len(m.customCols))
 			}
+		}
+		if schema.LooksLikeSSN(v) {
+			v = schema.MaskSSN(schema.NormalizeSSN(v))
 		}
 		(*cf)[m.customKeys[i]] = v
 	}

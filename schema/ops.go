@@ -133,6 +133,10 @@ type File struct {
 	AppliedAt    *time.Time `json:"applied_at,omitempty"`
 	// Remote identifies a pulled file's source: "path|size|mtime".
 	Remote string `json:"remote,omitempty"`
+	// Mapped lists, comma-separated and sorted, the layout fields the
+	// file's header had a column for: the next file's header is held for
+	// schema drift when it lost one of them.
+	Mapped string `json:"mapped_fields,omitempty"`
 }
 
 // SyncRun is one execution for a connection.

@@ -275,6 +275,14 @@ func ValidSSN(s string) bool {
 	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
 }
 
+// LooksLikeSSN reports whether s is shaped like an SSN or ITIN: nine
+// digits, alone or as 123-45-6789. Such values are never quoted in errors
+// nor kept in clear outside the sealed column.
+func LooksLikeSSN(s string) bool {
+	n := NormalizeSSN(s)
+	return len(n) == 9 && allDigits(n)
+}
+
 // MaskSSN returns ***-**-NNNN, the form shown to keys without pii:read.
 func MaskSSN(s string) string {
 	if s == "" {

@@ -235,6 +235,7 @@ ALTER TABLE dependents ADD CONSTRAINT dependents_tenant_id_employee_id_fkey FORE
     ADD CONSTRAINT dependents_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants (id);
 ALTER TABLE enrollments ADD CONSTRAINT enrollments_tenant_id_employee_id_fkey FOREIGN KEY (tenant_id, employee_id) REFERENCES employees (tenant_id, id),
     ADD CONSTRAINT enrollments_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants (id);
+ALTER TABLE files DROP COLUMN mapped;
 DELETE FROM schema_migrations WHERE version >= 11`); err != nil {
 		t.Fatal(err)
 	}
