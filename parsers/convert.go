@@ -40,7 +40,7 @@ func (f *Field) convertWith(name, raw string, dates []dateFormat) (string, *sche
 	case "int":
 		n, err := strconv.ParseInt(strings.ReplaceAll(v, ",", ""), 10, 64)
 		if err != nil {
-			return "", &schema.FieldError{Field: name, Code: schema.ECodeDecimal, Message: name + " " + strconv.Quote(v) + " is not a whole number"}
+			return "", &schema.FieldError{Field: name, Code: schema.ECodeDecimal, Message: name + " " + schema.QuoteValue(name, v) + " is not a whole number"}
 		}
 		return strconv.FormatInt(n, 10), nil
 	case "bool":
@@ -108,7 +108,7 @@ func (f *Field) date(name, v string, dates []dateFormat) (string, *schema.FieldE
 		}
 	}
 	return "", &schema.FieldError{Field: name, Code: schema.ECodeDate,
-		Message: name + " " + strconv.Quote(v) + " is not a date in any of the formats " + strings.Join(f.Formats, ", ")}
+		Message: name + " " + schema.QuoteValue(name, v) + " is not a date in any of the formats " + strings.Join(f.Formats, ", ")}
 }
 
 // code maps a source code through the code map, case-insensitively.
@@ -122,7 +122,7 @@ func (f *Field) code(name, v string) (string, *schema.FieldError) {
 		}
 	}
 	return "", &schema.FieldError{Field: name, Code: schema.ECodeUnmapped,
-		Message: name + " code " + strconv.Quote(v) + " is not in the layout's code map"}
+		Message: name + " code " + schema.QuoteValue(name, v) + " is not in the layout's code map"}
 }
 
 // decimal accepts 52,000.00, $52,000 and (1,234.50) negatives for money.
@@ -137,7 +137,7 @@ func decimal(name, v string, money bool) (string, *schema.FieldError) {
 	}
 	s = strings.ReplaceAll(s, ",", "")
 	if !schema.ValidDecimal(s) {
-		return "", &schema.FieldError{Field: name, Code: schema.ECodeDecimal, Message: name + " " + strconv.Quote(v) + " is not a number"}
+		return "", &schema.FieldError{Field: name, Code: schema.ECodeDecimal, Message: name + " " + schema.QuoteValue(name, v) + " is not a number"}
 	}
 	if s[0] == '+' {
 		s = s[1:]
@@ -160,7 +160,7 @@ func boolean(name, v string) (string, *schema.FieldError) {
 	case "n", "no", "false", "f", "0":
 		return "false", nil
 	}
-	return "", &schema.FieldError{Field: name, Code: schema.ECodeEnum, Message: name + " " + strconv.Quote(v) + " is not yes/no"}
+	return "", &schema.FieldError{Field: name, Code: schema.ECodeEnum, Message: name + " " + schema.QuoteValue(name, v) + " is not yes/no"}
 }
 
 func compileDates(layouts []string) []dateFormat {

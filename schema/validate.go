@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -24,7 +25,7 @@ func (v *validator) required(field, value string) {
 
 func (v *validator) enum(field, value string, set []string) {
 	if value != "" && !contains(set, value) {
-		v.add(field, ECodeEnum, "%s %q is not one of %s", field, value, strings.Join(set, ", "))
+		v.add(field, ECodeEnum, "%s %s is not one of %s", field, QuoteValue(field, value), strings.Join(set, ", "))
 	}
 }
 
@@ -36,11 +37,11 @@ func (v *validator) date(field, value string) civil {
 	}
 	d, ok := parseISODate(value)
 	if !ok {
-		v.add(field, ECodeDate, "%s %q is not a valid date (YYYY-MM-DD)", field, value)
+		v.add(field, ECodeDate, "%s %s is not a valid date (YYYY-MM-DD)", field, QuoteValue(field, value))
 		return civil{}
 	}
 	if d.y < 1900 || d.y > 2200 {
-		v.add(field, ECodeDate, "%s %q is outside the plausible range 1900-2200", field, value)
+		v.add(field, ECodeDate, "%s %s is outside the plausible range 1900-2200", field, QuoteValue(field, value))
 		return civil{}
 	}
 	return d
@@ -48,7 +49,7 @@ func (v *validator) date(field, value string) civil {
 
 func (v *validator) before(earlyField string, early civil, lateField string, late civil) {
 	if !early.zero() && !late.zero() && late.before(early) {
-		v.add(lateField, ECodeDateOrder, "%s %s is before %s %s", lateField, late, earlyField, early)
+		v.add(lateField, ECodeDateOrder, "%s %s is before %s %s", lateField, shown(lateField, late), earlyField, shown(earlyField, early))
 	}
 }
 
@@ -61,7 +62,7 @@ func (v *validator) birthDate(field, value string) {
 	if !d.zero() && d.y >= startYear {
 		y, m, day := time.Now().UTC().Date() // dates are UTC calendar days, as time.Time compared them
 		if (civil{y, int(m), day}).before(d) {
-			v.add(field, ECodeDateOrder, "%s %s is in the future", field, value)
+			v.add(field, ECodeDateOrder, "%s %s is in the future", field, shown(field, d))
 		}
 	}
 }
@@ -78,6 +79,15 @@ func (c civil) before(o civil) bool {
 
 func (c civil) String() string { return fmt.Sprintf("%04d-%02d-%02d", c.y, c.m, c.d) }
 
+// shown is a valid date as an error message shows it: itself, or nothing
+// of it for a sensitive field (a birth date).
+func shown(field string, d civil) string {
+	if SensitiveField(field) {
+		return "(not shown)"
+	}
+	return d.String()
+}
+
 func (v *validator) ssn(field, value string) {
 	if value != "" && !ValidSSN(value) {
 		v.add(field, ECodeSSN, "%s is not a valid SSN (nine digits, not 000/666/9xx-xx-xxxx)", field)
@@ -86,7 +96,7 @@ func (v *validator) ssn(field, value string) {
 
 func (v *validator) email(field, value string) {
 	if value != "" && !ValidEmail(value) {
-		v.add(field, ECodeEmail, "%s %q is not an email address", field, value)
+		v.add(field, ECodeEmail, "%s %s is not an email address", field, QuoteValue(field, value))
 	}
 }
 
@@ -154,7 +164,7 @@ func DaysIn(y, m int) int {
 
 func (v *validator) decimal(field, value string) {
 	if value != "" && !ValidDecimal(value) {
-		v.add(field, ECodeDecimal, "%s %q is not a decimal number", field, value)
+		v.add(field, ECodeDecimal, "%s %s is not a decimal number", field, QuoteValue(field, value))
 	}
 }
 
@@ -273,6 +283,29 @@ func ValidSSN(s string) bool {
 	}
 	area, group, serial := s[:3], s[3:5], s[5:]
 	return area != "000" && area != "666" && area[0] != '9' && group != "00" && serial != "0000"
+}
+
+// sensitiveFields are the normalized fields whose values are PII: error
+// messages name them and the kind of problem, never their value.
+var sensitiveFields = map[string]bool{"ssn": true, "date_of_birth": true, "personal_email": true, "phone": true,
+	"hourly_rate": true, "annual_salary": true, "home_address": true}
+
+// SensitiveField reports whether a field (or a part of one, such as
+// home_address.line1) holds PII.
+func SensitiveField(field string) bool {
+	top, _, _ := strings.Cut(field, ".")
+	return sensitiveFields[top]
+}
+
+// QuoteValue is how an error message shows a field's value: quoted when
+// the field is not sensitive and the value does not look like an SSN,
+// otherwise a placeholder that says how long it is, so the message still
+// helps without repeating PII into error lists, reports and logs.
+func QuoteValue(field, value string) string {
+	if SensitiveField(field) || LooksLikeSSN(value) {
+		return fmt.Sprintf("(%d characters, not shown)", len(value))
+	}
+	return strconv.Quote(value)
 }
 
 // LooksLikeSSN reports whether s is shaped like an SSN or ITIN: nine
