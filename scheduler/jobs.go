@@ -137,8 +137,8 @@ func New(ctx context.Context, cfg Config) (*Jobs, error) {
 		if err = migrateLocked(ctx, s.Pool(), drv); err == nil {
 			j.q, err = river.NewClient(drv, rc)
 		}
-	case interface{ DB() *sql.DB }:
-		drv := riversqlite.New(s.DB())
+	case interface{ JobsDB() *sql.DB }:
+		drv := riversqlite.New(s.JobsDB())
 		if err = migrate(ctx, drv); err == nil {
 			rc.PollOnly = true
 			j.q, err = river.NewClient(drv, rc)

@@ -28,6 +28,14 @@ var migrationFS embed.FS
 type Store struct {
 	db  *sql.DB
 	box schema.Sealer
+	// audit is the audit log's own database file (audit.go): a PII read
+	// must be recorded even while an ingest holds the main file's write
+	// lock for minutes.
+	audit *sql.DB
+	// jobs holds the job queue's tables (River), in a file of its own
+	// for the same reason: job fetching and leader election go on while
+	// an ingest writes.
+	jobs *sql.DB
 }
 
 var _ schema.Store = (*Store)(nil)
@@ -41,7 +49,39 @@ func Open(ctx context.Context, path string, box schema.Sealer) (*Store, error) {
 			return nil, fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
-	dsn := "file:" + path + "?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	db, err := openFile(ctx, path, "NORMAL")
+	if err != nil {
+		return nil, err
+	}
+	audit, err := openFile(ctx, AuditPath(path), "FULL")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	jobs, err := openFile(ctx, siblingPath(path, "jobs"), "NORMAL")
+	if err != nil {
+		db.Close()
+		audit.Close()
+		return nil, err
+	}
+	if _, err := audit.ExecContext(ctx, auditSchema); err != nil {
+		db.Close()
+		audit.Close()
+		jobs.Close()
+		return nil, fmt.Errorf("audit log %s: %w", AuditPath(path), err)
+	}
+	return &Store{db: db, box: box, audit: audit, jobs: jobs}, nil
+}
+
+// openFile opens one database file, created readable by its owner only
+// (it holds sealed SSNs and everything else an employer sent).
+func openFile(ctx context.Context, path, synchronous string) (*sql.DB, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	f.Close()
+	dsn := "file:" + path + "?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(" + synchronous + ")"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, err
@@ -50,14 +90,22 @@ func Open(ctx context.Context, path string, box schema.Sealer) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	return &Store{db: db, box: box}, nil
+	return db, nil
 }
 
 // DB exposes the handle for benchmarks and tools that need raw access.
 func (s *Store) DB() *sql.DB { return s.db }
 
+// JobsDB is the database file the job queue keeps its tables in
+// (hrisbridge-jobs.db beside hrisbridge.db).
+func (s *Store) JobsDB() *sql.DB { return s.jobs }
+
 // Close closes the database.
-func (s *Store) Close() { s.db.Close() }
+func (s *Store) Close() {
+	s.db.Close()
+	s.audit.Close()
+	s.jobs.Close()
+}
 
 // Migrate applies pending migrations, each in its own transaction.
 func (s *Store) Migrate(ctx context.Context) error {
@@ -84,7 +132,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
-	return nil
+	return s.moveAuditLog(ctx)
 }
 
 // Ready reports whether the database answers and is fully migrated.

@@ -74,23 +74,3 @@ FROM api_keys WHERE prefix = ?`, prefix).Scan(&k.ID, &k.TenantID, &k.Name, &k.Pr
 	return k, interpret(err)
 }
 
-// Audit appends to the audit log.
-func (s *Store) Audit(ctx context.Context, e schema.AuditEntry) error {
-	if e.At.IsZero() {
-		e.At = now()
-	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO audit_log (tenant_id, key_id, actor, action, resource, at) VALUES (?, ?, ?, ?, ?, ?)`,
-		e.TenantID, e.KeyID, e.Actor, e.Action, e.Resource, ts(e.At))
-	return interpret(err)
-}
-
-// AuditLog lists a tenant's newest audit entries.
-func (s *Store) AuditLog(ctx context.Context, tenantID string, limit int) ([]schema.AuditEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, key_id, actor, action, resource, at FROM audit_log
-WHERE tenant_id = ? ORDER BY id DESC LIMIT ?`, tenantID, limit)
-	return collectRows(rows, err, func(r scanner) (schema.AuditEntry, error) {
-		var e schema.AuditEntry
-		err := r.Scan(&e.TenantID, &e.KeyID, &e.Actor, &e.Action, &e.Resource, timeCol{&e.At})
-		return e, err
-	})
-}

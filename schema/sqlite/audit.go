@@ -1,0 +1,90 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+// The audit log lives in a database file of its own beside the main one.
+// SQLite has one writer per file, and an ingest applies a whole file in
+// one write transaction (so that a bad file never half-applies); with the
+// audit log in the same file, every PII read (which must be audited
+// before it is answered) waited for the ingest and failed after the busy
+// timeout. A separate file has its own lock, and is synced on every
+// commit (synchronous FULL): an audited read is never lost.
+
+const auditSchema = `CREATE TABLE IF NOT EXISTS audit_log (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id text NOT NULL,
+    key_id    text NOT NULL DEFAULT '',
+    actor     text NOT NULL DEFAULT '',
+    action    text NOT NULL,
+    resource  text NOT NULL,
+    at        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_log_tenant ON audit_log (tenant_id, at DESC);`
+
+// AuditPath is the audit log's file for the database at path:
+// hrisbridge.db keeps it in hrisbridge-audit.db.
+func AuditPath(path string) string { return siblingPath(path, "audit") }
+
+// siblingPath names a database file beside path: hrisbridge.db,
+// "jobs" -> hrisbridge-jobs.db.
+func siblingPath(path, part string) string {
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + "-" + part + ext
+}
+
+// Audit appends to the audit log.
+func (s *Store) Audit(ctx context.Context, e schema.AuditEntry) error {
+	if e.At.IsZero() {
+		e.At = now()
+	}
+	_, err := s.audit.ExecContext(ctx, `INSERT INTO audit_log (tenant_id, key_id, actor, action, resource, at) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.TenantID, e.KeyID, e.Actor, e.Action, e.Resource, ts(e.At))
+	return interpret(err)
+}
+
+// AuditLog lists a tenant's newest audit entries.
+func (s *Store) AuditLog(ctx context.Context, tenantID string, limit int) ([]schema.AuditEntry, error) {
+	rows, err := s.audit.QueryContext(ctx, `SELECT tenant_id, key_id, actor, action, resource, at FROM audit_log
+WHERE tenant_id = ? ORDER BY id DESC LIMIT ?`, tenantID, limit)
+	return collectRows(rows, err, func(r scanner) (schema.AuditEntry, error) {
+		var e schema.AuditEntry
+		err := r.Scan(&e.TenantID, &e.KeyID, &e.Actor, &e.Action, &e.Resource, timeCol{&e.At})
+		return e, err
+	})
+}
+
+// moveAuditLog moves entries an older version wrote into the main file's
+// audit_log over to the audit file (at start-up, from Migrate).
+func (s *Store) moveAuditLog(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, key_id, actor, action, resource, at FROM audit_log ORDER BY id`)
+	old, err := collectRows(rows, err, func(r scanner) (schema.AuditEntry, error) {
+		var e schema.AuditEntry
+		err := r.Scan(&e.TenantID, &e.KeyID, &e.Actor, &e.Action, &e.Resource, timeCol{&e.At})
+		return e, err
+	})
+	if err != nil || len(old) == 0 {
+		return err
+	}
+	tx, err := s.audit.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, e := range old {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (tenant_id, key_id, actor, action, resource, at) VALUES (?, ?, ?, ?, ?, ?)`,
+			e.TenantID, e.KeyID, e.Actor, e.Action, e.Resource, ts(e.At)); err != nil {
+			tx.Rollback() //nolint:errcheck
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	_, err = s.db.ExecContext(ctx, `DELETE FROM audit_log`)
+	return err
+}
