@@ -73,4 +73,3 @@ FROM api_keys WHERE prefix = ?`, prefix).Scan(&k.ID, &k.TenantID, &k.Name, &k.Pr
 	k.Scopes = codec.ParseScopes(scopes)
 	return k, interpret(err)
 }
-
