@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -99,8 +100,15 @@ func TestCompressedDrops(t *testing.T) {
 	}
 	// A bomb: 64 MB of zeros compresses to ~64 KB; the cap is 1 MB here.
 	f.bridge.cfg.MaxDecoded = 1 << 20
-	if r := f.ingestNamed("bomb.csv.gz", gz(make([]byte, 64<<20))); r.File.Status != schema.FileRejected || !strings.Contains(r.File.Detail, "limit") {
+	if r := f.ingestNamed("bomb.csv.gz", gz(make([]byte, 64<<20))); r.File.Status != schema.FileRejected || !strings.Contains(r.File.Detail, "limit") ||
+		!strings.Contains(r.File.Detail, schema.ECodeTooLarge) {
 		t.Fatalf("zip bomb = %+v", r.File)
+	}
+	if left, _ := filepath.Glob(filepath.Join(f.bridge.cfg.SpoolDir, "decoded-*")); len(left) > 0 {
+		t.Fatalf("the bomb's decoded bytes stayed: %v", left)
+	}
+	if DefaultMaxDecoded >= 8<<30 {
+		t.Fatalf("DefaultMaxDecoded = %d: a zero-filled bomb writes that much before it is stopped", DefaultMaxDecoded)
 	}
 }
 
