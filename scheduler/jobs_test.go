@@ -322,3 +322,38 @@ func (netListen) closedPort(t *testing.T) (int, error) {
 	l.Close()
 	return port, nil
 }
+
+// TestConcurrentManualSyncsAllExist queues many manual syncs at once
+// while the workers run them: every call returns a run that exists,
+// however a worker's start races the queuing's record of the run.
+func TestConcurrentManualSyncsAllExist(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := startJobs(t, s, "", bridge.SFTPConfig{})
+		f.drop(t, "census.csv", census)
+		ctx := context.Background()
+		const n = 60
+		type result struct {
+			run schema.SyncRun
+			err error
+		}
+		out := make(chan result, n)
+		for range n {
+			go func() {
+				run, err := f.jobs.EnqueueSync(ctx, f.conn, schema.TriggerManual)
+				out <- result{run, err}
+			}()
+		}
+		for range n {
+			r := <-out
+			if r.err != nil {
+				t.Fatalf("EnqueueSync: %v", r.err)
+			}
+			if r.run.ID == "" || r.run.JobID == 0 {
+				t.Fatalf("queued run without id: %+v", r.run)
+			}
+			if _, err := s.SyncRun(ctx, f.conn.TenantID, r.run.ID); err != nil {
+				t.Fatalf("run %s of job %d: %v", r.run.ID, r.run.JobID, err)
+			}
+		}
+	})
+}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 
@@ -130,6 +131,13 @@ ON CONFLICT (job_id) WHERE job_id IS NOT NULL DO NOTHING RETURNING `+syncRunColu
 SELECT * FROM ins UNION ALL SELECT `+syncRunColumns+` FROM sync_runs WHERE job_id = $7 AND NOT EXISTS (SELECT 1 FROM ins)`,
 		r.ID, r.TenantID, r.ConnectionID, r.Trigger, r.Status, r.StartedAt, jobID(r.JobID), r.ScheduledFor, r.FileID)
 	got, err := pgx.CollectExactlyOneRow(rows, scanSyncRun)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// A worker's run for the job committed while the statement ran:
+		// the insert saw the conflict, but the statement's snapshot does
+		// not see the row. A new statement does.
+		rows, _ = s.pool.Query(ctx, `SELECT `+syncRunColumns+` FROM sync_runs WHERE job_id = $1`, jobID(r.JobID))
+		got, err = pgx.CollectExactlyOneRow(rows, scanSyncRun)
+	}
 	if err == nil {
 		*r = got
 	}

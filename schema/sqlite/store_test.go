@@ -73,3 +73,37 @@ func TestSQLiteSSNSealedAtRest(t *testing.T) {
 		t.Fatalf("SSN stored in the clear")
 	}
 }
+
+// TestJobsFileMigration: runs recorded while the job queue shared the
+// main file give up their job ids (the jobs file's ids start again), and
+// those still queued end as failed, readable as before.
+func TestJobsFileMigration(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tn := schema.Tenant{Slug: "acme", Name: "Acme"}
+	s.CreateTenant(ctx, &tn)
+	c := schema.Connection{TenantID: tn.ID, Name: "c", Kind: schema.ConnSFTP, Layout: "census-csv", Enabled: true}
+	s.CreateConnection(ctx, &c)
+	old := schema.SyncRun{TenantID: tn.ID, ConnectionID: c.ID, Trigger: schema.TriggerManual, JobID: 1}
+	if err := s.QueueSyncRun(ctx, &old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = 9`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SyncRun(ctx, tn.ID, old.ID)
+	if err != nil || got.Status != schema.RunFailed || got.FinishedAt == nil || got.JobID != 0 {
+		t.Fatalf("old queued run after the migration = %+v, %v", got, err)
+	}
+	// A new job with the same id is a new run.
+	fresh := schema.SyncRun{TenantID: tn.ID, ConnectionID: c.ID, Trigger: schema.TriggerManual, JobID: 1}
+	if err := s.QueueSyncRun(ctx, &fresh); err != nil || fresh.ID == old.ID || fresh.Status != schema.RunQueued {
+		t.Fatalf("new run for job 1 = %+v, %v", fresh, err)
+	}
+}
