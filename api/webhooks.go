@@ -15,6 +15,9 @@ import (
 // Replayer sends one event to an endpoint now.
 type Replayer interface {
 	Replay(ctx context.Context, ep schema.WebhookEndpoint, ev schema.Event) (schema.WebhookDelivery, error)
+	// CheckURL refuses a URL deliveries may not reach (a private
+	// address, unless the server allows them).
+	CheckURL(ctx context.Context, url string) error
 }
 
 // endpointView is an endpoint without its secret.
@@ -36,6 +39,12 @@ func (s *Server) createWebhookEndpoint(c *gin.Context) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		problem(c, http.StatusUnprocessableEntity, "invalid_url", "url must be an absolute http(s) URL")
 		return
+	}
+	if s.cfg.Webhooks != nil {
+		if err := s.cfg.Webhooks.CheckURL(c.Request.Context(), req.URL); err != nil {
+			problem(c, http.StatusUnprocessableEntity, "private_url", err.Error())
+			return
+		}
 	}
 	ep := schema.WebhookEndpoint{TenantID: tenantID(c), URL: req.URL, EventTypes: req.EventTypes, Secret: webhook.NewSecret()}
 	if err := s.cfg.Store.CreateWebhookEndpoint(c.Request.Context(), &ep); err != nil {

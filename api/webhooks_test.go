@@ -80,3 +80,34 @@ func TestWebhookEndpointsAPI(t *testing.T) {
 		t.Fatalf("delete = %d", r.StatusCode)
 	}
 }
+
+// TestPrivateWebhookURLsRefused: without webhooks_allow_private a URL on
+// loopback, a private network or a name resolving to one is refused at
+// registration with a problem that says why.
+func TestPrivateWebhookURLsRefused(t *testing.T) {
+	s := openSQLite(t)
+	d, _ := webhook.New(webhook.Config{Store: s})
+	l := load(t, s, Config{})
+	l.env = newEnvWith(t, s, Config{Webhooks: d})
+	write := l.key(l.tenant.ID, "read", "write")
+	for _, u := range []string{"http://127.0.0.1:9000/hook", "https://10.1.2.3/hook", "http://[::1]/hook", "http://169.254.169.254/latest",
+		"http://localhost:8080/hook", "http://192.168.0.10/hook"} {
+		b, _ := json.Marshal(map[string]any{"url": u})
+		req, _ := http.NewRequest("POST", l.url+"/v1/webhook-endpoints", bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+write)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p Problem
+		json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if resp.StatusCode != 422 || !strings.Contains(p.Detail, "private") || !strings.Contains(p.Detail, "webhooks_allow_private") {
+			t.Errorf("register %s = %d %+v, want 422 naming the private address", u, resp.StatusCode, p)
+		}
+	}
+	if eps, _ := s.WebhookEndpoints(context.Background(), l.tenant.ID); len(eps) != 0 {
+		t.Fatalf("%d private endpoints were stored", len(eps))
+	}
+}

@@ -82,6 +82,7 @@ type Config struct {
 type queue interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
 
@@ -224,12 +225,25 @@ func (j *Jobs) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			return j.q.Stop(stopCtx)
+			return j.stop(context.WithoutCancel(ctx))
 		case <-t.C:
 		}
 	}
+}
+
+// stop lets running jobs finish for a few seconds, then cancels them: a
+// cancelled sync rolls its file back and its job is retried later (by
+// another replica, or this one after a restart), where waiting could
+// outlast the process's stop (a pull retrying with backoff).
+func (j *Jobs) stop(ctx context.Context) error {
+	grace, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := j.q.Stop(grace); !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	hard, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return j.q.StopAndCancel(hard)
 }
 
 // tickOpts makes a tick's job unique by its args (connection and tick)

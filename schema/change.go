@@ -159,8 +159,9 @@ func ChangedFields(old, new *Employee) []string {
 	return out
 }
 
-// EmployeeEventTypes returns the change events for an employee going from
-// old (nil when new to us) to new, with the fields that changed.
+// EmployeeEventTypes returns the change event for an employee going from
+// old (nil when new to us) to new (none when nothing changed), with the
+// fields that changed.
 func EmployeeEventTypes(old, new *Employee) (types []string, changed []string) {
 	if old == nil {
 		return []string{"employee.hired"}, nil
@@ -169,14 +170,15 @@ func EmployeeEventTypes(old, new *Employee) (types []string, changed []string) {
 	if len(changed) == 0 {
 		return nil, nil
 	}
+	// One change, one event: the most specific, with every changed field.
 	wasOut := old.EmploymentStatus == StatusTerminated || old.EmploymentStatus == StatusRetired || old.EmploymentStatus == StatusDeceased
 	switch {
 	case new.EmploymentStatus == StatusTerminated && old.EmploymentStatus != StatusTerminated:
-		types = append(types, "employee.terminated")
+		return []string{"employee.terminated"}, changed
 	case wasOut && new.EmploymentStatus == StatusActive:
-		types = append(types, "employee.rehired")
+		return []string{"employee.rehired"}, changed
 	}
-	return append(types, "employee.updated"), changed
+	return []string{"employee.updated"}, changed
 }
 
 // encodeContent marshals a record's content (identity and timestamps are

@@ -133,12 +133,12 @@ func TestChangeDetection(t *testing.T) {
 	}
 	c := b
 	c.EmploymentStatus, c.TerminationDate = StatusTerminated, "2026-10-31"
-	if types, _ := EmployeeEventTypes(&b, &c); strings.Join(types, ",") != "employee.terminated,employee.updated" {
+	if types, _ := EmployeeEventTypes(&b, &c); strings.Join(types, ",") != "employee.terminated" {
 		t.Errorf("termination events = %v", types)
 	}
 	d := c
 	d.EmploymentStatus, d.TerminationDate = StatusActive, ""
-	if types, _ := EmployeeEventTypes(&c, &d); strings.Join(types, ",") != "employee.rehired,employee.updated" {
+	if types, _ := EmployeeEventTypes(&c, &d); strings.Join(types, ",") != "employee.rehired" {
 		t.Errorf("rehire events = %v", types)
 	}
 	if types, _ := EmployeeEventTypes(nil, &a); strings.Join(types, ",") != "employee.hired" {

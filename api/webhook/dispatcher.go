@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"syscall"
@@ -70,13 +71,53 @@ func New(cfg Config) (*Dispatcher, error) {
 	return &Dispatcher{cfg: cfg}, nil
 }
 
+// ErrPrivateURL is a webhook URL whose host is, or resolves to, a
+// loopback, private, link-local or unspecified address.
+var ErrPrivateURL = errors.New("webhook URL reaches a private address")
+
+// privateIP reports whether a webhook may not reach ip.
+func privateIP(ip net.IP) bool {
+	return ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified()
+}
+
+// CheckURL refuses, at registration, a URL whose host is or resolves to a
+// private address (unless AllowPrivate): a tenant's webhook must not reach
+// the appliance's neighbours. Delivery checks again after each DNS
+// resolution, as a name may resolve elsewhere later.
+func (d *Dispatcher) CheckURL(ctx context.Context, raw string) error {
+	if d.cfg.AllowPrivate {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); ip != nil {
+		if privateIP(ip) {
+			return fmt.Errorf("%w: %s (set webhooks_allow_private for receivers inside your network)", ErrPrivateURL, host)
+		}
+		return nil
+	}
+	ips, err := net.DefaultResolver.LookupIP(ctx, "ip", host)
+	if err != nil {
+		return fmt.Errorf("webhook host %s does not resolve: %w", host, err)
+	}
+	for _, ip := range ips {
+		if privateIP(ip) {
+			return fmt.Errorf("%w: %s resolves to %s (set webhooks_allow_private for receivers inside your network)", ErrPrivateURL, host, ip)
+		}
+	}
+	return nil
+}
+
 // safeClient refuses, at connect time (so DNS tricks do not help),
 // addresses inside the appliance's networks: webhook URLs are tenant input.
 func safeClient(allowPrivate bool) *http.Client {
 	d := &net.Dialer{Timeout: 10 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
 		host, _, _ := net.SplitHostPort(address)
 		ip := net.ParseIP(host)
-		if !allowPrivate && (ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsUnspecified()) {
+		if !allowPrivate && privateIP(ip) {
 			return fmt.Errorf("webhook address %s is private; refused", host)
 		}
 		return nil

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 
 	"golang.org/x/crypto/ssh"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/hrisbridge/hrisbridge/api"
 	"github.com/hrisbridge/hrisbridge/bridge"
@@ -36,23 +35,30 @@ var demodata embed.FS
 func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	fs, _ := flags("demo")
 	addr := fs.String("addr", "127.0.0.1:8080", "API listen address")
+	sftpAddr := fs.String("sftp-addr", "127.0.0.1:0", "listen address of the sample employer's SFTP server (port 0: any free port)")
+	dropboxAddr := fs.String("dropbox-addr", "127.0.0.1:0", "listen address of hrisbridge's drop box SFTP server (port 0: any free port)")
 	dir := fs.String("dir", "hrisbridge-demo", "directory for the demo's store and SFTP files (reset at each start)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
+	fmt.Fprintf(out, "hrisbridge demo: starting in %s/ ...\n", *dir)
 	a, sftpRoot, err := openDemo(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer a.store.Close()
 
-	sftpL, hostKey, password, err := startDemoSFTP(ctx, sftpRoot)
+	sftpL, hostKey, password, err := startDemoSFTP(ctx, sftpRoot, *sftpAddr)
 	if err != nil {
 		return err
 	}
 	apiL, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (choose another with --addr)", *addr, err)
+	}
+	dropL, err := net.Listen("tcp", *dropboxAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (choose another with --dropbox-addr)", *dropboxAddr, err)
 	}
 	t := schema.Tenant{Slug: "demo", Name: "Demo Employer Inc."}
 	if err := a.store.CreateTenant(ctx, &t); err != nil {
@@ -63,6 +69,10 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 		bridge.SFTPConfig{Host: "127.0.0.1", Port: port, User: "hris", HostKey: ssh.FingerprintSHA256(hostKey), Dir: "outbound",
 			Patterns: []string{"census_*.csv"}, Ack: "archive", ArchiveDir: "archive", StableFor: "1s"},
 		bridge.SFTPSecret{Password: password})
+	if err != nil {
+		return err
+	}
+	uploads, uploadPassword, err := demoDropbox(ctx, a, t.ID)
 	if err != nil {
 		return err
 	}
@@ -82,39 +92,52 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "hrisbridge demo: first sync of tenant demo over SFTP:")
 	printResults(out, results)
-	inbox := b.NewInbox(filepath.Join(a.cfg.DataDir, "dropbox"))
-	jobs, err := a.jobs(ctx, b)
-	if err != nil {
-		return err
-	}
-	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox, Jobs: jobs,
-		Metrics: m.handler(), ObserveRequest: m.request})
+	// The demo runs on loopback: webhooks may go to receivers there too.
+	svc, err := a.services(ctx, b, m, true)
 	if err != nil {
 		return err
 	}
 	base := "http://" + apiL.Addr().String()
+	dropPort := dropL.Addr().(*net.TCPAddr).Port
 	fmt.Fprintf(out, "\nAPI: %s\nAPI key: %s\n", base, plain)
-	fmt.Fprintf(out, "SFTP: sftp -P %d hris@127.0.0.1 (password %s; drop census_*.csv into outbound/, pulled every minute)\n\n", port, password)
+	fmt.Fprintf(out, "SFTP (the employer's server): sftp -P %d hris@127.0.0.1 (password %s; drop census_*.csv into outbound/, pulled every minute)\n", port, password)
+	fmt.Fprintf(out, "Drop box (hrisbridge's own): sftp -P %d hr-admin@127.0.0.1 (password %s; put a census .csv, applied to connection %s)\n\n", dropPort, uploadPassword, uploads.Name)
 	fmt.Fprintf(out, "Try:\n  curl -s -H 'Authorization: Bearer %s' '%s/v1/employees?limit=5'\n", plain, base)
 	fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' '%s/v1/employees?employment_status=terminated'\n", plain, base)
 	fmt.Fprintf(out, "  curl -s -X POST -H 'Authorization: Bearer %s' '%s/v1/connections/%s/sync'   # queue a sync now\n", plain, base, conn.ID)
 	fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' '%s/v1/connections/%s'        # health and next syncs\n", plain, base, conn.ID)
+	fmt.Fprintf(out, "  curl -s -X POST -H 'Authorization: Bearer %s' -H 'Content-Type: text/csv' --data-binary @census.csv '%s/v1/connections/%s/files?name=census.csv&wait=true'   # upload\n", plain, base, uploads.Name)
 	fmt.Fprintf(out, "  curl -s '%s/v1/employees'            # no key: 401 problem+json\n", base)
 	fmt.Fprintf(out, "  curl -s '%s/readyz'\nPress Ctrl-C to stop.\n", base)
 
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Serve(ctx, apiL) })
-	g.Go(func() error { return inbox.Run(ctx) })
-	g.Go(func() error { return jobs.Run(ctx) })
-	err = g.Wait()
+	err = svc.run(ctx, apiL, dropL)
 	fmt.Fprintln(out, "hrisbridge demo stopped")
 	return err
 }
 
+// demoDropbox creates the demo's drop box connection (hr-uploads) and its
+// login hr-admin with a fresh password.
+func demoDropbox(ctx context.Context, a *app, tenantID string) (schema.Connection, string, error) {
+	conn := schema.Connection{TenantID: tenantID, Name: "hr-uploads", Kind: schema.ConnDropbox, Layout: "census-csv", Enabled: true}
+	if err := a.store.CreateConnection(ctx, &conn); err != nil {
+		return conn, "", err
+	}
+	pw := make([]byte, 8)
+	rand.Read(pw) //nolint:errcheck
+	password := hex.EncodeToString(pw)
+	hash, err := sftpd.HashPassword(password)
+	if err != nil {
+		return conn, "", err
+	}
+	acct := schema.DropboxAccount{TenantID: tenantID, ConnectionID: conn.ID, Username: "hr-admin", PasswordHash: hash, CanList: true}
+	return conn, password, a.store.CreateDropboxAccount(ctx, &acct)
+}
+
 // openDemo resets the demo directory and opens its embedded store.
 func openDemo(ctx context.Context, dir string) (*app, string, error) {
-	for _, p := range []string{"hrisbridge.db", "hrisbridge.db-wal", "hrisbridge.db-shm", "sftp", "spool"} {
-		if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
+	stores, _ := filepath.Glob(filepath.Join(dir, "hrisbridge*.db*")) // the store, its audit and jobs files
+	for _, p := range append(stores, filepath.Join(dir, "sftp"), filepath.Join(dir, "spool"), filepath.Join(dir, "dropbox"), filepath.Join(dir, "files")) {
+		if err := os.RemoveAll(p); err != nil {
 			return nil, "", err
 		}
 	}
@@ -144,9 +167,9 @@ func openDemo(ctx context.Context, dir string) (*app, string, error) {
 	return a, sftpRoot, nil
 }
 
-// startDemoSFTP serves root on a loopback port as user "hris" with a fresh
-// host key and password.
-func startDemoSFTP(ctx context.Context, root string) (net.Listener, ssh.PublicKey, string, error) {
+// startDemoSFTP serves root on addr as user "hris" with a fresh host key
+// and password: the sample employer's server the demo pulls from.
+func startDemoSFTP(ctx context.Context, root, addr string) (net.Listener, ssh.PublicKey, string, error) {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	signer, err := ssh.NewSignerFromKey(priv)
 	if err != nil {
@@ -164,9 +187,9 @@ func startDemoSFTP(ctx context.Context, root string) (net.Listener, ssh.PublicKe
 	if err != nil {
 		return nil, nil, "", err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, "", fmt.Errorf("listen on %s: %w (choose another with --sftp-addr)", addr, err)
 	}
 	go srv.Serve(ctx, l) //nolint:errcheck // ends with ctx
 	return l, signer.PublicKey(), password, nil

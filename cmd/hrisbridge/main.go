@@ -27,7 +27,7 @@ import (
 const usage = `hrisbridge: legacy HRIS file drops in, a modern API out.
 
 Usage:
-  hrisbridge demo [--addr HOST:PORT] [--dir DIR]   zero-config demo: embedded store and SFTP server, sample data, API
+  hrisbridge demo [--addr HOST:PORT] [--sftp-addr HOST:PORT] [--dropbox-addr HOST:PORT] [--dir DIR]   zero-config demo: embedded store and SFTP server, sample data, API
   hrisbridge serve [--config FILE]                 run the API and the scheduled pulls
   hrisbridge migrate [--config FILE]               apply database migrations
   hrisbridge tenants create SLUG [--name NAME]     create a tenant (an employer)

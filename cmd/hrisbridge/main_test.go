@@ -15,6 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/hrisbridge/hrisbridge/bridge"
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/postgres/pgtest"
 	"github.com/hrisbridge/hrisbridge/schema/secret"
@@ -157,7 +161,8 @@ func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncWriter
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--dir", t.TempDir()}, &out) }()
+	dir := t.TempDir()
+	go func() { done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--dir", dir}, &out) }()
 	var api, key string
 	deadline := time.Now().Add(60 * time.Second)
 	for api == "" || key == "" {
@@ -235,7 +240,13 @@ func TestDemo(t *testing.T) {
 	var conns struct{ Data []schema.Connection }
 	_, body = get("/v1/connections", key)
 	json.Unmarshal(body, &conns)
-	req, _ := http.NewRequest("POST", api+"/v1/connections/"+conns.Data[0].ID+"/sync", nil)
+	var pull string
+	for _, c := range conns.Data {
+		if c.Name == "hris-sftp" {
+			pull = c.ID
+		}
+	}
+	req, _ := http.NewRequest("POST", api+"/v1/connections/"+pull+"/sync", nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -254,6 +265,98 @@ func TestDemo(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		_, body := get("/v1/sync-runs/"+queued.ID, key)
 		json.Unmarshal(body, &run)
+	}
+
+	// Webhooks are delivered, as by serve: register a receiver, then
+	// upload a file with a new hire through the demo's printed command.
+	hooks := make(chan string, 16)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		select {
+		case hooks <- string(b):
+		default:
+		}
+	}))
+	defer rcv.Close()
+	hb, _ := json.Marshal(map[string]any{"url": rcv.URL, "event_types": []string{"employee.*"}})
+	req, _ = http.NewRequest("POST", api+"/v1/webhook-endpoints", bytes.NewReader(hb))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 201 {
+		t.Fatalf("register webhook: %v %v", err, resp)
+	}
+	// Every command the demo printed works as printed.
+	census, _ := demodata.ReadFile("demodata/census_20261108.csv")
+	work := t.TempDir()
+	os.WriteFile(filepath.Join(work, "census.csv"), append(census, []byte("E9999,New,Hire,A\n")...), 0o644)
+	for _, line := range strings.Split(out.String(), "\n") {
+		cmdline, ok := strings.CutPrefix(line, "  curl ")
+		if !ok {
+			continue
+		}
+		code := curl(t, work, cmdline)
+		want := 200
+		switch {
+		case strings.Contains(cmdline, "/sync'"):
+			want = 202
+		case !strings.Contains(cmdline, "Authorization"):
+			want = 401
+			if strings.Contains(cmdline, "/readyz") {
+				want = 200
+			}
+		}
+		if code != want {
+			t.Errorf("printed command curl %s answered %d, want %d", cmdline, code, want)
+		}
+	}
+	select {
+	case body := <-hooks:
+		if !strings.Contains(body, "employee.") {
+			t.Fatalf("webhook body %s", body)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the demo delivered no webhook")
+	}
+	// The drop box login the demo printed takes an upload.
+	var dropPort, dropPassword string
+	for _, line := range strings.Split(out.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Drop box (hrisbridge's own): sftp -P "); ok {
+			dropPort, rest, _ = strings.Cut(rest, " ")
+			_, rest, _ = strings.Cut(rest, "(password ")
+			dropPassword, _, _ = strings.Cut(rest, ";")
+		}
+	}
+	hk, err := bridge.HostKey(filepath.Join(dir, "ssh_host_ed25519_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := ssh.Dial("tcp", "127.0.0.1:"+dropPort, &ssh.ClientConfig{User: "hr-admin", Auth: []ssh.AuthMethod{ssh.Password(dropPassword)},
+		HostKeyCallback: ssh.FixedHostKey(hk.PublicKey())})
+	if err != nil {
+		t.Fatalf("drop box login printed by the demo (port %q): %v", dropPort, err)
+	}
+	defer sc.Close()
+	fc, err := sftp.NewClient(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := fc.Create("census-upload.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(census)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, body := get("/v1/files?limit=50", key)
+		if bytes.Contains(body, []byte(`"name":"census-upload.csv"`)) {
+			break
+		}
+		if time.Now().After(deadline.Add(30 * time.Second)) {
+			t.Fatalf("the drop box upload was not recorded: %s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	cancel()
 	select {
@@ -297,4 +400,57 @@ func sqliteEnv(t *testing.T) string {
 	t.Setenv("HRISBRIDGE_MASTER_KEY", secret.NewKey())
 	t.Setenv("HRISBRIDGE_DATA_DIR", dir)
 	return dir
+}
+
+// curl runs one curl command line as the demo prints it (-s, -X, -H,
+// --data-binary @FILE and a quoted URL; a trailing # comment) and returns
+// the status code. Files are read from dir.
+func curl(t *testing.T, dir, cmdline string) int {
+	t.Helper()
+	cmdline, _, _ = strings.Cut(cmdline, "   #")
+	var args []string
+	for rest := strings.TrimSpace(cmdline); rest != ""; rest = strings.TrimSpace(rest) {
+		var arg string
+		if rest[0] == '\'' {
+			arg, rest, _ = strings.Cut(rest[1:], "'")
+		} else {
+			arg, rest, _ = strings.Cut(rest, " ")
+		}
+		args = append(args, arg)
+	}
+	method, headers := "GET", http.Header{}
+	var body io.Reader
+	var url string
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "-s":
+		case "-X":
+			i++
+			method = args[i]
+		case "-H":
+			i++
+			k, v, _ := strings.Cut(args[i], ": ")
+			headers.Add(k, v)
+		case "--data-binary":
+			i++
+			b, err := os.ReadFile(filepath.Join(dir, strings.TrimPrefix(args[i], "@")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body = bytes.NewReader(b)
+		default:
+			url = args[i]
+		}
+	}
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatalf("curl %s: %v", cmdline, err)
+	}
+	req.Header = headers
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("curl %s: %v", cmdline, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

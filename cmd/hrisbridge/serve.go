@@ -39,50 +39,78 @@ func cmdServe(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	jobs, err := a.jobs(ctx, b)
+	l, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on addr %s: %w", a.cfg.Addr, err)
+	}
+	var dl net.Listener
+	if a.cfg.SFTPAddr != "" {
+		if dl, err = net.Listen("tcp", a.cfg.SFTPAddr); err != nil {
+			l.Close()
+			return fmt.Errorf("listen on sftp_addr %s: %w", a.cfg.SFTPAddr, err)
+		}
+	}
+	s, err := a.services(ctx, b, m, a.cfg.WebhooksAllowPrivate)
 	if err != nil {
 		return err
 	}
-	inbox := b.NewInbox(filepath.Join(a.cfg.DataDir, "dropbox"))
-	hooks, err := webhook.New(webhook.Config{Store: a.store, Logger: a.log, AllowPrivate: a.cfg.WebhooksAllowPrivate, Observe: m.delivery})
+	a.log.InfoContext(ctx, "hrisbridge serving", "addr", a.cfg.Addr, "store", storeKind(a.cfg.DatabaseURL))
+	err = s.run(ctx, l, dl)
+	a.log.Info("hrisbridge stopped")
+	return err
+}
+
+// services is everything a server runs: the API, the durable jobs, the
+// drop box inbox (and its SFTP server when it listens), the webhook
+// dispatcher. serve and demo both run all of it.
+type services struct {
+	a     *app
+	api   *api.Server
+	jobs  *scheduler.Jobs
+	inbox *bridge.Inbox
+	hooks *webhook.Dispatcher
+}
+
+func (a *app) services(ctx context.Context, b *bridge.Bridge, m *metrics, allowPrivate bool) (*services, error) {
+	jobs, err := a.jobs(ctx, b)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	inbox := b.NewInbox(filepath.Join(a.cfg.DataDir, "dropbox"))
+	hooks, err := webhook.New(webhook.Config{Store: a.store, Logger: a.log, AllowPrivate: allowPrivate, Observe: m.delivery})
+	if err != nil {
+		return nil, err
 	}
 	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox, Webhooks: hooks, Jobs: jobs,
 		Metrics: m.handler(), ObserveRequest: m.request,
 		MaxUpload: int64(a.cfg.MaxUploadBytes)})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	l, err := net.Listen("tcp", a.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on addr %s: %w", a.cfg.Addr, err)
-	}
-	a.log.InfoContext(ctx, "hrisbridge serving", "addr", a.cfg.Addr, "store", storeKind(a.cfg.DatabaseURL))
+	return &services{a: a, api: srv, jobs: jobs, inbox: inbox, hooks: hooks}, nil
+}
+
+// run serves the API on l and, when dl is not nil, the drop box SFTP
+// server on dl, with the jobs, inbox and webhooks, until ctx ends.
+func (s *services) run(ctx context.Context, l, dl net.Listener) error {
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Serve(ctx, l) })
-	g.Go(func() error { return jobs.Run(ctx) })
-	g.Go(func() error { return inbox.Run(ctx) })
-	g.Go(func() error { return hooks.Run(ctx) })
-	if a.cfg.SFTPAddr != "" {
-		hk, err := bridge.HostKey(filepath.Join(a.cfg.DataDir, "ssh_host_ed25519_key"))
+	g.Go(func() error { return s.api.Serve(ctx, l) })
+	g.Go(func() error { return s.jobs.Run(ctx) })
+	g.Go(func() error { return s.inbox.Run(ctx) })
+	g.Go(func() error { return s.hooks.Run(ctx) })
+	if dl != nil {
+		hk, err := bridge.HostKey(filepath.Join(s.a.cfg.DataDir, "ssh_host_ed25519_key"))
 		if err != nil {
 			return err
 		}
-		dl, err := net.Listen("tcp", a.cfg.SFTPAddr)
-		if err != nil {
-			return fmt.Errorf("listen on sftp_addr %s: %w", a.cfg.SFTPAddr, err)
-		}
-		dropbox, err := inbox.DropboxServer(hk, a.log)
+		dropbox, err := s.inbox.DropboxServer(hk, s.a.log)
 		if err != nil {
 			return err
 		}
-		a.log.InfoContext(ctx, "drop box serving", "sftp_addr", a.cfg.SFTPAddr, "host_key", ssh.FingerprintSHA256(hk.PublicKey()))
+		s.a.log.InfoContext(ctx, "drop box serving", "sftp_addr", dl.Addr().String(), "host_key", ssh.FingerprintSHA256(hk.PublicKey()))
 		g.Go(func() error { return dropbox.Serve(ctx, dl) })
 	}
-	err = g.Wait()
-	a.log.Info("hrisbridge stopped")
-	return err
+	return g.Wait()
 }
 
 // jobs builds the durable job system (River in the store's database).
