@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,8 +134,8 @@ func TestIngestJSONAndImplicitConnection(t *testing.T) {
 	path := filepath.Join(dir, "c.csv")
 	os.WriteFile(path, []byte("EE ID,First Name,Last Name,Status\nE1,A,B,A\nE2,C,D,Q\n"), 0o644)
 	out, err := runCLI(t, "ingest", "--tenant", "acme", "--layout", "census-csv", "--json", path)
-	if err != nil {
-		t.Fatal(err)
+	if exitCode(err) != 2 {
+		t.Fatalf("ingest of a rejected file exits %d (%v), want 2 as validate", exitCode(err), err)
 	}
 	var got map[string]any
 	json.Unmarshal([]byte(out), &got)
@@ -148,15 +149,29 @@ func TestIngestJSONAndImplicitConnection(t *testing.T) {
 		t.Fatalf("ingest = %s", out)
 	}
 	os.WriteFile(path, []byte("EE ID,First Name,Last Name,Status\nE1,A,B,A\n"), 0o644)
-	out, _ = runCLI(t, "ingest", "--tenant", "acme", "--layout", "census-csv", "--json", path)
-	if !strings.Contains(out, `"status":"applied"`) || !strings.Contains(out, `"events":1`) {
-		t.Fatalf("second ingest = %s", out)
+	out, err = runCLI(t, "ingest", "--tenant", "acme", "--layout", "census-csv", "--json", path)
+	if !strings.Contains(out, `"status":"applied"`) || !strings.Contains(out, `"events":1`) || exitCode(err) != 0 {
+		t.Fatalf("second ingest = %s (%v)", out, err)
 	}
-	out, _ = runCLI(t, "ingest", "--tenant", "acme", "--layout", "census-csv", "--json", path)
-	if !strings.Contains(out, `"status":"duplicate"`) {
-		t.Fatalf("same bytes through the implicit connection = %s, want duplicate", out)
+	out, err = runCLI(t, "ingest", "--tenant", "acme", "--layout", "census-csv", "--json", path)
+	if !strings.Contains(out, `"status":"duplicate"`) || exitCode(err) != 0 {
+		t.Fatalf("same bytes through the implicit connection = %s (%v), want duplicate, exit 0", out, err)
 	}
-	if out, _ := runCLI(t, "files", "list", "--tenant", "acme"); strings.Count(out, "c.csv") != 3 {
+	// Applied with row errors: 1 (one invalid row of 30 is under 5%).
+	var b strings.Builder
+	b.WriteString("EE ID,First Name,Last Name,Status\nE1,A,B,A\n")
+	for i := range 30 {
+		fmt.Fprintf(&b, "E%d,A,B,A\n", i+10)
+	}
+	b.WriteString("E99,A,B,Q\n")
+	os.WriteFile(path, []byte(b.String()), 0o644)
+	if out, err := runCLI(t, "ingest", "--tenant", "acme", "--layout", "census-csv", "--json", path); exitCode(err) != 1 {
+		t.Fatalf("applied with errors exits %d (%v): %s", exitCode(err), err, out)
+	}
+	if _, err := runCLI(t, "ingest", "--tenant", "acme", "--layout", "census-csv", filepath.Join(t.TempDir(), "missing.csv")); exitCode(err) != 2 {
+		t.Fatalf("an unreadable file exits %d (%v), want 2", exitCode(err), err)
+	}
+	if out, _ := runCLI(t, "files", "list", "--tenant", "acme"); strings.Count(out, "c.csv") != 4 {
 		t.Fatalf("files list:\n%s", out)
 	}
 }

@@ -38,6 +38,8 @@ func reportOf(r bridge.Result) ingestReport {
 // cmdIngest applies one file to the configured store: backfills, support,
 // tests. Without --connection, ingests of a tenant and layout share one
 // implicit connection, so idempotency and the guards apply across them.
+// Its exit status is validate's: 0 applied (or a duplicate of an applied
+// file), 1 applied with row errors, 2 rejected, held or not readable.
 func cmdIngest(ctx context.Context, args []string, out io.Writer) error {
 	fs, config := flags("ingest")
 	tenant := fs.String("tenant", "", "tenant slug")
@@ -62,7 +64,7 @@ func cmdIngest(ctx context.Context, args []string, out io.Writer) error {
 	}
 	f, err := os.Open(pos[0])
 	if err != nil {
-		return err
+		return exitError{2, err}
 	}
 	defer f.Close()
 	b, err := a.bridge()
@@ -90,7 +92,21 @@ func cmdIngest(ctx context.Context, args []string, out io.Writer) error {
 	} else {
 		printResults(out, []bridge.Result{res})
 	}
+	if code := ingestExit(res.File.Status); code != 0 {
+		return exitError{code, nil}
+	}
 	return nil
+}
+
+// ingestExit is the exit status of ingest for a file's outcome.
+func ingestExit(status string) int {
+	switch status {
+	case schema.FileApplied, schema.FileDuplicate:
+		return 0
+	case schema.FileAppliedWithErrors:
+		return 1
+	}
+	return 2 // rejected, held
 }
 
 // ingestConnection finds the named connection, or the tenant's implicit
