@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -59,18 +60,22 @@ func (s *Server) tenant(c *gin.Context) {
 	c.Next()
 }
 
+// lookupKey finds and checks a presented key. Keys are read from the
+// store on every request, not cached: a revocation (or expiry) bites at
+// once on every replica, for one indexed lookup per request.
 func (s *Server) lookupKey(c *gin.Context, plain string) (schema.APIKey, error) {
 	prefix, err := keyPrefix(plain)
 	if err != nil {
 		return schema.APIKey{}, err
 	}
-	key, err := s.keys.get(c.Request.Context(), prefix, s.cfg.Store.APIKeyByPrefix)
+	key, err := s.cfg.Store.APIKeyByPrefix(c.Request.Context(), prefix)
 	if err != nil {
 		return key, err
 	}
-	if key.RevokedAt != nil || !keyMatches(plain, key.Hash) {
+	if !key.Usable(time.Now()) || !keyMatches(plain, key.Hash) {
 		return key, errors.New("key rejected")
 	}
+	s.used.touch(s.cfg.Store, s.cfg.Logger, key.ID)
 	return key, nil
 }
 
@@ -95,37 +100,34 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// keyCache keeps looked-up keys for a short while, so a busy client does
-// not cost a database round trip per request. A revocation takes effect
-// within the cache's TTL.
-type keyCache struct {
-	ttl     time.Duration
-	mu      sync.Mutex
-	entries map[string]cachedKey
+// lastUse records when keys were last used, at most once a minute per
+// key and off the request's path (the write must not hold up a read, nor
+// fail it when the embedded store is busy with an ingest).
+type lastUse struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
 }
 
-type cachedKey struct {
-	key     schema.APIKey
-	expires time.Time
-}
+// lastUseEvery is how stale a key's last_used_at may be.
+const lastUseEvery = time.Minute
 
-func (k *keyCache) get(ctx context.Context, prefix string, load func(context.Context, string) (schema.APIKey, error)) (schema.APIKey, error) {
+func (u *lastUse) touch(st schema.Store, log *slog.Logger, id string) {
 	now := time.Now()
-	k.mu.Lock()
-	e, ok := k.entries[prefix]
-	k.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.key, nil
+	u.mu.Lock()
+	if now.Sub(u.seen[id]) < lastUseEvery {
+		u.mu.Unlock()
+		return
 	}
-	key, err := load(ctx, prefix)
-	if err != nil {
-		return key, err // unknown keys are not cached: nothing to remember
+	if len(u.seen) > 100000 {
+		clear(u.seen)
 	}
-	k.mu.Lock()
-	if len(k.entries) > 10000 {
-		clear(k.entries)
-	}
-	k.entries[prefix] = cachedKey{key, now.Add(k.ttl)}
-	k.mu.Unlock()
-	return key, nil
+	u.seen[id] = now
+	u.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := st.TouchAPIKey(ctx, id, now.UTC()); err != nil {
+			log.Debug("api key last use not recorded", "key_id", id, "error", err)
+		}
+	}()
 }

@@ -36,9 +36,6 @@ type Config struct {
 	// 600 per 60 s.
 	RateLimit  int
 	RateWindow time.Duration
-	// KeyCacheTTL is how long a looked-up API key is reused (and so how
-	// long a revocation may take to bite); default 30s.
-	KeyCacheTTL time.Duration
 	// MaxBody caps request bodies; default 1 MiB.
 	MaxBody int64
 	// Metrics, when set, is served at /metrics.
@@ -53,7 +50,7 @@ type Server struct {
 	cfg    Config
 	engine *gin.Engine
 	limits *limiter
-	keys   *keyCache
+	used   *lastUse
 }
 
 // New returns a Server for cfg.
@@ -67,9 +64,7 @@ func New(cfg Config) (*Server, error) {
 	cfg.MaxBody = cmp.Or(cfg.MaxBody, 1<<20)
 	cfg.MaxUpload = cmp.Or(cfg.MaxUpload, 1<<30)
 	gin.SetMode(gin.ReleaseMode)
-	cfg.KeyCacheTTL = cmp.Or(cfg.KeyCacheTTL, 30*time.Second)
-	s := &Server{cfg: cfg, engine: gin.New(), limits: newLimiter(cfg.RateLimit, cfg.RateWindow),
-		keys: &keyCache{ttl: cfg.KeyCacheTTL, entries: map[string]cachedKey{}}}
+	s := &Server{cfg: cfg, engine: gin.New(), limits: newLimiter(cfg.RateLimit, cfg.RateWindow), used: &lastUse{seen: map[string]time.Time{}}}
 	s.routes()
 	return s, nil
 }

@@ -23,6 +23,14 @@ type Store interface {
 
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	APIKeyByPrefix(ctx context.Context, prefix string) (APIKey, error)
+	// APIKeys lists a tenant's keys, or every key when tenantID is empty,
+	// newest first, without their hashes.
+	APIKeys(ctx context.Context, tenantID string) ([]APIKey, error)
+	// RevokeAPIKey revokes a key by id or prefix (of the tenant, when
+	// tenantID is set); ErrNotFound when there is no such unrevoked key.
+	RevokeAPIKey(ctx context.Context, tenantID, idOrPrefix string) (APIKey, error)
+	// TouchAPIKey records that a key was used at t.
+	TouchAPIKey(ctx context.Context, id string, t time.Time) error
 
 	CreateConnection(ctx context.Context, c *Connection) error
 	// Connection finds a tenant's connection by id or name.

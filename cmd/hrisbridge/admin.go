@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -78,15 +79,22 @@ func validSlug(s string) error {
 
 func cmdKeys(ctx context.Context, args []string, out io.Writer) error {
 	fs, config := flags("keys")
-	tenant := fs.String("tenant", "", "tenant slug (omit only for an admin key)")
-	scopes := fs.String("scopes", "read", "comma-separated: read, pii:read, write, admin")
-	name := fs.String("name", "", "a label for the key")
+	tenant := fs.String("tenant", "", "tenant slug (omit only for an admin key, or to list every key)")
+	scopes := fs.String("scopes", "read", "create: comma-separated: read, pii:read, write, admin")
+	name := fs.String("name", "", "create: a label for the key")
+	expiresIn := fs.Duration("expires-in", 0, "create: the key stops working after this long, e.g. 720h (0: never)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || pos[0] != "create" {
-		return usageError{"usage: hrisbridge keys create --tenant SLUG --scopes read,pii:read [--name NAME]"}
+	const usage = "usage: hrisbridge keys create --tenant SLUG --scopes read,pii:read [--name NAME] [--expires-in 720h] | keys list [--tenant SLUG] | keys revoke [--tenant SLUG] ID|PREFIX"
+	switch {
+	case len(pos) == 1 && pos[0] == "list":
+		return listKeys(ctx, *config, *tenant, out)
+	case len(pos) == 2 && pos[0] == "revoke":
+		return revokeKey(ctx, *config, *tenant, pos[1], out)
+	case len(pos) != 1 || pos[0] != "create":
+		return usageError{usage}
 	}
 	k := schema.APIKey{Name: *name}
 	for _, sc := range strings.Split(*scopes, ",") {
@@ -98,6 +106,13 @@ func cmdKeys(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if *tenant == "" && !k.HasScope(schema.ScopeAdmin) {
 		return usageError{"--tenant is required (only an admin key may span tenants)"}
+	}
+	if *expiresIn < 0 {
+		return usageError{"--expires-in must be positive"}
+	}
+	if *expiresIn > 0 {
+		at := time.Now().Add(*expiresIn).UTC()
+		k.ExpiresAt = &at
 	}
 	a, err := open(ctx, *config)
 	if err != nil {
@@ -116,8 +131,90 @@ func cmdKeys(ctx context.Context, args []string, out io.Writer) error {
 	if err := a.store.CreateAPIKey(ctx, &k); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "created key %s for %s with scopes %s; it is shown only now:\n%s\n", k.Prefix, orAll(*tenant), strings.Join(k.Scopes, ","), plain)
+	a.store.Audit(ctx, schema.AuditEntry{TenantID: k.TenantID, Actor: cliActor(), Action: "key.create", Resource: k.ID}) //nolint:errcheck // the key exists; the entry is best effort
+	expiry := ""
+	if k.ExpiresAt != nil {
+		expiry = ", expiring " + k.ExpiresAt.Format(time.RFC3339)
+	}
+	fmt.Fprintf(out, "created key %s for %s with scopes %s%s; it is shown only now:\n%s\n", k.Prefix, orAll(*tenant), strings.Join(k.Scopes, ","), expiry, plain)
 	return nil
+}
+
+// tenantScope opens the store and resolves an optional tenant slug.
+func tenantScope(ctx context.Context, config, slug string) (*app, string, error) {
+	a, err := open(ctx, config)
+	if err != nil {
+		return nil, "", err
+	}
+	if slug == "" {
+		return a, "", nil
+	}
+	t, err := a.store.TenantBySlug(ctx, slug)
+	if err != nil {
+		a.store.Close()
+		return nil, "", fmt.Errorf("tenant %q: %w", slug, err)
+	}
+	return a, t.ID, nil
+}
+
+func listKeys(ctx context.Context, config, slug string, out io.Writer) error {
+	a, tenantID, err := tenantScope(ctx, config, slug)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	keys, err := a.store.APIKeys(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tPREFIX\tNAME\tTENANT\tSCOPES\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
+	for _, k := range keys {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, k.Name, cmpOrDash(k.TenantID), strings.Join(k.Scopes, ","),
+			k.CreatedAt.Format("2006-01-02 15:04"), when(k.LastUsedAt), when(k.ExpiresAt), when(k.RevokedAt))
+	}
+	return w.Flush()
+}
+
+func revokeKey(ctx context.Context, config, slug, idOrPrefix string, out io.Writer) error {
+	a, tenantID, err := tenantScope(ctx, config, slug)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	k, err := a.store.RevokeAPIKey(ctx, tenantID, idOrPrefix)
+	if errors.Is(err, schema.ErrNotFound) {
+		return fmt.Errorf("no unrevoked key %q in %s", idOrPrefix, orAll(slug))
+	}
+	if err != nil {
+		return err
+	}
+	a.store.Audit(ctx, schema.AuditEntry{TenantID: k.TenantID, Actor: cliActor(), Action: "key.revoke", Resource: k.ID}) //nolint:errcheck // revoked; the entry is best effort
+	fmt.Fprintf(out, "revoked key %s (%s); it no longer authenticates\n", k.Prefix, k.ID)
+	return nil
+}
+
+func when(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+func cmpOrDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// cliActor names who made a change on the command line, for the audit log.
+func cliActor() string {
+	name := "cli"
+	if u, err := user.Current(); err == nil {
+		name = "cli:" + u.Username
+	}
+	return name
 }
 
 func orAll(s string) string {

@@ -130,6 +130,27 @@ func TestTenantsAndKeysCLI(t *testing.T) {
 			if out, err := runCLI(t, "tenants", "list"); err != nil || !strings.Contains(out, "Acme Corp") {
 				t.Fatalf("tenants list = %q, %v", out, err)
 			}
+			// keys list, an expiring key, revoke by prefix.
+			if out, err := runCLI(t, "keys", "create", "--tenant", "acme", "--name", "ci", "--expires-in", "720h"); err != nil || !strings.Contains(out, "expiring ") {
+				t.Fatalf("expiring key = %q, %v", out, err)
+			}
+			prefix := key[4:16]
+			out, err = runCLI(t, "keys", "list", "--tenant", "acme")
+			if err != nil || strings.Count(out, "\n") != 3 || !strings.Contains(out, prefix) || !strings.Contains(out, " ci ") {
+				t.Fatalf("keys list = %q, %v", out, err)
+			}
+			if out, err := runCLI(t, "keys", "revoke", "--tenant", "acme", prefix); err != nil || !strings.Contains(out, "revoked key "+prefix) {
+				t.Fatalf("keys revoke = %q, %v", out, err)
+			}
+			if _, err := runCLI(t, "keys", "revoke", "--tenant", "acme", prefix); err == nil || !strings.Contains(err.Error(), "no unrevoked key") {
+				t.Fatalf("revoking twice = %v", err)
+			}
+			out, _ = runCLI(t, "keys", "list", "--tenant", "acme")
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, prefix) && strings.HasSuffix(strings.TrimSpace(line), "-") {
+					t.Fatalf("revoked key listed without its revocation: %q", line)
+				}
+			}
 		})
 	}
 }

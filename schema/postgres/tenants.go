@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"time"
+
 	"context"
 
 	"github.com/jackc/pgx/v5"
@@ -34,26 +36,56 @@ func (s *Store) Tenants(ctx context.Context) ([]schema.Tenant, error) {
 	return ts, interpret(err)
 }
 
-const insertAPIKey = `INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes, created_at)
-VALUES ($1, nullif($2, ''), $3, $4, $5, $6, $7)`
+const insertAPIKey = `INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes, created_at, expires_at)
+VALUES ($1, nullif($2, ''), $3, $4, $5, $6, $7, $8)`
 
 // CreateAPIKey stores a hashed key.
 func (s *Store) CreateAPIKey(ctx context.Context, k *schema.APIKey) error {
 	k.ID, k.CreatedAt = codec.NewID(), now()
-	_, err := s.pool.Exec(ctx, insertAPIKey, k.ID, k.TenantID, k.Name, k.Prefix, k.Hash, codec.Scopes(k.Scopes), k.CreatedAt)
+	_, err := s.pool.Exec(ctx, insertAPIKey, k.ID, k.TenantID, k.Name, k.Prefix, k.Hash, codec.Scopes(k.Scopes), k.CreatedAt, k.ExpiresAt)
 	return interpret(err)
 }
 
-const selectAPIKey = `SELECT id, coalesce(tenant_id, ''), name, prefix, hash, scopes, created_at, revoked_at, last_used_at
-FROM api_keys WHERE prefix = $1`
+const apiKeyColumns = `id, coalesce(tenant_id, ''), name, prefix, hash, scopes, created_at, revoked_at, last_used_at, expires_at`
+
+func scanAPIKey(row pgx.CollectableRow) (schema.APIKey, error) {
+	var k schema.APIKey
+	var scopes string
+	err := row.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Hash, &scopes, &k.CreatedAt, &k.RevokedAt, &k.LastUsedAt, &k.ExpiresAt)
+	k.Scopes = codec.ParseScopes(scopes)
+	return k, err
+}
 
 // APIKeyByPrefix finds a key by its public prefix.
 func (s *Store) APIKeyByPrefix(ctx context.Context, prefix string) (schema.APIKey, error) {
-	var k schema.APIKey
-	var scopes string
-	err := s.pool.QueryRow(ctx, selectAPIKey, prefix).Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Hash, &scopes, &k.CreatedAt, &k.RevokedAt, &k.LastUsedAt)
-	k.Scopes = codec.ParseScopes(scopes)
+	rows, _ := s.pool.Query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = $1`, prefix)
+	k, err := pgx.CollectExactlyOneRow(rows, scanAPIKey)
 	return k, interpret(err)
+}
+
+// APIKeys lists keys newest first, without their hashes.
+func (s *Store) APIKeys(ctx context.Context, tenantID string) ([]schema.APIKey, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE $1 = '' OR tenant_id::text = $1 ORDER BY created_at DESC, id DESC`, tenantID)
+	keys, err := pgx.CollectRows(rows, scanAPIKey)
+	for i := range keys {
+		keys[i].Hash = nil
+	}
+	return keys, interpret(err)
+}
+
+// RevokeAPIKey revokes an unrevoked key by id or prefix.
+func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, idOrPrefix string) (schema.APIKey, error) {
+	rows, _ := s.pool.Query(ctx, `UPDATE api_keys SET revoked_at = $3 WHERE (id::text = $2 OR prefix = $2) AND ($1 = '' OR tenant_id::text = $1)
+AND revoked_at IS NULL RETURNING `+apiKeyColumns, tenantID, idOrPrefix, now())
+	k, err := pgx.CollectExactlyOneRow(rows, scanAPIKey)
+	k.Hash = nil
+	return k, interpret(err)
+}
+
+// TouchAPIKey records a key's last use.
+func (s *Store) TouchAPIKey(ctx context.Context, id string, t time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE api_keys SET last_used_at = $2 WHERE id::text = $1`, id, t)
+	return interpret(err)
 }
 
 const insertAudit = `INSERT INTO audit_log (tenant_id, key_id, actor, action, resource, at) VALUES ($1, $2, $3, $4, $5, $6)`

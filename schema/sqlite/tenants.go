@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
@@ -58,18 +59,48 @@ func collectRows[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)
 // CreateAPIKey stores a hashed key.
 func (s *Store) CreateAPIKey(ctx context.Context, k *schema.APIKey) error {
 	k.ID, k.CreatedAt = codec.NewID(), now()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, nullString(k.TenantID), k.Name, k.Prefix, k.Hash, codec.Scopes(k.Scopes), ts(k.CreatedAt))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, nullString(k.TenantID), k.Name, k.Prefix, k.Hash, codec.Scopes(k.Scopes), ts(k.CreatedAt), tsPtr(k.ExpiresAt))
 	return interpret(err)
+}
+
+const apiKeyColumns = `id, coalesce(tenant_id, ''), name, prefix, hash, scopes, created_at, revoked_at, last_used_at, expires_at`
+
+func scanAPIKey(r scanner) (schema.APIKey, error) {
+	var k schema.APIKey
+	var scopes string
+	err := r.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Hash, &scopes,
+		timeCol{&k.CreatedAt}, nullTimeCol{&k.RevokedAt}, nullTimeCol{&k.LastUsedAt}, nullTimeCol{&k.ExpiresAt})
+	k.Scopes = codec.ParseScopes(scopes)
+	return k, err
 }
 
 // APIKeyByPrefix finds a key by its public prefix.
 func (s *Store) APIKeyByPrefix(ctx context.Context, prefix string) (schema.APIKey, error) {
-	var k schema.APIKey
-	var scopes string
-	err := s.db.QueryRowContext(ctx, `SELECT id, coalesce(tenant_id, ''), name, prefix, hash, scopes, created_at, revoked_at, last_used_at
-FROM api_keys WHERE prefix = ?`, prefix).Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Hash, &scopes,
-		timeCol{&k.CreatedAt}, nullTimeCol{&k.RevokedAt}, nullTimeCol{&k.LastUsedAt})
-	k.Scopes = codec.ParseScopes(scopes)
+	k, err := scanAPIKey(s.db.QueryRowContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE prefix = ?`, prefix))
 	return k, interpret(err)
+}
+
+// APIKeys lists keys newest first, without their hashes.
+func (s *Store) APIKeys(ctx context.Context, tenantID string) ([]schema.APIKey, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE ?1 = '' OR tenant_id = ?1 ORDER BY created_at DESC, id DESC`, tenantID)
+	keys, err := collectRows(rows, err, scanAPIKey)
+	for i := range keys {
+		keys[i].Hash = nil
+	}
+	return keys, err
+}
+
+// RevokeAPIKey revokes an unrevoked key by id or prefix.
+func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, idOrPrefix string) (schema.APIKey, error) {
+	k, err := scanAPIKey(s.db.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = ?3 WHERE (id = ?2 OR prefix = ?2) AND (?1 = '' OR tenant_id = ?1)
+AND revoked_at IS NULL RETURNING `+apiKeyColumns, tenantID, idOrPrefix, ts(now())))
+	k.Hash = nil
+	return k, interpret(err)
+}
+
+// TouchAPIKey records a key's last use.
+func (s *Store) TouchAPIKey(ctx context.Context, id string, t time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, ts(t), id)
+	return interpret(err)
 }

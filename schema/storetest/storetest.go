@@ -177,6 +177,46 @@ func testAPIKeys(t *testing.T, s schema.Store) {
 	if _, err := s.APIKeyByPrefix(ctx, "missing"); !errors.Is(err, schema.ErrNotFound) {
 		t.Fatalf("APIKeyByPrefix(missing) = %v, want ErrNotFound", err)
 	}
+
+	// Expiry, listing, last use and revocation.
+	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	k2 := schema.APIKey{TenantID: tn.ID, Name: "ci", Prefix: unique("hbk"), Hash: []byte("y"), Scopes: []string{"read"}, ExpiresAt: &exp}
+	if err := s.CreateAPIKey(ctx, &k2); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.APIKeyByPrefix(ctx, k2.Prefix); got.ExpiresAt == nil || !got.ExpiresAt.Equal(exp) || !got.Usable(time.Now()) || got.Usable(exp.Add(time.Second)) {
+		t.Fatalf("expiring key = %+v", got)
+	}
+	other := mustTenant(t, s)
+	k3 := schema.APIKey{TenantID: other.ID, Prefix: unique("hbk"), Hash: []byte("z"), Scopes: []string{"read"}}
+	s.CreateAPIKey(ctx, &k3)
+	keys, err := s.APIKeys(ctx, tn.ID)
+	if err != nil || len(keys) != 2 || keys[0].ID != k2.ID || keys[1].ID != k.ID || keys[0].Hash != nil {
+		t.Fatalf("APIKeys(tenant) = %+v, %v; want its two keys, newest first, without hashes", keys, err)
+	}
+	if all, _ := s.APIKeys(ctx, ""); len(all) < 4 {
+		t.Fatalf("APIKeys(all) = %d keys, want at least 4", len(all))
+	}
+	used := time.Now().UTC().Truncate(time.Second)
+	if err := s.TouchAPIKey(ctx, k.ID, used); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.APIKeyByPrefix(ctx, k.Prefix); got.LastUsedAt == nil || !got.LastUsedAt.Equal(used) {
+		t.Fatalf("last used = %v, want %v", got.LastUsedAt, used)
+	}
+	if _, err := s.RevokeAPIKey(ctx, other.ID, k.ID); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("revoking another tenant's key = %v, want ErrNotFound", err)
+	}
+	rk, err := s.RevokeAPIKey(ctx, tn.ID, k.Prefix)
+	if err != nil || rk.ID != k.ID || rk.RevokedAt == nil {
+		t.Fatalf("RevokeAPIKey by prefix = %+v, %v", rk, err)
+	}
+	if got, _ := s.APIKeyByPrefix(ctx, k.Prefix); got.Usable(time.Now()) {
+		t.Fatal("a revoked key is usable")
+	}
+	if _, err := s.RevokeAPIKey(ctx, tn.ID, k.ID); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("revoking twice = %v, want ErrNotFound", err)
+	}
 }
 
 func testConnections(t *testing.T, s schema.Store) {

@@ -1,0 +1,85 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/storetest"
+)
+
+// TestKeysAPI: a tenant's admin key lists, creates and revokes its keys; a
+// revoked key stops working on the next request, on another replica too
+// (a second server over the same store); an expired key is refused; the
+// changes are in the audit log.
+func TestKeysAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		e := newEnv(t, s)
+		other := newEnv(t, s) // another replica
+		tn, admin := e.tenant("acme", 1, "admin")
+		_, otherAdmin := e.tenant("beta", 1, "admin")
+		var created keyCreated
+		if r := e.send("POST", "/v1/keys", admin, map[string]any{"name": "payroll-sync", "scopes": []string{"read"}}, &created); r.StatusCode != 201 || created.Key == "" {
+			t.Fatalf("create key = %d %+v", r.StatusCode, created)
+		}
+		if r := e.send("POST", "/v1/keys", admin, map[string]any{"scopes": []string{"admin"}}, nil); r.StatusCode != 422 {
+			t.Fatalf("create an admin key over the API = %d, want 422", r.StatusCode)
+		}
+		read := e.key(tn.ID, "read")
+		if r := e.send("POST", "/v1/keys", read, map[string]any{"scopes": []string{"read"}}, nil); r.StatusCode != 403 {
+			t.Fatalf("create with a read key = %d, want 403", r.StatusCode)
+		}
+		// Both replicas accept the new key; then it is revoked on one.
+		for _, env := range []*env{e, other} {
+			if r := env.get("/v1/employees", created.Key, nil); r.StatusCode != 200 {
+				t.Fatalf("new key = %d", r.StatusCode)
+			}
+		}
+		var list struct{ Data []schema.APIKey }
+		e.get("/v1/keys", admin, &list)
+		var found *schema.APIKey
+		for i := range list.Data {
+			if list.Data[i].ID == created.ID {
+				found = &list.Data[i]
+			}
+		}
+		if found == nil || found.Name != "payroll-sync" || len(list.Data) != 3 {
+			t.Fatalf("keys = %+v", list.Data)
+		}
+		for deadline := time.Now().Add(5 * time.Second); found.LastUsedAt == nil; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("last use not recorded")
+			}
+			k, _ := s.APIKeyByPrefix(context.Background(), created.Prefix)
+			found.LastUsedAt = k.LastUsedAt
+		}
+		if r := e.do("DELETE", "/v1/keys/"+created.ID, otherAdmin, nil); r.StatusCode != 404 {
+			t.Fatalf("another tenant revoking = %d, want 404", r.StatusCode)
+		}
+		if r := e.do("DELETE", "/v1/keys/"+created.ID, admin, nil); r.StatusCode != http.StatusNoContent {
+			t.Fatalf("revoke = %d", r.StatusCode)
+		}
+		for _, env := range []*env{e, other} {
+			if r := env.get("/v1/employees", created.Key, nil); r.StatusCode != 401 {
+				t.Fatalf("revoked key = %d, want 401 at once", r.StatusCode)
+			}
+		}
+		// An expired key.
+		plain, prefix, hash := NewKey()
+		past := time.Now().Add(-time.Minute)
+		s.CreateAPIKey(context.Background(), &schema.APIKey{TenantID: tn.ID, Prefix: prefix, Hash: hash, Scopes: []string{"read"}, ExpiresAt: &past})
+		if r := e.get("/v1/employees", plain, nil); r.StatusCode != 401 {
+			t.Fatalf("expired key = %d, want 401", r.StatusCode)
+		}
+		log, _ := s.AuditLog(context.Background(), tn.ID, 10)
+		var actions []string
+		for _, a := range log {
+			actions = append(actions, a.Action)
+		}
+		if len(actions) < 2 || actions[0] != "key.revoke" || actions[1] != "key.create" {
+			t.Fatalf("audit = %v", actions)
+		}
+	})
+}
