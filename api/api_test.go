@@ -154,14 +154,14 @@ func TestMaskingAndAudit(t *testing.T) {
 		if got := masked.Data[0]; got.SSN != "***-**-0001" || got.DateOfBirth != "" {
 			t.Fatalf("read key sees ssn %q dob %q, want masked", got.SSN, got.DateOfBirth)
 		}
-		if log, _ := s.AuditLog(context.Background(), tn.ID, 10); len(log) != 0 {
+		if log, _ := s.AuditLog(context.Background(), tn.ID, schema.AuditQuery{Limit: 10}); len(log) != 0 {
 			t.Fatalf("masked read audited: %+v", log)
 		}
 		e.get("/v1/employees", piiKey, &clear)
 		if got := clear.Data[0]; got.SSN != "123450001" || got.DateOfBirth != "1980-01-02" {
 			t.Fatalf("pii:read key sees ssn %q dob %q, want clear", got.SSN, got.DateOfBirth)
 		}
-		log, _ := s.AuditLog(context.Background(), tn.ID, 10)
+		log, _ := s.AuditLog(context.Background(), tn.ID, schema.AuditQuery{Limit: 10})
 		if len(log) != 1 || log[0].Action != "pii.read" || log[0].Resource != "/v1/employees" || log[0].KeyID == "" {
 			t.Fatalf("audit log = %+v, want one pii.read", log)
 		}

@@ -73,13 +73,34 @@ func TestKeysAPI(t *testing.T) {
 		if r := e.get("/v1/employees", plain, nil); r.StatusCode != 401 {
 			t.Fatalf("expired key = %d, want 401", r.StatusCode)
 		}
-		log, _ := s.AuditLog(context.Background(), tn.ID, 10)
+		log, _ := s.AuditLog(context.Background(), tn.ID, schema.AuditQuery{Limit: 10})
 		var actions []string
 		for _, a := range log {
 			actions = append(actions, a.Action)
 		}
 		if len(actions) < 2 || actions[0] != "key.revoke" || actions[1] != "key.create" {
 			t.Fatalf("audit = %v", actions)
+		}
+		// The same over the API, filtered and paged.
+		var page struct {
+			Data       []schema.AuditEntry
+			NextCursor *string `json:"next_cursor"`
+		}
+		if r := e.get("/v1/audit?action=key.&limit=1", admin, &page); r.StatusCode != 200 || len(page.Data) != 1 || page.Data[0].Action != "key.revoke" || page.NextCursor == nil {
+			t.Fatalf("GET /v1/audit = %d %+v", r.StatusCode, page)
+		}
+		if e.get("/v1/audit?action=key.&cursor="+*page.NextCursor, admin, &page); len(page.Data) != 1 || page.Data[0].Action != "key.create" {
+			t.Fatalf("second page = %+v", page)
+		}
+		if r := e.get("/v1/audit", read, nil); r.StatusCode != 403 {
+			t.Fatalf("audit with a read key = %d", r.StatusCode)
+		}
+		if r := e.get("/v1/audit?since=yesterday", admin, nil); r.StatusCode != 400 {
+			t.Fatalf("a bad since = %d", r.StatusCode)
+		}
+		var otherPage struct{ Data []schema.AuditEntry }
+		if e.get("/v1/audit", otherAdmin, &otherPage); len(otherPage.Data) != 0 {
+			t.Fatalf("another tenant sees %d audit entries", len(otherPage.Data))
 		}
 	})
 }

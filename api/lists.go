@@ -145,6 +145,7 @@ func (s *Server) releaseFile(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, "file.release", c.Param("id"))
 	c.JSON(http.StatusOK, f)
 }
 
@@ -157,6 +158,7 @@ func (s *Server) discardFile(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, "file.discard", c.Param("id"))
 	c.Status(http.StatusNoContent)
 }
 

@@ -57,6 +57,8 @@ func (s *Server) table() []route {
 		{"DELETE", "/v1/webhook-endpoints/:id", "tenant", w, "Remove a webhook endpoint.", nil, s.deleteWebhookEndpoint},
 		{"POST", "/v1/webhook-endpoints/:id/enable", "tenant", w, "Re-enable a disabled endpoint.", nil, s.enableWebhookEndpoint},
 		{"POST", "/v1/webhook-endpoints/:id/replay", "tenant", w, "Send one event now, or re-deliver every event since a time.", nil, s.replayWebhook},
+		{"GET", "/v1/audit", "tenant", schema.ScopeAdmin, "The audit log, newest first: PII reads and every change, by key or CLI user; filters action (or a family like `key.`), actor, since, until (RFC 3339).",
+			append([]string{"action", "actor", "since", "until"}, listParams...), s.listAudit},
 		{"GET", "/v1/keys", "tenant", schema.ScopeAdmin, "The tenant's API keys (never the keys themselves), with last use and expiry.", nil, s.listKeys},
 		{"POST", "/v1/keys", "tenant", schema.ScopeAdmin, "Create an API key: name, scopes (read, pii:read, write), optional expires_at; the key is shown once.", nil, s.createKey},
 		{"DELETE", "/v1/keys/:id", "tenant", schema.ScopeAdmin, "Revoke an API key (by id or prefix); it stops working at once, on every replica.", nil, s.revokeKey},

@@ -106,6 +106,7 @@ func (s *Server) syncConnection(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, "connection.sync", conn.ID)
 	c.Header("Location", "/v1/sync-runs/"+run.ID)
 	c.JSON(http.StatusAccepted, run)
 }
@@ -121,6 +122,7 @@ func (s *Server) replayFile(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, "file.replay", c.Param("id"))
 	c.Header("Location", "/v1/sync-runs/"+run.ID)
 	c.JSON(http.StatusAccepted, run)
 }

@@ -111,7 +111,7 @@ func TestScheduleAndWindowsAPI(t *testing.T) {
 		if e.get("/v1/windows", key, &list); len(list.Data) != 0 {
 			t.Fatalf("after delete: %d windows", len(list.Data))
 		}
-		log, _ := s.AuditLog(context.Background(), tn.ID, 10)
+		log, _ := s.AuditLog(context.Background(), tn.ID, schema.AuditQuery{Limit: 10})
 		if len(log) != 3 {
 			t.Fatalf("audit log has %d entries; want schedule, window create and delete", len(log))
 		}

@@ -51,6 +51,7 @@ func (s *Server) createWebhookEndpoint(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, "webhook.create", ep.ID)
 	c.JSON(http.StatusCreated, ep) // the only time the secret is shown
 }
 
@@ -87,6 +88,7 @@ func (s *Server) deleteWebhookEndpoint(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.audit(c, "webhook.delete", c.Param("id"))
 	c.Status(http.StatusNoContent)
 }
 

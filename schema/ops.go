@@ -216,12 +216,26 @@ type Event struct {
 
 // AuditEntry records who read unmasked PII or changed configuration.
 type AuditEntry struct {
+	ID       int64     `json:"id"`
 	TenantID string    `json:"tenant_id"`
 	KeyID    string    `json:"key_id,omitempty"`
 	Actor    string    `json:"actor,omitempty"`
 	Action   string    `json:"action"`
 	Resource string    `json:"resource"`
 	At       time.Time `json:"at"`
+}
+
+// AuditQuery filters the audit log; zero fields filter nothing.
+type AuditQuery struct {
+	// Action is an action ("pii.read", "key.revoke") or a family of them
+	// ending in a dot ("key.").
+	Action string
+	// Actor is a key id or a CLI actor ("cli:alice").
+	Actor        string
+	Since, Until time.Time
+	// Before pages: entries older than the entry with this id.
+	Before int64
+	Limit  int
 }
 
 // DropboxAccount is a login to hrisbridge's own SFTP drop box. Files it

@@ -139,7 +139,9 @@ type Store interface {
 	Events(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]Event, error)
 
 	Audit(ctx context.Context, e AuditEntry) error
-	AuditLog(ctx context.Context, tenantID string, limit int) ([]AuditEntry, error)
+	// AuditLog lists a tenant's audit entries (every tenant's when
+	// tenantID is empty), newest first.
+	AuditLog(ctx context.Context, tenantID string, q AuditQuery) ([]AuditEntry, error)
 }
 
 // Ingest is one file's apply transaction. Nothing it writes is visible until

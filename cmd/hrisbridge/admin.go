@@ -131,7 +131,7 @@ func cmdKeys(ctx context.Context, args []string, out io.Writer) error {
 	if err := a.store.CreateAPIKey(ctx, &k); err != nil {
 		return err
 	}
-	a.store.Audit(ctx, schema.AuditEntry{TenantID: k.TenantID, Actor: cliActor(), Action: "key.create", Resource: k.ID}) //nolint:errcheck // the key exists; the entry is best effort
+	a.audit(ctx, k.TenantID, "key.create", k.ID)
 	expiry := ""
 	if k.ExpiresAt != nil {
 		expiry = ", expiring " + k.ExpiresAt.Format(time.RFC3339)
@@ -189,7 +189,7 @@ func revokeKey(ctx context.Context, config, slug, idOrPrefix string, out io.Writ
 	if err != nil {
 		return err
 	}
-	a.store.Audit(ctx, schema.AuditEntry{TenantID: k.TenantID, Actor: cliActor(), Action: "key.revoke", Resource: k.ID}) //nolint:errcheck // revoked; the entry is best effort
+	a.audit(ctx, k.TenantID, "key.revoke", k.ID)
 	fmt.Fprintf(out, "revoked key %s (%s); it no longer authenticates\n", k.Prefix, k.ID)
 	return nil
 }
@@ -206,6 +206,14 @@ func cmpOrDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// audit records a change made on the command line. The change is done:
+// a failure to record it is reported, not returned.
+func (a *app) audit(ctx context.Context, tenantID, action, resource string) {
+	if err := a.store.Audit(ctx, schema.AuditEntry{TenantID: tenantID, Actor: cliActor(), Action: action, Resource: resource}); err != nil {
+		a.log.ErrorContext(ctx, "audit entry not written", "action", action, "resource", resource, "error", err)
+	}
 }
 
 // cliActor names who made a change on the command line, for the audit log.
@@ -312,7 +320,7 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 			if err := a.store.UpdateConnectionConfig(ctx, t.ID, conn.ID, raw); err != nil {
 				return err
 			}
-			if err := a.store.Audit(ctx, schema.AuditEntry{TenantID: t.ID, Actor: "cli", Action: "connection.configure", Resource: conn.ID}); err != nil {
+			if err := a.store.Audit(ctx, schema.AuditEntry{TenantID: t.ID, Actor: cliActor(), Action: "connection.configure", Resource: conn.ID}); err != nil {
 				return err
 			}
 			conn.Config = raw
@@ -324,7 +332,7 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 			if err := a.store.UpdateConnectionSchedule(ctx, t.ID, conn.ID, *cronSpec, *tz, *catchUp); err != nil {
 				return err
 			}
-			if err := a.store.Audit(ctx, schema.AuditEntry{TenantID: t.ID, Actor: "cli", Action: "connection.schedule", Resource: conn.ID}); err != nil {
+			if err := a.store.Audit(ctx, schema.AuditEntry{TenantID: t.ID, Actor: cliActor(), Action: "connection.schedule", Resource: conn.ID}); err != nil {
 				return err
 			}
 			conn, err = a.store.Connection(ctx, t.ID, conn.ID)
@@ -379,6 +387,7 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	a.audit(ctx, t.ID, "connection.create", conn.ID)
 	if *tz != "UTC" || *catchUp != schema.CatchUpOnce {
 		if err := a.store.UpdateConnectionSchedule(ctx, t.ID, conn.ID, *schedule, *tz, *catchUp); err != nil {
 			return err
@@ -461,7 +470,12 @@ func printResults(out io.Writer, results []bridge.Result) {
 }
 
 func cmdErrors(args []string, out io.Writer) error {
-	if len(args) == 1 && args[0] == "--markdown" {
+	fs, _ := flags("errors")
+	markdown := fs.Bool("markdown", false, "print the catalog as the Markdown table of docs/errors.md")
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	if *markdown {
 		fmt.Fprintln(out, "# Error catalog\n\nEvery rejected row or file carries one of these codes (`hrisbridge errors`, `GET /v1/errors`).\n\n| code | what happened | what to do |\n|---|---|---|")
 		for _, code := range schema.CatalogCodes() {
 			e := schema.Catalog[code]
@@ -496,7 +510,7 @@ func trustHost(ctx context.Context, a *app, conn schema.Connection, out io.Write
 	if err := a.store.UpdateConnectionConfig(ctx, conn.TenantID, conn.ID, b); err != nil {
 		return err
 	}
-	if err := a.store.Audit(ctx, schema.AuditEntry{TenantID: conn.TenantID, Actor: "cli", Action: "connection.trust_host", Resource: conn.ID}); err != nil {
+	if err := a.store.Audit(ctx, schema.AuditEntry{TenantID: conn.TenantID, Actor: cliActor(), Action: "connection.trust_host", Resource: conn.ID}); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "%s presents %s %s\npinned it for connection %s (was: %s)\n", host, key.Type(), ssh.FingerprintSHA256(key), conn.Name, orNone(old))
@@ -586,7 +600,7 @@ func cmdWindows(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("window %s: %w", pos[1], err)
 		}
 		fmt.Fprintf(out, "deleted window %s\n", pos[1])
-		return a.store.Audit(ctx, schema.AuditEntry{TenantID: t.ID, Actor: "cli", Action: "window.delete", Resource: pos[1]})
+		return a.store.Audit(ctx, schema.AuditEntry{TenantID: t.ID, Actor: cliActor(), Action: "window.delete", Resource: pos[1]})
 	}
 	w := schema.Window{TenantID: t.ID, Name: *name, StartsOn: *from, EndsOn: *to, Schedule: *schedule, FinalPull: *finalPull}
 	tz := "UTC"
@@ -604,5 +618,65 @@ func cmdWindows(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "created window %s (%s): %s..%s, %s\n", w.Name, w.ID, w.StartsOn, w.EndsOn, w.Schedule)
-	return a.store.Audit(ctx, schema.AuditEntry{TenantID: t.ID, Actor: "cli", Action: "window.create", Resource: w.ID})
+	return a.store.Audit(ctx, schema.AuditEntry{TenantID: t.ID, Actor: cliActor(), Action: "window.create", Resource: w.ID})
+}
+
+// cmdAudit prints the audit log: PII reads and every change, by API key or
+// CLI user, newest first.
+func cmdAudit(ctx context.Context, args []string, out io.Writer) error {
+	fs, config := flags("audit")
+	tenant := fs.String("tenant", "", "tenant slug (default: every tenant)")
+	action := fs.String("action", "", "an action (pii.read, key.revoke, ...) or a family ending in a dot (key.)")
+	actor := fs.String("actor", "", "an API key id or a CLI user (cli:NAME)")
+	since := fs.String("since", "", "from this time (RFC 3339, or a duration ago such as 24h)")
+	until := fs.String("until", "", "before this time (RFC 3339)")
+	limit := fs.Int("limit", 100, "entries to show")
+	asJSON := fs.Bool("json", false, "print JSON, one entry a line")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageError{"usage: hrisbridge audit [--tenant SLUG] [--action A] [--actor KEY|cli:USER] [--since T] [--until T] [--limit N] [--json]"}
+	}
+	q := schema.AuditQuery{Action: *action, Actor: *actor, Limit: *limit}
+	for _, f := range []struct {
+		name, val string
+		dst       *time.Time
+	}{{"since", *since, &q.Since}, {"until", *until, &q.Until}} {
+		if f.val == "" {
+			continue
+		}
+		if d, err := time.ParseDuration(f.val); err == nil {
+			*f.dst = time.Now().Add(-d)
+		} else if *f.dst, err = time.Parse(time.RFC3339, f.val); err != nil {
+			return usageError{fmt.Sprintf("--%s %q is not an RFC 3339 time or a duration", f.name, f.val)}
+		}
+	}
+	a, tenantID, err := tenantScope(ctx, *config, *tenant)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	es, err := a.store.AuditLog(ctx, tenantID, q)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		for _, e := range es {
+			enc.Encode(e) //nolint:errcheck
+		}
+		return nil
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "AT\tTENANT\tACTOR\tACTION\tRESOURCE")
+	for _, e := range es {
+		who := e.Actor
+		if e.KeyID != "" {
+			who = "key:" + e.KeyID
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.TenantID, who, e.Action, e.Resource)
+	}
+	return w.Flush()
 }

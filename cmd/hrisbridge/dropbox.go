@@ -75,6 +75,7 @@ func cmdDropbox(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return err
 	}
+	a.audit(ctx, t.ID, "dropbox.create", acct.Username)
 	fmt.Fprintf(out, "drop box user %s uploads to connection %s (%s) of tenant %s; serve with sftp_addr set\n", acct.Username, conn.Name, conn.Layout, t.Slug)
 	return nil
 }

@@ -187,6 +187,7 @@ func cmdFiles(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
+		a.audit(ctx, t.ID, "file.release", pos[1])
 		printResults(out, []bridge.Result{res})
 		return nil
 	case "replay":
@@ -195,6 +196,7 @@ func cmdFiles(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
+		a.audit(ctx, t.ID, "file.replay", pos[1])
 		printResults(out, []bridge.Result{res})
 		fmt.Fprintf(out, "replay run %s: %s\n", run.ID, run.Status)
 		return nil
@@ -202,6 +204,7 @@ func cmdFiles(ctx context.Context, args []string, out io.Writer) error {
 	if err := b.Discard(ctx, t.ID, pos[1]); err != nil {
 		return err
 	}
+	a.audit(ctx, t.ID, "file.discard", pos[1])
 	fmt.Fprintf(out, "discarded file %s\n", pos[1])
 	return nil
 }

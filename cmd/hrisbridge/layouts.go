@@ -79,6 +79,7 @@ func cmdLayouts(ctx context.Context, args []string, out io.Writer) error {
 		if err := a.store.PutLayout(ctx, t.ID, connID, name, body); err != nil {
 			return err
 		}
+		a.audit(ctx, t.ID, "layout.set", name+"@"+scopeName(*tenant, *connection))
 		fmt.Fprintf(out, "set %s override of layout %s\n", scopeName(*tenant, *connection), name)
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/hrisbridge/hrisbridge/bridge"
@@ -32,8 +33,10 @@ Usage:
   hrisbridge migrate [--config FILE]               apply database migrations
   hrisbridge tenants create SLUG [--name NAME]     create a tenant (an employer)
   hrisbridge tenants list
-  hrisbridge keys create --tenant SLUG --scopes read,pii:read [--name NAME]
+  hrisbridge keys create --tenant SLUG --scopes read,pii:read [--name NAME] [--expires-in 720h]
                                                    create an API key; printed once, stored hashed
+  hrisbridge keys list [--tenant SLUG]             API keys with last use, expiry, revocation (never the key)
+  hrisbridge keys revoke [--tenant SLUG] ID|PREFIX stop a key at once
   hrisbridge connections create --tenant SLUG --name NAME --host HOST --user USER --host-key KEY [...]
   hrisbridge connections list --tenant SLUG
   hrisbridge connections test --tenant SLUG CONNECTION       dial, check host key, log in, list what a pull takes
@@ -50,8 +53,10 @@ Usage:
                                                    apply one file (backfills, support)
   hrisbridge dropbox add --tenant SLUG --connection NAME --user USER (--password-file F | --authorized-keys F)
                                                    a drop box login for HR admins (SFTP, sftp_addr)
-  hrisbridge files list|errors ID|release ID|discard ID|replay ID --tenant SLUG
+  hrisbridge files list|errors ID|release ID|discard ID|replay ID --tenant SLUG [--overwrite]
                                                    received files; release or discard a held one; replay one
+  hrisbridge audit [--tenant SLUG] [--action A] [--actor KEY|cli:USER] [--since T] [--until T] [--limit N] [--json]
+                                                   the audit log: PII reads and every change
   hrisbridge layouts                               list the built-in layouts
   hrisbridge layouts show NAME [--tenant T [--connection C]]
                                                    print the effective layout (built-in + overrides)
@@ -62,10 +67,11 @@ Usage:
   hrisbridge bench ingest --rows N [--db URL]      whole pipeline vs a plain load of the same file
   hrisbridge synth [--rows N] [--format csv|fixed] [-o FILE]
                                                    write a synthetic census for load tests
-  hrisbridge errors                                list the error catalog
+  hrisbridge errors [--markdown]                   list the error catalog
   hrisbridge healthcheck [--url URL]               probe /healthz (for container HEALTHCHECK)
 
-Every command reads --config FILE (optional) and HRISBRIDGE_* environment variables.
+Every command reads --config FILE (optional) and HRISBRIDGE_* environment variables;
+hrisbridge COMMAND --help (or hrisbridge help COMMAND) prints its flags.
 `
 
 func main() {
@@ -100,12 +106,51 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 // run dispatches a command line; out receives the command's output.
+// COMMAND --help (or help COMMAND) prints the command's usage and flags.
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(out, usage)
 		return nil
 	}
-	cmd, rest := args[0], args[1:]
+	if len(args) == 2 && args[0] == "help" {
+		args = []string{args[1], "--help"}
+	}
+	err := dispatch(ctx, args[0], args[1:], out)
+	var h helpRequested
+	if errors.As(err, &h) {
+		printHelp(out, args[0], h.fs)
+		return nil
+	}
+	return err
+}
+
+// helpRequested is what parse returns for -h or --help.
+type helpRequested struct{ fs *flag.FlagSet }
+
+func (helpRequested) Error() string { return "help requested" }
+
+// printHelp prints a command's lines of the usage text and its flags.
+func printHelp(out io.Writer, cmd string, fs *flag.FlagSet) {
+	fmt.Fprintln(out, "Usage:")
+	lines := strings.Split(usage, "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, "  hrisbridge "+cmd+" ") && l != "  hrisbridge "+cmd {
+			continue
+		}
+		fmt.Fprintln(out, l)
+		for _, more := range lines[i+1:] {
+			if !strings.HasPrefix(more, "      ") {
+				break
+			}
+			fmt.Fprintln(out, more)
+		}
+	}
+	fmt.Fprintln(out, "\nFlags:")
+	fs.SetOutput(out)
+	fs.PrintDefaults()
+}
+
+func dispatch(ctx context.Context, cmd string, rest []string, out io.Writer) error {
 	switch cmd {
 	case "demo":
 		return cmdDemo(ctx, rest, out)
@@ -131,6 +176,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return cmdDropbox(ctx, rest, out)
 	case "files":
 		return cmdFiles(ctx, rest, out)
+	case "audit":
+		return cmdAudit(ctx, rest, out)
 	case "bench":
 		return cmdBench(ctx, rest, out)
 	case "synth":
@@ -160,7 +207,10 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, usageError{fs.Name() + ": " + err.Error()}
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, helpRequested{fs}
+			}
+			return nil, usageError{fs.Name() + ": " + err.Error() + " (see hrisbridge " + fs.Name() + " --help)"}
 		}
 		if fs.NArg() == 0 {
 			return pos, nil

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"time"
 
 	"context"
@@ -99,10 +100,21 @@ func (s *Store) Audit(ctx context.Context, e schema.AuditEntry) error {
 	return interpret(err)
 }
 
-// AuditLog lists a tenant's newest audit entries.
-func (s *Store) AuditLog(ctx context.Context, tenantID string, limit int) ([]schema.AuditEntry, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT tenant_id, key_id, actor, action, resource, at FROM audit_log
-WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2`, tenantID, limit)
+// AuditLog lists audit entries newest first, filtered by q.
+func (s *Store) AuditLog(ctx context.Context, tenantID string, q schema.AuditQuery) ([]schema.AuditEntry, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT id, tenant_id, key_id, actor, action, resource, at FROM audit_log
+WHERE ($1 = '' OR tenant_id::text = $1) AND ($2::bigint = 0 OR id < $2)
+AND ($3 = '' OR action = $3 OR (right($3, 1) = '.' AND starts_with(action, $3)))
+AND ($4 = '' OR key_id::text = $4 OR actor = $4)
+AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
+ORDER BY id DESC LIMIT $7`, tenantID, q.Before, q.Action, q.Actor, optTime(q.Since), optTime(q.Until), cmp.Or(q.Limit, 100))
 	es, err := pgx.CollectRows(rows, pgx.RowToStructByPos[schema.AuditEntry])
 	return es, interpret(err)
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"path/filepath"
 	"strings"
@@ -48,26 +49,28 @@ func (s *Store) Audit(ctx context.Context, e schema.AuditEntry) error {
 	return interpret(err)
 }
 
-// AuditLog lists a tenant's newest audit entries.
-func (s *Store) AuditLog(ctx context.Context, tenantID string, limit int) ([]schema.AuditEntry, error) {
-	rows, err := s.audit.QueryContext(ctx, `SELECT tenant_id, key_id, actor, action, resource, at FROM audit_log
-WHERE tenant_id = ? ORDER BY id DESC LIMIT ?`, tenantID, limit)
-	return collectRows(rows, err, func(r scanner) (schema.AuditEntry, error) {
-		var e schema.AuditEntry
-		err := r.Scan(&e.TenantID, &e.KeyID, &e.Actor, &e.Action, &e.Resource, timeCol{&e.At})
-		return e, err
-	})
+// AuditLog lists audit entries newest first, filtered by q.
+func (s *Store) AuditLog(ctx context.Context, tenantID string, q schema.AuditQuery) ([]schema.AuditEntry, error) {
+	rows, err := s.audit.QueryContext(ctx, `SELECT id, tenant_id, key_id, actor, action, resource, at FROM audit_log
+WHERE (?1 = '' OR tenant_id = ?1) AND (?2 = 0 OR id < ?2)
+AND (?3 = '' OR action = ?3 OR (substr(?3, -1) = '.' AND substr(action, 1, length(?3)) = ?3))
+AND (?4 = '' OR key_id = ?4 OR actor = ?4)
+AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR at < ?6)
+ORDER BY id DESC LIMIT ?7`, tenantID, q.Before, q.Action, q.Actor, ts(q.Since), ts(q.Until), cmp.Or(q.Limit, 100))
+	return collectRows(rows, err, scanAudit)
+}
+
+func scanAudit(r scanner) (schema.AuditEntry, error) {
+	var e schema.AuditEntry
+	err := r.Scan(&e.ID, &e.TenantID, &e.KeyID, &e.Actor, &e.Action, &e.Resource, timeCol{&e.At})
+	return e, err
 }
 
 // moveAuditLog moves entries an older version wrote into the main file's
 // audit_log over to the audit file (at start-up, from Migrate).
 func (s *Store) moveAuditLog(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, key_id, actor, action, resource, at FROM audit_log ORDER BY id`)
-	old, err := collectRows(rows, err, func(r scanner) (schema.AuditEntry, error) {
-		var e schema.AuditEntry
-		err := r.Scan(&e.TenantID, &e.KeyID, &e.Actor, &e.Action, &e.Resource, timeCol{&e.At})
-		return e, err
-	})
+	rows, err := s.db.QueryContext(ctx, `SELECT id, tenant_id, key_id, actor, action, resource, at FROM audit_log ORDER BY id`)
+	old, err := collectRows(rows, err, scanAudit)
 	if err != nil || len(old) == 0 {
 		return err
 	}

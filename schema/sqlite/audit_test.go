@@ -39,7 +39,7 @@ func TestAuditWhileAnIngestHoldsTheWriteLock(t *testing.T) {
 	if err := s.Audit(short, schema.AuditEntry{TenantID: tn.ID, KeyID: "k1", Action: "pii.read", Resource: "/v1/employees"}); err != nil {
 		t.Fatalf("audit during an ingest: %v", err)
 	}
-	log, err := s.AuditLog(short, tn.ID, 10)
+	log, err := s.AuditLog(short, tn.ID, schema.AuditQuery{Limit: 10})
 	if err != nil || len(log) != 1 || log[0].Action != "pii.read" {
 		t.Fatalf("audit log = %+v, %v", log, err)
 	}

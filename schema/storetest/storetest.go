@@ -561,9 +561,56 @@ func testAudit(t *testing.T, s schema.Store) {
 	if err := s.Audit(ctx, schema.AuditEntry{TenantID: tn.ID, KeyID: "k1", Action: "pii.read", Resource: "/v1/employees"}); err != nil {
 		t.Fatal(err)
 	}
-	es, err := s.AuditLog(ctx, tn.ID, 10)
-	if err != nil || len(es) != 1 || es[0].Action != "pii.read" || es[0].At.IsZero() {
+	es, err := s.AuditLog(ctx, tn.ID, schema.AuditQuery{Limit: 10})
+	if err != nil || len(es) != 1 || es[0].Action != "pii.read" || es[0].At.IsZero() || es[0].ID == 0 {
 		t.Fatalf("AuditLog = %+v, %v", es, err)
+	}
+	other := mustTenant(t, s)
+	t0 := time.Now().Add(-time.Hour).UTC()
+	for i, e := range []schema.AuditEntry{
+		{TenantID: tn.ID, KeyID: "k2", Action: "key.create", Resource: "key-a", At: t0},
+		{TenantID: tn.ID, Actor: "cli:alice", Action: "key.revoke", Resource: "key-a", At: t0.Add(time.Minute)},
+		{TenantID: other.ID, KeyID: "k9", Action: "pii.read", Resource: "/v1/employees", At: t0.Add(2 * time.Minute)},
+	} {
+		if err := s.Audit(ctx, e); err != nil {
+			t.Fatalf("Audit %d: %v", i, err)
+		}
+	}
+	resources := func(q schema.AuditQuery, tenantID string) string {
+		t.Helper()
+		es, err := s.AuditLog(ctx, tenantID, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range es {
+			out = append(out, e.Action)
+		}
+		return strings.Join(out, " ")
+	}
+	for _, c := range []struct {
+		name   string
+		q      schema.AuditQuery
+		tenant string
+		want   string
+	}{
+		{"tenant, newest first", schema.AuditQuery{}, tn.ID, "key.revoke key.create pii.read"},
+		{"an action", schema.AuditQuery{Action: "pii.read"}, tn.ID, "pii.read"},
+		{"a family", schema.AuditQuery{Action: "key."}, tn.ID, "key.revoke key.create"},
+		{"a key as actor", schema.AuditQuery{Actor: "k2"}, tn.ID, "key.create"},
+		{"a CLI actor", schema.AuditQuery{Actor: "cli:alice"}, tn.ID, "key.revoke"},
+		{"a time range", schema.AuditQuery{Since: t0.Add(30 * time.Second), Until: t0.Add(90 * time.Second)}, tn.ID, "key.revoke"},
+		{"a page", schema.AuditQuery{Limit: 1}, tn.ID, "key.revoke"},
+		{"every tenant", schema.AuditQuery{Action: "pii.read"}, "", "pii.read pii.read"},
+		{"another tenant", schema.AuditQuery{}, other.ID, "pii.read"},
+	} {
+		if got := resources(c.q, c.tenant); got != c.want {
+			t.Errorf("%s: %s, want %s", c.name, got, c.want)
+		}
+	}
+	page, _ := s.AuditLog(ctx, tn.ID, schema.AuditQuery{Limit: 1})
+	if rest := resources(schema.AuditQuery{Before: page[0].ID}, tn.ID); rest != "key.create pii.read" {
+		t.Errorf("after the first page: %s", rest)
 	}
 }
 
