@@ -1,7 +1,9 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +19,12 @@ func employeeQuery(c *gin.Context, limit int, after string) (schema.EmployeeQuer
 	q := schema.EmployeeQuery{AfterID: after, Limit: limit, EmploymentStatus: c.Query("employment_status"),
 		EmploymentType: c.Query("employment_type"), Department: c.Query("department"), Location: c.Query("location"),
 		ExternalID: c.Query("external_id"), ConnectionID: c.Query("connection_id")}
+	for name, allowed := range map[string][]string{"employment_status": schema.EmploymentStatuses, "employment_type": schema.EmploymentTypes} {
+		if v := c.Query(name); v != "" && !slices.Contains(allowed, v) {
+			problem(c, http.StatusBadRequest, "invalid_parameter", fmt.Sprintf("%s %q is not one of %s", name, v, strings.Join(allowed, ", ")))
+			return q, false
+		}
+	}
 	switch c.DefaultQuery("sort", "id") {
 	case "id":
 		if strings.HasPrefix(after, updatedCursor) {

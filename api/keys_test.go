@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,4 +104,28 @@ func TestKeysAPI(t *testing.T) {
 			t.Fatalf("another tenant sees %d audit entries", len(otherPage.Data))
 		}
 	})
+}
+
+// TestUnknownParametersRefused: a misspelt filter or an unknown value is
+// a 400 problem that names it, never an unfiltered or empty 200.
+func TestUnknownParametersRefused(t *testing.T) {
+	s := storetest.SQLite(t)
+	e := newEnv(t, s)
+	_, key := e.tenant("acme", 3, "read")
+	for _, c := range []struct{ path, want string }{
+		{"/v1/employees?dept=Finance", "unknown query parameter dept"},
+		{"/v1/employees?employment_status=bogus", `employment_status "bogus" is not one of active, leave, terminated`},
+		{"/v1/employees?employment_type=fulltime", `employment_type "fulltime" is not one of full_time`},
+		{"/v1/files?limit=5&conection_id=x", "unknown query parameter conection_id"},
+		{"/v1/connections?x=1&a=2", "unknown query parameter a, x: GET /v1/connections takes no query parameters"},
+	} {
+		var p Problem
+		if r := e.get(c.path, key, &p); r.StatusCode != 400 || !strings.Contains(p.Detail, c.want) {
+			t.Errorf("GET %s = %d %q, want 400 with %q", c.path, r.StatusCode, p.Detail, c.want)
+		}
+	}
+	var page struct{ Data []schema.Employee }
+	if r := e.get("/v1/employees?employment_status=active&limit=2", key, &page); r.StatusCode != 200 || len(page.Data) != 2 {
+		t.Fatalf("a valid filter = %d, %d employees", r.StatusCode, len(page.Data))
+	}
 }

@@ -1,7 +1,10 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -46,7 +49,7 @@ func (s *Server) table() []route {
 		{"GET", "/v1/files", "tenant", r, "Received files, newest first.", append([]string{"connection_id"}, listParams...), s.listFiles},
 		{"GET", "/v1/files/:id", "tenant", r, "One file with its status and counts.", nil, s.getFile},
 		{"GET", "/v1/files/:id/errors", "tenant", r, "A file's rejected rows, with fixes.", nil, s.fileErrors},
-		{"POST", "/v1/files/:id/release", "tenant", w, "Apply a held file.", nil, s.releaseFile},
+		{"POST", "/v1/files/:id/release", "tenant", w, "Apply a held file; `overwrite=true` even though files of its connection applied since it was received.", []string{"overwrite"}, s.releaseFile},
 		{"POST", "/v1/files/:id/discard", "tenant", w, "Drop a held file.", nil, s.discardFile},
 		{"POST", "/v1/files/:id/replay", "tenant", w, "Queue a re-run of the pipeline on the file's kept bytes with the current layout; 202 with the sync run.", nil, s.replayFile},
 		{"GET", "/v1/sync-runs", "tenant", r, "Sync runs, newest first.", append([]string{"connection_id"}, listParams...), s.listSyncRuns},
@@ -93,7 +96,34 @@ func (s *Server) routes() {
 		if rt.scope != "" {
 			chain = append(chain, s.scope(rt.scope))
 		}
+		chain = append(chain, knownParams(rt.params, rt.access == "tenant" || rt.access == "upload"))
 		e.Handle(rt.method, rt.path, append(chain, rt.handler)...)
+	}
+}
+
+// knownParams refuses query parameters a route does not take, naming
+// them: a misspelt filter (dept=Finance) must not silently return
+// everyone. tenant (an admin key's choice of tenant) is taken wherever a
+// tenant is.
+func knownParams(params []string, tenant bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var unknown []string
+		for name := range c.Request.URL.Query() {
+			if !slices.Contains(params, name) && !(tenant && name == "tenant") {
+				unknown = append(unknown, name)
+			}
+		}
+		if len(unknown) > 0 {
+			slices.Sort(unknown)
+			takes := "no query parameters"
+			if len(params) > 0 {
+				takes = "only " + strings.Join(params, ", ")
+			}
+			problem(c, http.StatusBadRequest, "unknown_parameter", fmt.Sprintf("unknown query parameter %s: %s %s takes %s",
+				strings.Join(unknown, ", "), c.Request.Method, c.FullPath(), takes))
+			return
+		}
+		c.Next()
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -141,6 +142,9 @@ func loadConfig(path string) (Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("config: %w", err)
 		}
+		if err := checkKeys(b); err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
@@ -157,6 +161,75 @@ func loadConfig(path string) (Config, error) {
 		cfg.FilesDir = filepath.Join(cfg.DataDir, "files")
 	}
 	return cfg, cfg.validate()
+}
+
+// checkKeys names, in words, the keys of a config file that are not
+// configuration keys, with the nearest known one.
+func checkKeys(b []byte) error {
+	var m map[string]any
+	if err := yaml.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	known := configKeys()
+	var unknown []string
+	for k := range m {
+		if !slices.Contains(known, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	msgs := make([]string, len(unknown))
+	for i, k := range unknown {
+		msgs[i] = fmt.Sprintf("unknown key %q", k)
+		if near := nearest(k, known); near != "" {
+			msgs[i] += fmt.Sprintf(" (did you mean %q?)", near)
+		}
+	}
+	return fmt.Errorf("%s; the keys are: %s", strings.Join(msgs, "; "), strings.Join(known, ", "))
+}
+
+// configKeys lists the YAML keys of Config.
+func configKeys() []string {
+	t := reflect.TypeOf(Config{})
+	keys := make([]string, t.NumField())
+	for i := range keys {
+		keys[i] = t.Field(i).Tag.Get("yaml")
+	}
+	return keys
+}
+
+// nearest returns the known key within two edits of k, if any.
+func nearest(k string, known []string) string {
+	best, bestD := "", 3
+	for _, c := range known {
+		if d := editDistance(k, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // applyEnv overrides each key from HRISBRIDGE_<KEY> or, failing that, from

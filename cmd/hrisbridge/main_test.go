@@ -73,7 +73,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct{ yaml, env, val, want string }{
 		{"log_level: loud\n", "", "", "log_level"},
-		{"datbase_url: x\n", "", "", "datbase_url"},
+		{"datbase_url: x\n", "", "", `unknown key "datbase_url" (did you mean "database_url"?)`},
+		{"log_levl: debug\n", "", "", `unknown key "log_levl" (did you mean "log_level"?); the keys are: database_url`},
 		{"", "HRISBRIDGE_DATABASE_URL", "mysql://x", "database_url"},
 		{"", "HRISBRIDGE_DATABASE_URL", "postgres://localhost/x", "master_key"},
 		{"", "HRISBRIDGE_MAX_INVALID_RATIO", "lots", "max_invalid_ratio"},
