@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -53,6 +54,10 @@ type employeeRow struct {
 	BenefitClass      string `csv:"benefit_class"`
 	Missing           bool   `csv:"missing_from_snapshot"`
 	UpdatedAt         string `csv:"updated_at"`
+	// CustomFields is the employee's custom fields as one JSON object
+	// (keys sorted): the export streams, so its columns are fixed before
+	// the rows that carry each file's own extra columns are read.
+	CustomFields string `csv:"custom_fields"`
 }
 
 func rowOf(e *schema.Employee) employeeRow {
@@ -68,6 +73,10 @@ func rowOf(e *schema.Employee) employeeRow {
 	}
 	if m := e.AnnualSalary; m != nil {
 		r.AnnualSalary, r.Currency = m.Amount, m.Currency
+	}
+	if len(e.CustomFields) > 0 {
+		b, _ := json.Marshal(e.CustomFields) // a map of strings: cannot fail
+		r.CustomFields = string(b)
 	}
 	return r
 }

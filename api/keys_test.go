@@ -129,3 +129,23 @@ func TestUnknownParametersRefused(t *testing.T) {
 		t.Fatalf("a valid filter = %d, %d employees", r.StatusCode, len(page.Data))
 	}
 }
+
+// TestGetEvent: an event is read by its id (a webhook's webhook-id), by
+// its own tenant only.
+func TestGetEvent(t *testing.T) {
+	s := storetest.SQLite(t)
+	e := newEnv(t, s)
+	tn, key := e.tenant("acme", 1, "read")
+	_, otherKey := e.tenant("beta", 1, "read")
+	evs, err := s.Events(context.Background(), tn.ID, 0, 10)
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("events = %v, %v", evs, err)
+	}
+	var got schema.Event
+	if r := e.get("/v1/events/"+evs[0].ID, key, &got); r.StatusCode != 200 || got.ID != evs[0].ID || got.Type != evs[0].Type {
+		t.Fatalf("GET /v1/events/{id} = %d %+v", r.StatusCode, got)
+	}
+	if r := e.get("/v1/events/"+evs[0].ID, otherKey, nil); r.StatusCode != 404 {
+		t.Fatalf("another tenant's event = %d, want 404", r.StatusCode)
+	}
+}

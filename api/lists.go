@@ -67,6 +67,17 @@ func listBy[T any](c *gin.Context, fetch func(context.Context, schema.ListQuery)
 
 // listEvents is the change feed, in commit order; the cursor is the last
 // event's sequence number, so consumers resume exactly where they stopped.
+// getEvent serves one of the tenant's events by id (a webhook's
+// webhook-id).
+func (s *Server) getEvent(c *gin.Context) {
+	ev, err := s.cfg.Store.EventByID(c.Request.Context(), tenantID(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.single(c, ev)
+}
+
 func (s *Server) listEvents(c *gin.Context) {
 	limit, after, ok := pageParams(c)
 	if !ok {

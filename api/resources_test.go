@@ -2,10 +2,12 @@ package api
 
 import (
 	"context"
+	"encoding/csv"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,6 +231,26 @@ func TestCSVExport(t *testing.T) {
 			!strings.HasPrefix(lines[0], "id,external_id,first_name") || !strings.Contains(string(body), "***-**-6789") || strings.Contains(string(body), "123-45-6789") {
 			t.Fatalf("csv export = %d %q\n%s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}
+	}
+	// Custom fields travel in one JSON column.
+	l.send("census-csv", "Employee ID,First Name,Last Name,DOB,SSN,Status,FT/PT,Department,Location,Hire Date,Term Date,Union Code\n"+
+		"E1,Ada,L,1985-12-10,123-45-6789,A,FT,Eng,Chicago,2020-01-06,,L42\n"+
+		"E2,Bob,S,1970-01-02,234-56-7890,T,PT,Ops,Joliet,2010-03-01,2026-10-31,\n"+
+		"E3,Cy,L,1990-05-05,,A,FT,Eng,Remote,2024-02-01,,\n")
+	req, _ := http.NewRequest("GET", l.url+"/v1/employees?format=csv&external_id=E1", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(resp.Body).ReadAll()
+	resp.Body.Close()
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("export of E1: %v %v", recs, err)
+	}
+	col := slices.Index(recs[0], "custom_fields")
+	if col < 0 || recs[1][col] != `{"Union Code":"L42"}` {
+		t.Fatalf("custom_fields column = %d %q", col, recs[1])
 	}
 }
 

@@ -55,6 +55,7 @@ func (s *Server) table() []route {
 		{"GET", "/v1/sync-runs", "tenant", r, "Sync runs, newest first.", append([]string{"connection_id"}, listParams...), s.listSyncRuns},
 		{"GET", "/v1/sync-runs/:id", "tenant", r, "One sync run: status, attempt, error and its code.", nil, s.getSyncRun},
 		{"GET", "/v1/events", "tenant", r, "The change event feed in commit order.", listParams, s.listEvents},
+		{"GET", "/v1/events/:id", "tenant", r, "One event by id (a webhook delivery's webhook-id).", nil, s.getEvent},
 		{"POST", "/v1/webhook-endpoints", "tenant", w, "Register a webhook endpoint; its secret is shown once.", nil, s.createWebhookEndpoint},
 		{"GET", "/v1/webhook-endpoints", "tenant", r, "Webhook endpoints and their delivery state.", nil, s.listWebhookEndpoints},
 		{"DELETE", "/v1/webhook-endpoints/:id", "tenant", w, "Remove a webhook endpoint.", nil, s.deleteWebhookEndpoint},
