@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hrisbridge/hrisbridge/bridge"
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
 )
@@ -148,4 +149,58 @@ func TestGetEvent(t *testing.T) {
 	if r := e.get("/v1/events/"+evs[0].ID, otherKey, nil); r.StatusCode != 404 {
 		t.Fatalf("another tenant's event = %d, want 404", r.StatusCode)
 	}
+}
+
+// connOps adapts the bridge for the API's connection changes, as cmd does.
+type connOps struct{ b *bridge.Bridge }
+
+func (o connOps) UpdateConnection(ctx context.Context, t, id string, ch bridge.ConnectionChange) (schema.Connection, error) {
+	return o.b.UpdateConnection(ctx, t, id, ch)
+}
+
+func (o connOps) DeleteConnection(ctx context.Context, t, id string, purge bool) (int, error) {
+	return o.b.DeleteConnection(ctx, t, id, "", purge)
+}
+
+// TestConnectionUpdateAndDeleteAPI: an admin key changes a connection's
+// layout and guards (merged), a bad value is a 422 naming it, and a
+// deleted connection is gone with its files' records kept.
+func TestConnectionUpdateAndDeleteAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		l := load(t, s, Config{})
+		l.env = newEnvWith(t, s, Config{Connections: connOps{l.b}})
+		admin := l.key(l.tenant.ID, "admin")
+		id := l.conns["census-csv"].ID
+		var got struct {
+			Layout string
+			Config map[string]any
+		}
+		if r := l.env.send("PATCH", "/v1/connections/"+id, admin, map[string]any{"config": map[string]any{"policy": map[string]any{"max_shrink_ratio": 0.1}}}, &got); r.StatusCode != 200 {
+			t.Fatalf("PATCH = %d", r.StatusCode)
+		}
+		if p, _ := got.Config["policy"].(map[string]any); p["max_shrink_ratio"] != 0.1 {
+			t.Fatalf("patched config = %+v", got.Config)
+		}
+		var p Problem
+		if r := l.env.send("PATCH", "/v1/connections/"+id, admin, map[string]any{"config": map[string]any{"policy": map[string]any{"absent": "vanish"}}}, &p); r.StatusCode != 422 || !strings.Contains(p.Detail, "policy.absent") {
+			t.Fatalf("bad policy = %d %+v", r.StatusCode, p)
+		}
+		if r := l.env.send("PATCH", "/v1/connections/"+id, admin, map[string]any{"layout": "no-such-layout"}, &p); r.StatusCode != 422 {
+			t.Fatalf("unknown layout = %d %+v", r.StatusCode, p)
+		}
+		if r := l.env.send("PATCH", "/v1/connections/"+id, l.key(l.tenant.ID, "read", "write"), map[string]any{"enabled": false}, nil); r.StatusCode != 403 {
+			t.Fatalf("PATCH with a write key = %d, want 403 (admin)", r.StatusCode)
+		}
+		files, _ := s.Files(context.Background(), l.tenant.ID, schema.ListQuery{ConnectionID: id, Limit: 10})
+		var del map[string]any
+		if r := l.env.send("DELETE", "/v1/connections/"+id, admin, nil, &del); r.StatusCode != 200 || del["files_kept"] != true {
+			t.Fatalf("DELETE = %d %+v", r.StatusCode, del)
+		}
+		if r := l.get("/v1/connections/"+id, admin, nil); r.StatusCode != 404 {
+			t.Fatalf("deleted connection = %d", r.StatusCode)
+		}
+		if f, err := s.File(context.Background(), l.tenant.ID, files[0].ID); err != nil || f.ID == "" {
+			t.Fatalf("a deleted connection's file record is gone: %v", err)
+		}
+	})
 }

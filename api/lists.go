@@ -2,11 +2,14 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hrisbridge/hrisbridge/bridge"
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
@@ -199,4 +202,79 @@ func (s *Server) listTenants(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"data": nonNil(ts), "next_cursor": nil})
+}
+
+// Connections updates and deletes connections; cmd wires the bridge in.
+type Connections interface {
+	UpdateConnection(ctx context.Context, tenantID, idOrName string, ch bridge.ConnectionChange) (schema.Connection, error)
+	// DeleteConnection removes a connection; purgeFiles also deletes the
+	// bytes kept of its files. It returns how many it deleted.
+	DeleteConnection(ctx context.Context, tenantID, idOrName string, purgeFiles bool) (int, error)
+}
+
+func (s *Server) updateConnection(c *gin.Context) {
+	if s.cfg.Connections == nil {
+		problem(c, http.StatusNotImplemented, "not_configured", "this server does not manage connections")
+		return
+	}
+	var ch bridge.ConnectionChange
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ch); err != nil {
+		problem(c, http.StatusBadRequest, "invalid_body", `send {"layout": "...", "enabled": true, "config": {...}, "secret": {"password": "..."}} (every part optional): `+err.Error())
+		return
+	}
+	conn, err := s.cfg.Connections.UpdateConnection(c.Request.Context(), tenantID(c), c.Param("id"), ch)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.audit(c, "connection.update", conn.ID)
+	c.JSON(http.StatusOK, connectionView{Connection: conn})
+}
+
+func (s *Server) deleteConnection(c *gin.Context) {
+	if s.cfg.Connections == nil {
+		problem(c, http.StatusNotImplemented, "not_configured", "this server does not manage connections")
+		return
+	}
+	purge := c.Query("purge_files") == "true"
+	n, err := s.cfg.Connections.DeleteConnection(c.Request.Context(), tenantID(c), c.Param("id"), purge)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.audit(c, "connection.delete", c.Param("id"))
+	c.JSON(http.StatusOK, gin.H{"deleted": c.Param("id"), "files_purged": n, "files_kept": !purge})
+}
+
+func (s *Server) listDropboxAccounts(c *gin.Context) {
+	as, err := s.cfg.Store.DropboxAccounts(c.Request.Context(), tenantID(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	type view struct {
+		Username     string    `json:"username"`
+		ConnectionID string    `json:"connection_id"`
+		Password     bool      `json:"password"`
+		Keys         int       `json:"authorized_keys"`
+		CanList      bool      `json:"can_list"`
+		MaxBytes     int64     `json:"max_bytes"`
+		CreatedAt    time.Time `json:"created_at"`
+	}
+	out := make([]view, len(as))
+	for i, a := range as {
+		out[i] = view{a.Username, a.ConnectionID, len(a.PasswordHash) > 0, len(bridge.ParseAuthorizedKeys(a.AuthorizedKeys)), a.CanList, a.MaxBytes, a.CreatedAt}
+	}
+	c.JSON(http.StatusOK, gin.H{"data": out})
+}
+
+func (s *Server) deleteDropboxAccount(c *gin.Context) {
+	if err := s.cfg.Store.DeleteDropboxAccount(c.Request.Context(), tenantID(c), c.Param("username")); err != nil {
+		fail(c, err)
+		return
+	}
+	s.audit(c, "dropbox.delete", c.Param("username"))
+	c.Status(http.StatusNoContent)
 }

@@ -48,6 +48,8 @@ func fail(c *gin.Context, err error) {
 		problem(c, http.StatusConflict, "conflict", err.Error())
 	case errors.Is(err, schema.ErrDuplicate):
 		problem(c, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, schema.ErrInvalid):
+		problem(c, http.StatusUnprocessableEntity, "invalid", err.Error())
 	case errors.As(err, &ve):
 		problem(c, http.StatusUnprocessableEntity, "validation_failed", ve.Error())
 	default:

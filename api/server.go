@@ -24,6 +24,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Files releases and discards held files; nil answers 501.
 	Files Files
+	// Connections updates and deletes connections; nil answers 501.
+	Connections Connections
 	// Jobs queues manual syncs and replays; nil answers 501.
 	Jobs Jobs
 	// Webhooks replays events to endpoints; nil answers 501.

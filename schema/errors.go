@@ -19,6 +19,9 @@ var (
 	// ErrState means the resource is not in a state that allows the
 	// operation (releasing a file that is not held).
 	ErrState = errors.New("not allowed in this state")
+	// ErrInvalid is a request whose values cannot be accepted; the
+	// wrapping error names them.
+	ErrInvalid = errors.New("invalid")
 )
 
 // FieldError is one problem with one field of one record, positioned in its

@@ -35,6 +35,13 @@ type Store interface {
 	CreateConnection(ctx context.Context, c *Connection) error
 	// Connection finds a tenant's connection by id or name.
 	Connection(ctx context.Context, tenantID, idOrName string) (Connection, error)
+	// UpdateConnection replaces a connection's layout, config, sealed
+	// secret and enabled flag.
+	UpdateConnection(ctx context.Context, c *Connection) error
+	// DeleteConnection removes a connection: it stops being listed,
+	// scheduled and pulled, its drop box logins and windows go, and its
+	// name is free again; its files, runs and records stay as history.
+	DeleteConnection(ctx context.Context, tenantID, id string) error
 	// UpdateConnectionConfig replaces a connection's settings.
 	UpdateConnectionConfig(ctx context.Context, tenantID, id string, config []byte) error
 	// Connections lists a tenant's connections, or every tenant's when
@@ -73,6 +80,11 @@ type Store interface {
 	// DropboxAccount finds an account by user name, across tenants (it is
 	// what the SFTP server authenticates).
 	DropboxAccount(ctx context.Context, username string) (DropboxAccount, error)
+	// DropboxAccounts lists a tenant's logins by user name.
+	DropboxAccounts(ctx context.Context, tenantID string) ([]DropboxAccount, error)
+	// UpdateDropboxAccount replaces a login's credentials and limits.
+	UpdateDropboxAccount(ctx context.Context, a *DropboxAccount) error
+	DeleteDropboxAccount(ctx context.Context, tenantID, username string) error
 
 	CreateWebhookEndpoint(ctx context.Context, w *WebhookEndpoint) error
 	// WebhookEndpoints lists a tenant's endpoints, or every tenant's when

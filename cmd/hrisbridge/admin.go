@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -265,13 +269,15 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	pgpKey := fs.String("pgp-private-key-file", "", "armored OpenPGP private key that drops are encrypted to")
 	pgpPass := fs.String("pgp-passphrase-file", "", "passphrase of the OpenPGP key")
 	pgpSigner := fs.String("pgp-signer-key-file", "", "armored OpenPGP public key every drop must be signed with")
+	fs.Bool("enabled", true, "update: whether the connection is pulled and takes uploads")
+	purge := fs.Bool("purge-files", false, "delete: also delete the bytes kept of the connection's files (their records stay)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if *tenant == "" || len(pos) == 0 || !(len(pos) == 1 && (pos[0] == "create" || pos[0] == "list") ||
-		len(pos) == 2 && (pos[0] == "test" || pos[0] == "trust-host" || pos[0] == "show" || pos[0] == "schedule" || pos[0] == "configure")) {
-		return usageError{"usage: hrisbridge connections create|list --tenant SLUG [...] | connections test|trust-host|show|schedule|configure --tenant SLUG CONNECTION"}
+		len(pos) == 2 && slices.Contains([]string{"test", "trust-host", "show", "schedule", "configure", "update", "delete"}, pos[0])) {
+		return usageError{"usage: hrisbridge connections create|list --tenant SLUG [...] | connections test|trust-host|show|schedule|configure|update|delete --tenant SLUG CONNECTION"}
 	}
 	a, t, err := openTenant(ctx, *config, *tenant)
 	if err != nil {
@@ -284,6 +290,24 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("connection %q: %w", pos[1], err)
 		}
 		switch pos[0] {
+		case "update":
+			return updateConnection(ctx, a, conn, fs, out)
+		case "delete":
+			b, err := a.bridge()
+			if err != nil {
+				return err
+			}
+			n, err := b.DeleteConnection(ctx, t.ID, conn.ID, filepath.Join(a.cfg.DataDir, "dropbox"), *purge)
+			if err != nil {
+				return err
+			}
+			a.audit(ctx, t.ID, "connection.delete", conn.ID)
+			if *purge {
+				fmt.Fprintf(out, "deleted connection %s; its files' records are kept, the bytes of %d kept files deleted\n", conn.Name, n)
+			} else {
+				fmt.Fprintf(out, "deleted connection %s; its files, runs and records are kept (--purge-files deletes the files' bytes)\n", conn.Name)
+			}
+			return nil
 		case "trust-host":
 			return trustHost(ctx, a, conn, out)
 		case "show":
@@ -384,6 +408,9 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 		return usageError{"give --password-file, HRISBRIDGE_SFTP_PASSWORD or --private-key-file"}
 	}
 	conn, err := createSFTPConnection(ctx, a, t.ID, *name, *layout, *schedule, c, sec)
+	if errors.Is(err, schema.ErrDuplicate) {
+		return fmt.Errorf("tenant %s has a connection named %q already: choose another --name, or change it with connections update", *tenant, *name)
+	}
 	if err != nil {
 		return err
 	}
@@ -394,7 +421,81 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	fmt.Fprintf(out, "created connection %s (%s)\n", conn.Name, conn.ID)
+	if *schedule == "" {
+		fmt.Fprintln(out, "it has no schedule: it runs only on demand (sync) and in enrollment windows; set one with connections schedule --cron SPEC")
+	}
 	return nil
+}
+
+// updateConnection changes what the flags given name: layout, enabled,
+// SFTP settings, credentials and PGP keys; the rest stays.
+func updateConnection(ctx context.Context, a *app, conn schema.Connection, fs *flag.FlagSet, out io.Writer) error {
+	var ch bridge.ConnectionChange
+	cfgKeys := map[string]string{"host": "host", "user": "user", "host-key": "host_key", "dir": "dir", "ack": "ack", "archive-dir": "archive_dir",
+		"stable-for": "stable_for", "marker": "marker", "order": "order"}
+	secretFiles := map[string]string{"password-file": "password", "private-key-file": "private_key", "passphrase-file": "passphrase",
+		"pgp-private-key-file": "pgp_private_key", "pgp-passphrase-file": "pgp_passphrase", "pgp-signer-key-file": "pgp_signer_key"}
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if err != nil {
+			return
+		}
+		v := f.Value.String()
+		switch {
+		case f.Name == "layout":
+			ch.Layout = &v
+		case f.Name == "enabled":
+			b := v == "true"
+			ch.Enabled = &b
+		case f.Name == "port":
+			n, _ := strconv.Atoi(v)
+			ch.Config = setKey(ch.Config, "port", n)
+		case f.Name == "recursive":
+			ch.Config = setKey(ch.Config, "recursive", v == "true")
+		case f.Name == "pattern":
+			ch.Config = setKey(ch.Config, "patterns", strings.Split(v, ","))
+		case cfgKeys[f.Name] != "":
+			ch.Config = setKey(ch.Config, cfgKeys[f.Name], v)
+		case secretFiles[f.Name] != "":
+			var b []byte
+			if b, err = os.ReadFile(v); err == nil {
+				if ch.Secret == nil {
+					ch.Secret = map[string]string{}
+				}
+				ch.Secret[secretFiles[f.Name]] = strings.TrimRight(string(b), "\r\n")
+			}
+		case f.Name == "tenant" || f.Name == "config":
+		default:
+			err = usageError{fmt.Sprintf("--%s does not apply to update (see connections schedule and configure)", f.Name)}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if ch.Layout == nil && ch.Enabled == nil && ch.Config == nil && ch.Secret == nil {
+		return usageError{"connections update: give what to change (--layout, --enabled, SFTP settings, credential or PGP key files)"}
+	}
+	b, err := a.bridge()
+	if err != nil {
+		return err
+	}
+	conn, err = b.UpdateConnection(ctx, conn.TenantID, conn.ID, ch)
+	if errors.Is(err, schema.ErrInvalid) {
+		return usageError{err.Error()}
+	}
+	if err != nil {
+		return err
+	}
+	a.audit(ctx, conn.TenantID, "connection.update", conn.ID)
+	return showConnection(ctx, a, conn, out)
+}
+
+func setKey(m map[string]any, k string, v any) map[string]any {
+	if m == nil {
+		m = map[string]any{}
+	}
+	m[k] = v
+	return m
 }
 
 // createSFTPConnection stores an sftp connection with its secret sealed.

@@ -45,14 +45,18 @@ Usage:
   hrisbridge connections schedule --tenant SLUG CONNECTION --cron SPEC [--time-zone TZ] [--catch-up once|skip]
   hrisbridge connections configure --tenant SLUG CONNECTION [--max-invalid-ratio R] [--max-shrink-ratio R] [--min-overlap-ratio R]
                                    [--absent flag|terminate] [--expect-file-every N]
+  hrisbridge connections update --tenant SLUG CONNECTION [--layout L] [--enabled=BOOL] [SFTP settings] [credential or PGP key files]
+  hrisbridge connections delete --tenant SLUG CONNECTION [--purge-files]
+                                                   remove it; its files' records stay (--purge-files: their bytes go)
   hrisbridge sync [--queue] --tenant SLUG CONNECTION
                                                    pull a connection now (--queue: as a job for the servers)
   hrisbridge windows add --tenant SLUG --name N --from DATE --to DATE --schedule CRON [--connection C] [--final-pull]
   hrisbridge windows list|delete ID --tenant SLUG  enrollment windows (their schedule supersedes the base one)
   hrisbridge ingest --tenant SLUG --layout NAME [--connection C] [--json] FILE
                                                    apply one file (backfills, support)
-  hrisbridge dropbox add --tenant SLUG --connection NAME --user USER (--password-file F | --authorized-keys F)
+  hrisbridge dropbox add --tenant SLUG --connection NAME --user USER (--password-file F | --authorized-keys F) [--layout L]
                                                    a drop box login for HR admins (SFTP, sftp_addr)
+  hrisbridge dropbox list --tenant SLUG | dropbox update --tenant SLUG USER [...] | dropbox delete --tenant SLUG USER
   hrisbridge files list|errors ID|release ID|discard ID|replay ID --tenant SLUG [--overwrite]
                                                    received files; release or discard a held one; replay one
   hrisbridge audit [--tenant SLUG] [--action A] [--actor KEY|cli:USER] [--since T] [--until T] [--limit N] [--json]

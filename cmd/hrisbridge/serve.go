@@ -82,7 +82,8 @@ func (a *app) services(ctx context.Context, b *bridge.Bridge, m *metrics, allowP
 		return nil, err
 	}
 	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox, Webhooks: hooks, Jobs: jobs,
-		Metrics: m.handler(), ObserveRequest: m.request,
+		Connections: connections{b, filepath.Join(a.cfg.DataDir, "dropbox")},
+		Metrics:     m.handler(), ObserveRequest: m.request,
 		MaxUpload: int64(a.cfg.MaxUploadBytes)})
 	if err != nil {
 		return nil, err
@@ -195,4 +196,20 @@ func (h heldFiles) Release(ctx context.Context, tenantID, fileID string, overwri
 
 func (h heldFiles) Discard(ctx context.Context, tenantID, fileID string) error {
 	return h.b.Discard(ctx, tenantID, fileID)
+}
+
+// connections lets the API update and delete connections through the
+// bridge (which validates and seals), purging drop box directories under
+// dropboxDir.
+type connections struct {
+	b          *bridge.Bridge
+	dropboxDir string
+}
+
+func (c connections) UpdateConnection(ctx context.Context, tenantID, idOrName string, ch bridge.ConnectionChange) (schema.Connection, error) {
+	return c.b.UpdateConnection(ctx, tenantID, idOrName, ch)
+}
+
+func (c connections) DeleteConnection(ctx context.Context, tenantID, idOrName string, purgeFiles bool) (int, error) {
+	return c.b.DeleteConnection(ctx, tenantID, idOrName, c.dropboxDir, purgeFiles)
 }

@@ -37,16 +37,47 @@ func scanConnection(row pgx.CollectableRow) (schema.Connection, error) {
 
 // Connection finds a tenant's connection by id or name.
 func (s *Store) Connection(ctx context.Context, tenantID, idOrName string) (schema.Connection, error) {
-	rows, _ := s.pool.Query(ctx, selectConnection+` WHERE tenant_id = $1 AND (id = $2 OR name = $2)`, tenantID, idOrName)
+	rows, _ := s.pool.Query(ctx, selectConnection+` WHERE tenant_id = $1 AND (id = $2 OR name = $2) AND deleted_at IS NULL`, tenantID, idOrName)
 	c, err := pgx.CollectExactlyOneRow(rows, scanConnection)
 	return c, interpret(err)
 }
 
 // Connections lists connections of one tenant, or of all when tenantID is "".
 func (s *Store) Connections(ctx context.Context, tenantID string) ([]schema.Connection, error) {
-	rows, _ := s.pool.Query(ctx, selectConnection+` WHERE $1 = '' OR tenant_id = $1 ORDER BY tenant_id, name`, tenantID)
+	rows, _ := s.pool.Query(ctx, selectConnection+` WHERE ($1 = '' OR tenant_id = $1) AND deleted_at IS NULL ORDER BY tenant_id, name`, tenantID)
 	cs, err := pgx.CollectRows(rows, scanConnection)
 	return cs, interpret(err)
+}
+
+// UpdateConnection replaces a connection's layout, config, secret and
+// enabled flag.
+func (s *Store) UpdateConnection(ctx context.Context, c *schema.Connection) error {
+	c.UpdatedAt = now()
+	tag, err := s.pool.Exec(ctx, `UPDATE connections SET layout = $3, config = $4, secret = $5, enabled = $6, updated_at = $7
+WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`, c.TenantID, c.ID, c.Layout, string(c.Config), c.Secret, c.Enabled, c.UpdatedAt)
+	if err == nil && tag.RowsAffected() == 0 {
+		return schema.ErrNotFound
+	}
+	return interpret(err)
+}
+
+// DeleteConnection removes a connection, keeping its history.
+func (s *Store) DeleteConnection(ctx context.Context, tenantID, id string) error {
+	return interpret(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE connections SET deleted_at = $3, enabled = false, schedule = '', name = name || '~deleted~' || id, updated_at = $3
+WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`, tenantID, id, now())
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return schema.ErrNotFound
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM dropbox_accounts WHERE connection_id = $1`, id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM enrollment_windows WHERE connection_id = $1`, id)
+		return err
+	}))
 }
 
 // UpdateConnectionConfig replaces a connection's settings.

@@ -35,14 +35,49 @@ func scanConnection(row scanner) (schema.Connection, error) {
 
 // Connection finds a tenant's connection by id or name.
 func (s *Store) Connection(ctx context.Context, tenantID, idOrName string) (schema.Connection, error) {
-	c, err := scanConnection(s.db.QueryRowContext(ctx, selectConnection+` WHERE tenant_id = ? AND (id = ?2 OR name = ?2)`, tenantID, idOrName))
+	c, err := scanConnection(s.db.QueryRowContext(ctx, selectConnection+` WHERE tenant_id = ?1 AND (id = ?2 OR name = ?2) AND deleted_at IS NULL`, tenantID, idOrName))
 	return c, interpret(err)
 }
 
 // Connections lists connections of one tenant, or of all when tenantID is "".
 func (s *Store) Connections(ctx context.Context, tenantID string) ([]schema.Connection, error) {
-	rows, err := s.db.QueryContext(ctx, selectConnection+` WHERE ?1 = '' OR tenant_id = ?1 ORDER BY tenant_id, name`, tenantID)
+	rows, err := s.db.QueryContext(ctx, selectConnection+` WHERE (?1 = '' OR tenant_id = ?1) AND deleted_at IS NULL ORDER BY tenant_id, name`, tenantID)
 	return collectRows(rows, err, scanConnection)
+}
+
+// UpdateConnection replaces a connection's layout, config, secret and
+// enabled flag.
+func (s *Store) UpdateConnection(ctx context.Context, c *schema.Connection) error {
+	c.UpdatedAt = now()
+	ok, err := affected(s.db.ExecContext(ctx, `UPDATE connections SET layout = ?, config = ?, secret = ?, enabled = ?, updated_at = ?
+WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`, c.Layout, string(c.Config), c.Secret, c.Enabled, ts(c.UpdatedAt), c.TenantID, c.ID))
+	if err == nil && !ok {
+		err = schema.ErrNotFound
+	}
+	return err
+}
+
+// DeleteConnection removes a connection, keeping its history.
+func (s *Store) DeleteConnection(ctx context.Context, tenantID, id string) error {
+	return interpret(s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE connections SET deleted_at = ?3, enabled = 0, schedule = '', name = name || '~deleted~' || id, updated_at = ?3
+WHERE tenant_id = ?1 AND id = ?2 AND deleted_at IS NULL`, tenantID, id, ts(now()))
+		if ok, err := affected(res, err); err != nil || !ok {
+			return cmpErr(err, schema.ErrNotFound)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM dropbox_accounts WHERE connection_id = ?`, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM enrollment_windows WHERE connection_id = ?`, id)
+		return err
+	}))
+}
+
+func cmpErr(err, otherwise error) error {
+	if err != nil {
+		return err
+	}
+	return otherwise
 }
 
 // UpdateConnectionConfig replaces a connection's settings.

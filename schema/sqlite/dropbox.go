@@ -15,10 +15,41 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.TenantID, a.ConnectionID, a.Usernam
 	return interpret(err)
 }
 
+const selectDropbox = `SELECT id, tenant_id, connection_id, username, password_hash, authorized_keys, can_list, max_bytes, created_at FROM dropbox_accounts`
+
+func scanDropbox(r scanner) (schema.DropboxAccount, error) {
+	var a schema.DropboxAccount
+	err := r.Scan(&a.ID, &a.TenantID, &a.ConnectionID, &a.Username, &a.PasswordHash, &a.AuthorizedKeys, &a.CanList, &a.MaxBytes, timeCol{&a.CreatedAt})
+	return a, err
+}
+
 // DropboxAccount finds a login by user name.
 func (s *Store) DropboxAccount(ctx context.Context, username string) (schema.DropboxAccount, error) {
-	var a schema.DropboxAccount
-	err := s.db.QueryRowContext(ctx, `SELECT id, tenant_id, connection_id, username, password_hash, authorized_keys, can_list, max_bytes, created_at
-FROM dropbox_accounts WHERE username = ?`, username).Scan(&a.ID, &a.TenantID, &a.ConnectionID, &a.Username, &a.PasswordHash, &a.AuthorizedKeys, &a.CanList, &a.MaxBytes, timeCol{&a.CreatedAt})
+	a, err := scanDropbox(s.db.QueryRowContext(ctx, selectDropbox+` WHERE username = ?`, username))
 	return a, interpret(err)
+}
+
+// DropboxAccounts lists a tenant's logins by user name.
+func (s *Store) DropboxAccounts(ctx context.Context, tenantID string) ([]schema.DropboxAccount, error) {
+	rows, err := s.db.QueryContext(ctx, selectDropbox+` WHERE tenant_id = ? ORDER BY username`, tenantID)
+	return collectRows(rows, err, scanDropbox)
+}
+
+// UpdateDropboxAccount replaces a login's credentials and limits.
+func (s *Store) UpdateDropboxAccount(ctx context.Context, a *schema.DropboxAccount) error {
+	ok, err := affected(s.db.ExecContext(ctx, `UPDATE dropbox_accounts SET password_hash = ?, authorized_keys = ?, can_list = ?, max_bytes = ?
+WHERE tenant_id = ? AND username = ?`, a.PasswordHash, a.AuthorizedKeys, a.CanList, a.MaxBytes, a.TenantID, a.Username))
+	if err == nil && !ok {
+		err = schema.ErrNotFound
+	}
+	return err
+}
+
+// DeleteDropboxAccount removes a login.
+func (s *Store) DeleteDropboxAccount(ctx context.Context, tenantID, username string) error {
+	ok, err := affected(s.db.ExecContext(ctx, `DELETE FROM dropbox_accounts WHERE tenant_id = ? AND username = ?`, tenantID, username))
+	if err == nil && !ok {
+		err = schema.ErrNotFound
+	}
+	return err
 }

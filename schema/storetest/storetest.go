@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -38,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"Audit", testAudit},
 		{"LayoutOverrides", testLayouts},
 		{"DropboxAccounts", testDropbox},
+		{"ConnectionUpdateDelete", testConnectionUpdateDelete},
 		{"JobSyncRuns", testJobSyncRuns},
 		{"TickCompareAndSet", testTicks},
 		{"ConnectionLease", testConnectionLease},
@@ -660,6 +662,67 @@ func testDropbox(t *testing.T, s schema.Store) {
 	}
 	if _, err := s.DropboxAccount(ctx, "nobody"); !errors.Is(err, schema.ErrNotFound) {
 		t.Fatalf("unknown user = %v", err)
+	}
+	other := mustTenant(t, s)
+	if as, err := s.DropboxAccounts(ctx, tn.ID); err != nil || len(as) != 1 || as[0].Username != a.Username {
+		t.Fatalf("DropboxAccounts = %+v, %v", as, err)
+	}
+	if as, _ := s.DropboxAccounts(ctx, other.ID); len(as) != 0 {
+		t.Fatalf("another tenant lists %d logins", len(as))
+	}
+	a.PasswordHash, a.CanList, a.MaxBytes = []byte("$2a$new"), false, 5
+	if err := s.UpdateDropboxAccount(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.DropboxAccount(ctx, a.Username); string(got.PasswordHash) != "$2a$new" || got.CanList || got.MaxBytes != 5 {
+		t.Fatalf("updated login = %+v", got)
+	}
+	if err := s.DeleteDropboxAccount(ctx, other.ID, a.Username); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("another tenant deleting = %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteDropboxAccount(ctx, tn.ID, a.Username); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DropboxAccount(ctx, a.Username); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("deleted login = %v", err)
+	}
+}
+
+func testConnectionUpdateDelete(t *testing.T, s schema.Store) {
+	ctx := context.Background()
+	tn := mustTenant(t, s)
+	c := mustConnection(t, s, tn.ID)
+	c.Layout, c.Config, c.Secret, c.Enabled = "payroll-census-fixed", []byte(`{"host":"new.example.com"}`), []byte{9}, false
+	if err := s.UpdateConnection(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Connection(ctx, tn.ID, c.ID)
+	if err != nil || got.Layout != "payroll-census-fixed" || !strings.Contains(string(got.Config), "new.example.com") || string(got.Secret) != "\x09" || got.Enabled {
+		t.Fatalf("updated connection = %+v, %v", got, err)
+	}
+	a := schema.DropboxAccount{TenantID: tn.ID, ConnectionID: c.ID, Username: unique("hr"), PasswordHash: []byte("x")}
+	s.CreateDropboxAccount(ctx, &a)
+	if err := s.DeleteConnection(ctx, mustTenant(t, s).ID, c.ID); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("another tenant deleting = %v, want ErrNotFound", err)
+	}
+	if err := s.DeleteConnection(ctx, tn.ID, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Connection(ctx, tn.ID, c.ID); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("deleted connection by id = %v, want ErrNotFound", err)
+	}
+	if cs, _ := s.Connections(ctx, ""); slices.ContainsFunc(cs, func(x schema.Connection) bool { return x.ID == c.ID }) {
+		t.Fatal("a deleted connection is still listed (and would be scheduled)")
+	}
+	if _, err := s.DropboxAccount(ctx, a.Username); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatal("a deleted connection's drop box login still exists")
+	}
+	again := schema.Connection{TenantID: tn.ID, Name: c.Name, Kind: schema.ConnSFTP, Layout: "census-csv", Config: []byte(`{}`), Enabled: true}
+	if err := s.CreateConnection(ctx, &again); err != nil {
+		t.Fatalf("the name of a deleted connection is not free: %v", err)
+	}
+	if err := s.UpdateConnection(ctx, &c); !errors.Is(err, schema.ErrNotFound) {
+		t.Fatalf("updating a deleted connection = %v, want ErrNotFound", err)
 	}
 }
 

@@ -1,0 +1,170 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+// ConnectionChange is an update of a connection: each set field replaces
+// the current one. Config keys are merged over the current config (policy
+// key by key); Secret keys over the sealed credentials, an empty value
+// removing one.
+type ConnectionChange struct {
+	Layout  *string           `json:"layout,omitempty"`
+	Enabled *bool             `json:"enabled,omitempty"`
+	Config  map[string]any    `json:"config,omitempty"`
+	Secret  map[string]string `json:"secret,omitempty"`
+}
+
+// UpdateConnection applies ch to a connection, validating the result as
+// a new connection would be, and stores it.
+func (b *Bridge) UpdateConnection(ctx context.Context, tenantID, idOrName string, ch ConnectionChange) (schema.Connection, error) {
+	c, err := b.cfg.Store.Connection(ctx, tenantID, idOrName)
+	if err != nil {
+		return c, err
+	}
+	if ch.Layout != nil {
+		if _, err := EffectiveLayout(ctx, b.cfg.Store, tenantID, c.ID, *ch.Layout); err != nil {
+			return c, fmt.Errorf("%w: layout: %v", schema.ErrInvalid, err)
+		}
+		c.Layout = *ch.Layout
+	}
+	if ch.Enabled != nil {
+		c.Enabled = *ch.Enabled
+	}
+	if len(ch.Config) > 0 {
+		if c.Config, err = mergeConfig(c.Config, ch.Config); err != nil {
+			return c, err
+		}
+	}
+	if err := checkConnection(c); err != nil {
+		return c, err
+	}
+	if len(ch.Secret) > 0 {
+		if c.Secret, err = b.mergeSecret(c.Secret, ch.Secret); err != nil {
+			return c, err
+		}
+	}
+	return c, b.cfg.Store.UpdateConnection(ctx, &c)
+}
+
+// mergeConfig lays patch over the current config JSON; policy is merged
+// key by key, and a null removes a key.
+func mergeConfig(current []byte, patch map[string]any) ([]byte, error) {
+	cfg := map[string]any{}
+	if len(current) > 0 {
+		if err := json.Unmarshal(current, &cfg); err != nil {
+			return nil, err
+		}
+	}
+	for k, v := range patch {
+		if k == "policy" {
+			p, _ := cfg["policy"].(map[string]any)
+			if p == nil {
+				p = map[string]any{}
+			}
+			np, ok := v.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("%w: config.policy must be an object", schema.ErrInvalid)
+			}
+			for pk, pv := range np {
+				setOrDelete(p, pk, pv)
+			}
+			v = p
+		}
+		setOrDelete(cfg, k, v)
+	}
+	return json.Marshal(cfg)
+}
+
+func setOrDelete(m map[string]any, k string, v any) {
+	if v == nil {
+		delete(m, k)
+		return
+	}
+	m[k] = v
+}
+
+// checkConnection validates a connection's config for its kind.
+func checkConnection(c schema.Connection) error {
+	if c.Kind == schema.ConnSFTP {
+		dec := json.NewDecoder(strings.NewReader(string(c.Config)))
+		dec.DisallowUnknownFields()
+		var sc SFTPConfig
+		if err := dec.Decode(&sc); err != nil {
+			return fmt.Errorf("%w: config: %v", schema.ErrInvalid, err)
+		}
+		if err := sc.Validate(); err != nil {
+			return fmt.Errorf("%w: %v", schema.ErrInvalid, err)
+		}
+	}
+	if err := CheckConfig(c.Config); err != nil {
+		return fmt.Errorf("%w: %v", schema.ErrInvalid, err)
+	}
+	return nil
+}
+
+// mergeSecret lays patch over a sealed secret and seals the result.
+func (b *Bridge) mergeSecret(sealed []byte, patch map[string]string) ([]byte, error) {
+	if b.cfg.Box == nil {
+		return nil, errors.New("bridge: no Box to seal credentials with")
+	}
+	cur := map[string]string{}
+	if len(sealed) > 0 {
+		plain, err := b.cfg.Box.Open(sealed)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(plain, &cur); err != nil {
+			return nil, err
+		}
+	}
+	known := map[string]bool{"password": true, "private_key": true, "passphrase": true, "pgp_private_key": true, "pgp_passphrase": true, "pgp_signer_key": true}
+	for k, v := range patch {
+		if !known[k] {
+			return nil, fmt.Errorf("%w: secret.%s is not one of password, private_key, passphrase, pgp_private_key, pgp_passphrase, pgp_signer_key", schema.ErrInvalid, k)
+		}
+		if v == "" {
+			delete(cur, k)
+		} else {
+			cur[k] = v
+		}
+	}
+	plain, _ := json.Marshal(cur)
+	return b.cfg.Box.Seal(plain)
+}
+
+// DeleteConnection removes a connection (see schema.Store). Its files'
+// records stay; with purgeFiles the bytes kept of them (for replays and
+// held files) and anything left in its drop box directories are deleted
+// too. It returns how many kept files it deleted.
+func (b *Bridge) DeleteConnection(ctx context.Context, tenantID, idOrName, dropboxDir string, purgeFiles bool) (int, error) {
+	c, err := b.cfg.Store.Connection(ctx, tenantID, idOrName)
+	if err != nil {
+		return 0, err
+	}
+	if err := b.cfg.Store.DeleteConnection(ctx, tenantID, c.ID); err != nil {
+		return 0, err
+	}
+	if !purgeFiles {
+		return 0, nil
+	}
+	kept, _ := filepath.Glob(filepath.Join(b.cfg.FilesDir, c.ID+"-*"))
+	n := 0
+	for _, p := range kept {
+		if os.Remove(p) == nil {
+			n++
+		}
+	}
+	if dropboxDir != "" {
+		os.RemoveAll(filepath.Join(dropboxDir, c.ID)) //nolint:errcheck // what cannot be removed now is pruned by retention
+	}
+	return n, nil
+}
