@@ -115,6 +115,7 @@ func TestDropboxUploadIsIngested(t *testing.T) {
 			t.Fatal(err)
 		}
 		put(t, c, "census.csv", census("E1:A", "E2:A"))
+		d.waitFiles(t, 1)
 		// The usual vendor habit: write under a temporary name, then rename.
 		put(t, c, "census-2.csv.part", census("E1:A", "E2:A", "E3:A"))
 		time.Sleep(100 * time.Millisecond)
