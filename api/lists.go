@@ -140,11 +140,19 @@ func (s *Server) fileErrors(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"data": out})
 }
 
+// Released is a released held file's outcome: the file it applied as,
+// how many people its snapshot flagged missing, and the events written.
+type Released struct {
+	schema.File
+	Missing int `json:"missing"`
+	Events  int `json:"events"`
+}
+
 // Files releases and discards held files; cmd wires the bridge in.
 type Files interface {
 	// Release applies a held file; overwrite lets it apply over files of
 	// its connection that applied after it was received.
-	Release(ctx context.Context, tenantID, fileID string, overwrite bool) (schema.File, error)
+	Release(ctx context.Context, tenantID, fileID string, overwrite bool) (Released, error)
 	Discard(ctx context.Context, tenantID, fileID string) error
 }
 

@@ -20,9 +20,9 @@ import (
 // heldFiles adapts the bridge for the API, as cmd does.
 type heldFiles struct{ b *bridge.Bridge }
 
-func (h heldFiles) Release(ctx context.Context, t, id string, overwrite bool) (schema.File, error) {
+func (h heldFiles) Release(ctx context.Context, t, id string, overwrite bool) (Released, error) {
 	r, err := h.b.Release(ctx, t, id, overwrite)
-	return r.File, err
+	return Released{File: r.File, Missing: r.Missing, Events: r.Events}, err
 }
 func (h heldFiles) Discard(ctx context.Context, t, id string) error { return h.b.Discard(ctx, t, id) }
 
@@ -190,8 +190,9 @@ func TestReleaseAndDiscardOverHTTP(t *testing.T) {
 	if r := l.do("POST", "/v1/files/"+held.File.ID+"/release", read, &p); r.StatusCode != 403 {
 		t.Fatalf("release with a read key = %d", r.StatusCode)
 	}
-	var f schema.File
-	if r := l.do("POST", "/v1/files/"+held.File.ID+"/release", write, &f); r.StatusCode != 200 || f.Status != schema.FileApplied {
+	var f Released
+	// E2 and E3 are not in the released snapshot: it says so.
+	if r := l.do("POST", "/v1/files/"+held.File.ID+"/release", write, &f); r.StatusCode != 200 || f.Status != schema.FileApplied || f.Missing != 2 {
 		t.Fatalf("release = %d %+v", r.StatusCode, f)
 	}
 	if r := l.do("POST", "/v1/files/"+held.File.ID+"/release", write, &p); r.StatusCode != 409 {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -271,6 +272,7 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	pgpSigner := fs.String("pgp-signer-key-file", "", "armored OpenPGP public key every drop must be signed with")
 	fs.Bool("enabled", true, "update: whether the connection is pulled and takes uploads")
 	purge := fs.Bool("purge-files", false, "delete: also delete the bytes kept of the connection's files (their records stay)")
+	yes := fs.Bool("yes", false, "trust-host: pin the presented key without asking")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -309,7 +311,7 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 			}
 			return nil
 		case "trust-host":
-			return trustHost(ctx, a, conn, out)
+			return trustHost(ctx, a, conn, out, *yes, os.Stdin)
 		case "show":
 			return showConnection(ctx, a, conn, out)
 		case "configure":
@@ -553,7 +555,7 @@ func cmdSync(ctx context.Context, args []string, out io.Writer) error {
 	run, results, err := b.Sync(ctx, conn, schema.TriggerManual)
 	printResults(out, results)
 	if err != nil {
-		return err
+		return failedWithFix(out, err)
 	}
 	fmt.Fprintf(out, "sync %s: %s, %d files, %d rows\n", run.ID, run.Status, run.Files, run.Rows)
 	return nil
@@ -594,7 +596,7 @@ func cmdErrors(args []string, out io.Writer) error {
 // trustHost pins the host key the server presents now. It is the one way
 // a key becomes trusted: run it after confirming the fingerprint with the
 // server's owner.
-func trustHost(ctx context.Context, a *app, conn schema.Connection, out io.Writer) error {
+func trustHost(ctx context.Context, a *app, conn schema.Connection, out io.Writer, yes bool, in io.Reader) error {
 	var cfg map[string]any
 	if err := json.Unmarshal(conn.Config, &cfg); err != nil {
 		return err
@@ -606,6 +608,15 @@ func trustHost(ctx context.Context, a *app, conn schema.Connection, out io.Write
 		return err
 	}
 	old, _ := cfg["host_key"].(string)
+	fmt.Fprintf(out, "%s presents %s %s (pinned now: %s)\n", host, key.Type(), ssh.FingerprintSHA256(key), orNone(old))
+	if !yes {
+		fmt.Fprint(out, "Compare it with the fingerprint the employer gives you. Pin it? [y/N] ")
+		answer, _ := bufio.NewReader(in).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			fmt.Fprintln(out)
+			return usageError{"not pinned (answer y, or pass --yes when there is no terminal)"}
+		}
+	}
 	cfg["host_key"] = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key)))
 	b, _ := json.Marshal(cfg)
 	if err := a.store.UpdateConnectionConfig(ctx, conn.TenantID, conn.ID, b); err != nil {
@@ -614,7 +625,7 @@ func trustHost(ctx context.Context, a *app, conn schema.Connection, out io.Write
 	if err := a.store.Audit(ctx, schema.AuditEntry{TenantID: conn.TenantID, Actor: cliActor(), Action: "connection.trust_host", Resource: conn.ID}); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s presents %s %s\npinned it for connection %s (was: %s)\n", host, key.Type(), ssh.FingerprintSHA256(key), conn.Name, orNone(old))
+	fmt.Fprintf(out, "pinned %s for connection %s (was: %s)\n", ssh.FingerprintSHA256(key), conn.Name, orNone(old))
 	return nil
 }
 
@@ -623,6 +634,18 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// failedWithFix prints a sync or test failure with the catalog's fix and
+// returns an exit status that prints nothing more (the error is shown
+// once). Errors without a code are returned as they are.
+func failedWithFix(out io.Writer, err error) error {
+	var se *bridge.SyncError
+	if !errors.As(err, &se) {
+		return err
+	}
+	fmt.Fprintf(out, "FAILED: %v\nFix: %s\n", se, se.Fix())
+	return exitError{1, nil}
 }
 
 // testConnection dials, checks the host key, logs in and lists what a pull
@@ -634,11 +657,7 @@ func testConnection(ctx context.Context, a *app, conn schema.Connection, out io.
 	}
 	p, err := b.Test(ctx, conn)
 	if err != nil {
-		var se *bridge.SyncError
-		if errors.As(err, &se) {
-			fmt.Fprintf(out, "FAILED: %v\nFix: %s\n", se, se.Fix())
-		}
-		return err
+		return failedWithFix(out, err)
 	}
 	fmt.Fprintf(out, "host key ok, login ok; %d files would be taken:\n", len(p.Files))
 	for _, f := range p.Files {

@@ -27,10 +27,23 @@ func TestConnectionsTestAndTrustHost(t *testing.T) {
 		t.Fatalf("%v %s", err, out)
 	}
 	out, err := runCLI(t, "connections", "test", "--tenant", "acme", "adp")
-	if err == nil || !strings.Contains(out, "E_SFTP_HOST_KEY") || !strings.Contains(out, "Fix: Confirm with the employer") {
+	if err == nil || !strings.Contains(out, "E_SFTP_HOST_KEY") || !strings.Contains(out, "Fix: Confirm with the employer") || err.Error() != "exit status 1" {
 		t.Fatalf("test against a wrong pin = %v\n%s", err, out)
 	}
+	// sync fails the same way, with the fix, the error printed once.
+	out, err = runCLI(t, "sync", "--tenant", "acme", "adp")
+	if exitCode(err) != 1 || strings.Count(out, "E_SFTP_HOST_KEY") != 1 || !strings.Contains(out, "Fix: Confirm with the employer") {
+		t.Fatalf("failed sync = %v\n%s", err, out)
+	}
+	// Without a terminal and without --yes, nothing is pinned.
 	out, err = runCLI(t, "connections", "trust-host", "--tenant", "acme", "adp")
+	if err == nil || !strings.Contains(out, "presents ssh-ed25519 SHA256:") || !strings.Contains(err.Error(), "not pinned") {
+		t.Fatalf("trust-host without --yes = %v\n%s", err, out)
+	}
+	if out, _ := runCLI(t, "connections", "test", "--tenant", "acme", "adp"); !strings.Contains(out, "E_SFTP_HOST_KEY") {
+		t.Fatalf("a refused trust-host pinned the key:\n%s", out)
+	}
+	out, err = runCLI(t, "connections", "trust-host", "--tenant", "acme", "adp", "--yes")
 	if err != nil || !strings.Contains(out, "SHA256:") || !strings.Contains(out, "was: "+wrong) {
 		t.Fatalf("trust-host = %v\n%s", err, out)
 	}
@@ -41,7 +54,7 @@ func TestConnectionsTestAndTrustHost(t *testing.T) {
 	os.WriteFile(pw, []byte("wrong"), 0o600)
 	runCLI(t, "connections", "create", "--tenant", "acme", "--name", "bad", "--host", "127.0.0.1", "--port", strconv.Itoa(srv.Addr.Port),
 		"--user", srv.User, "--host-key", wrong, "--password-file", pw)
-	runCLI(t, "connections", "trust-host", "--tenant", "acme", "bad")
+	runCLI(t, "connections", "trust-host", "--tenant", "acme", "bad", "--yes")
 	if out, err := runCLI(t, "connections", "test", "--tenant", "acme", "bad"); err == nil || !strings.Contains(out, "E_SFTP_AUTH") {
 		t.Fatalf("test with a wrong password = %v\n%s", err, out)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -58,5 +59,63 @@ func TestAuditCLI(t *testing.T) {
 	out, _ = runCLI(t, "audit", "--since", "1h", "--json")
 	if strings.Count(out, "\n") != 2 {
 		t.Fatalf("audit --json = %q", out)
+	}
+}
+
+// TestReadmeCommandsExist: every hrisbridge command line in README.md
+// names a command that exists, and every --flag it shows is one that
+// command takes: the docs and the product agree.
+func TestReadmeCommandsExist(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	inBlock := false
+	var line string
+	for _, raw := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(raw, "```") {
+			inBlock = !inBlock
+			continue
+		}
+		if !inBlock {
+			continue
+		}
+		// Continuation lines (ending in a backslash) belong to the command.
+		if line != "" {
+			line += " " + strings.TrimSpace(strings.TrimSuffix(raw, "\\"))
+		} else if l := strings.TrimSpace(raw); strings.HasPrefix(l, "hrisbridge ") || strings.HasPrefix(l, "HRISBRIDGE_") && strings.Contains(l, " hrisbridge ") {
+			line = strings.TrimSuffix(l, "\\")
+		}
+		if line == "" || strings.HasSuffix(strings.TrimSpace(raw), "\\") {
+			continue
+		}
+		cmdline, _, _ := strings.Cut(line, "#")
+		line = ""
+		_, cmdline, _ = strings.Cut(" "+cmdline, " hrisbridge ")
+		fields := strings.Fields(cmdline)
+		if len(fields) == 0 {
+			continue
+		}
+		out, err := runCLI(t, "help", fields[0])
+		if err != nil || !strings.Contains(out, "Flags:") {
+			t.Errorf("README: hrisbridge %s: no such command (%v)", fields[0], err)
+			continue
+		}
+		seen++
+		for _, f := range fields[1:] {
+			f = strings.Trim(f, "[]()|'\"")
+			if !strings.HasPrefix(f, "--") {
+				continue
+			}
+			name, _, _ := strings.Cut(strings.TrimPrefix(f, "--"), "=")
+			if !strings.Contains(out, "\n  -"+name+" ") && !strings.Contains(out, "\n  -"+name+"\n") {
+				t.Errorf("README: hrisbridge %s shows --%s, which it does not take", fields[0], name)
+			}
+		}
+	}
+	t.Logf("%d README command lines checked", seen)
+	if seen < 30 {
+		t.Fatalf("found %d command lines in README.md; the parser missed them", seen)
 	}
 }

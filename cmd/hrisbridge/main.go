@@ -40,7 +40,8 @@ Usage:
   hrisbridge connections create --tenant SLUG --name NAME --host HOST --user USER --host-key KEY [...]
   hrisbridge connections list --tenant SLUG
   hrisbridge connections test --tenant SLUG CONNECTION       dial, check host key, log in, list what a pull takes
-  hrisbridge connections trust-host --tenant SLUG CONNECTION pin the key the server presents now
+  hrisbridge connections trust-host --tenant SLUG CONNECTION [--yes]
+                                                   show the key the server presents now and pin it once confirmed
   hrisbridge connections show --tenant SLUG CONNECTION       health, schedule, active window, next syncs
   hrisbridge connections schedule --tenant SLUG CONNECTION --cron SPEC [--time-zone TZ] [--catch-up once|skip]
   hrisbridge connections configure --tenant SLUG CONNECTION [--max-invalid-ratio R] [--max-shrink-ratio R] [--min-overlap-ratio R]

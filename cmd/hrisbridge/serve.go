@@ -189,9 +189,9 @@ func cmdHealthcheck(ctx context.Context, args []string, out io.Writer) error {
 // heldFiles lets the API release and discard held files through the bridge.
 type heldFiles struct{ b *bridge.Bridge }
 
-func (h heldFiles) Release(ctx context.Context, tenantID, fileID string, overwrite bool) (schema.File, error) {
+func (h heldFiles) Release(ctx context.Context, tenantID, fileID string, overwrite bool) (api.Released, error) {
 	res, err := h.b.Release(ctx, tenantID, fileID, overwrite)
-	return res.File, err
+	return api.Released{File: res.File, Missing: res.Missing, Events: res.Events}, err
 }
 
 func (h heldFiles) Discard(ctx context.Context, tenantID, fileID string) error {
