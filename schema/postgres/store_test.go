@@ -236,6 +236,8 @@ ALTER TABLE dependents ADD CONSTRAINT dependents_tenant_id_employee_id_fkey FORE
 ALTER TABLE enrollments ADD CONSTRAINT enrollments_tenant_id_employee_id_fkey FOREIGN KEY (tenant_id, employee_id) REFERENCES employees (tenant_id, id),
     ADD CONSTRAINT enrollments_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants (id);
 ALTER TABLE files DROP COLUMN mapped;
+ALTER TABLE api_keys DROP COLUMN expires_at;
+ALTER TABLE connections DROP COLUMN deleted_at;
 DELETE FROM schema_migrations WHERE version >= 11`); err != nil {
 		t.Fatal(err)
 	}
