@@ -217,7 +217,7 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 	// Rows whose raw bytes match what an employee was last written from
 	// are recognised before they are parsed (parsers.Skipper).
 	skipping := rd.SkipWith(known, b.cfg.HashKey)
-	mac := schema.NewContentMAC(b.cfg.HashKey)
+	hashKey := schema.NewHashKey(b.cfg.HashKey)
 	var scratch []byte
 	var hash string
 	for {
@@ -249,7 +249,7 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 		e := row.Record.(*schema.Employee)
 		e.TenantID, e.ConnectionID = file.TenantID, file.ConnectionID
 		// Hash first: the store encodes only the rows that are written.
-		hash, scratch = e.ContentHashInto(mac, scratch)
+		hash, scratch = e.ContentHashInto(hashKey, scratch)
 		switch c := known.Classify(e, hash); c {
 		case schema.New, schema.Changed:
 			enc := schema.Encoded{Hash: hash, Source: schema.SourceHash(row.Source)}

@@ -4,7 +4,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"sort"
 	"strings"
@@ -23,7 +22,7 @@ type Delimited struct {
 	header []string
 	drift  []string
 	skip   Skipper
-	mac    hash.Hash // keyed raw-record hash, with the skipper
+	rowKey *schema.HashKey // keys the raw-record hashes, with the skipper
 	idCol  int
 
 	// The read-ahead: records are split on their own goroutine, a batch
@@ -275,7 +274,7 @@ func (r *Delimited) Next() (*Row, error) {
 	}
 	var sum uint64
 	if r.skip != nil {
-		sum = rawSum(r.mac, rec, &r.scratch)
+		sum = rawSum(r.rowKey, rec, &r.scratch)
 		if row := r.skipped(line, rec, sum); row != nil {
 			return row, nil
 		}

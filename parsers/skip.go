@@ -3,10 +3,12 @@ package parsers
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
-	"hash"
 	"strings"
+
+	"github.com/cespare/xxhash/v2"
+
+	"github.com/hrisbridge/hrisbridge/schema"
 )
 
 // Skipper decides, before a row is mapped, whether the consumer has that
@@ -32,7 +34,7 @@ const skipVersion = "parsers/2"
 // searchable without it), bound to the layout as the mapper sees it and
 // to the file's header, so that a layout or column change reads every row
 // again instead of taking it as unchanged under another mapping.
-func rowKey(key []byte, l *Layout, header []string) []byte {
+func rowKey(key []byte, l *Layout, header []string) *schema.HashKey {
 	m := hmac.New(sha256.New, key)
 	b, _ := json.Marshal(l)
 	m.Write([]byte(skipVersion))
@@ -41,23 +43,21 @@ func rowKey(key []byte, l *Layout, header []string) []byte {
 		m.Write([]byte{unitSep})
 		m.Write([]byte(h))
 	}
-	return m.Sum(nil)
+	return schema.NewHashKey(m.Sum(nil))
 }
 
-// rawSum hashes a record's fields, each followed by a unit separator,
-// under the file's row key (HMAC-SHA256, first 64 bits; never 0, which
-// means "no hash"). The fields are joined in scratch and hashed in one
+// rawSum hashes a record's fields, each followed by a unit separator:
+// xxHash64, encrypted under the file's row key (schema.HashKey), so the
+// stored value is keyed at the cost of one AES block; never 0, which
+// means "no hash". The fields are joined in scratch and hashed in one
 // write: many small writes per row cost more than the hashing.
-func rawSum(mac hash.Hash, rec []string, scratch *[]byte) uint64 {
+func rawSum(key *schema.HashKey, rec []string, scratch *[]byte) uint64 {
 	b := (*scratch)[:0]
 	for _, f := range rec {
 		b = append(append(b, f...), unitSep)
 	}
 	*scratch = b
-	mac.Reset()
-	mac.Write(b)
-	var sum [sha256.Size]byte
-	return binary.BigEndian.Uint64(mac.Sum(sum[:0])) | 1
+	return key.Seal64(xxhash.Sum64(b)) | 1
 }
 
 const unitSep = 0x1f
@@ -76,7 +76,7 @@ func (r *Delimited) SkipWith(f Skipper, key []byte) bool {
 	if r.idCol < 0 {
 		return false
 	}
-	r.skip, r.mac = f, hmac.New(sha256.New, rowKey(key, r.layout, r.header))
+	r.skip, r.rowKey = f, rowKey(key, r.layout, r.header)
 	if r.ent == employeeEntity {
 		r.recognised = f.Seen
 	}

@@ -75,7 +75,7 @@ func BenchmarkContentHash(b *testing.B) {
 		WorkEmail: "ada@example.com", EmploymentStatus: "active", EmploymentType: "full_time", HireDate: "2020-01-06", JobTitle: "Engineer",
 		Department: "R&D", Location: "NYC", PayFrequency: "biweekly", HomeAddress: &Address{Line1: "1 Main St", City: "Springfield", State: "IL", PostalCode: "62701", Country: "US"},
 		AnnualSalary: &Money{Amount: "85000.00", Currency: "USD"}}
-	mac := NewContentMAC(testKey)
+	mac := NewHashKey(testKey)
 	b.Run("fields", func(b *testing.B) {
 		var buf []byte
 		for b.Loop() {
@@ -109,7 +109,7 @@ func TestContentHashIsKeyed(t *testing.T) {
 	if a == b {
 		t.Fatal("the employee content hash does not depend on the key")
 	}
-	_, input := e.ContentHashInto(NewContentMAC(testKey), nil)
+	_, input := e.ContentHashInto(NewHashKey(testKey), nil)
 	plain := sha256.Sum256(input)
 	if a == hex.EncodeToString(plain[:HashBytes]) {
 		t.Fatal("the employee content hash is the unkeyed SHA-256 of its content")
