@@ -16,15 +16,8 @@ import (
 // write lock for the whole file; a PII read is audited (and answered)
 // meanwhile, well inside the busy timeout, and reads go on.
 func TestAuditWhileAnIngestHoldsTheWriteLock(t *testing.T) {
-	s := open(t)
+	s, tn, c := migratedWith(t, schema.ConnDropbox)
 	ctx := context.Background()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	tn := schema.Tenant{Slug: "acme", Name: "Acme"}
-	s.CreateTenant(ctx, &tn)
-	c := schema.Connection{TenantID: tn.ID, Name: "c", Kind: schema.ConnDropbox, Layout: "census-csv", Enabled: true}
-	s.CreateConnection(ctx, &c)
 	in, err := s.BeginIngest(ctx, &schema.File{TenantID: tn.ID, ConnectionID: c.ID, Name: "big.csv", SHA256: "x", Layout: "census-csv"})
 	if err != nil {
 		t.Fatal(err)
@@ -69,4 +62,24 @@ func TestDatabaseFilesAreOwnerOnly(t *testing.T) {
 			t.Errorf("%s mode %v, want 0600", filepath.Base(p), fi.Mode().Perm())
 		}
 	}
+}
+
+// migratedWith opens a migrated store with a tenant and a connection of
+// kind.
+func migratedWith(t *testing.T, kind string) (*sqlite.Store, schema.Tenant, schema.Connection) {
+	t.Helper()
+	s := open(t)
+	ctx := context.Background()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tn := schema.Tenant{Slug: "acme", Name: "Acme"}
+	if err := s.CreateTenant(ctx, &tn); err != nil {
+		t.Fatal(err)
+	}
+	c := schema.Connection{TenantID: tn.ID, Name: "c", Kind: kind, Layout: "census-csv", Enabled: true}
+	if err := s.CreateConnection(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	return s, tn, c
 }

@@ -78,15 +78,8 @@ func TestSQLiteSSNSealedAtRest(t *testing.T) {
 // main file give up their job ids (the jobs file's ids start again), and
 // those still queued end as failed, readable as before.
 func TestJobsFileMigration(t *testing.T) {
-	s := open(t)
+	s, tn, c := migratedWith(t, schema.ConnSFTP)
 	ctx := context.Background()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	tn := schema.Tenant{Slug: "acme", Name: "Acme"}
-	s.CreateTenant(ctx, &tn)
-	c := schema.Connection{TenantID: tn.ID, Name: "c", Kind: schema.ConnSFTP, Layout: "census-csv", Enabled: true}
-	s.CreateConnection(ctx, &c)
 	old := schema.SyncRun{TenantID: tn.ID, ConnectionID: c.ID, Trigger: schema.TriggerManual, JobID: 1}
 	if err := s.QueueSyncRun(ctx, &old); err != nil {
 		t.Fatal(err)
