@@ -331,6 +331,27 @@ func TestDemo(t *testing.T) {
 			t.Errorf("printed command curl %s answered %d, want %d", cmdline, code, want)
 		}
 	}
+	// And every curl command of the README, against the demo.
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, block := range strings.Split(string(readme), "```")[1:] {
+		for _, cmdline := range shellCommands(block) {
+			if !strings.HasPrefix(cmdline, "curl ") {
+				continue
+			}
+			cmdline = strings.NewReplacer("$WRITE_KEY", key, "$KEY", key, "$CONN", pull, "http://127.0.0.1:8080", api).Replace(cmdline)
+			if code := curl(t, work, cmdline); code < 200 || code > 299 {
+				t.Errorf("README command %s answered %d", cmdline, code)
+			}
+			ran++
+		}
+	}
+	if ran < 5 {
+		t.Errorf("ran %d README curl commands; the parser missed some", ran)
+	}
 	select {
 	case body := <-hooks:
 		if !strings.Contains(body, "employee.") {
@@ -424,28 +445,19 @@ func sqliteEnv(t *testing.T) string {
 	return dir
 }
 
-// curl runs one curl command line as the demo prints it (-s, -X, -H,
-// --data-binary @FILE and a quoted URL; a trailing # comment) and returns
-// the status code. Files are read from dir.
+// curl runs one curl command line as the demo or README prints it (-s,
+// -X, -H, -d, --data-binary @FILE and the URL; a trailing # comment),
+// split into words as a shell would (quotes, adjacent quoted parts), and
+// returns the status code. Files are read from dir.
 func curl(t *testing.T, dir, cmdline string) int {
 	t.Helper()
-	cmdline, _, _ = strings.Cut(cmdline, "   #")
-	var args []string
-	for rest := strings.TrimSpace(cmdline); rest != ""; rest = strings.TrimSpace(rest) {
-		var arg string
-		if rest[0] == '\'' {
-			arg, rest, _ = strings.Cut(rest[1:], "'")
-		} else {
-			arg, rest, _ = strings.Cut(rest, " ")
-		}
-		args = append(args, arg)
-	}
+	args := shellWords(cmdline)
 	method, headers := "GET", http.Header{}
 	var body io.Reader
 	var url string
 	for i := 0; i < len(args); i++ {
 		switch args[i] {
-		case "-s":
+		case "curl", "-s":
 		case "-X":
 			i++
 			method = args[i]
@@ -453,6 +465,12 @@ func curl(t *testing.T, dir, cmdline string) int {
 			i++
 			k, v, _ := strings.Cut(args[i], ": ")
 			headers.Add(k, v)
+		case "-d":
+			i++
+			body = strings.NewReader(args[i])
+			if method == "GET" {
+				method = "POST"
+			}
 		case "--data-binary":
 			i++
 			b, err := os.ReadFile(filepath.Join(dir, strings.TrimPrefix(args[i], "@")))
@@ -475,4 +493,68 @@ func curl(t *testing.T, dir, cmdline string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// shellWords splits a command line as sh does for the quoting the docs
+// use: single and double quotes, adjacent parts joined, backslash-newline
+// continuations, a # comment after white space.
+func shellWords(line string) []string {
+	var words []string
+	var cur strings.Builder
+	inWord, quote := false, byte(0)
+	line = strings.ReplaceAll(line, "\\\n", " ")
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			} else {
+				cur.WriteByte(c)
+			}
+		case c == '\'' || c == '"':
+			quote, inWord = c, true
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case c == '#' && !inWord:
+			return words
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}
+
+// shellCommands splits a shell snippet into its command lines: a line
+// goes on while it ends with a backslash or a quote is open.
+func shellCommands(text string) []string {
+	var out []string
+	var cur strings.Builder
+	var quote byte
+	for _, line := range strings.Split(text, "\n") {
+		cur.WriteString(line)
+		for i := 0; i < len(line); i++ {
+			switch c := line[i]; {
+			case quote != 0 && c == quote:
+				quote = 0
+			case quote == 0 && (c == '\'' || c == '"'):
+				quote = c
+			}
+		}
+		if quote != 0 || strings.HasSuffix(line, "\\") {
+			cur.WriteString("\n")
+			continue
+		}
+		out = append(out, strings.TrimSpace(cur.String()))
+		cur.Reset()
+	}
+	return out
 }
