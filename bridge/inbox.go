@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -177,6 +178,7 @@ func (x *Inbox) Recover(ctx context.Context) {
 		for _, p := range parts {
 			os.Remove(p)
 		}
+		x.moveLegacyUploads(ctx, base)
 		markers, _ := os.ReadDir(filepath.Join(base, "attempts"))
 		for _, m := range markers {
 			a, err := readAttempt(filepath.Join(base, "attempts", m.Name()))
@@ -188,6 +190,35 @@ func (x *Inbox) Recover(ctx context.Context) {
 				continue
 			}
 			x.quarantine(ctx, a.Path, fmt.Sprintf("the process ended while it ingested this file (attempt %d)", a.Count))
+		}
+	}
+}
+
+// legacyUploadPrefix marked HTTP uploads waiting in a connection's inbox
+// (where drop box logins could write too) before they moved to uploads/.
+const legacyUploadPrefix = ".http-"
+
+// moveLegacyUploads moves complete HTTP uploads an earlier version left in
+// the inbox to uploads/ under the id they were promised, and removes their
+// incomplete ones. An id that is not a UUID (a drop box login chose the
+// name) is not honoured: the file is left for the operator.
+func (x *Inbox) moveLegacyUploads(ctx context.Context, base string) {
+	old, _ := filepath.Glob(filepath.Join(base, "inbox", legacyUploadPrefix+"*"))
+	for _, p := range old {
+		name := strings.TrimPrefix(filepath.Base(p), legacyUploadPrefix)
+		if strings.HasSuffix(name, ".part") {
+			os.Remove(p)
+			continue
+		}
+		if len(name) < 38 || uuid.Validate(name[:36]) != nil || name[36] != '-' {
+			continue
+		}
+		dir, err := x.uploads(filepath.Base(base))
+		if err == nil {
+			err = os.Rename(p, filepath.Join(dir, name))
+		}
+		if err != nil {
+			x.b.cfg.Logger.WarnContext(ctx, "earlier HTTP upload not moved", "file", p, "error", err)
 		}
 	}
 }

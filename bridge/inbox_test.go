@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,7 +145,7 @@ func TestRecoverCleansUpAndQuarantines(t *testing.T) {
 		root, _ := inbox.Root(f.conn.ID)
 		ctx := context.Background()
 		pill := filepath.Join(root, "pill.csv")
-		os.WriteFile(pill, []byte(census("E1:A")), 0o640)
+		os.WriteFile(pill, []byte(census("Q9:A")), 0o640)
 		connDir := filepath.Dir(root)
 		if err := writeAttempt(inbox.attemptPath(connDir, pill), attempt{Path: pill, Count: 1, InFlight: true}); err != nil {
 			t.Fatal(err)
@@ -152,6 +153,11 @@ func TestRecoverCleansUpAndQuarantines(t *testing.T) {
 		os.WriteFile(filepath.Join(root, ".hrisbridge-upload-ABC"), []byte("half"), 0o640)
 		os.MkdirAll(filepath.Join(connDir, "uploads"), 0o750)
 		os.WriteFile(filepath.Join(connDir, "uploads", "x-census.csv.part"), []byte("half"), 0o640)
+		// An earlier version's HTTP upload, complete and promised an id,
+		// and an incomplete one.
+		const promised = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+		os.WriteFile(filepath.Join(root, ".http-"+promised+"-census.csv"), []byte(census("E1:A", "E2:A")), 0o640)
+		os.WriteFile(filepath.Join(root, ".http-"+promised+"-x.csv.part"), []byte("half"), 0o640)
 		dead := filepath.Join(f.bridge.cfg.SpoolDir, "decoded-999999999-123") // no such process
 		os.WriteFile(dead, []byte("3 GB once"), 0o600)
 		live := filepath.Join(f.bridge.cfg.SpoolDir, tempPattern("drop")[:len(tempPattern("drop"))-1]+"456")
@@ -173,15 +179,29 @@ func TestRecoverCleansUpAndQuarantines(t *testing.T) {
 			t.Fatalf("quarantine holds %v", q)
 		}
 		files, _ := s.Files(ctx, f.conn.TenantID, schema.ListQuery{Limit: 10})
-		if len(files) != 1 || files[0].Status != schema.FileRejected {
-			t.Fatalf("files = %+v, want the quarantined one, rejected", files)
+		var quarantined schema.File
+		for _, fl := range files {
+			switch {
+			case fl.ID == promised && fl.Status == schema.FileApplied:
+			case fl.Status == schema.FileRejected:
+				quarantined = fl
+			default:
+				t.Fatalf("unexpected file %+v", fl)
+			}
 		}
-		errs, _ := s.RecordErrors(ctx, f.conn.TenantID, files[0].ID)
+		if len(files) != 2 || quarantined.ID == "" {
+			t.Fatalf("files = %+v, want the quarantined one, rejected, and the earlier upload applied under its promised id", files)
+		}
+		if left, _ := filepath.Glob(filepath.Join(root, ".http-*")); len(left) != 0 {
+			t.Fatalf("earlier uploads left in the inbox: %v", left)
+		}
+		errs, _ := s.RecordErrors(ctx, f.conn.TenantID, quarantined.ID)
 		if len(errs) != 1 || errs[0].Code != schema.ECodeQuarantined {
 			t.Fatalf("errors = %+v", errs)
 		}
-		if es, _ := s.Employees(ctx, f.conn.TenantID, schema.EmployeeQuery{Limit: 10}); len(es) != 0 {
-			t.Fatal("the quarantined file applied")
+		es, _ := s.Employees(ctx, f.conn.TenantID, schema.EmployeeQuery{Limit: 10})
+		if len(es) != 2 || slices.ContainsFunc(es, func(e schema.Employee) bool { return e.ExternalID == "Q9" }) {
+			t.Fatalf("employees = %d, want the earlier upload's E1 and E2 and not the quarantined file's Q9", len(es))
 		}
 	})
 }
