@@ -1,6 +1,9 @@
 package parsers
 
 import (
+	"bufio"
+	"bytes"
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -17,13 +20,14 @@ import (
 // line breaks; CRLF and LF both end records.
 type Delimited struct {
 	*mapper
-	csv    *csv.Reader
-	limit  *lineLimit
-	header []string
-	drift  []string
-	skip   Skipper
-	rowKey *schema.HashKey // keys the raw-record hashes, with the skipper
-	idCol  int
+	csv      *csv.Reader
+	limit    *lineLimit
+	detected Detected
+	header   []string
+	drift    []string
+	skip     Skipper
+	rowKey   *schema.HashKey // keys the raw-record hashes, with the skipper
+	idCol    int
 
 	// The read-ahead: records are split on their own goroutine, a batch
 	// at a time, while the caller maps and stores the previous ones. The
@@ -56,6 +60,9 @@ func (r *Delimited) Header() []string { return r.header }
 // Drift lists how the header differs from checks.expected_header.
 func (r *Delimited) Drift() []string { return r.drift }
 
+// Detected is the encoding and delimiter the file was read with.
+func (r *Delimited) Detected() Detected { return r.detected }
+
 // Mapped lists, sorted, the fields the header has a column for.
 func (r *Delimited) Mapped() []string {
 	if r.header == nil {
@@ -76,16 +83,30 @@ func openDelimited(src io.Reader, l *Layout, m *mapper) (*Delimited, error) {
 	if err != nil {
 		return nil, err
 	}
-	limit := &lineLimit{r: decode(src, enc), max: m.lim.MaxLine}
+	encName := l.Encoding
+	if isAuto(l.Encoding) {
+		enc, encName, src = detectEncoding(src)
+		m.checkU8 = enc == nil
+	}
+	in := bufio.NewReaderSize(decode(src, enc), detectSample)
+	comma, _ := l.CSV.delimiter()
+	if l.CSV.Delimiter == "auto" {
+		line, _ := in.Peek(detectSample)
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			line = line[:i]
+		}
+		comma = detectDelimiter(line)
+	}
+	limit := &lineLimit{r: in, max: m.lim.MaxLine}
 	cr := csv.NewReader(limit)
-	cr.Comma, _ = l.CSV.delimiter()
+	cr.Comma = comma
 	if l.CSV.Comment != "" {
 		cr.Comment, _ = utf8.DecodeRuneInString(l.CSV.Comment)
 	}
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = l.CSV.Quote == "none"
 	cr.ReuseRecord = true
-	r := &Delimited{mapper: m, csv: cr, limit: limit}
+	r := &Delimited{mapper: m, csv: cr, limit: limit, detected: Detected{Encoding: cmp.Or(encName, "utf-8"), Delimiter: string(comma)}}
 	for i := 0; i < l.CSV.SkipLines; i++ {
 		if _, err := cr.Read(); err != nil {
 			return nil, r.openError(err, "reading the lines before the header")
@@ -330,6 +351,8 @@ func (c CSV) delimiter() (rune, error) {
 		return ',', nil
 	case "\\t", "tab", "\t":
 		return '\t', nil
+	case "auto":
+		return ',', nil // the header decides (detectDelimiter)
 	}
 	r, n := utf8.DecodeRuneInString(c.Delimiter)
 	if n != len(c.Delimiter) || r == '"' || r == '\r' || r == '\n' {

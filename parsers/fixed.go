@@ -3,9 +3,11 @@ package parsers
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"fmt"
 	"io"
 	"math/big"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
@@ -25,6 +27,7 @@ type FixedWidth struct {
 	line    int
 	vals    []string
 	buf     []byte // the line being read
+	encName string
 	trailer bool
 	header  bool
 }
@@ -34,7 +37,15 @@ func openFixed(src io.Reader, l *Layout, m *mapper) (*FixedWidth, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &FixedWidth{mapper: m, in: bufio.NewReaderSize(src, 64<<10), enc: enc}
+	name := cmp.Or(l.Encoding, "utf-8")
+	if isAuto(l.Encoding) {
+		enc, name, src = detectEncoding(src)
+		m.checkU8 = enc == nil
+		if strings.HasPrefix(name, "utf-16") {
+			return nil, &ParseError{Line: 1, Code: schema.ECodeEncoding, Err: fmt.Errorf("the file is %s: fixed-width files are read as bytes; export it as UTF-8 or Windows-1252", name)}
+		}
+	}
+	r := &FixedWidth{mapper: m, in: bufio.NewReaderSize(src, 64<<10), enc: enc, encName: name}
 	for i, name := range l.FieldNames() {
 		r.addSlot(name, i)
 	}
@@ -47,6 +58,9 @@ func (r *FixedWidth) Header() []string { return nil }
 
 // Drift returns nil: fixed-width layouts are positional.
 func (r *FixedWidth) Drift() []string { return nil }
+
+// Detected is the encoding the file is read with.
+func (r *FixedWidth) Detected() Detected { return Detected{Encoding: r.encName} }
 
 // Mapped returns nil: fixed-width layouts are positional.
 func (r *FixedWidth) Mapped() []string { return nil }

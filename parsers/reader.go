@@ -43,6 +43,10 @@ type Reader interface {
 	// Mapped lists, sorted, the layout fields the header has a column
 	// for (nil for positional formats, which have no header).
 	Mapped() []string
+	// Detected is the encoding (and, for delimited files, delimiter) the
+	// file is read with: the layout's, or what the file showed when the
+	// layout says auto.
+	Detected() Detected
 	// Rows is the number of detail rows read so far.
 	Rows() int
 	// SkipWith installs a Skipper, with the secret key raw-record hashes
@@ -71,6 +75,12 @@ func open(src io.Reader, l *Layout, reuse bool, lim Limits) (Reader, error) {
 		return openFixed(src, l, newMapper(l, reuse, lim))
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnknownFormat, l.Format)
+}
+
+// Detected is how a file is read.
+type Detected struct {
+	Encoding  string `json:"encoding"`
+	Delimiter string `json:"delimiter,omitempty"`
 }
 
 // slot is one mapped field: which value of a record feeds it.

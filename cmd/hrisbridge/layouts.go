@@ -128,6 +128,7 @@ type report struct {
 	Errors        []schema.FieldError `json:"errors"`
 	ErrorsOmitted int                 `json:"errors_omitted"`
 	Drift         []string            `json:"drift,omitempty"`
+	Detected      *parsers.Detected   `json:"detected,omitempty"`
 	FileError     *schema.FieldError  `json:"file_error,omitempty"`
 	Verdict       string              `json:"verdict"`
 	Reason        string              `json:"reason,omitempty"`
@@ -237,6 +238,8 @@ func validateFile(path string, l *parsers.Layout, maxInvalid float64, sink chan<
 	}
 	defer r.Close()
 	rep.Drift = r.Drift()
+	d := r.Detected()
+	rep.Detected = &d
 	for {
 		row, err := r.Next()
 		if err == io.EOF {
@@ -281,6 +284,13 @@ func validateFile(path string, l *parsers.Layout, maxInvalid float64, sink chan<
 
 func printReport(out io.Writer, r report) {
 	fmt.Fprintf(out, "%s: %s (%s: %d rows, %d valid, %d invalid)\n", r.File, r.Verdict, r.Layout, r.Rows, r.Valid, r.Invalid)
+	if d := r.Detected; d != nil {
+		fmt.Fprintf(out, "  read as %s", d.Encoding)
+		if d.Delimiter != "" {
+			fmt.Fprintf(out, ", delimiter %q", d.Delimiter)
+		}
+		fmt.Fprintln(out)
+	}
 	if r.Reason != "" {
 		fmt.Fprintf(out, "  %s\n", r.Reason)
 	}

@@ -144,3 +144,18 @@ func TestLayoutsShowAndSet(t *testing.T) {
 		t.Fatal("a refused override replaced the stored one")
 	}
 }
+
+// TestValidateReportsDetection: validate says what encoding and delimiter
+// a file was read with under the built-in layout's auto.
+func TestValidateReportsDetection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "census.csv")
+	os.WriteFile(path, []byte("Employee ID;First Name;Last Name;Status\r\nE1;Ren\xe9e;L;A\r\n"), 0o644) // Windows-1252, semicolons
+	out, err := runCLI(t, "validate", "--layout", "census-csv", "--json", path)
+	if err != nil || !strings.Contains(out, `"detected":{"encoding":"windows-1252","delimiter":";"}`) || !strings.Contains(out, `"invalid":0`) {
+		t.Fatalf("validate = %v\n%s", err, out)
+	}
+	out, _ = runCLI(t, "validate", "--layout", "census-csv", path)
+	if !strings.Contains(out, `read as windows-1252, delimiter ";"`) {
+		t.Fatalf("validate text:\n%s", out)
+	}
+}
