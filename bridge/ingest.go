@@ -106,6 +106,11 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 	}
 	defer rd.Close()
 	file.Mapped = strings.Join(rd.Mapped(), ",")
+	if d := rd.Detected(); d.Delimiter != "" {
+		file.ReadAs = d.Encoding + ", delimiter " + d.Delimiter
+	} else {
+		file.ReadAs = d.Encoding
+	}
 	if drift := rd.Drift(); len(drift) > 0 && !release {
 		return b.hold(ctx, file, sp, "schema drift: "+strings.Join(drift, "; "))
 	}
@@ -135,7 +140,7 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 		switch {
 		case errors.As(err, &held):
 			return b.hold(ctx, schema.File{ID: file.ID, TenantID: file.TenantID, ConnectionID: file.ConnectionID, Name: file.Name, SHA256: file.SHA256, Remote: file.Remote,
-				Size: file.Size, Layout: file.Layout, Rows: file.Rows, Valid: file.Valid, Invalid: file.Invalid, Mapped: file.Mapped}, sp, held.reason)
+				Size: file.Size, Layout: file.Layout, Rows: file.Rows, Valid: file.Valid, Invalid: file.Invalid, Mapped: file.Mapped, ReadAs: file.ReadAs}, sp, held.reason)
 		case errors.As(err, &pe), errors.Is(err, errTooManyInvalid):
 			return b.reject(ctx, file, err, kept)
 		}

@@ -415,3 +415,19 @@ func TestRenamedColumnIsHeldAndNeverLeaks(t *testing.T) {
 		}
 	})
 }
+
+// TestFileRecordsHowItWasRead: the file record says what encoding and
+// delimiter a file was read with under the built-in layout's auto.
+func TestFileRecordsHowItWasRead(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := newIngest(t, s, "census-csv", Policy{})
+		res := f.ingest("Employee ID;First Name;Last Name;Status\r\nE1;Ren\xe9e;L;A\r\n") // Windows-1252
+		if res.File.Status != schema.FileApplied || res.File.ReadAs != "windows-1252, delimiter ;" {
+			t.Fatalf("file = %s %q", res.File.Status, res.File.ReadAs)
+		}
+		got, _ := s.File(context.Background(), f.conn.TenantID, res.File.ID)
+		if got.ReadAs != "windows-1252, delimiter ;" || f.employee("E1").FirstName != "Renée" {
+			t.Fatalf("stored file read_as = %q", got.ReadAs)
+		}
+	})
+}

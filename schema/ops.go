@@ -145,6 +145,10 @@ type File struct {
 	// file's header had a column for: the next file's header is held for
 	// schema drift when it lost one of them.
 	Mapped string `json:"mapped_fields,omitempty"`
+	// ReadAs is the encoding (and delimiter) the file was read with: the
+	// layout's, or what the file showed under auto, e.g.
+	// "windows-1252, delimiter ;".
+	ReadAs string `json:"read_as,omitempty"`
 }
 
 // SyncRun is one execution for a connection.

@@ -11,14 +11,14 @@ import (
 )
 
 const fileColumns = `id, tenant_id, connection_id, name, sha256, size, layout, status, rows, valid, invalid,
-created, updated, unchanged, detail, received_at, applied_at, remote, mapped`
+created, updated, unchanged, detail, received_at, applied_at, remote, mapped, read_as`
 
 const insertFile = `INSERT INTO files (` + fileColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`
 
 func fileArgs(f *schema.File) []any {
 	return []any{f.ID, f.TenantID, f.ConnectionID, f.Name, f.SHA256, f.Size, f.Layout, f.Status, f.Rows, f.Valid, f.Invalid,
-		f.Created, f.Updated, f.Unchanged, f.Detail, f.ReceivedAt, f.AppliedAt, f.Remote, f.Mapped}
+		f.Created, f.Updated, f.Unchanged, f.Detail, f.ReceivedAt, f.AppliedAt, f.Remote, f.Mapped, f.ReadAs}
 }
 
 func prepareFile(f *schema.File) {

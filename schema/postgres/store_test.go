@@ -235,7 +235,7 @@ ALTER TABLE dependents ADD CONSTRAINT dependents_tenant_id_employee_id_fkey FORE
     ADD CONSTRAINT dependents_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants (id);
 ALTER TABLE enrollments ADD CONSTRAINT enrollments_tenant_id_employee_id_fkey FOREIGN KEY (tenant_id, employee_id) REFERENCES employees (tenant_id, id),
     ADD CONSTRAINT enrollments_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants (id);
-ALTER TABLE files DROP COLUMN mapped;
+ALTER TABLE files DROP COLUMN mapped, DROP COLUMN read_as;
 ALTER TABLE api_keys DROP COLUMN expires_at;
 ALTER TABLE connections DROP COLUMN deleted_at;
 DELETE FROM schema_migrations WHERE version >= 11`); err != nil {

@@ -9,19 +9,19 @@ import (
 )
 
 const fileColumns = `id, tenant_id, connection_id, name, sha256, size, layout, status, rows, valid, invalid,
-created, updated, unchanged, detail, received_at, applied_at, remote, mapped`
+created, updated, unchanged, detail, received_at, applied_at, remote, mapped, read_as`
 
-const insertFile = `INSERT INTO files (` + fileColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertFile = `INSERT INTO files (` + fileColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func fileArgs(f *schema.File) []any {
 	return []any{f.ID, f.TenantID, f.ConnectionID, f.Name, f.SHA256, f.Size, f.Layout, f.Status, f.Rows, f.Valid, f.Invalid,
-		f.Created, f.Updated, f.Unchanged, f.Detail, ts(f.ReceivedAt), tsPtr(f.AppliedAt), f.Remote, f.Mapped}
+		f.Created, f.Updated, f.Unchanged, f.Detail, ts(f.ReceivedAt), tsPtr(f.AppliedAt), f.Remote, f.Mapped, f.ReadAs}
 }
 
 func scanFile(row scanner) (schema.File, error) {
 	var f schema.File
 	err := row.Scan(&f.ID, &f.TenantID, &f.ConnectionID, &f.Name, &f.SHA256, &f.Size, &f.Layout, &f.Status, &f.Rows, &f.Valid, &f.Invalid,
-		&f.Created, &f.Updated, &f.Unchanged, &f.Detail, timeCol{&f.ReceivedAt}, nullTimeCol{&f.AppliedAt}, &f.Remote, &f.Mapped)
+		&f.Created, &f.Updated, &f.Unchanged, &f.Detail, timeCol{&f.ReceivedAt}, nullTimeCol{&f.AppliedAt}, &f.Remote, &f.Mapped, &f.ReadAs)
 	return f, err
 }
 
