@@ -189,7 +189,13 @@ func timedIngest(ctx context.Context, b *bridge.Bridge, conn schema.Connection, 
 	}
 	defer f.Close()
 	start := time.Now()
-	r, err := b.IngestReader(ctx, conn, filepath.Base(path), f)
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	prog := stderrProgress(f, size, "bench "+filepath.Base(path))
+	r, err := b.IngestReader(ctx, conn, filepath.Base(path), prog)
+	prog.done()
 	return r, time.Since(start), err
 }
 

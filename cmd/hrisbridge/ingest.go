@@ -75,7 +75,13 @@ func cmdIngest(ctx context.Context, args []string, out io.Writer) error {
 	if err := a.store.StartSyncRun(ctx, &run); err != nil {
 		return err
 	}
-	res, err := b.IngestReader(ctx, conn, filepath.Base(pos[0]), f)
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	prog := stderrProgress(f, size, "ingest "+filepath.Base(pos[0]))
+	res, err := b.IngestReader(ctx, conn, filepath.Base(pos[0]), prog)
+	prog.done()
 	run.Status, run.Files, run.Rows = schema.RunSucceeded, 1, res.File.Rows
 	if err != nil {
 		run.Status, run.Error = schema.RunFailed, err.Error()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -229,7 +230,13 @@ func validateFile(path string, l *parsers.Layout, maxInvalid float64, sink chan<
 		return reject(schema.ECodeRead, err.Error(), 0)
 	}
 	defer f.Close()
-	r, err := parsers.OpenReusing(f, l)
+	var size int64
+	if fi, err := f.Stat(); err == nil {
+		size = fi.Size()
+	}
+	prog := stderrProgress(f, size, "validate "+filepath.Base(path))
+	defer prog.done()
+	r, err := parsers.OpenReusing(prog, l)
 	var pe *parsers.ParseError
 	if errors.As(err, &pe) {
 		return reject(pe.Code, pe.Err.Error(), pe.Line)
