@@ -23,11 +23,16 @@ func cmdLayouts(ctx context.Context, args []string, out io.Writer) error {
 	fs, config := flags("layouts")
 	tenant := fs.String("tenant", "", "tenant slug (show: include its override; set: the override's tenant)")
 	connection := fs.String("connection", "", "connection name or id (show: include its override; set: override for it alone)")
+	entity := fs.String("entity", "employee", "infer: what the sample holds: employee, dependent, enrollment or benefit_plan")
+	outFile := fs.String("o", "", "infer: write the proposed layout here (the report then goes to the output)")
+	asJSON := fs.Bool("json", false, "infer: the report as JSON")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	switch {
+	case len(pos) == 2 && pos[0] == "infer":
+		return inferLayout(pos[1], *entity, *outFile, *asJSON, out, os.Stderr)
 	case len(pos) == 0 || pos[0] == "list":
 		for _, name := range parsers.Builtins() {
 			l, err := parsers.Builtin(name)
@@ -45,7 +50,7 @@ func cmdLayouts(ctx context.Context, args []string, out io.Writer) error {
 		return printLayout(out, l)
 	case pos[0] == "show" && len(pos) == 2, pos[0] == "set" && len(pos) == 3 && *tenant != "":
 	default:
-		return usageError{"usage: hrisbridge layouts [list] | layouts show NAME [--tenant T [--connection C]] | layouts set NAME FILE --tenant T [--connection C]"}
+		return usageError{"usage: hrisbridge layouts [list] | layouts show NAME [--tenant T [--connection C]] | layouts set NAME FILE --tenant T [--connection C] | layouts infer FILE [--entity E] [-o OUT.yaml] [--json]"}
 	}
 	a, t, err := openTenant(ctx, *config, *tenant)
 	if err != nil {
@@ -323,4 +328,75 @@ func (e exitError) Error() string {
 		return fmt.Sprintf("exit status %d", e.code)
 	}
 	return e.err.Error()
+}
+
+// inferLayout proposes a layout from a sample file, reports how it covers
+// the file, and validates the sample with it. The YAML goes to -o, or to
+// out with the report on errOut.
+func inferLayout(path, entity, outFile string, asJSON bool, out, errOut io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return exitError{2, err}
+	}
+	p, err := parsers.Infer(f, entity, 1000)
+	f.Close()
+	if err != nil {
+		return exitError{2, err}
+	}
+	y, err := p.Layout.YAML()
+	if err != nil {
+		return err
+	}
+	dest := errOut
+	if outFile != "" {
+		if err := os.WriteFile(outFile, y, 0o644); err != nil {
+			return err
+		}
+		dest = out
+	} else {
+		out.Write(y) //nolint:errcheck
+	}
+	rep := validateFile(path, p.Layout, 0.05, nil)
+	if asJSON {
+		b, _ := json.Marshal(struct {
+			*parsers.Proposal
+			Validation report `json:"validation"`
+		}{p, rep})
+		fmt.Fprintln(dest, string(b))
+	} else {
+		printProposal(dest, p)
+		printReport(dest, rep)
+	}
+	switch {
+	case rep.Verdict == "reject":
+		return exitError{2, nil}
+	case rep.Invalid > 0:
+		return exitError{1, nil}
+	}
+	return nil
+}
+
+func printProposal(w io.Writer, p *parsers.Proposal) {
+	fmt.Fprintf(w, "read as %s, delimiter %q; %d sample rows\n", p.Detected.Encoding, p.Detected.Delimiter, p.Rows)
+	for _, c := range p.Columns {
+		switch {
+		case c.Field == "":
+			fmt.Fprintf(w, "  %-28s -> custom_fields\n", c.Header)
+		default:
+			fmt.Fprintf(w, "  %-28s -> %s (%s)", c.Header, c.Field, c.Match)
+			if c.Format != "" {
+				fmt.Fprintf(w, ", dates as %s", c.Format)
+			}
+			fmt.Fprintln(w)
+		}
+		if len(c.Unmapped) > 0 {
+			fmt.Fprintf(w, "      codes not in the code map: %s (add them to codes)\n", strings.Join(c.Unmapped, ", "))
+		}
+		for _, n := range c.Notes {
+			fmt.Fprintf(w, "      %s\n", n)
+		}
+	}
+	if len(p.MissingRequired) > 0 {
+		fmt.Fprintf(w, "required fields without a column: %s (map one in the layout, or the file cannot apply)\n", strings.Join(p.MissingRequired, ", "))
+	}
 }

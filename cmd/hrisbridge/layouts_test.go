@@ -159,3 +159,23 @@ func TestValidateReportsDetection(t *testing.T) {
 		t.Fatalf("validate text:\n%s", out)
 	}
 }
+
+// TestLayoutsInfer: infer writes a proposal that validate takes as it is,
+// with a report of what each column became.
+func TestLayoutsInfer(t *testing.T) {
+	dir := t.TempDir()
+	sample, prop := filepath.Join(dir, "sample.csv"), filepath.Join(dir, "prop.yaml")
+	os.WriteFile(sample, []byte("Emp No;Employee First Name;Surname;Birthdate;Status Code;Hire Dt\r\n1001;Ren\xe9e;Lee;31/12/1980;A;15/01/2020\r\n"), 0o644)
+	out, err := runCLI(t, "layouts", "infer", sample, "-o", prop)
+	if err != nil || !strings.Contains(out, "Status Code                  -> employment_status (name)") || !strings.Contains(out, "dates as 02/01/2006") ||
+		!strings.Contains(out, "accept") {
+		t.Fatalf("infer = %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "validate", "--layout", prop, sample); err != nil || !strings.Contains(out, "accept") {
+		t.Fatalf("validate with the proposal = %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "layouts", "infer", sample, "-o", prop, "--json")
+	if err != nil || !strings.Contains(out, `"field":"employment_status","match":"name"`) || !strings.Contains(out, `"verdict":"accept"`) {
+		t.Fatalf("infer --json = %v\n%s", err, out)
+	}
+}

@@ -65,6 +65,8 @@ Usage:
   hrisbridge layouts                               list the built-in layouts
   hrisbridge layouts show NAME [--tenant T [--connection C]]
                                                    print the effective layout (built-in + overrides)
+  hrisbridge layouts infer FILE [--entity employee] [-o OUT.yaml] [--json]
+                                                   propose a layout from a sample file, and validate the sample with it
   hrisbridge layouts set NAME FILE --tenant T [--connection C]
                                                    store a tenant or connection override (deep-merged)
   hrisbridge validate --layout NAME|FILE [--json] [--errors-csv OUT] FILE...
