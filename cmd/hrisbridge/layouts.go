@@ -125,20 +125,7 @@ func loadLayout(s string) (*parsers.Layout, error) {
 }
 
 // report is what `hrisbridge validate --json` prints per file.
-type report struct {
-	File          string              `json:"file"`
-	Layout        string              `json:"layout"`
-	Rows          int                 `json:"rows"`
-	Valid         int                 `json:"valid"`
-	Invalid       int                 `json:"invalid"`
-	Errors        []schema.FieldError `json:"errors"`
-	ErrorsOmitted int                 `json:"errors_omitted"`
-	Drift         []string            `json:"drift,omitempty"`
-	Detected      *parsers.Detected   `json:"detected,omitempty"`
-	FileError     *schema.FieldError  `json:"file_error,omitempty"`
-	Verdict       string              `json:"verdict"`
-	Reason        string              `json:"reason,omitempty"`
-}
+type report = parsers.Report
 
 // errorRow is one line of --errors-csv, written with gocsv.
 type errorRow struct {
@@ -224,15 +211,10 @@ func cmdValidate(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func validateFile(path string, l *parsers.Layout, maxInvalid float64, sink chan<- any) report {
-	rep := report{File: path, Layout: l.Name, Errors: []schema.FieldError{}}
-	reject := func(code, msg string, line int) report {
-		rep.FileError = &schema.FieldError{Line: line, Code: code, Message: msg}
-		rep.Verdict, rep.Reason = "reject", msg
-		return rep
-	}
 	f, err := os.Open(path)
 	if err != nil {
-		return reject(schema.ECodeRead, err.Error(), 0)
+		return report{File: path, Layout: l.Name, Errors: []schema.FieldError{}, Verdict: "reject", Reason: err.Error(),
+			FileError: &schema.FieldError{Code: schema.ECodeRead, Message: err.Error()}}
 	}
 	defer f.Close()
 	var size int64
@@ -241,57 +223,13 @@ func validateFile(path string, l *parsers.Layout, maxInvalid float64, sink chan<
 	}
 	prog := stderrProgress(f, size, "validate "+filepath.Base(path))
 	defer prog.done()
-	r, err := parsers.OpenReusing(prog, l)
-	var pe *parsers.ParseError
-	if errors.As(err, &pe) {
-		return reject(pe.Code, pe.Err.Error(), pe.Line)
-	} else if err != nil {
-		return reject(schema.ECodeRead, err.Error(), 0)
-	}
-	defer r.Close()
-	rep.Drift = r.Drift()
-	d := r.Detected()
-	rep.Detected = &d
-	for {
-		row, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if errors.As(err, &pe) {
-			return reject(pe.Code, pe.Err.Error(), pe.Line)
-		} else if err != nil {
-			return reject(schema.ECodeRead, err.Error(), 0)
-		}
-		rep.Rows++
-		if row.Valid() {
-			rep.Valid++
-			continue
-		}
-		rep.Invalid++
-		for _, fe := range row.Errors {
-			if len(rep.Errors) < maxReportedErrors {
-				rep.Errors = append(rep.Errors, fe)
-			} else {
-				rep.ErrorsOmitted++
-			}
-			if sink != nil {
-				sink <- errorRow{File: path, Line: fe.Line, Record: fe.RecordID, Field: fe.Field, Code: fe.Code, Message: fe.Message, Fix: fe.Fix()}
-			}
+	o := parsers.ValidateOptions{MaxInvalid: maxInvalid, MaxErrors: maxReportedErrors}
+	if sink != nil {
+		o.Each = func(fe schema.FieldError) {
+			sink <- errorRow{File: path, Line: fe.Line, Record: fe.RecordID, Field: fe.Field, Code: fe.Code, Message: fe.Message, Fix: fe.Fix()}
 		}
 	}
-	switch {
-	case rep.Rows > 0 && float64(rep.Invalid)/float64(rep.Rows) > maxInvalid:
-		rep.Verdict = "reject"
-		rep.Reason = fmt.Sprintf("%d of %d rows are invalid, above the limit of %g%% (%s)", rep.Invalid, rep.Rows, maxInvalid*100, schema.ECodeInvalidMax)
-	case len(rep.Drift) > 0:
-		rep.Verdict = "reject"
-		rep.Reason = "the header differs from the layout's expected header; the daemon would hold this file for approval"
-	case rep.Invalid > 0:
-		rep.Verdict = "accept_with_errors"
-	default:
-		rep.Verdict = "accept"
-	}
-	return rep
+	return parsers.Validate(prog, path, l, o)
 }
 
 func printReport(out io.Writer, r report) {

@@ -1,0 +1,110 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/hrisbridge/hrisbridge/parsers"
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/storetest"
+)
+
+// post sends body with a content type and decodes the JSON answer.
+func (e *env) post(path, key, contentType string, body []byte, out any) *http.Response {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.url+path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", contentType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out) //nolint:errcheck
+	}
+	return resp
+}
+
+// TestLayoutsOverTheAPI: list, read the effective layout, store an
+// override (checked), dry-run a file by layout name or with an inline
+// layout, and infer a layout from a sample, on both stores.
+func TestLayoutsOverTheAPI(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		e := newEnv(t, s)
+		tn, write := e.tenant("acme", 0, "read", "write")
+		read := e.key(tn.ID, "read")
+		var list struct{ Data []layoutSummary }
+		if r := e.get("/v1/layouts", read, &list); r.StatusCode != 200 || len(list.Data) < 6 || list.Data[0].Overridden {
+			t.Fatalf("GET /v1/layouts = %d %+v", r.StatusCode, list)
+		}
+		var l parsers.Layout
+		if r := e.get("/v1/layouts/census-csv", read, &l); r.StatusCode != 200 || l.Fields["external_id"] == nil {
+			t.Fatalf("GET /v1/layouts/census-csv = %d", r.StatusCode)
+		}
+		if r := e.get("/v1/layouts/nope", read, nil); r.StatusCode != 404 {
+			t.Fatalf("unknown layout = %d", r.StatusCode)
+		}
+		override := []byte("fields:\n  employment_status:\n    codes: {X: leave}\n")
+		req, _ := http.NewRequest("PUT", e.url+"/v1/layouts/census-csv", bytes.NewReader(override))
+		req.Header.Set("Authorization", "Bearer "+write)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("PUT override = %v %v", err, resp.StatusCode)
+		}
+		resp.Body.Close()
+		bad, _ := http.NewRequest("PUT", e.url+"/v1/layouts/census-csv", strings.NewReader("mode: sometimes\n"))
+		bad.Header.Set("Authorization", "Bearer "+write)
+		if resp, _ := http.DefaultClient.Do(bad); resp.StatusCode != 422 {
+			t.Fatalf("an invalid override = %d, want 422", resp.StatusCode)
+		}
+		e.get("/v1/layouts", read, &list)
+		for _, x := range list.Data {
+			if (x.Name == "census-csv") != x.Overridden {
+				t.Fatalf("overrides listed wrongly: %+v", list.Data)
+			}
+		}
+		// A dry run by name uses the tenant's effective layout: X is leave now.
+		file := []byte("Employee ID,First Name,Last Name,Status\nE1,A,B,X\nE2,C,D,Q\n")
+		var rep parsers.Report
+		if r := e.post("/v1/validate?layout=census-csv&name=c.csv", write, "text/csv", file, &rep); r.StatusCode != 200 || rep.Rows != 2 || rep.Invalid != 1 || rep.Verdict != "reject" {
+			t.Fatalf("POST /v1/validate = %d %+v", r.StatusCode, rep)
+		}
+		// An inline layout before the file.
+		var mp bytes.Buffer
+		w := multipart.NewWriter(&mp)
+		lw, _ := w.CreateFormField("layout")
+		y, _ := parsers.BuiltinYAML("census-csv")
+		lw.Write(y)
+		fw, _ := w.CreateFormFile("file", "c.csv")
+		fw.Write([]byte("Employee ID,First Name,Last Name,Status\nE1,A,B,A\n"))
+		w.Close()
+		if r := e.post("/v1/validate", write, w.FormDataContentType(), mp.Bytes(), &rep); r.StatusCode != 200 || rep.Verdict != "accept" {
+			t.Fatalf("inline validate = %d %+v", r.StatusCode, rep)
+		}
+		if r := e.post("/v1/validate", write, "text/csv", file, nil); r.StatusCode != 400 {
+			t.Fatalf("validate without a layout = %d", r.StatusCode)
+		}
+		if r := e.post("/v1/validate?layout=census-csv", read, "text/csv", file, nil); r.StatusCode != 403 {
+			t.Fatalf("validate with a read key = %d", r.StatusCode)
+		}
+		// Infer from a sample.
+		var inf struct {
+			Columns    []parsers.Column
+			LayoutYAML string `json:"layout_yaml"`
+			Validation parsers.Report
+		}
+		sample := []byte("Emp No;Employee First Name;Surname;Status Code\r\n1;Ann;Lee;A\r\n")
+		if r := e.post("/v1/layouts/infer?entity=employee&name=s.csv", write, "text/csv", sample, &inf); r.StatusCode != 200 ||
+			inf.Validation.Verdict != "accept" || !strings.Contains(inf.LayoutYAML, "Status Code") || inf.Columns[3].Field != "employment_status" {
+			t.Fatalf("POST /v1/layouts/infer = %d %+v", r.StatusCode, inf)
+		}
+		if r := e.post("/v1/layouts/infer?entity=pets", write, "text/csv", sample, nil); r.StatusCode != 422 {
+			t.Fatalf("infer an unknown entity = %d", r.StatusCode)
+		}
+	})
+}
