@@ -154,6 +154,14 @@ func TestGetEvent(t *testing.T) {
 // connOps adapts the bridge for the API's connection changes, as cmd does.
 type connOps struct{ b *bridge.Bridge }
 
+func (o connOps) CreateConnection(ctx context.Context, t string, nc bridge.NewConnection) (schema.Connection, error) {
+	return o.b.CreateConnection(ctx, t, nc)
+}
+
+func (o connOps) Test(ctx context.Context, c schema.Connection) (bridge.Probe, error) {
+	return o.b.Test(ctx, c)
+}
+
 func (o connOps) UpdateConnection(ctx context.Context, t, id string, ch bridge.ConnectionChange) (schema.Connection, error) {
 	return o.b.UpdateConnection(ctx, t, id, ch)
 }

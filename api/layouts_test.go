@@ -2,12 +2,18 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/ssh"
+
+	"github.com/hrisbridge/hrisbridge/bridge/sftpd"
 	"github.com/hrisbridge/hrisbridge/parsers"
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
@@ -107,4 +113,50 @@ func TestLayoutsOverTheAPI(t *testing.T) {
 			t.Fatalf("infer an unknown entity = %d", r.StatusCode)
 		}
 	})
+}
+
+// TestCreateConnectionWithHostKeyFlow: an SFTP connection is created over
+// the API only with a confirmed host key: the first try answers the
+// fingerprint the server presents, the second (with it) creates the
+// connection, which then tests green against the real server.
+func TestCreateConnectionWithHostKeyFlow(t *testing.T) {
+	s := storetest.SQLite(t)
+	l := load(t, s, Config{})
+	l.env = newEnvWith(t, s, Config{Connections: connOps{l.b}})
+	admin := l.key(l.tenant.ID, "admin")
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "outbound"), 0o755)
+	os.WriteFile(filepath.Join(root, "outbound", "census_1.csv"), []byte("x"), 0o644)
+	srv := sftpd.StartTest(t, root)
+	body := map[string]any{"name": "adp", "kind": "sftp", "layout": "census-csv", "schedule": "0 2 * * *",
+		"config": map[string]any{"host": "127.0.0.1", "port": srv.Addr.Port, "user": srv.User, "dir": "outbound", "patterns": []string{"census_*.csv"}},
+		"secret": map[string]string{"password": srv.Password}}
+	var p map[string]any
+	if r := l.env.send("POST", "/v1/connections", admin, body, &p); r.StatusCode != 409 || p["host_key"] != ssh.FingerprintSHA256(srv.HostKey) {
+		t.Fatalf("create without a host key = %d %+v", r.StatusCode, p)
+	}
+	if _, err := s.Connection(context.Background(), l.tenant.ID, "adp"); err == nil {
+		t.Fatal("an unconfirmed connection was stored")
+	}
+	body["config"].(map[string]any)["host_key"] = p["host_key"]
+	var created connectionView
+	if r := l.env.send("POST", "/v1/connections", admin, body, &created); r.StatusCode != 201 || created.ID == "" || created.Secret != nil {
+		t.Fatalf("create = %d %+v", r.StatusCode, created)
+	}
+	var probe struct {
+		OK    bool
+		Files []string
+	}
+	if r := l.env.send("POST", "/v1/connections/adp/test", admin, nil, &probe); r.StatusCode != 200 || !probe.OK || len(probe.Files) != 1 {
+		t.Fatalf("test = %d %+v", r.StatusCode, probe)
+	}
+	if r := l.env.send("POST", "/v1/connections", admin, body, &p); r.StatusCode != 409 || !strings.Contains(p["detail"].(string), `named "adp" already`) {
+		t.Fatalf("a duplicate = %d %+v", r.StatusCode, p)
+	}
+	if r := l.env.send("POST", "/v1/connections", admin, map[string]any{"name": "uploads2", "kind": "dropbox"}, &created); r.StatusCode != 201 {
+		t.Fatalf("create a drop box = %d", r.StatusCode)
+	}
+	if r := l.env.send("POST", "/v1/connections", admin, map[string]any{"name": "x", "kind": "ftp"}, &p); r.StatusCode != 422 {
+		t.Fatalf("an unknown kind = %d", r.StatusCode)
+	}
 }

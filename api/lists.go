@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/hrisbridge/hrisbridge/bridge"
+	"github.com/hrisbridge/hrisbridge/scheduler"
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
@@ -214,6 +216,11 @@ func (s *Server) listTenants(c *gin.Context) {
 
 // Connections updates and deletes connections; cmd wires the bridge in.
 type Connections interface {
+	// CreateConnection stores a new connection; an SFTP one without a
+	// confirmed host key answers *bridge.ErrHostKeyUnconfirmed.
+	CreateConnection(ctx context.Context, tenantID string, nc bridge.NewConnection) (schema.Connection, error)
+	// Test dials, checks the host key, logs in and lists what a pull takes.
+	Test(ctx context.Context, c schema.Connection) (bridge.Probe, error)
 	UpdateConnection(ctx context.Context, tenantID, idOrName string, ch bridge.ConnectionChange) (schema.Connection, error)
 	// DeleteConnection removes a connection; purgeFiles also deletes the
 	// bytes kept of its files. It returns how many it deleted.
@@ -285,4 +292,66 @@ func (s *Server) deleteDropboxAccount(c *gin.Context) {
 	}
 	s.audit(c, "dropbox.delete", c.Param("username"))
 	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) createConnection(c *gin.Context) {
+	if s.cfg.Connections == nil {
+		problem(c, http.StatusNotImplemented, "not_configured", "this server does not manage connections")
+		return
+	}
+	var nc bridge.NewConnection
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&nc); err != nil {
+		problem(c, http.StatusBadRequest, "invalid_body", `send {"name": "...", "kind": "sftp"|"dropbox", "layout": "census-csv", "config": {...}, "secret": {...}, "schedule": "..."}: `+err.Error())
+		return
+	}
+	if err := scheduler.CheckSchedule(nc.Schedule, cmpOr(nc.TimeZone, "UTC"), cmpOr(nc.CatchUp, schema.CatchUpOnce)); err != nil {
+		problem(c, http.StatusUnprocessableEntity, "invalid_schedule", err.Error())
+		return
+	}
+	conn, err := s.cfg.Connections.CreateConnection(c.Request.Context(), tenantID(c), nc)
+	var unconfirmed *bridge.ErrHostKeyUnconfirmed
+	var se *bridge.SyncError
+	switch {
+	case errors.As(err, &unconfirmed):
+		c.Header("Content-Type", "application/problem+json")
+		c.JSON(http.StatusConflict, gin.H{"type": problemBase + "host_key_unconfirmed", "title": "Host key not confirmed", "status": http.StatusConflict,
+			"detail": err.Error(), "code": "host_key_unconfirmed", "host_key": unconfirmed.Fingerprint, "key_type": unconfirmed.Type})
+		return
+	case errors.As(err, &se):
+		problem(c, http.StatusBadGateway, se.Code, se.Error()+". Fix: "+se.Fix())
+		return
+	case err != nil:
+		fail(c, err)
+		return
+	}
+	s.audit(c, "connection.create", conn.ID)
+	c.Header("Location", "/v1/connections/"+conn.ID)
+	c.JSON(http.StatusCreated, connectionView{Connection: conn})
+}
+
+// testConnection dials a connection, checks its host key, logs in and
+// lists the files a pull would take; a failure is the answer's error with
+// its catalog code and fix, not an API error.
+func (s *Server) testConnection(c *gin.Context) {
+	if s.cfg.Connections == nil {
+		problem(c, http.StatusNotImplemented, "not_configured", "this server does not manage connections")
+		return
+	}
+	conn, err := s.cfg.Store.Connection(c.Request.Context(), tenantID(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	p, err := s.cfg.Connections.Test(c.Request.Context(), conn)
+	var se *bridge.SyncError
+	switch {
+	case errors.As(err, &se):
+		c.JSON(http.StatusOK, gin.H{"ok": false, "code": se.Code, "error": se.Error(), "fix": se.Fix()})
+	case err != nil:
+		fail(c, err)
+	default:
+		c.JSON(http.StatusOK, gin.H{"ok": true, "host_key": p.HostKey, "files": nonNil(p.Files)})
+	}
 }

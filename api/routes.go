@@ -41,6 +41,8 @@ func (s *Server) table() []route {
 		{"GET", "/v1/enrollments", "tenant", r, "Enrollments.", append([]string{"employee_id"}, listParams...), s.listEnrollments},
 		{"GET", "/v1/connections", "tenant", r, "Connections with their health, without credentials.", nil, s.listConnections},
 		{"GET", "/v1/connections/:id", "tenant", r, "One connection: health, schedule, the active window and the next five syncs.", nil, s.getConnection},
+		{"POST", "/v1/connections", "tenant", schema.ScopeAdmin, "Create a connection (sftp or dropbox). An SFTP one without `config.host_key` answers 409 with the fingerprint the server presents; send it back as `config.host_key` once the employer confirmed it.", nil, s.createConnection},
+		{"POST", "/v1/connections/:id/test", "tenant", w, "Dial, check the host key, log in and list what a pull would take; a failure comes back with its code and fix.", nil, s.testConnection},
 		{"PATCH", "/v1/connections/:id", "tenant", schema.ScopeAdmin, "Update a connection: layout, enabled, config keys (merged; policy key by key; null removes), secret keys (credentials and PGP keys, merged; \"\" removes).", nil, s.updateConnection},
 		{"DELETE", "/v1/connections/:id", "tenant", schema.ScopeAdmin, "Delete a connection: unlisted and unscheduled, its drop box logins and windows removed, its files' records kept; `purge_files=true` also deletes the bytes kept of its files.", []string{"purge_files"}, s.deleteConnection},
 		{"GET", "/v1/dropbox-accounts", "tenant", schema.ScopeAdmin, "Drop box logins (never their credentials).", nil, s.listDropboxAccounts},

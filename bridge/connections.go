@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
@@ -167,4 +169,87 @@ func (b *Bridge) DeleteConnection(ctx context.Context, tenantID, idOrName, dropb
 		os.RemoveAll(filepath.Join(dropboxDir, c.ID)) //nolint:errcheck // what cannot be removed now is pruned by retention
 	}
 	return n, nil
+}
+
+// NewConnection is a connection to create: an SFTP pull (Config holds
+// its SFTPConfig keys, Secret its credentials) or a drop box.
+type NewConnection struct {
+	Name     string            `json:"name"`
+	Kind     string            `json:"kind"`
+	Layout   string            `json:"layout"`
+	Config   map[string]any    `json:"config,omitempty"`
+	Secret   map[string]string `json:"secret,omitempty"`
+	Schedule string            `json:"schedule,omitempty"`
+	TimeZone string            `json:"time_zone,omitempty"`
+	CatchUp  string            `json:"catch_up,omitempty"`
+}
+
+// ErrHostKeyUnconfirmed is an SFTP connection created without a pinned
+// host key: the error carries the fingerprint the server presents now,
+// to be confirmed (with the employer) and sent back as config.host_key.
+type ErrHostKeyUnconfirmed struct{ Fingerprint, Type string }
+
+func (e *ErrHostKeyUnconfirmed) Error() string {
+	return fmt.Sprintf("the server presents %s %s: confirm it with the employer, then send it as config.host_key", e.Type, e.Fingerprint)
+}
+
+// CreateConnection validates and stores a new connection, its credentials
+// sealed. An SFTP connection needs config.host_key: without one the
+// server's key is fetched and returned for confirmation
+// (*ErrHostKeyUnconfirmed), and nothing is stored.
+func (b *Bridge) CreateConnection(ctx context.Context, tenantID string, nc NewConnection) (schema.Connection, error) {
+	c := schema.Connection{TenantID: tenantID, Name: strings.TrimSpace(nc.Name), Kind: nc.Kind, Layout: cmpOrString(nc.Layout, "census-csv"), Enabled: true,
+		Schedule: nc.Schedule, TimeZone: nc.TimeZone, CatchUp: nc.CatchUp}
+	if c.Name == "" {
+		return c, fmt.Errorf("%w: name is required", schema.ErrInvalid)
+	}
+	if c.Kind != schema.ConnSFTP && c.Kind != schema.ConnDropbox {
+		return c, fmt.Errorf("%w: kind %q must be sftp or dropbox", schema.ErrInvalid, c.Kind)
+	}
+	if _, err := EffectiveLayout(ctx, b.cfg.Store, tenantID, "", c.Layout); err != nil {
+		return c, fmt.Errorf("%w: layout: %v", schema.ErrInvalid, err)
+	}
+	cfg, err := mergeConfig(nil, nc.Config)
+	if err != nil {
+		return c, err
+	}
+	c.Config = cfg
+	if c.Kind == schema.ConnSFTP {
+		if hk, _ := nc.Config["host_key"].(string); hk == "" {
+			host, _ := nc.Config["host"].(string)
+			port, _ := nc.Config["port"].(float64)
+			if host == "" {
+				return c, fmt.Errorf("%w: config.host is required", schema.ErrInvalid)
+			}
+			key, err := ScanHostKey(ctx, host, int(port))
+			if err != nil {
+				return c, err
+			}
+			return c, &ErrHostKeyUnconfirmed{Fingerprint: ssh.FingerprintSHA256(key), Type: key.Type()}
+		}
+		if nc.Secret["password"] == "" && nc.Secret["private_key"] == "" {
+			return c, fmt.Errorf("%w: secret.password or secret.private_key is required", schema.ErrInvalid)
+		}
+	}
+	if err := checkConnection(c); err != nil {
+		return c, err
+	}
+	if len(nc.Secret) > 0 {
+		if c.Secret, err = b.mergeSecret(nil, nc.Secret); err != nil {
+			return c, err
+		}
+	}
+	if err := b.cfg.Store.CreateConnection(ctx, &c); errors.Is(err, schema.ErrDuplicate) {
+		return c, fmt.Errorf("%w: the tenant has a connection named %q already", schema.ErrDuplicate, c.Name)
+	} else if err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func cmpOrString(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -206,6 +206,14 @@ type connections struct {
 	dropboxDir string
 }
 
+func (c connections) CreateConnection(ctx context.Context, tenantID string, nc bridge.NewConnection) (schema.Connection, error) {
+	return c.b.CreateConnection(ctx, tenantID, nc)
+}
+
+func (c connections) Test(ctx context.Context, conn schema.Connection) (bridge.Probe, error) {
+	return c.b.Test(ctx, conn)
+}
+
 func (c connections) UpdateConnection(ctx context.Context, tenantID, idOrName string, ch bridge.ConnectionChange) (schema.Connection, error) {
 	return c.b.UpdateConnection(ctx, tenantID, idOrName, ch)
 }
