@@ -14,7 +14,9 @@ import (
 // employee id: a person must choose one), and the sample validates with
 // the proposal.
 func TestInferCorpus(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/exports/*")
+	csvs, _ := filepath.Glob("../testdata/exports/*.csv")
+	txts, _ := filepath.Glob("../testdata/exports/*.txt")
+	files := append(csvs, txts...)
 	if len(files) != 7 {
 		t.Fatalf("%d corpus files, want 7", len(files))
 	}

@@ -166,8 +166,20 @@ func (r *Delimited) bindHeader() error {
 	}
 	line := r.layout.CSV.SkipLines + 1
 	used := make(map[int]bool)
+	var exprs []string
 	for _, name := range r.layout.FieldNames() {
 		f := r.layout.Fields[name]
+		if f.Expr != "" {
+			prog, err := compileExpr(f.Expr)
+			if err != nil {
+				return &ParseError{Line: line, Code: schema.ECodeExpr, Err: fmt.Errorf("field %s: %w", name, err)}
+			}
+			r.addSlot(name, -1)
+			r.slots[len(r.slots)-1].prog = prog
+			r.mapper.header = r.header
+			exprs = append(exprs, f.Expr)
+			continue
+		}
 		col := -1
 		for _, c := range f.Columns {
 			if i, ok := index[headerKey(c)]; ok {
@@ -184,6 +196,9 @@ func (r *Delimited) bindHeader() error {
 		}
 		used[col] = true
 		r.addSlot(name, col)
+	}
+	if exprs != nil {
+		r.needCols = referencedColumns(exprs, r.header)
 	}
 	for _, c := range r.layout.Checks.RequiredColumns {
 		if _, ok := index[headerKey(c)]; !ok {

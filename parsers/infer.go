@@ -105,6 +105,7 @@ func Infer(src io.Reader, entity string, sampleRows int) (*Proposal, error) {
 		}
 		p.Columns = append(p.Columns, c)
 	}
+	proposeNameSplit(p, out, header, rows)
 	for _, name := range base.FieldNames() {
 		if f := base.Fields[name]; f.Required && out.Fields[name] == nil && f.Default == "" {
 			p.MissingRequired = append(p.MissingRequired, name)
@@ -253,4 +254,37 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// nameColumns are the headers of a whole name in one column.
+var nameColumns = []string{"name", "employeename", "fullname", "membername", "employeefullname", "associatename", "workername"}
+
+// proposeNameSplit derives first and last name from a whole-name column
+// written "LAST, FIRST MI" (most values holding a comma), when no column
+// of their own was found.
+func proposeNameSplit(p *Proposal, out *Layout, header []string, rows [][]string) {
+	if out.Entity != "employee" && out.Entity != "dependent" || out.Fields["first_name"] != nil || out.Fields["last_name"] != nil {
+		return
+	}
+	for i, h := range header {
+		if !slices.Contains(nameColumns, headerKey(h)) {
+			continue
+		}
+		vals := column(rows, i)
+		commas := 0
+		for _, v := range vals {
+			if strings.Contains(v, ",") {
+				commas++
+			}
+		}
+		if len(vals) == 0 || commas*5 < len(vals)*4 {
+			return
+		}
+		col := fmt.Sprintf("col[%q]", strings.TrimSpace(h))
+		out.Fields["last_name"] = &Field{Expr: "trim(split(" + col + `, ",")[0])`, Required: true}
+		out.Fields["first_name"] = &Field{Expr: "split(trim(split(" + col + `, ",")[1]), " ")[0]`, Required: true}
+		p.Columns[i].Field, p.Columns[i].Match = "last_name, first_name", "split"
+		p.Columns[i].Notes = append(p.Columns[i].Notes, `"LAST, FIRST" names: last_name and first_name are derived by expressions`)
+		return
+	}
 }

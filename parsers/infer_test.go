@@ -3,6 +3,8 @@ package parsers
 import (
 	"strings"
 	"testing"
+
+	"github.com/hrisbridge/hrisbridge/schema"
 )
 
 // TestInfer proposes layouts for census shapes the built-in spellings
@@ -87,5 +89,26 @@ func TestInfer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInferSplitsWholeNames: a "LAST, FIRST MI" name column becomes two
+// derived fields, and the sample reads with them.
+func TestInferSplitsWholeNames(t *testing.T) {
+	file := "Employee ID,Employee Name,Status\nE1,\"Lovelace, Ada K\",A\nE2,\"García, José\",A\n"
+	p, err := Infer(strings.NewReader(file), "employee", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.MissingRequired) != 0 || p.Columns[1].Match != "split" || p.Layout.Fields["first_name"].Expr == "" {
+		t.Fatalf("proposal = %+v, missing %v", p.Columns, p.MissingRequired)
+	}
+	rep := Validate(strings.NewReader(file), "f.csv", p.Layout, ValidateOptions{})
+	if rep.Verdict != "accept" {
+		t.Fatalf("validate = %+v", rep)
+	}
+	rows, _ := readAll(t, strings.NewReader(file), p.Layout)
+	if e := rows[1].Record.(*schema.Employee); e.FirstName != "José" || e.LastName != "García" {
+		t.Fatalf("E2 = %s %s", e.FirstName, e.LastName)
 	}
 }

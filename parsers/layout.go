@@ -101,6 +101,10 @@ type Field struct {
 	Pad  string `yaml:"pad,omitempty" json:"pad,omitempty"`
 	// Case is upper or lower, applied to strings after trimming.
 	Case string `yaml:"case,omitempty" json:"case,omitempty"`
+	// Expr derives the field from the row's columns instead of reading
+	// one (delimited files with a header): an expr-lang expression over
+	// col["Header"], e.g. trim(split(col["Employee Name"], ",")[0]).
+	Expr string `yaml:"expr,omitempty" json:"expr,omitempty"`
 }
 
 // Checks are file-level guards.
@@ -198,8 +202,14 @@ func (l *Layout) checkField(name string, f *Field, prefix string) error {
 		return bad(": empty")
 	case !oneOf(f.Type, fieldTypes):
 		return bad(".type: %q is not one of %s", f.Type, strings.Join(fieldTypes[1:], ", "))
+	case f.Expr != "" && (l.Format != "csv" || l.CSV.NoHeader):
+		return bad(".expr: derived fields need a delimited file with a header")
+	case f.Expr != "":
+		if _, err := compileExpr(f.Expr); err != nil {
+			return bad(".expr: %v", err)
+		}
 	case l.Format == "csv" && len(f.Columns) == 0 && f.Position == 0 && f.Default == "":
-		return bad(": needs columns, position or default")
+		return bad(": needs columns, position, expr or default")
 	case l.Format == "csv" && l.CSV.NoHeader && len(f.Columns) > 0:
 		return bad(": columns need a header row; use position")
 	case l.Format == "fixed" && (f.Start < 1 || f.Length < 1) && f.Default == "":

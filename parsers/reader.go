@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/expr-lang/expr/vm"
+
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
@@ -91,6 +93,7 @@ type slot struct {
 	set   setter
 	total *big.Rat // running sum when a control total needs it
 	dates []dateFormat
+	prog  *vm.Program // a derived field's expression (derive.go)
 }
 
 // mapper turns raw values into records, shared by every format.
@@ -115,6 +118,12 @@ type mapper struct {
 	reuse bool
 	cur   *Row
 	lim   Limits
+	// header, needCols and rowCols serve derived fields (columns):
+	// needCols, when set, are the columns the expressions name.
+	header   []string
+	needCols map[int]bool
+	rowCols  map[string]string
+	vm       vm.VM
 }
 
 func newMapper(l *Layout, reuse bool, lim Limits) *mapper {
@@ -134,6 +143,22 @@ func (m *mapper) addSlot(name string, col int) {
 	m.failed = append(m.failed, false)
 }
 
+// columns is a row as a derived field's expression sees it: each header
+// column's value, trimmed. It is built only for layouts with derived
+// fields, once per row.
+func (m *mapper) columns(rec []string) map[string]string {
+	if m.rowCols == nil {
+		m.rowCols = make(map[string]string, len(m.header))
+	}
+	clear(m.rowCols)
+	for i, h := range m.header {
+		if i < len(rec) && (m.needCols == nil || m.needCols[i]) {
+			m.rowCols[strings.TrimSpace(h)] = strings.TrimSpace(rec[i])
+		}
+	}
+	return m.rowCols
+}
+
 // Rows returns the number of detail rows read so far.
 func (m *mapper) Rows() int { return m.rows }
 
@@ -149,6 +174,15 @@ func (m *mapper) row(line int, rec []string) *Row {
 		raw := ""
 		if s.col >= 0 && s.col < len(rec) {
 			raw = rec[s.col]
+		}
+		if s.prog != nil {
+			var err error
+			if raw, err = derive(&m.vm, s.prog, m.columns(rec)); err != nil {
+				row.Errors = append(row.Errors, schema.FieldError{Field: s.name, Code: schema.ECodeExpr,
+					Message: s.name + ": the layout's expression failed on this row: " + err.Error()})
+				m.failed[i] = true
+				continue
+			}
 		}
 		if checkU8 && !utf8.ValidString(raw) {
 			row.Errors = append(row.Errors, schema.FieldError{Field: s.name, Code: schema.ECodeEncoding,

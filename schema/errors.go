@@ -114,6 +114,7 @@ const (
 	ECodeFileGone        = "E_FILE_GONE"
 	ECodeTooLarge        = "E_TOO_LARGE"
 	ECodeQuarantined     = "E_QUARANTINED"
+	ECodeExpr            = "E_EXPR"
 )
 
 // CatalogEntry describes an error code for the people who must act on it.
@@ -162,6 +163,7 @@ var Catalog = map[string]CatalogEntry{
 	ECodeFileGone:        {Title: "The file's bytes are no longer kept", Fix: "Kept files are pruned after file_retention; ask the sender for the file again."},
 	ECodeTooLarge:        {Title: "File, line or value is larger than the limits allow", Fix: "A census export has lines of at most a few kilobytes: check that the right file was sent, that it is not corrupt and that its quotes are balanced. If the file is genuine, raise max_line_bytes, max_field_bytes, max_columns or max_decoded_bytes in the server's configuration and replay it."},
 	ECodeQuarantined:     {Title: "File was quarantined after its ingest failed repeatedly or stopped the server", Fix: "The file is kept in the connection's quarantine/ directory and is not taken again by itself. Check that it is the export you expect (not corrupt, not a different file type); send a corrected file, or replay this one (files replay ID) once the cause is fixed."},
+	ECodeExpr:            {Title: "A derived field's expression failed", Fix: "The layout computes this field from other columns (expr) and the expression did not work on this row: check the columns it reads are present and hold what it expects, or correct the expression in the layout."},
 	ECodeInvalidMax:      {Title: "Too many invalid rows", Fix: "Most rows failed validation, which usually means a wrong layout or a broken export; fix the listed errors or the layout and resend."},
 }
 
