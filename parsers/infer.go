@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -212,6 +213,21 @@ func checkValues(c *Column, f *Field, vals []string) {
 			}
 		}
 		sort.Strings(c.Unmapped)
+	case f.Type == "money" || f.Type == "decimal" || f.Type == "int":
+		bad, comma := 0, 0
+		for _, v := range vals {
+			if decimalComma.MatchString(v) {
+				comma++
+			} else if _, fe := f.convertWith(c.Field, v, nil); fe != nil {
+				bad++
+			}
+		}
+		if comma > 0 {
+			c.Notes = append(c.Notes, fmt.Sprintf("%d of %d values are written with a decimal comma (85.000,00): derive the field with an expression that swaps the separators", comma, len(vals)))
+		}
+		if bad > 0 {
+			c.Notes = append(c.Notes, fmt.Sprintf("%d of %d values are not numbers", bad, len(vals)))
+		}
 	case c.Field == "ssn" || c.Field == "work_email" || c.Field == "personal_email":
 		bad := 0
 		for _, v := range vals {
@@ -224,6 +240,10 @@ func checkValues(c *Column, f *Field, vals []string) {
 		}
 	}
 }
+
+// decimalComma matches a number written with a decimal comma (and
+// perhaps dots between thousands): 12,50 or 85.000,00.
+var decimalComma = regexp.MustCompile(`^[-$€]?\s*\d{1,3}(\.\d{3})*,\d{1,2}$|^[-$€]?\s*\d+,\d{1,2}$`)
 
 // isNormalized reports whether v is already one of the values the code
 // map produces (an export that writes "active").

@@ -16,6 +16,7 @@ func TestInfer(t *testing.T) {
 		want       map[string]string // header -> field ("" custom)
 		formats    map[string]string // header -> date format
 		unmapped   map[string]string // header -> codes the map lacks
+		notes      map[string]string // header -> a note it must have
 		missing    string
 	}{
 		{
@@ -32,6 +33,13 @@ func TestInfer(t *testing.T) {
 			want:     map[string]string{"Worker ID": "external_id", "Legal First Name": "first_name", "Legal Last Name": "last_name", "Worker Status": "employment_status", "Date of Hire": "hire_date", "Gender": "gender"},
 			formats:  map[string]string{"Date of Hire": "2006-01-02"},
 			unmapped: map[string]string{"Worker Status": "Suspended"},
+		},
+		{
+			name: "money with separators reads; a decimal comma is noted",
+			file: "Employee ID,First Name,Last Name,Status,Annual Salary,Hourly Rate\nE1,A,B,A,\"$85,000.00\",\"12,50\"\n",
+			want: map[string]string{"Employee ID": "external_id", "First Name": "first_name", "Last Name": "last_name", "Status": "employment_status",
+				"Annual Salary": "annual_salary", "Hourly Rate": "hourly_rate"},
+			notes: map[string]string{"Hourly Rate": "1 of 1 values are written with a decimal comma"},
 		},
 		{
 			name:    "no column for a required field",
@@ -60,6 +68,9 @@ func TestInfer(t *testing.T) {
 				}
 				if u := tt.unmapped[c.Header]; strings.Join(c.Unmapped, ",") != u {
 					t.Errorf("column %q unmapped codes %v, want %q", c.Header, c.Unmapped, u)
+				}
+				if n := tt.notes[c.Header]; !strings.Contains(strings.Join(c.Notes, "; "), n) || n == "" && len(c.Notes) > 0 {
+					t.Errorf("column %q notes %v, want %q", c.Header, c.Notes, n)
 				}
 			}
 			if got := strings.Join(p.MissingRequired, ","); got != tt.missing {
