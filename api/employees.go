@@ -102,11 +102,13 @@ func employeeCursor(q schema.EmployeeQuery, e *schema.Employee) string {
 	return e.ID
 }
 
-// employeeView is an employee with its included relations.
+// employeeView is an employee with its included relations: an included
+// relation is always there, an empty array when there is nothing (the
+// pointers tell "not asked for" from "none").
 type employeeView struct {
 	schema.Employee
-	Dependents  []schema.Dependent  `json:"dependents,omitempty"`
-	Enrollments []schema.Enrollment `json:"enrollments,omitempty"`
+	Dependents  *[]schema.Dependent  `json:"dependents,omitempty"`
+	Enrollments *[]schema.Enrollment `json:"enrollments,omitempty"`
 }
 
 func (s *Server) getEmployee(c *gin.Context) {
@@ -126,13 +128,17 @@ func (s *Server) getEmployee(c *gin.Context) {
 		switch strings.TrimSpace(inc) {
 		case "":
 		case "dependents":
-			if view.Dependents, err = s.cfg.Store.Dependents(ctx, tenantID(c), q); err == nil {
-				s.protectDependents(c, view.Dependents)
+			var ds []schema.Dependent
+			if ds, err = s.cfg.Store.Dependents(ctx, tenantID(c), q); err == nil {
+				s.protectDependents(c, ds)
 			}
-			view.Dependents = nonNil(view.Dependents)
+			ds = nonNil(ds)
+			view.Dependents = &ds
 		case "enrollments":
-			view.Enrollments, err = s.cfg.Store.Enrollments(ctx, tenantID(c), q)
-			view.Enrollments = nonNil(view.Enrollments)
+			var ns []schema.Enrollment
+			ns, err = s.cfg.Store.Enrollments(ctx, tenantID(c), q)
+			ns = nonNil(ns)
+			view.Enrollments = &ns
 		default:
 			problem(c, http.StatusBadRequest, "invalid_parameter", "include may list dependents and enrollments")
 			return

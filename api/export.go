@@ -78,8 +78,26 @@ func rowOf(e *schema.Employee) employeeRow {
 		b, _ := json.Marshal(e.CustomFields) // a map of strings: cannot fail
 		r.CustomFields = string(b)
 	}
+	for _, p := range []*string{&r.ExternalID, &r.FirstName, &r.MiddleName, &r.LastName, &r.PreferredName, &r.WorkEmail, &r.PersonalEmail,
+		&r.Phone, &r.Line1, &r.Line2, &r.City, &r.State, &r.PostalCode, &r.Country, &r.TerminationReason, &r.JobTitle, &r.Department,
+		&r.Location, &r.ManagerExternalID, &r.BenefitClass, &r.CustomFields} {
+		*p = neutralize(*p)
+	}
 	return r
 }
+
+// neutralize defuses a cell a spreadsheet would run as a formula (it
+// begins with =, +, -, @, tab or carriage return; OWASP's CSV injection
+// advice): a single quote in front makes it text. Plain numbers, negative
+// ones included, are left as they are.
+func neutralize(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) || plainNumber(s) {
+		return s
+	}
+	return "'" + s
+}
+
+func plainNumber(s string) bool { return schema.ValidDecimal(s) }
 
 // exportEmployees streams every employee matching the filters (from the
 // cursor on) as CSV, a page of rows at a time, written with gocsv.

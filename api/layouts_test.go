@@ -160,3 +160,53 @@ func TestCreateConnectionWithHostKeyFlow(t *testing.T) {
 		t.Fatalf("an unknown kind = %d", r.StatusCode)
 	}
 }
+
+// TestCSVCellsCannotRunAsFormulas: a cell a spreadsheet would run as a
+// formula is exported as text; plain numbers are left alone.
+func TestCSVCellsCannotRunAsFormulas(t *testing.T) {
+	s := storetest.SQLite(t)
+	l := load(t, s, Config{})
+	l.send("census-csv", "Employee ID,First Name,Last Name,DOB,SSN,Status,FT/PT,Department,Location,Hire Date,Term Date,Job Title\n"+
+		"E1,\"=HYPERLINK(\"\"http://x\"\")\",L,1985-12-10,123-45-6789,A,FT,+cmd|' /C calc'!A0,Chicago,2020-01-06,,@SUM(1)\n"+
+		"E2,Bob,S,1970-01-02,234-56-7890,T,PT,Ops,Joliet,2010-03-01,2026-10-31,-Lead\n"+
+		"E3,Cy,L,1990-05-05,,A,FT,Eng,Remote,2024-02-01,,\n")
+	req, _ := http.NewRequest("GET", l.url+"/v1/employees?format=csv", nil)
+	req.Header.Set("Authorization", "Bearer "+l.key(l.tenant.ID, "read"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body bytes.Buffer
+	body.ReadFrom(resp.Body)
+	out := body.String()
+	for _, want := range []string{`'=HYPERLINK(`, `'+cmd|`, `'@SUM(1)`, `'-Lead`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("export lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, ",=HYPERLINK") || strings.Contains(out, `,"=HYPERLINK`) {
+		t.Fatalf("a formula left runnable:\n%s", out)
+	}
+	if neutralize("-12.50") != "-12.50" || neutralize("=1+1") != "'=1+1" || neutralize("\tx") != "'\tx" {
+		t.Fatal("neutralize")
+	}
+}
+
+// TestIncludedRelationsAreArrays: include=dependents,enrollments always
+// returns the keys, empty arrays when there is nothing.
+func TestIncludedRelationsAreArrays(t *testing.T) {
+	s := storetest.SQLite(t)
+	e := newEnv(t, s)
+	tn, key := e.tenant("acme", 1, "read")
+	es, _ := s.Employees(context.Background(), tn.ID, schema.EmployeeQuery{Limit: 1})
+	var raw map[string]json.RawMessage
+	if r := e.get("/v1/employees/"+es[0].ID+"?include=dependents,enrollments", key, &raw); r.StatusCode != 200 ||
+		string(raw["dependents"]) != "[]" || string(raw["enrollments"]) != "[]" {
+		t.Fatalf("include = %d dependents %s enrollments %s", r.StatusCode, raw["dependents"], raw["enrollments"])
+	}
+	raw = nil
+	if e.get("/v1/employees/"+es[0].ID, key, &raw); raw["dependents"] != nil {
+		t.Fatal("dependents without include")
+	}
+}

@@ -213,7 +213,7 @@ func (d *Dispatcher) attempt(ctx context.Context, ep *schema.WebhookEndpoint, ev
 	if err != nil {
 		del.Status, del.Error = "failed", err.Error()
 	}
-	if rerr := d.cfg.Store.RecordDelivery(ctx, &del); rerr != nil {
+	if rerr := d.recordDelivery(ctx, &del); rerr != nil {
 		d.cfg.Logger.ErrorContext(ctx, "webhook delivery log failed", "error", rerr)
 	}
 	if d.cfg.Observe != nil {
@@ -285,8 +285,29 @@ func (d *Dispatcher) Replay(ctx context.Context, ep schema.WebhookEndpoint, ev s
 	if err != nil {
 		del.Status, del.Error = "failed", err.Error()
 	}
-	if rerr := d.cfg.Store.RecordDelivery(ctx, &del); rerr != nil {
+	if rerr := d.recordDelivery(ctx, &del); rerr != nil {
 		return del, rerr
 	}
 	return del, err
+}
+
+// recordDelivery writes a delivery to the log, retrying for up to a
+// minute: the delivery happened, and the log must say so even while the
+// embedded store is busy with a long ingest (its write lock outlasts one
+// busy timeout).
+func (d *Dispatcher) recordDelivery(ctx context.Context, del *schema.WebhookDelivery) error {
+	wait := 500 * time.Millisecond
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := d.cfg.Store.RecordDelivery(ctx, del)
+		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 8*time.Second)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -364,4 +365,39 @@ func TestHiresOfALoadDeliveredOnce(t *testing.T) {
 			t.Fatalf("received %d (bad signatures %d), want the feed's %d hires, in order, once", len(ids), bad, hires)
 		}
 	})
+}
+
+// busyLog refuses the first writes to the delivery log, as an embedded
+// store whose write lock an ingest holds does.
+type busyLog struct {
+	schema.Store
+	refuse int
+}
+
+func (b *busyLog) RecordDelivery(ctx context.Context, d *schema.WebhookDelivery) error {
+	if b.refuse > 0 {
+		b.refuse--
+		return errors.New("database is locked (SQLITE_BUSY)")
+	}
+	return b.Store.RecordDelivery(ctx, d)
+}
+
+// TestDeliveryLogSurvivesABusyStore: a delivery whose log write is
+// refused for a while is still in the log.
+func TestDeliveryLogSurvivesABusyStore(t *testing.T) {
+	s := storetest.SQLite(t)
+	f := setup(t, s, nil)
+	busy := &busyLog{Store: s, refuse: 2}
+	d, err := New(Config{Store: busy, AllowPrivate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := f.emit(t, "employee.updated")
+	if n, err := d.DeliverDue(context.Background()); err != nil || n != 1 {
+		t.Fatalf("delivered %d, %v", n, err)
+	}
+	dels, _ := s.WebhookDeliveries(context.Background(), f.ep.TenantID, schema.ListQuery{Limit: 10})
+	if len(dels) != 1 || dels[0].EventID != ev.ID || dels[0].Status != "succeeded" {
+		t.Fatalf("delivery log = %+v", dels)
+	}
 }
