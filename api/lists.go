@@ -274,13 +274,13 @@ func (s *Server) listDropboxAccounts(c *gin.Context) {
 		ConnectionID string    `json:"connection_id"`
 		Password     bool      `json:"password"`
 		Keys         int       `json:"authorized_keys"`
-		CanList      bool      `json:"can_list"`
+		Rights       []string  `json:"rights"`
 		MaxBytes     int64     `json:"max_bytes"`
 		CreatedAt    time.Time `json:"created_at"`
 	}
 	out := make([]view, len(as))
 	for i, a := range as {
-		out[i] = view{a.Username, a.ConnectionID, len(a.PasswordHash) > 0, len(bridge.ParseAuthorizedKeys(a.AuthorizedKeys)), a.CanList, a.MaxBytes, a.CreatedAt}
+		out[i] = view{a.Username, a.ConnectionID, len(a.PasswordHash) > 0, len(bridge.ParseAuthorizedKeys(a.AuthorizedKeys)), a.Rights, a.MaxBytes, a.CreatedAt}
 	}
 	c.JSON(http.StatusOK, gin.H{"data": out})
 }

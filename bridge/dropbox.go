@@ -41,7 +41,8 @@ func (x *Inbox) DropboxServer(hostKey ssh.Signer, log *slog.Logger) (*sftpd.Serv
 				return sftpd.Account{}, false
 			}
 			return sftpd.Account{User: a.Username, PasswordHash: a.PasswordHash, AuthorizedKeys: ParseAuthorizedKeys(a.AuthorizedKeys),
-				Root: root, UploadOnly: !a.CanList, MaxBytes: a.MaxBytes, Tag: a.ConnectionID}, true
+				Root: root, NoList: !a.Can(schema.RightList), NoRead: !a.Can(schema.RightRead), NoDelete: !a.Can(schema.RightDelete),
+				MaxBytes: a.MaxBytes, Tag: a.ConnectionID}, true
 		},
 	})
 }

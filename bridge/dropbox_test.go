@@ -149,7 +149,7 @@ func TestDropboxUploadIsIngested(t *testing.T) {
 
 func TestDropboxLimitsAndLockout(t *testing.T) {
 	s := openSQLite(t)
-	d := startDropbox(t, s, schema.DropboxAccount{Username: "hr", MaxBytes: 100, CanList: true}, "s3cret")
+	d := startDropbox(t, s, schema.DropboxAccount{Username: "hr", MaxBytes: 100, Rights: []string{"list", "read", "delete"}}, "s3cret")
 	c, err := d.client(t, "hr", ssh.Password("s3cret"))
 	if err != nil {
 		t.Fatal(err)

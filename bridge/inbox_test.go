@@ -23,7 +23,7 @@ import (
 // failures the client sees, and nothing of them is applied or kept.
 func TestRefusedOrDroppedUploadAppliesNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s schema.Store) {
-		d := startDropbox(t, s, schema.DropboxAccount{Username: "hr", MaxBytes: 2000, CanList: true}, "s3cret")
+		d := startDropbox(t, s, schema.DropboxAccount{Username: "hr", MaxBytes: 2000, Rights: []string{"list", "read", "delete"}}, "s3cret")
 		c, err := d.client(t, "hr", ssh.Password("s3cret"))
 		if err != nil {
 			t.Fatal(err)

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -242,6 +243,34 @@ type AuditQuery struct {
 	Limit  int
 }
 
+// Drop box rights.
+const (
+	RightUpload = "upload"
+	RightList   = "list"
+	RightRead   = "read"
+	RightDelete = "delete"
+)
+
+// DropboxRights are the rights a drop box login may have.
+var DropboxRights = []string{RightUpload, RightList, RightRead, RightDelete}
+
+// RightsText is rights as stored: upload first, then the others the login
+// has, in DropboxRights order.
+func RightsText(rights []string) string {
+	out := []string{RightUpload}
+	for _, r := range DropboxRights[1:] {
+		if contains(rights, r) {
+			out = append(out, r)
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// Can reports whether the login has a right.
+func (a DropboxAccount) Can(right string) bool {
+	return right == RightUpload || contains(a.Rights, right)
+}
+
 // DropboxAccount is a login to hrisbridge's own SFTP drop box. Files it
 // uploads enter the pipeline as deliveries of its connection.
 type DropboxAccount struct {
@@ -253,8 +282,10 @@ type DropboxAccount struct {
 	PasswordHash []byte `json:"-"`
 	// AuthorizedKeys holds OpenSSH authorized_keys lines.
 	AuthorizedKeys string `json:"authorized_keys,omitempty"`
-	// CanList lets the account list its inbox; otherwise it may only upload.
-	CanList bool `json:"can_list"`
+	// Rights are what the login may do in its inbox: upload (always),
+	// list, read (download) and delete. Inbox files hold SSNs: a login
+	// is upload-only unless given more.
+	Rights []string `json:"rights"`
 	// MaxBytes caps one upload; 0 means the server's limit.
 	MaxBytes  int64     `json:"max_bytes"`
 	CreatedAt time.Time `json:"created_at"`

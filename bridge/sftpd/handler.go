@@ -31,7 +31,7 @@ func rel(p string) string {
 }
 
 func (h *handler) Fileread(r *sftp.Request) (io.ReaderAt, error) {
-	if h.acct.UploadOnly {
+	if h.acct.UploadOnly || h.acct.NoRead {
 		return nil, sftp.ErrSSHFxPermissionDenied
 	}
 	f, err := h.root.Open(rel(r.Filepath))
@@ -168,7 +168,7 @@ func (h *handler) Filecmd(r *sftp.Request) error {
 	if h.acct.ReadOnly && r.Method != "Setstat" {
 		return sftp.ErrSSHFxPermissionDenied
 	}
-	if h.acct.UploadOnly && (r.Method == "Remove" || r.Method == "Rmdir") {
+	if (h.acct.UploadOnly || h.acct.NoDelete) && (r.Method == "Remove" || r.Method == "Rmdir") {
 		return sftp.ErrSSHFxPermissionDenied // a drop box keeps what it got
 	}
 	p := rel(r.Filepath)
@@ -209,7 +209,7 @@ func (h *handler) Filelist(r *sftp.Request) (sftp.ListerAt, error) {
 	p := rel(r.Filepath)
 	switch r.Method {
 	case "List":
-		if h.acct.UploadOnly {
+		if h.acct.UploadOnly || h.acct.NoList {
 			return nil, sftp.ErrSSHFxPermissionDenied
 		}
 		d, err := h.root.Open(p)

@@ -34,9 +34,13 @@ type Account struct {
 	Root string
 	// ReadOnly refuses writes, renames and removals.
 	ReadOnly bool
-	// UploadOnly refuses listing and reading: the account can only drop
-	// files (and stat what it uploads).
+	// UploadOnly refuses listing, reading and removing: the account can
+	// only drop files (and stat what it uploads), unless NoList, NoRead
+	// and NoDelete say otherwise right by right.
 	UploadOnly bool
+	// NoList, NoRead and NoDelete refuse one right each: a drop box
+	// login's rights are the ones not refused (see bridge.DropboxServer).
+	NoList, NoRead, NoDelete bool
 	// MaxBytes caps one file; 0 means no cap.
 	MaxBytes int64
 	// Tag is the caller's, handed back to Uploaded (a connection id).

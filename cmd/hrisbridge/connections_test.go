@@ -102,7 +102,7 @@ func TestConnectionsUpdateDeleteAndDropbox(t *testing.T) {
 	if _, err := runCLI(t, "dropbox", "add", "--tenant", "acme", "--connection", "uploads", "--user", "hr1", "--password-file", pw); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := runCLI(t, "dropbox", "update", "--tenant", "acme", "hr1", "--max-bytes", "1000", "--can-list"); err != nil || !strings.Contains(out, "updated") {
+	if out, err := runCLI(t, "dropbox", "update", "--tenant", "acme", "hr1", "--max-bytes", "1000", "--rights", "upload,list"); err != nil || !strings.Contains(out, "updated") {
 		t.Fatalf("dropbox update = %v %s", err, out)
 	}
 	out, _ = runCLI(t, "dropbox", "list", "--tenant", "acme")

@@ -129,7 +129,7 @@ func demoDropbox(ctx context.Context, a *app, tenantID string) (schema.Connectio
 	if err != nil {
 		return conn, "", err
 	}
-	acct := schema.DropboxAccount{TenantID: tenantID, ConnectionID: conn.ID, Username: "hr-admin", PasswordHash: hash, CanList: true}
+	acct := schema.DropboxAccount{TenantID: tenantID, ConnectionID: conn.ID, Username: "hr-admin", PasswordHash: hash, Rights: []string{schema.RightList}}
 	return conn, password, a.store.CreateDropboxAccount(ctx, &acct)
 }
 

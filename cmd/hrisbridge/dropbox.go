@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -26,14 +27,14 @@ func cmdDropbox(ctx context.Context, args []string, out io.Writer) error {
 	user := fs.String("user", "", "SFTP user name (unique across tenants)")
 	pwFile := fs.String("password-file", "", "file holding the password (stored as bcrypt)")
 	keysFile := fs.String("authorized-keys", "", "OpenSSH authorized_keys file")
-	canList := fs.Bool("can-list", false, "let the account list its inbox (default: upload only)")
+	rights := fs.String("rights", "upload", "what the login may do in its inbox, comma-separated: upload, list, read (download), delete; inbox files hold SSNs")
 	maxBytes := fs.Int64("max-bytes", 0, "cap on one upload (0: none)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	const usage = "usage: hrisbridge dropbox add --tenant SLUG --connection NAME --user USER (--password-file F | --authorized-keys F) [--can-list] [--max-bytes N] [--layout L]" +
-		" | dropbox list --tenant SLUG | dropbox update --tenant SLUG USER [--password-file F] [--authorized-keys F] [--can-list=BOOL] [--max-bytes N] | dropbox delete --tenant SLUG USER"
+	const usage = "usage: hrisbridge dropbox add --tenant SLUG --connection NAME --user USER (--password-file F | --authorized-keys F) [--rights upload,list,read,delete] [--max-bytes N] [--layout L]" +
+		" | dropbox list --tenant SLUG | dropbox update --tenant SLUG USER [--password-file F] [--authorized-keys F] [--rights R] [--max-bytes N] | dropbox delete --tenant SLUG USER"
 	switch {
 	case *tenant == "":
 		return usageError{usage}
@@ -45,7 +46,11 @@ func cmdDropbox(ctx context.Context, args []string, out io.Writer) error {
 	if len(pos) != 1 || pos[0] != "add" || *connection == "" || *user == "" || (*pwFile == "" && *keysFile == "") {
 		return usageError{usage}
 	}
-	acct := schema.DropboxAccount{Username: *user, CanList: *canList, MaxBytes: *maxBytes}
+	rs, err := parseRights(*rights)
+	if err != nil {
+		return err
+	}
+	acct := schema.DropboxAccount{Username: *user, Rights: rs, MaxBytes: *maxBytes}
 	if *pwFile != "" {
 		b, err := os.ReadFile(*pwFile)
 		if err != nil {
@@ -110,10 +115,10 @@ func listDropbox(ctx context.Context, config, slug string, out io.Writer) error 
 		}
 	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "USER\tCONNECTION\tPASSWORD\tKEYS\tCAN LIST\tMAX BYTES\tCREATED")
+	fmt.Fprintln(w, "USER\tCONNECTION\tPASSWORD\tKEYS\tRIGHTS\tMAX BYTES\tCREATED")
 	for _, x := range as {
-		fmt.Fprintf(w, "%s\t%s\t%v\t%d\t%v\t%d\t%s\n", x.Username, names[x.ConnectionID], len(x.PasswordHash) > 0,
-			len(bridge.ParseAuthorizedKeys(x.AuthorizedKeys)), x.CanList, x.MaxBytes, x.CreatedAt.UTC().Format("2006-01-02 15:04"))
+		fmt.Fprintf(w, "%s\t%s\t%v\t%d\t%s\t%d\t%s\n", x.Username, names[x.ConnectionID], len(x.PasswordHash) > 0,
+			len(bridge.ParseAuthorizedKeys(x.AuthorizedKeys)), schema.RightsText(x.Rights), x.MaxBytes, x.CreatedAt.UTC().Format("2006-01-02 15:04"))
 	}
 	return w.Flush()
 }
@@ -160,8 +165,8 @@ func changeDropbox(ctx context.Context, config, slug, verb, user string, fs *fla
 				}
 				acct.AuthorizedKeys = string(b)
 			}
-		case "can-list":
-			acct.CanList = v == "true"
+		case "rights":
+			acct.Rights, err = parseRights(v)
 		case "max-bytes":
 			acct.MaxBytes, err = strconv.ParseInt(v, 10, 64)
 		case "tenant", "config":
@@ -175,7 +180,7 @@ func changeDropbox(ctx context.Context, config, slug, verb, user string, fs *fla
 		return err
 	}
 	if !changed {
-		return usageError{"dropbox update: give what to change (--password-file, --authorized-keys, --can-list, --max-bytes)"}
+		return usageError{"dropbox update: give what to change (--password-file, --authorized-keys, --rights, --max-bytes)"}
 	}
 	if err := a.store.UpdateDropboxAccount(ctx, &acct); err != nil {
 		return err
@@ -183,4 +188,17 @@ func changeDropbox(ctx context.Context, config, slug, verb, user string, fs *fla
 	a.audit(ctx, t.ID, "dropbox.update", user)
 	fmt.Fprintf(out, "updated drop box user %s\n", user)
 	return nil
+}
+
+// parseRights reads --rights: upload is always granted.
+func parseRights(s string) ([]string, error) {
+	var out []string
+	for _, r := range strings.Split(s, ",") {
+		r = strings.TrimSpace(r)
+		if !slices.Contains(schema.DropboxRights, r) {
+			return nil, usageError{fmt.Sprintf("--rights: %q is not one of upload, list, read, delete", r)}
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -12,16 +13,18 @@ import (
 // CreateDropboxAccount stores a drop box login.
 func (s *Store) CreateDropboxAccount(ctx context.Context, a *schema.DropboxAccount) error {
 	a.ID, a.CreatedAt = codec.NewID(), now()
-	_, err := s.pool.Exec(ctx, `INSERT INTO dropbox_accounts (id, tenant_id, connection_id, username, password_hash, authorized_keys, can_list, max_bytes, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.ID, a.TenantID, a.ConnectionID, a.Username, a.PasswordHash, a.AuthorizedKeys, a.CanList, a.MaxBytes, a.CreatedAt)
+	_, err := s.pool.Exec(ctx, `INSERT INTO dropbox_accounts (id, tenant_id, connection_id, username, password_hash, authorized_keys, rights, max_bytes, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.ID, a.TenantID, a.ConnectionID, a.Username, a.PasswordHash, a.AuthorizedKeys, schema.RightsText(a.Rights), a.MaxBytes, a.CreatedAt)
 	return interpret(err)
 }
 
-const selectDropbox = `SELECT id, tenant_id, connection_id, username, password_hash, authorized_keys, can_list, max_bytes, created_at FROM dropbox_accounts`
+const selectDropbox = `SELECT id, tenant_id, connection_id, username, password_hash, authorized_keys, rights, max_bytes, created_at FROM dropbox_accounts`
 
 func scanDropbox(r pgx.CollectableRow) (schema.DropboxAccount, error) {
 	var a schema.DropboxAccount
-	err := r.Scan(&a.ID, &a.TenantID, &a.ConnectionID, &a.Username, &a.PasswordHash, &a.AuthorizedKeys, &a.CanList, &a.MaxBytes, &a.CreatedAt)
+	var rights string
+	err := r.Scan(&a.ID, &a.TenantID, &a.ConnectionID, &a.Username, &a.PasswordHash, &a.AuthorizedKeys, &rights, &a.MaxBytes, &a.CreatedAt)
+	a.Rights = strings.Split(rights, ",")
 	return a, err
 }
 
@@ -41,8 +44,8 @@ func (s *Store) DropboxAccounts(ctx context.Context, tenantID string) ([]schema.
 
 // UpdateDropboxAccount replaces a login's credentials and limits.
 func (s *Store) UpdateDropboxAccount(ctx context.Context, a *schema.DropboxAccount) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE dropbox_accounts SET password_hash = $3, authorized_keys = $4, can_list = $5, max_bytes = $6
-WHERE tenant_id::text = $1 AND username = $2`, a.TenantID, a.Username, a.PasswordHash, a.AuthorizedKeys, a.CanList, a.MaxBytes)
+	tag, err := s.pool.Exec(ctx, `UPDATE dropbox_accounts SET password_hash = $3, authorized_keys = $4, rights = $5, max_bytes = $6
+WHERE tenant_id::text = $1 AND username = $2`, a.TenantID, a.Username, a.PasswordHash, a.AuthorizedKeys, schema.RightsText(a.Rights), a.MaxBytes)
 	if err == nil && tag.RowsAffected() == 0 {
 		return schema.ErrNotFound
 	}

@@ -238,6 +238,7 @@ ALTER TABLE enrollments ADD CONSTRAINT enrollments_tenant_id_employee_id_fkey FO
 ALTER TABLE files DROP COLUMN mapped, DROP COLUMN read_as;
 ALTER TABLE api_keys DROP COLUMN expires_at;
 ALTER TABLE connections DROP COLUMN deleted_at;
+ALTER TABLE dropbox_accounts DROP COLUMN rights;
 DELETE FROM schema_migrations WHERE version >= 11`); err != nil {
 		t.Fatal(err)
 	}

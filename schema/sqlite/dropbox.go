@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"strings"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
@@ -10,16 +11,18 @@ import (
 // CreateDropboxAccount stores a drop box login.
 func (s *Store) CreateDropboxAccount(ctx context.Context, a *schema.DropboxAccount) error {
 	a.ID, a.CreatedAt = codec.NewID(), now()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO dropbox_accounts (id, tenant_id, connection_id, username, password_hash, authorized_keys, can_list, max_bytes, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.TenantID, a.ConnectionID, a.Username, a.PasswordHash, a.AuthorizedKeys, a.CanList, a.MaxBytes, ts(a.CreatedAt))
+	_, err := s.db.ExecContext(ctx, `INSERT INTO dropbox_accounts (id, tenant_id, connection_id, username, password_hash, authorized_keys, rights, max_bytes, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.TenantID, a.ConnectionID, a.Username, a.PasswordHash, a.AuthorizedKeys, schema.RightsText(a.Rights), a.MaxBytes, ts(a.CreatedAt))
 	return interpret(err)
 }
 
-const selectDropbox = `SELECT id, tenant_id, connection_id, username, password_hash, authorized_keys, can_list, max_bytes, created_at FROM dropbox_accounts`
+const selectDropbox = `SELECT id, tenant_id, connection_id, username, password_hash, authorized_keys, rights, max_bytes, created_at FROM dropbox_accounts`
 
 func scanDropbox(r scanner) (schema.DropboxAccount, error) {
 	var a schema.DropboxAccount
-	err := r.Scan(&a.ID, &a.TenantID, &a.ConnectionID, &a.Username, &a.PasswordHash, &a.AuthorizedKeys, &a.CanList, &a.MaxBytes, timeCol{&a.CreatedAt})
+	var rights string
+	err := r.Scan(&a.ID, &a.TenantID, &a.ConnectionID, &a.Username, &a.PasswordHash, &a.AuthorizedKeys, &rights, &a.MaxBytes, timeCol{&a.CreatedAt})
+	a.Rights = strings.Split(rights, ",")
 	return a, err
 }
 
@@ -37,8 +40,8 @@ func (s *Store) DropboxAccounts(ctx context.Context, tenantID string) ([]schema.
 
 // UpdateDropboxAccount replaces a login's credentials and limits.
 func (s *Store) UpdateDropboxAccount(ctx context.Context, a *schema.DropboxAccount) error {
-	ok, err := affected(s.db.ExecContext(ctx, `UPDATE dropbox_accounts SET password_hash = ?, authorized_keys = ?, can_list = ?, max_bytes = ?
-WHERE tenant_id = ? AND username = ?`, a.PasswordHash, a.AuthorizedKeys, a.CanList, a.MaxBytes, a.TenantID, a.Username))
+	ok, err := affected(s.db.ExecContext(ctx, `UPDATE dropbox_accounts SET password_hash = ?, authorized_keys = ?, rights = ?, max_bytes = ?
+WHERE tenant_id = ? AND username = ?`, a.PasswordHash, a.AuthorizedKeys, schema.RightsText(a.Rights), a.MaxBytes, a.TenantID, a.Username))
 	if err == nil && !ok {
 		err = schema.ErrNotFound
 	}

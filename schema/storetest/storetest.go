@@ -648,12 +648,12 @@ func testDropbox(t *testing.T, s schema.Store) {
 	tn := mustTenant(t, s)
 	conn := mustConnection(t, s, tn.ID)
 	a := schema.DropboxAccount{TenantID: tn.ID, ConnectionID: conn.ID, Username: unique("hr"), PasswordHash: []byte("$2a$..."),
-		AuthorizedKeys: "ssh-ed25519 AAAA", CanList: true, MaxBytes: 1 << 20}
+		AuthorizedKeys: "ssh-ed25519 AAAA", Rights: []string{"delete", "list"}, MaxBytes: 1 << 20}
 	if err := s.CreateDropboxAccount(ctx, &a); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.DropboxAccount(ctx, a.Username)
-	if err != nil || got.ID != a.ID || got.ConnectionID != conn.ID || !got.CanList || got.MaxBytes != 1<<20 || string(got.PasswordHash) != "$2a$..." {
+	if err != nil || got.ID != a.ID || got.ConnectionID != conn.ID || strings.Join(got.Rights, ",") != "upload,list,delete" || got.Can("read") || got.MaxBytes != 1<<20 || string(got.PasswordHash) != "$2a$..." {
 		t.Fatalf("DropboxAccount = %+v, %v", got, err)
 	}
 	dup := a
@@ -670,11 +670,11 @@ func testDropbox(t *testing.T, s schema.Store) {
 	if as, _ := s.DropboxAccounts(ctx, other.ID); len(as) != 0 {
 		t.Fatalf("another tenant lists %d logins", len(as))
 	}
-	a.PasswordHash, a.CanList, a.MaxBytes = []byte("$2a$new"), false, 5
+	a.PasswordHash, a.Rights, a.MaxBytes = []byte("$2a$new"), nil, 5
 	if err := s.UpdateDropboxAccount(ctx, &a); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.DropboxAccount(ctx, a.Username); string(got.PasswordHash) != "$2a$new" || got.CanList || got.MaxBytes != 5 {
+	if got, _ := s.DropboxAccount(ctx, a.Username); string(got.PasswordHash) != "$2a$new" || strings.Join(got.Rights, ",") != "upload" || got.MaxBytes != 5 {
 		t.Fatalf("updated login = %+v", got)
 	}
 	if err := s.DeleteDropboxAccount(ctx, other.ID, a.Username); !errors.Is(err, schema.ErrNotFound) {
