@@ -67,7 +67,7 @@ func (s *Server) listKeys(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"data": keys})
+	c.JSON(http.StatusOK, gin.H{"data": nonNil(keys), "next_cursor": nil})
 }
 
 // createKey makes a key for the request's tenant. Admin keys, which span

@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -208,5 +210,63 @@ func TestIncludedRelationsAreArrays(t *testing.T) {
 	raw = nil
 	if e.get("/v1/employees/"+es[0].ID, key, &raw); raw["dependents"] != nil {
 		t.Fatal("dependents without include")
+	}
+}
+
+// TestEveryListHasOneEnvelope: every list route of the table answers
+// {"data": [...], "next_cursor": ...}, an array even when empty.
+func TestEveryListHasOneEnvelope(t *testing.T) {
+	s := storetest.SQLite(t)
+	l := load(t, s, Config{})
+	admin := l.key(l.tenant.ID, "admin")
+	srv, _ := New(Config{Store: s})
+	n := 0
+	for _, rt := range srv.table() {
+		if rt.method != "GET" || strings.Contains(rt.path, ":") || !strings.HasPrefix(rt.path, "/v1/") {
+			continue
+		}
+		var raw map[string]json.RawMessage
+		path := rt.path
+		if r := l.get(path, admin, &raw); r.StatusCode != 200 {
+			t.Errorf("GET %s = %d", path, r.StatusCode)
+			continue
+		}
+		if len(raw["data"]) == 0 || raw["data"][0] != '[' {
+			t.Errorf("GET %s: data is %s, want an array", path, raw["data"])
+		}
+		if _, ok := raw["next_cursor"]; !ok {
+			t.Errorf("GET %s has no next_cursor", path)
+		}
+		n++
+	}
+	if n < 12 {
+		t.Fatalf("checked %d list routes", n)
+	}
+}
+
+// TestMetricRoutesUseTheDocumentsPaths: requests are observed under the
+// OpenAPI document's path form, /v1/files/{id}.
+func TestMetricRoutesUseTheDocumentsPaths(t *testing.T) {
+	s := storetest.SQLite(t)
+	var mu sync.Mutex
+	var routes []string
+	e := newEnvWith(t, s, Config{ObserveRequest: func(method, route string, status int, d time.Duration) {
+		mu.Lock()
+		routes = append(routes, route)
+		mu.Unlock()
+	}})
+	_, key := e.tenant("acme", 0, "read")
+	e.get("/v1/files/nope", key, nil)
+	e.get("/v1/no-such-route", key, nil)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		got := strings.Join(routes, " ")
+		mu.Unlock()
+		if got == "/v1/files/{id} unmatched" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("observed routes %q", got)
+		}
 	}
 }

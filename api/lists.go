@@ -139,7 +139,7 @@ func (s *Server) fileErrors(c *gin.Context) {
 	for i, e := range errs {
 		out[i] = withFix{e, schema.Catalog[e.Code].Fix}
 	}
-	c.JSON(http.StatusOK, gin.H{"data": out})
+	c.JSON(http.StatusOK, gin.H{"data": nonNil(out), "next_cursor": nil})
 }
 
 // Released is a released held file's outcome: the file it applied as,
@@ -282,7 +282,7 @@ func (s *Server) listDropboxAccounts(c *gin.Context) {
 	for i, a := range as {
 		out[i] = view{a.Username, a.ConnectionID, len(a.PasswordHash) > 0, len(bridge.ParseAuthorizedKeys(a.AuthorizedKeys)), a.Rights, a.MaxBytes, a.CreatedAt}
 	}
-	c.JSON(http.StatusOK, gin.H{"data": out})
+	c.JSON(http.StatusOK, gin.H{"data": nonNil(out), "next_cursor": nil})
 }
 
 func (s *Server) deleteDropboxAccount(c *gin.Context) {

@@ -155,5 +155,5 @@ func (s *Server) listErrors(c *gin.Context) {
 	for _, code := range schema.CatalogCodes() {
 		out = append(out, schema.Catalog[code])
 	}
-	c.JSON(http.StatusOK, gin.H{"data": out})
+	c.JSON(http.StatusOK, gin.H{"data": nonNil(out), "next_cursor": nil})
 }

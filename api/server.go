@@ -106,7 +106,7 @@ func (s *Server) requestID(c *gin.Context) {
 	start := time.Now()
 	c.Next()
 	if s.cfg.ObserveRequest != nil {
-		route := c.FullPath()
+		route := openAPIPath(c.FullPath()) // the document's form: /v1/files/{id}
 		if route == "" {
 			route = "unmatched"
 		}

@@ -26,17 +26,17 @@ type metrics struct {
 func newMetrics() *metrics {
 	m := &metrics{reg: prometheus.NewRegistry(),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hrisbridge_sync_runs_total",
-			Help: "Sync runs by trigger and outcome."}, []string{"trigger", "status"}),
+			Help: "Finished sync runs by trigger (scheduled, window, window_close, catch_up, manual, replay, upload, cli) and status (succeeded, failed, retrying)."}, []string{"trigger", "status"}),
 		files: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hrisbridge_files_total",
-			Help: "Received files by layout and status (applied, applied_with_errors, rejected, held, duplicate)."}, []string{"layout", "status"}),
+			Help: "Received files by layout (a layout name) and status (applied, applied_with_errors, rejected, held, duplicate)."}, []string{"layout", "status"}),
 		rows: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hrisbridge_rows_total",
 			Help: "Rows read by outcome: created, updated, unchanged, rejected."}, []string{"outcome"}),
 		ingestSecs: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hrisbridge_ingest_duration_seconds",
-			Help: "Time to ingest one file.", Buckets: prometheus.ExponentialBuckets(0.01, 3, 10)}, []string{"layout"}),
+			Help: "Time to ingest one file, by layout (a layout name).", Buckets: prometheus.ExponentialBuckets(0.01, 3, 10)}, []string{"layout"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hrisbridge_webhook_deliveries_total",
-			Help: "Webhook delivery attempts by outcome."}, []string{"status"}),
+			Help: "Webhook delivery attempts by status (succeeded, failed)."}, []string{"status"}),
 		api: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hrisbridge_api_request_duration_seconds",
-			Help: "API latency per route.", Buckets: prometheus.DefBuckets}, []string{"method", "route", "code"}),
+			Help: "API latency by method, route (the OpenAPI path, e.g. /v1/files/{id}, or unmatched) and HTTP status code.", Buckets: prometheus.DefBuckets}, []string{"method", "route", "code"}),
 	}
 	m.reg.MustRegister(m.runs, m.files, m.rows, m.ingestSecs, m.webhooks, m.api,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
