@@ -170,7 +170,7 @@ func matchColumns(base *Layout, header []string) map[int]match {
 func nameDistance(key, known string) int {
 	d := 99
 	if len(key) >= 5 && len(known) >= 5 {
-		d = editDistance(key, known)
+		d = EditDistance(key, known)
 	}
 	if len(known) >= 4 && (strings.HasPrefix(key, known) || strings.HasSuffix(key, known)) {
 		d = min(d, 2)
@@ -256,7 +256,9 @@ func isNormalized(f *Field, v string) bool {
 	return false
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance of two strings (in bytes): how
+// close a header or key is to a known one, for suggestions.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
