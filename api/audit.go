@@ -18,15 +18,11 @@ func (s *Server) listAudit(c *gin.Context) {
 	if !ok {
 		return
 	}
-	q := schema.AuditQuery{Action: c.Query("action"), Actor: c.Query("actor"), Limit: limit + 1}
-	if after != "" {
-		n, err := strconv.ParseInt(after, 10, 64)
-		if err != nil {
-			problem(c, http.StatusBadRequest, "invalid_cursor", "cursor is not one this API returned")
-			return
-		}
-		q.Before = n
+	before, ok := intCursor(c, after)
+	if !ok {
+		return
 	}
+	q := schema.AuditQuery{Action: c.Query("action"), Actor: c.Query("actor"), Limit: limit + 1, Before: before}
 	for name, dst := range map[string]*time.Time{"since": &q.Since, "until": &q.Until} {
 		if v := c.Query(name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)

@@ -24,18 +24,7 @@ import (
 // post sends body with a content type and decodes the JSON answer.
 func (e *env) post(path, key, contentType string, body []byte, out any) *http.Response {
 	e.t.Helper()
-	req, _ := http.NewRequest("POST", e.url+path, bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		json.NewDecoder(resp.Body).Decode(out) //nolint:errcheck
-	}
-	return resp
+	return e.request("POST", path, key, contentType, body, out)
 }
 
 // TestLayoutsOverTheAPI: list, read the effective layout, store an

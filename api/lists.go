@@ -88,14 +88,9 @@ func (s *Server) listEvents(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var seq int64
-	if after != "" {
-		n, err := strconv.ParseInt(after, 10, 64)
-		if err != nil {
-			problem(c, http.StatusBadRequest, "invalid_cursor", "cursor is not one this API returned")
-			return
-		}
-		seq = n
+	seq, ok := intCursor(c, after)
+	if !ok {
+		return
 	}
 	evs, err := s.cfg.Store.Events(c.Request.Context(), tenantID(c), seq, limit)
 	if err != nil {

@@ -45,6 +45,21 @@ func pageParams(c *gin.Context) (limit int, after string, ok bool) {
 	return limit, after, true
 }
 
+// intCursor reads a cursor that is a number (an event seq, an audit
+// entry id): 0 without one; it writes a problem and returns false when
+// the cursor is not one.
+func intCursor(c *gin.Context, after string) (int64, bool) {
+	if after == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseInt(after, 10, 64)
+	if err != nil {
+		problem(c, http.StatusBadRequest, "invalid_cursor", "cursor is not one this API returned")
+		return 0, false
+	}
+	return n, true
+}
+
 func cursorFor(key string) *string {
 	s := base64.RawURLEncoding.EncodeToString([]byte(key))
 	return &s

@@ -21,9 +21,16 @@ import (
 func (e *env) send(method, path, key string, body, out any) *http.Response {
 	e.t.Helper()
 	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, e.url+path, bytes.NewReader(raw))
+	return e.request(method, path, key, "application/json", raw, out)
+}
+
+// request does a request with a body of contentType and decodes the JSON
+// answer into out (when not nil).
+func (e *env) request(method, path, key, contentType string, body []byte, out any) *http.Response {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.url+path, bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", contentType)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -198,7 +199,7 @@ func (e *ErrHostKeyUnconfirmed) Error() string {
 // server's key is fetched and returned for confirmation
 // (*ErrHostKeyUnconfirmed), and nothing is stored.
 func (b *Bridge) CreateConnection(ctx context.Context, tenantID string, nc NewConnection) (schema.Connection, error) {
-	c := schema.Connection{TenantID: tenantID, Name: strings.TrimSpace(nc.Name), Kind: nc.Kind, Layout: cmpOrString(nc.Layout, "census-csv"), Enabled: true,
+	c := schema.Connection{TenantID: tenantID, Name: strings.TrimSpace(nc.Name), Kind: nc.Kind, Layout: cmp.Or(nc.Layout, "census-csv"), Enabled: true,
 		Schedule: nc.Schedule, TimeZone: nc.TimeZone, CatchUp: nc.CatchUp}
 	if c.Name == "" {
 		return c, fmt.Errorf("%w: name is required", schema.ErrInvalid)
@@ -245,11 +246,4 @@ func (b *Bridge) CreateConnection(ctx context.Context, tenantID string, nc NewCo
 		return c, err
 	}
 	return c, nil
-}
-
-func cmpOrString(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -270,10 +270,8 @@ func (x *Inbox) Ingest(ctx context.Context, path string) (Result, error) {
 	if _, err := os.Stat(path); err != nil {
 		return Result{}, err
 	}
-	name := filepath.Base(path)
-	var id string
-	if filepath.Base(filepath.Dir(path)) == "uploads" && len(name) > 37 {
-		id, name = name[:36], name[37:]
+	id, name := uploadName(path)
+	if id != "" {
 		// An upload whose outcome was recorded before the process could
 		// remove it: done, not retried.
 		if f, err := x.b.cfg.Store.File(ctx, conn.TenantID, id); err == nil {
@@ -308,6 +306,17 @@ func (x *Inbox) Ingest(ctx context.Context, path string) (Result, error) {
 	}
 	writeAttempt(marker, a) //nolint:errcheck // the count only decides when to give up
 	return Result{}, err
+}
+
+// uploadName splits an inbox path into the file id an HTTP upload was
+// promised (its name under uploads/ is <id>-<name>) and the file's name;
+// the id is "" for anything else.
+func uploadName(path string) (id, name string) {
+	name = filepath.Base(path)
+	if filepath.Base(filepath.Dir(path)) == "uploads" && len(name) > 37 {
+		return name[:36], name[37:]
+	}
+	return "", name
 }
 
 // attempt is what a marker under attempts/ records of a file's ingests.
@@ -363,11 +372,7 @@ func (x *Inbox) quarantine(ctx context.Context, path, why string) {
 	log := x.b.cfg.Logger
 	connDir := filepath.Dir(filepath.Dir(path))
 	qdir := filepath.Join(connDir, "quarantine")
-	name := filepath.Base(path)
-	id := ""
-	if filepath.Base(filepath.Dir(path)) == "uploads" && len(name) > 37 {
-		id, name = name[:36], name[37:]
-	}
+	id, name := uploadName(path)
 	if id == "" {
 		id = uuid.Must(uuid.NewV7()).String()
 	}

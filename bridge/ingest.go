@@ -105,7 +105,8 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 		return b.reject(ctx, file, err, nil)
 	}
 	defer rd.Close()
-	file.Mapped = strings.Join(rd.Mapped(), ",")
+	mapped := rd.Mapped()
+	file.Mapped = strings.Join(mapped, ",")
 	if d := rd.Detected(); d.Delimiter != "" {
 		file.ReadAs = d.Encoding + ", delimiter " + d.Delimiter
 	} else {
@@ -114,8 +115,8 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 	if drift := rd.Drift(); len(drift) > 0 && !release {
 		return b.hold(ctx, file, sp, "schema drift: "+strings.Join(drift, "; "))
 	}
-	if layout.Mode == "full" && !release && rd.Mapped() != nil {
-		lost, prev, err := b.lostFields(ctx, file, rd.Mapped())
+	if layout.Mode == "full" && !release && mapped != nil {
+		lost, prev, err := b.lostFields(ctx, file, mapped)
 		if err != nil {
 			return Result{}, err
 		}

@@ -179,17 +179,26 @@ func TestIngestJSONAndImplicitConnection(t *testing.T) {
 // TestDropboxAddCLI adds drop box accounts with the CLI (the SFTP side is
 // tested in package bridge against the real server).
 func TestDropboxAddCLI(t *testing.T) {
-	dir := sqliteEnv(t)
-	runCLI(t, "tenants", "create", "acme")
-	pw := filepath.Join(dir, "pw")
-	os.WriteFile(pw, []byte("hunter22\n"), 0o600)
-	if out, err := runCLI(t, "dropbox", "add", "--tenant", "acme", "--connection", "hr-uploads", "--user", "acme-hr", "--password-file", pw); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
+	_, pw := withDropboxLogin(t)
 	if _, err := runCLI(t, "dropbox", "add", "--tenant", "acme", "--connection", "hr-uploads", "--user", "acme-hr", "--password-file", pw); err == nil {
 		t.Fatal("a second account with the same user name was added")
 	}
 	if _, err := runCLI(t, "dropbox", "add", "--tenant", "acme", "--connection", "hr-uploads", "--user", "other"); err == nil {
 		t.Fatal("an account without password or key was added")
 	}
+}
+
+// withDropboxLogin sets up an embedded store with tenant acme and the drop
+// box login acme-hr (password hunter22) of connection hr-uploads, and
+// returns the data directory and the password file.
+func withDropboxLogin(t *testing.T) (dir, pw string) {
+	t.Helper()
+	dir = sqliteEnv(t)
+	runCLI(t, "tenants", "create", "acme")
+	pw = filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("hunter22\n"), 0o600)
+	if out, err := runCLI(t, "dropbox", "add", "--tenant", "acme", "--connection", "hr-uploads", "--user", "acme-hr", "--password-file", pw); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return dir, pw
 }

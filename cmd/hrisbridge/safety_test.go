@@ -77,13 +77,7 @@ func lastLine(s string) string {
 // never applied (not at the kill, not at the restart), and its temporary
 // is removed.
 func TestKilledPutAppliesNothing(t *testing.T) {
-	dir := sqliteEnv(t)
-	runCLI(t, "tenants", "create", "acme")
-	pw := filepath.Join(dir, "pw")
-	os.WriteFile(pw, []byte("hunter22\n"), 0o600)
-	if out, err := runCLI(t, "dropbox", "add", "--tenant", "acme", "--connection", "hr-uploads", "--user", "acme-hr", "--password-file", pw); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
+	dir, _ := withDropboxLogin(t)
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()
 	l.Close()
