@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -62,18 +63,31 @@ func TestAuditCLI(t *testing.T) {
 	}
 }
 
-// TestReadmeCommandsExist: every hrisbridge command line in README.md
-// names a command that exists, and every --flag it shows is one that
-// command takes: the docs and the product agree.
-func TestReadmeCommandsExist(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
+// docsText is README.md and every docs/*.md, one after the other.
+func docsText(t *testing.T) string {
+	t.Helper()
+	paths, _ := filepath.Glob("../../docs/*.md")
+	var b strings.Builder
+	for _, p := range append([]string{"../../README.md"}, paths...) {
+		text, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(text)
+		b.WriteString("\n")
 	}
+	return b.String()
+}
+
+// TestReadmeCommandsExist: every hrisbridge command line in README.md and
+// docs/ names a command that exists, and every --flag it shows is one
+// that command takes: the docs and the product agree.
+func TestReadmeCommandsExist(t *testing.T) {
+	readme := docsText(t)
 	seen := 0
 	inBlock := false
 	var line string
-	for _, raw := range strings.Split(string(readme), "\n") {
+	for _, raw := range strings.Split(readme, "\n") {
 		if strings.HasPrefix(raw, "```") {
 			inBlock = !inBlock
 			continue
@@ -114,8 +128,8 @@ func TestReadmeCommandsExist(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d README command lines checked", seen)
+	t.Logf("%d documented command lines checked", seen)
 	if seen < 30 {
-		t.Fatalf("found %d command lines in README.md; the parser missed them", seen)
+		t.Fatalf("found %d command lines in README.md and docs/; the parser missed them", seen)
 	}
 }

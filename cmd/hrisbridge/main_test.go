@@ -331,15 +331,12 @@ func TestDemo(t *testing.T) {
 			t.Errorf("printed command curl %s answered %d, want %d", cmdline, code, want)
 		}
 	}
-	// And every curl command of the README, against the demo.
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// And every curl command of the README and docs/ that is written
+	// against the default address, against the demo.
 	ran := 0
-	for _, block := range strings.Split(string(readme), "```")[1:] {
+	for _, block := range strings.Split(docsText(t), "```")[1:] {
 		for _, cmdline := range shellCommands(block) {
-			if !strings.HasPrefix(cmdline, "curl ") {
+			if !strings.HasPrefix(cmdline, "curl ") || !strings.Contains(cmdline, "http://127.0.0.1:8080") {
 				continue
 			}
 			cmdline = strings.NewReplacer("$WRITE_KEY", key, "$KEY", key, "$CONN", pull, "http://127.0.0.1:8080", api).Replace(cmdline)
