@@ -51,22 +51,12 @@ func (e *env) tenant(slug string, n int, scopes ...string) (schema.Tenant, strin
 	if err := e.store.CreateConnection(ctx, &conn); err != nil {
 		e.t.Fatal(err)
 	}
-	f := &schema.File{TenantID: tn.ID, ConnectionID: conn.ID, Name: "c.csv", SHA256: slug, Layout: "census-csv"}
-	in, err := e.store.BeginIngest(ctx, f)
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	emps := make([]*schema.Employee, n)
 	for i := range n {
-		emp := &schema.Employee{TenantID: tn.ID, ConnectionID: conn.ID, ExternalID: fmt.Sprintf("%s-%d", slug, i), FirstName: "F", LastName: "L",
+		emps[i] = &schema.Employee{TenantID: tn.ID, ConnectionID: conn.ID, ExternalID: fmt.Sprintf("%s-%d", slug, i), FirstName: "F", LastName: "L",
 			SSN: fmt.Sprintf("12345%04d", i+1), DateOfBirth: "1980-01-02", EmploymentStatus: "active"}
-		if err := in.Insert(ctx, emp, emp.Encode(storetest.HashKey)); err != nil {
-			e.t.Fatal(err)
-		}
 	}
-	f.Status = schema.FileApplied
-	if err := in.Commit(ctx, f); err != nil {
-		e.t.Fatal(err)
-	}
+	storetest.Apply(e.t, e.store, conn, slug, emps...)
 	return tn, e.key(tn.ID, scopes...)
 }
 
@@ -313,10 +303,10 @@ func TestPaginationStableUnderWrites(t *testing.T) {
 				if err != nil {
 					return
 				}
-				n := &schema.Employee{TenantID: tn.ID, ConnectionID: conns[0].ID, ExternalID: fmt.Sprint("new-", i), FirstName: "N", LastName: "N", EmploymentStatus: "active"}
-				in.Insert(ctx, n, n.Encode(storetest.HashKey))
+				n := &schema.Employee{ID: schema.NewID(), TenantID: tn.ID, ConnectionID: conns[0].ID, ExternalID: fmt.Sprint("new-", i), FirstName: "N", LastName: "N", EmploymentStatus: "active"}
+				in.InsertEmployees(ctx, []*schema.Employee{n}) //nolint:errcheck // the commit reports it
 				u := &schema.Employee{TenantID: tn.ID, ConnectionID: conns[0].ID, ExternalID: fmt.Sprintf("acme-%d", i%60), FirstName: "Changed", LastName: "L", EmploymentStatus: "leave"}
-				in.Update(ctx, u, u.Encode(storetest.HashKey))
+				in.UpdateEmployees(ctx, []*schema.Employee{u}) //nolint:errcheck
 				f.Status = schema.FileApplied
 				in.Commit(ctx, f)
 			}

@@ -46,7 +46,7 @@ func TestWebhookEndpointsAPI(t *testing.T) {
 	if r := postJSON("/v1/webhook-endpoints", write, map[string]any{"url": "ftp://x"}, &p); r.StatusCode != 422 {
 		t.Fatalf("ftp url = %d", r.StatusCode)
 	}
-	if r := postJSON("/v1/webhook-endpoints", write, map[string]any{"url": rcv.URL, "event_types": []string{"employee.*"}}, &ep); r.StatusCode != 201 || !strings.HasPrefix(ep.Secret, "whsec_") {
+	if r := postJSON("/v1/webhook-endpoints", write, map[string]any{"url": rcv.URL, "event_types": []string{"sync.*"}}, &ep); r.StatusCode != 201 || !strings.HasPrefix(ep.Secret, "whsec_") {
 		t.Fatalf("create = %d %+v", r.StatusCode, ep)
 	}
 	var list struct{ Data []map[string]any }
@@ -67,11 +67,11 @@ func TestWebhookEndpointsAPI(t *testing.T) {
 	if r := postJSON("/v1/webhook-endpoints/"+ep.ID+"/replay", write, map[string]any{"since": time.Now().Add(-time.Hour)}, &rewound); r.StatusCode != 202 {
 		t.Fatalf("rewind = %d", r.StatusCode)
 	}
-	if n, _ := d.DeliverDue(context.Background()); n != 3 { // the three employee.hired of load()
-		t.Fatalf("after a rewind the dispatcher sent %d, want the 3 employee events", n)
+	if n, _ := d.DeliverDue(context.Background()); n != 4 { // the sync.baseline of each of load()'s four connections
+		t.Fatalf("after a rewind the dispatcher sent %d, want the 4 baseline events", n)
 	}
 	var dels Page[schema.WebhookDelivery]
-	if l.get("/v1/webhook-deliveries", read, &dels); len(dels.Data) != 4 {
+	if l.get("/v1/webhook-deliveries", read, &dels); len(dels.Data) != 5 {
 		t.Fatalf("delivery log = %d entries", len(dels.Data))
 	}
 	req, _ := http.NewRequest("DELETE", l.url+"/v1/webhook-endpoints/"+ep.ID, nil)

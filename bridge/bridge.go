@@ -37,9 +37,10 @@ type Config struct {
 	LeaseTTL time.Duration
 	// Owner names this process in sync leases; default host:pid.
 	Owner string
-	// CrashAt, for crash tests only, kills the process with SIGKILL at a
-	// named point of an ingest ("row-N", "before-commit", "after-commit").
-	CrashAt string
+	// Checkpoint, when set, is called at named points of an ingest
+	// ("row-N", "before-commit", "after-commit"): the crash tests kill
+	// the process there.
+	Checkpoint func(point string)
 	// Retries is how often a pull that failed for a transient reason is
 	// retried within one sync, RetryBase the first wait (doubled each
 	// time, with jitter); defaults 3 and 2s. A negative Retries disables.

@@ -1,16 +1,19 @@
 package bridge
 
-import (
-	"os"
-	"syscall"
-)
+import "strconv"
 
-// crashPoint kills the process at a configured point, so tests can prove
-// that a crash anywhere in an ingest loses and duplicates nothing. It is
-// inert unless Config.CrashAt names the point.
-func (b *Bridge) crashPoint(name string) {
-	if b.cfg.CrashAt != "" && b.cfg.CrashAt == name {
-		syscall.Kill(os.Getpid(), syscall.SIGKILL) //nolint:errcheck
-		select {}                                  // SIGKILL cannot be caught; wait for it
+// checkpoint calls Config.Checkpoint, when set, at a named point of an
+// ingest; the crash tests kill the process there to prove that a crash
+// anywhere in an ingest loses and duplicates nothing.
+func (b *Bridge) checkpoint(name string) {
+	if b.cfg.Checkpoint != nil {
+		b.cfg.Checkpoint(name)
+	}
+}
+
+// rowCheckpoint is checkpoint("row-N") for the n-th row of a file.
+func (b *Bridge) rowCheckpoint(n int) {
+	if b.cfg.Checkpoint != nil {
+		b.cfg.Checkpoint("row-" + strconv.Itoa(n))
 	}
 }

@@ -49,7 +49,6 @@ func (b *Bridge) IngestReader(ctx context.Context, conn schema.Connection, name 
 // ingestSpooled applies one spooled file: all of it in one transaction, or
 // none of it. release skips the hold guards (an operator approved it).
 func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name string, sp spooled, release bool) (Result, error) {
-	defer duringIngest()()
 	start := time.Now()
 	res, err := b.ingestFile(ctx, conn, name, sp, release)
 	if err == nil && res.File.Status != schema.FileDuplicate && res.File.Status != schema.FileHeld {
@@ -147,11 +146,11 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 		}
 		return Result{}, err
 	}
-	b.crashPoint("before-commit")
+	b.checkpoint("before-commit")
 	if err := in.Commit(ctx, &file); err != nil {
 		return Result{}, fmt.Errorf("commit %s: %w", name, err)
 	}
-	b.crashPoint("after-commit")
+	b.checkpoint("after-commit")
 	res.File = file
 	b.cfg.Logger.InfoContext(ctx, "file ingested", "tenant", conn.TenantID, "connection", conn.Name, "file", name, "status", file.Status,
 		"rows", file.Rows, "invalid", file.Invalid, "created", file.Created, "updated", file.Updated, "unchanged", file.Unchanged,
@@ -216,16 +215,21 @@ func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader,
 func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File, release bool) (Result, []schema.RecordError, error) {
 	var res Result
 	var kept []schema.RecordError
-	known, err := schema.LoadKnown(ctx, in, file.ConnectionID)
+	baseline, err := in.Baseline(ctx)
+	if err != nil {
+		return res, nil, err
+	}
+	idx, err := loadIndex(ctx, in)
 	if err != nil {
 		return res, nil, fmt.Errorf("load current employees: %w", err)
 	}
 	// Rows whose raw bytes match what an employee was last written from
 	// are recognised before they are parsed (parsers.Skipper).
-	skipping := rd.SkipWith(known, b.cfg.HashKey)
+	skipping := rd.SkipWith(idx, b.cfg.HashKey)
 	hashKey := schema.NewHashKey(b.cfg.HashKey)
+	w := &employeeWriter{in: in, baseline: baseline, hashKey: hashKey}
 	var scratch []byte
-	var hash string
+	var hash uint64
 	for {
 		row, err := rd.Next()
 		if err == io.EOF {
@@ -235,9 +239,7 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 			return res, kept, err
 		}
 		file.Rows++
-		if b.cfg.CrashAt != "" {
-			b.crashPoint(fmt.Sprintf("row-%d", file.Rows))
-		}
+		b.rowCheckpoint(file.Rows)
 		if row.Skipped {
 			file.Valid++
 			file.Unchanged++
@@ -253,27 +255,22 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 		}
 		file.Valid++
 		e := row.Record.(*schema.Employee)
-		e.TenantID, e.ConnectionID = file.TenantID, file.ConnectionID
-		// Hash first: the store encodes only the rows that are written.
-		hash, scratch = e.ContentHashInto(hashKey, scratch)
-		switch c := known.Classify(e, hash); c {
-		case schema.New, schema.Changed:
-			enc := schema.Encoded{Hash: hash, Source: schema.SourceHash(row.Source)}
-			if c == schema.New {
+		hash, scratch = e.ContentHash(hashKey, scratch)
+		switch idx.classify(e.ExternalID, hash) {
+		case added, changed:
+			c := e.Clone()
+			c.TenantID, c.ConnectionID, c.Hash, c.SourceHash = file.TenantID, file.ConnectionID, hash, row.Source
+			if _, ok := idx.m[e.ExternalID]; !ok {
 				file.Created++
-				err = in.Insert(ctx, e, enc)
+				err = w.insert(ctx, c)
 			} else {
 				file.Updated++
-				err = in.Update(ctx, e, enc)
-			}
-			if err == nil {
-				err = known.Wrote(e, c, hash, row.Source)
+				err = w.update(ctx, c)
 			}
 		default:
 			file.Unchanged++
-			if skipping && known.SourceStale(e.ExternalID, row.Source) {
-				err = in.SetSource(ctx, e.ExternalID, schema.SourceHash(row.Source))
-				known.WroteSource(e.ExternalID, row.Source)
+			if skipping && idx.sourceStale(e.ExternalID, row.Source) {
+				err = w.source(ctx, e.ExternalID, row.Source)
 			}
 		}
 		if err != nil {
@@ -284,31 +281,38 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 		return res, kept, err
 	}
 	if layout.Mode == "full" {
-		if prev := known.Previous(); !release && prev > 0 && float64(file.Valid) < float64(prev)*(1-maxShrink(policy)) {
+		if prev := idx.previous; !release && prev > 0 && float64(file.Valid) < float64(prev)*(1-maxShrink(policy)) {
 			return res, kept, errHeld{fmt.Sprintf("snapshot shrank from %d to %d people, more than the %g%% limit: a truncated or filtered export?",
 				prev, file.Valid, maxShrink(policy)*100)}
 		}
-		if prev := known.Previous(); !release && prev > 0 && float64(known.Overlap()) < float64(prev)*minOverlap(policy) {
+		if prev := idx.previous; !release && prev > 0 && float64(idx.overlap()) < float64(prev)*minOverlap(policy) {
 			return res, kept, errHeld{fmt.Sprintf("only %d of the %d people of the last snapshot are in this one, below the %g%% overlap limit: another employer's export, or re-keyed employee ids?",
-				known.Overlap(), prev, minOverlap(policy)*100)}
+				idx.overlap(), prev, minOverlap(policy)*100)}
 		}
-		gone := known.Unseen()
-		if err := in.MarkMissing(ctx, gone, policy.Absent == "terminate", time.Now().UTC().Format(schema.DateLayout)); err != nil {
+		gone := idx.unseen()
+		if err := w.markMissing(ctx, gone, policy.Absent == "terminate", time.Now().UTC().Format(schema.DateLayout)); err != nil {
 			return res, kept, fmt.Errorf("mark missing: %w", err)
 		}
-		known.MarkedMissing(policy.Absent == "terminate")
 		res.Missing = len(gone)
 	}
-	// The index now matches what this transaction stored: a store that
-	// keeps it hands it to the next file.
-	if keeper, ok := in.(schema.IndexKeeper); ok {
-		if err := known.Keep(ctx, keeper); err != nil {
-			return res, kept, fmt.Errorf("keep change index: %w", err)
-		}
+	if err := w.flush(ctx); err != nil {
+		return res, kept, err
 	}
 	finishFile(file)
-	res.Events = in.Events()
+	res.Events = w.written
+	if baseline {
+		if err := in.AppendEvents(ctx, []schema.Event{baselineEvent(file, layout)}); err != nil {
+			return res, kept, err
+		}
+		res.Events = 1
+	}
 	return res, kept, nil
+}
+
+// baselineEvent is the one event of a connection's first applied file.
+func baselineEvent(f *schema.File, layout *parsers.Layout) schema.Event {
+	return schema.BaselineEvent(schema.Baseline{FileID: f.ID, ConnectionID: f.ConnectionID, Entity: layout.Entity, Rows: f.Rows,
+		Created: f.Created, Updated: f.Updated, Unchanged: f.Unchanged, Invalid: f.Invalid})
 }
 
 func (b *Bridge) checkInvalid(file *schema.File, policy Policy) error {
@@ -334,7 +338,11 @@ func finishFile(file *schema.File) {
 func (b *Bridge) applyRecords(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File) (Result, []schema.RecordError, error) {
 	var res Result
 	var kept []schema.RecordError
-	listed := map[string][]string{} // employee external id -> keys seen
+	baseline, err := in.Baseline(ctx)
+	if err != nil {
+		return res, nil, err
+	}
+	rw := &recordWriter{in: in, baseline: baseline, hashKey: schema.NewHashKey(b.cfg.HashKey), listed: map[string][]string{}}
 	for {
 		row, err := rd.Next()
 		if err == io.EOF {
@@ -344,15 +352,18 @@ func (b *Bridge) applyRecords(ctx context.Context, in schema.Ingest, rd parsers.
 			return res, kept, err
 		}
 		file.Rows++
-		change, emp, key, err := putRecord(ctx, in, row, b.cfg.HashKey)
-		if errors.Is(err, schema.ErrNotFound) {
-			code := schema.ECodeUnknownEmployee
-			if errors.Is(err, schema.ErrNoPlan) {
-				code = schema.ECodeUnknownPlan
+		var c change
+		if row.Valid() {
+			c, err = rw.put(ctx, row.Record)
+			if errors.Is(err, schema.ErrNotFound) {
+				code := schema.ECodeUnknownEmployee
+				if errors.Is(err, schema.ErrNoPlan) {
+					code = schema.ECodeUnknownPlan
+				}
+				row.Errors = append(row.Errors, schema.FieldError{Line: row.Line, RecordID: row.RecordID, Code: code, Message: err.Error() + " in the store"})
+			} else if err != nil {
+				return res, kept, fmt.Errorf("line %d: %w", row.Line, err)
 			}
-			row.Errors = append(row.Errors, schema.FieldError{Line: row.Line, RecordID: row.RecordID, Code: code, Message: err.Error() + " in the store"})
-		} else if err != nil {
-			return res, kept, fmt.Errorf("line %d: %w", row.Line, err)
 		}
 		if !row.Valid() {
 			file.Invalid++
@@ -362,13 +373,10 @@ func (b *Bridge) applyRecords(ctx context.Context, in schema.Ingest, rd parsers.
 			continue
 		}
 		file.Valid++
-		if emp != "" {
-			listed[emp] = append(listed[emp], key)
-		}
-		switch change {
-		case schema.New:
+		switch c {
+		case added:
 			file.Created++
-		case schema.Changed:
+		case changed:
 			file.Updated++
 		default:
 			file.Unchanged++
@@ -378,46 +386,22 @@ func (b *Bridge) applyRecords(ctx context.Context, in schema.Ingest, rd parsers.
 		return res, kept, err
 	}
 	if layout.Mode == "full" {
-		today := time.Now().UTC().Format(schema.DateLayout)
-		for _, emp := range sortedKeys(listed) {
-			var n int
-			var err error
-			switch layout.Entity {
-			case "dependent":
-				n, err = in.RemoveDependents(ctx, emp, listed[emp])
-			case "enrollment":
-				n, err = in.EndEnrollments(ctx, emp, listed[emp], today)
-			}
-			if err != nil {
-				return res, kept, err
-			}
-			res.Missing += n
+		n, err := rw.endUnlisted(ctx, layout.Entity, time.Now().UTC().Format(schema.DateLayout))
+		if err != nil {
+			return res, kept, err
 		}
+		res.Missing = n
+	}
+	events := rw.events
+	if baseline {
+		events = []schema.Event{baselineEvent(file, layout)}
+	}
+	if err := in.AppendEvents(ctx, events); err != nil {
+		return res, kept, err
 	}
 	finishFile(file)
-	res.Events = in.Events()
+	res.Events = len(events)
 	return res, kept, nil
-}
-
-// putRecord writes one valid dependent, plan or enrollment row (invalid
-// rows are left alone) and returns the employee it belongs to and its key
-// among that employee's records.
-func putRecord(ctx context.Context, in schema.Ingest, row *parsers.Row, hashKey []byte) (schema.Change, string, string, error) {
-	if !row.Valid() {
-		return 0, "", "", nil
-	}
-	switch r := row.Record.(type) {
-	case *schema.Dependent:
-		c, err := in.PutDependent(ctx, r, r.Encode(hashKey))
-		return c, r.EmployeeExternalID, r.ExternalID, err
-	case *schema.Enrollment:
-		c, err := in.PutEnrollment(ctx, r, r.Encode())
-		return c, r.EmployeeExternalID, r.PlanCode + "|" + r.EffectiveDate, err
-	case *schema.BenefitPlan:
-		c, err := in.PutPlan(ctx, r, r.Encode())
-		return c, "", "", err
-	}
-	return 0, "", "", fmt.Errorf("no ingest for %T", row.Record)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -122,8 +122,8 @@ func TestSyncPullsParsesAndStores(t *testing.T) {
 		for _, e := range evs {
 			types[e.Type]++
 		}
-		if len(evs) != 5 || types["employee.hired"] != 2 || types["sync.completed"] != 3 {
-			t.Fatalf("events = %v, want 2 hires, nothing for the duplicate, and a sync.completed per run", types)
+		if len(evs) != 4 || types["sync.baseline"] != 1 || types["sync.completed"] != 3 {
+			t.Fatalf("events = %v, want the first file's baseline, nothing for the duplicate, and a sync.completed per run", types)
 		}
 	})
 }

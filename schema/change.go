@@ -3,80 +3,52 @@ package schema
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"reflect"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
-// content is an employee stripped of identity, timestamps and flags: what
-// a source says about the person, and so what change detection compares.
-func (e *Employee) content() Employee {
-	c := *e
-	c.ID, c.TenantID, c.ConnectionID = "", "", ""
-	c.CreatedAt, c.UpdatedAt = time.Time{}, time.Time{}
-	c.MissingFromSnapshot = false
-	return c
-}
+// NewID returns a new time-ordered UUIDv7 (RFC 9562) string: ids sort by
+// creation, so they serve as stable pagination keys.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// Encoded is a record's content as stores keep it, without the SSN
-// (which stores seal separately), and its content hash. For an employee,
-// Data is nil: each store encodes the employee itself (the PostgreSQL
-// store in a compact record, the SQLite store as AppendContentJSON).
-type Encoded struct {
-	Data []byte
-	Hash string
-	// Source is the hash of the raw record (and layout) the employee was
-	// read from, when it came from a file ("" otherwise).
-	Source string
-}
-
-// contentJSON is an employee's content as JSON: the embedded record with
-// its identity, timestamps, flags and SSN shadowed by empty fields that
-// marshal to nothing.
-type contentJSON struct {
-	*Employee
-	ID                  string     `json:"id,omitempty"`
-	TenantID            string     `json:"tenant_id,omitempty"`
-	ConnectionID        string     `json:"connection_id,omitempty"`
-	SSN                 string     `json:"ssn,omitempty"`
-	MissingFromSnapshot bool       `json:"missing_from_snapshot,omitempty"`
-	CreatedAt           *time.Time `json:"created_at,omitempty"`
-	UpdatedAt           *time.Time `json:"updated_at,omitempty"`
-}
+// ValidID reports whether s is a UUID in its canonical 36-character form,
+// the form of every id hrisbridge makes.
+func ValidID(s string) bool { return len(s) == 36 && uuid.Validate(s) == nil }
 
 // HashPurpose is the purpose the content-hash key is derived for from the
 // master key (secret.Box.Derive).
 const HashPurpose = "content-hash/v1"
 
-// HashKey keys the content hashes of employees. Their content includes
-// the SSN, which is sealed at rest; an unkeyed hash stored beside the
-// plaintext rest of the record would let anyone with the table search the
-// SSN out of it (a billion candidates, or ten thousand with the masked
-// last four). The stored hash is the first 64 bits of the SHA-256 of the
-// content, encrypted with AES-256 under a key derived from the master key
+// HashKey keys content hashes. A record's content includes its SSN,
+// which is sealed at rest; an unkeyed hash stored beside the rest of the
+// record would let anyone with the table search the SSN out of it (a
+// billion candidates, or ten thousand with the masked last four). A
+// stored hash is the first 64 bits of the SHA-256 of the content,
+// encrypted with AES-256 under a key derived from the master key
 // (hash-then-PRF): equal content gives equal hashes, and without the key
-// no candidate can be checked. One AES block costs a few nanoseconds per
-// row, where an HMAC's second pass cost a tenth of a first load's time.
+// no candidate can be checked. Hashes are uint64 in memory and a 64-bit
+// integer column in both stores.
 type HashKey struct {
-	key   []byte
 	block cipher.Block
 }
 
-// NewHashKey returns the hash key for a 32-byte key (derived from the
-// master key, HashPurpose).
+// NewHashKey returns the hash key for a key of any length (derived from
+// the master key, HashPurpose).
 func NewHashKey(key []byte) *HashKey {
 	k := sha256.Sum256(key) // any length in, an AES-256 key out
 	block, err := aes.NewCipher(k[:])
 	if err != nil {
 		panic(err) // a 32-byte key: cannot fail
 	}
-	return &HashKey{key: key, block: block}
+	return &HashKey{block: block}
 }
 
 // Seal64 encrypts a 64-bit digest under the key: a keyed, one-to-one
@@ -88,82 +60,128 @@ func (h *HashKey) Seal64(d uint64) uint64 {
 	return binary.BigEndian.Uint64(out[:])
 }
 
-// Encode is the employee's content hash under key, for a store's Insert
-// or Update.
-func (e *Employee) Encode(key []byte) Encoded {
-	return Encoded{Hash: e.ContentHash(key)}
+// sum seals the first 64 bits of b's SHA-256; never 0 (0 means "no hash").
+func (h *HashKey) sum(b []byte) uint64 {
+	s := sha256.Sum256(b)
+	return h.Seal64(binary.BigEndian.Uint64(s[:])) | 1
 }
 
-// ContentHash is the employee's keyed content hash (see HashKey), as 16
-// hex digits: equal hashes mean an update would change nothing.
-func (e *Employee) ContentHash(key []byte) string {
-	h, _ := e.ContentHashInto(NewHashKey(key), nil)
-	return h
-}
-
-// HashBytes is how much of an employee's content hash is kept (as hex):
-// change detection compares these 64 bits.
-const HashBytes = 8
-
-// ContentHashInto is ContentHash with a reused key and scratch buffer
-// (returned grown), so that hashing a file's rows allocates only the hex
-// string. Fields are written in a fixed order, each length-prefixed,
-// without reflection or JSON: change detection hashes every row of every
-// file, and most rows did not change. The "e1" tag versions the encoding.
-func (e *Employee) ContentHashInto(key *HashKey, buf []byte) (string, []byte) {
+// ContentHash is the employee's keyed content hash (identity, hashes,
+// timestamps and flags left out): equal hashes mean an update would
+// change nothing. Fields are appended in a fixed order, each
+// length-prefixed, into buf (returned grown, for reuse): change detection
+// hashes every row of every file, and most rows did not change, so this
+// skips reflection and JSON. The "e1" tag versions the encoding.
+func (e *Employee) ContentHash(key *HashKey, buf []byte) (uint64, []byte) {
 	buf = append(buf[:0], "e1"...)
 	for _, s := range [...]string{e.ExternalID, e.FirstName, e.MiddleName, e.LastName, e.PreferredName, e.DateOfBirth, e.Gender, e.SSN,
 		e.WorkEmail, e.PersonalEmail, e.Phone, e.EmploymentStatus, e.EmploymentType, e.HireDate, e.TerminationDate, e.TerminationReason,
 		e.JobTitle, e.Department, e.Location, e.ManagerExternalID, e.PayFrequency, e.HourlyRate, e.ScheduledHours, e.BenefitClass} {
-		buf = AppendField(buf, s)
+		buf = appendField(buf, s)
 	}
-	buf = AppendNested(buf, e)
-	sum := sha256.Sum256(buf)
-	var b [HashBytes]byte
-	binary.BigEndian.PutUint64(b[:], key.Seal64(binary.BigEndian.Uint64(sum[:])))
-	var h [2 * HashBytes]byte
-	hex.Encode(h[:], b[:])
-	return string(h[:]), buf
-}
-
-// AppendNested appends the employee's home address, annual salary and
-// custom fields, each string length-prefixed, in a fixed order: an
-// absent address or salary is a 0 byte, a present one 1 and its parts;
-// custom fields are a count, then keys and values in key order. It ends
-// both the content hash's input and the PostgreSQL store's record.
-func AppendNested(buf []byte, e *Employee) []byte {
-	if a := e.HomeAddress; a != nil {
+	if a := e.HomeAddress; !a.IsZero() {
 		buf = append(buf, 1)
 		for _, s := range [...]string{a.Line1, a.Line2, a.City, a.State, a.PostalCode, a.Country} {
-			buf = AppendField(buf, s)
+			buf = appendField(buf, s)
 		}
 	} else {
 		buf = append(buf, 0)
 	}
-	if m := e.AnnualSalary; m != nil {
-		buf = AppendField(AppendField(append(buf, 1), m.Amount), m.Currency)
+	if m := e.AnnualSalary; m != nil && *m != (Money{}) {
+		buf = appendField(appendField(append(buf, 1), m.Amount), m.Currency)
 	} else {
 		buf = append(buf, 0)
 	}
 	buf = binary.AppendUvarint(buf, uint64(len(e.CustomFields)))
-	if len(e.CustomFields) > 0 {
-		keys := make([]string, 0, len(e.CustomFields))
-		for k := range e.CustomFields {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			buf = AppendField(AppendField(buf, k), e.CustomFields[k])
-		}
+	for _, k := range sortedKeys(e.CustomFields) {
+		buf = appendField(appendField(buf, k), e.CustomFields[k])
 	}
-	return buf
+	return key.sum(buf), buf
 }
 
-// AppendField appends s with its length as a uvarint before it: the unit
-// of the content hash's input, and of the PostgreSQL store's record and
-// blocks of hires (read back with codec.Decoder).
-func AppendField(buf []byte, s string) []byte {
+func appendField(buf []byte, s string) []byte {
 	return append(binary.AppendUvarint(buf, uint64(len(s))), s...)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// identity shadows the identity, hash and timestamp fields of an embedded
+// record so that they marshal to nothing: what is left is its content.
+type identity struct {
+	ID                 string     `json:"id,omitempty"`
+	TenantID           string     `json:"tenant_id,omitempty"`
+	EmployeeID         string     `json:"employee_id,omitempty"`
+	PlanID             string     `json:"plan_id,omitempty"`
+	EmployeeExternalID string     `json:"employee_external_id,omitempty"`
+	PlanCode           string     `json:"plan_code,omitempty"`
+	CreatedAt          *time.Time `json:"created_at,omitempty"`
+	UpdatedAt          *time.Time `json:"updated_at,omitempty"`
+}
+
+// contentHash hashes a record's content as JSON (the SSN included:
+// json:"ssn" is a field like the others) under key. Dependents, plans
+// and enrollments come in files far smaller than a census.
+func contentHash(key *HashKey, v any) uint64 {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // plain fields only: cannot fail
+	}
+	return key.sum(b)
+}
+
+// ContentHash is the dependent's keyed content hash. The employee it
+// belongs to is part of its key, not of its content.
+func (d *Dependent) ContentHash(key *HashKey) uint64 {
+	return contentHash(key, struct {
+		*Dependent
+		identity
+	}{Dependent: d})
+}
+
+// ContentHash is the plan's keyed content hash.
+func (p *BenefitPlan) ContentHash(key *HashKey) uint64 {
+	return contentHash(key, struct {
+		*BenefitPlan
+		identity
+		PlanCode string `json:"plan_code"` // the plan's own key, kept
+	}{BenefitPlan: p, PlanCode: p.PlanCode})
+}
+
+// ContentHash is the enrollment's keyed content hash.
+func (n *Enrollment) ContentHash(key *HashKey) uint64 {
+	return contentHash(key, struct {
+		*Enrollment
+		identity
+	}{Enrollment: n})
+}
+
+// content is an employee stripped of identity, hashes, timestamps and
+// flags: what a source says about the person.
+func (e *Employee) content() Employee {
+	c := *e
+	c.ID, c.TenantID, c.ConnectionID = "", "", ""
+	c.CreatedAt, c.UpdatedAt = time.Time{}, time.Time{}
+	c.MissingFromSnapshot = false
+	c.Hash, c.SourceHash = 0, 0
+	// Stores read an empty address, salary or set of custom fields back
+	// as none.
+	if c.HomeAddress.IsZero() {
+		c.HomeAddress = nil
+	}
+	if c.AnnualSalary != nil && *c.AnnualSalary == (Money{}) {
+		c.AnnualSalary = nil
+	}
+	if len(c.CustomFields) == 0 {
+		c.CustomFields = nil
+	}
+	return c
 }
 
 // ChangedFields lists the JSON names of the top-level fields whose values
@@ -177,86 +195,25 @@ func ChangedFields(old, new *Employee) []string {
 			continue
 		}
 		name, _, _ := strings.Cut(va.Type().Field(i).Tag.Get("json"), ",")
-		out = append(out, name)
+		if name != "-" {
+			out = append(out, name)
+		}
 	}
 	sort.Strings(out)
 	return out
 }
 
-// EmployeeEventTypes returns the change event for an employee going from
-// old (nil when new to us) to new (none when nothing changed), with the
-// fields that changed.
-func EmployeeEventTypes(old, new *Employee) (types []string, changed []string) {
-	if old == nil {
-		return []string{"employee.hired"}, nil
+// Clone returns a copy of e that shares no map or pointer with it.
+func (e *Employee) Clone() *Employee {
+	c := *e
+	if e.HomeAddress != nil {
+		a := *e.HomeAddress
+		c.HomeAddress = &a
 	}
-	changed = ChangedFields(old, new)
-	if len(changed) == 0 {
-		return nil, nil
+	if e.AnnualSalary != nil {
+		m := *e.AnnualSalary
+		c.AnnualSalary = &m
 	}
-	// One change, one event: the most specific, with every changed field.
-	wasOut := old.EmploymentStatus == StatusTerminated || old.EmploymentStatus == StatusRetired || old.EmploymentStatus == StatusDeceased
-	switch {
-	case new.EmploymentStatus == StatusTerminated && old.EmploymentStatus != StatusTerminated:
-		return []string{"employee.terminated"}, changed
-	case wasOut && new.EmploymentStatus == StatusActive:
-		return []string{"employee.rehired"}, changed
-	}
-	return []string{"employee.updated"}, changed
-}
-
-// encodeContent marshals a record's content (identity and timestamps are
-// shadowed away by the caller's wrapper) and hashes it with its SSN: an
-// HMAC-SHA256 under key when the record has one (dependents, whose files
-// are small), plainly when it has no sealed field (key nil).
-func encodeContent(v any, ssn string, key []byte) Encoded {
-	data, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only plain fields: cannot fail
-	}
-	h := sha256.New()
-	if key != nil {
-		h = hmac.New(sha256.New, key)
-	}
-	h.Write(data)
-	h.Write([]byte{0})
-	h.Write([]byte(ssn))
-	return Encoded{Data: data, Hash: hex.EncodeToString(h.Sum(nil))}
-}
-
-// identity shadows the identity and timestamp fields of an embedded record
-// so they marshal to nothing.
-type identity struct {
-	ID         string     `json:"id,omitempty"`
-	TenantID   string     `json:"tenant_id,omitempty"`
-	EmployeeID string     `json:"employee_id,omitempty"`
-	PlanID     string     `json:"plan_id,omitempty"`
-	SSN        string     `json:"ssn,omitempty"`
-	CreatedAt  *time.Time `json:"created_at,omitempty"`
-	UpdatedAt  *time.Time `json:"updated_at,omitempty"`
-}
-
-// Encode marshals the dependent's content and hashes it with the SSN
-// under key (the content-hash key, see NewContentMAC).
-func (d *Dependent) Encode(key []byte) Encoded {
-	return encodeContent(struct {
-		*Dependent
-		identity
-	}{Dependent: d}, d.SSN, key)
-}
-
-// Encode marshals the plan's content and hashes it.
-func (p *BenefitPlan) Encode() Encoded {
-	return encodeContent(struct {
-		*BenefitPlan
-		identity
-	}{BenefitPlan: p}, "", nil)
-}
-
-// Encode marshals the enrollment's content and hashes it.
-func (n *Enrollment) Encode() Encoded {
-	return encodeContent(struct {
-		*Enrollment
-		identity
-	}{Enrollment: n}, "", nil)
+	c.CustomFields = maps.Clone(e.CustomFields)
+	return &c
 }

@@ -61,6 +61,11 @@ type Employee struct {
 	MissingFromSnapshot bool      `json:"missing_from_snapshot,omitempty"`
 	CreatedAt           time.Time `json:"created_at"`
 	UpdatedAt           time.Time `json:"updated_at"`
+	// Hash is the keyed content hash (ContentHash) and SourceHash the
+	// keyed hash of the raw record it was last read from (0 when not read
+	// from a file) as stored: what change detection compares.
+	Hash       uint64 `json:"-"`
+	SourceHash uint64 `json:"-"`
 }
 
 // Dependent is a person covered through an employee.
@@ -84,6 +89,8 @@ type Dependent struct {
 	CustomFields       map[string]string `json:"custom_fields,omitempty"`
 	CreatedAt          time.Time         `json:"created_at"`
 	UpdatedAt          time.Time         `json:"updated_at"`
+	// Hash is the keyed content hash (ContentHash) as stored.
+	Hash uint64 `json:"-"`
 }
 
 // BenefitPlan is a plan an employer offers in a plan year.
@@ -100,6 +107,8 @@ type BenefitPlan struct {
 	CustomFields  map[string]string `json:"custom_fields,omitempty"`
 	CreatedAt     time.Time         `json:"created_at"`
 	UpdatedAt     time.Time         `json:"updated_at"`
+	// Hash is the keyed content hash (ContentHash) as stored.
+	Hash uint64 `json:"-"`
 }
 
 // Enrollment is an employee's election in a plan.
@@ -122,4 +131,6 @@ type Enrollment struct {
 	CustomFields         map[string]string `json:"custom_fields,omitempty"`
 	CreatedAt            time.Time         `json:"created_at"`
 	UpdatedAt            time.Time         `json:"updated_at"`
+	// Hash is the keyed content hash (ContentHash) as stored.
+	Hash uint64 `json:"-"`
 }

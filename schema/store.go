@@ -156,68 +156,68 @@ type Store interface {
 	AuditLog(ctx context.Context, tenantID string, q AuditQuery) ([]AuditEntry, error)
 }
 
-// Ingest is one file's apply transaction. Nothing it writes is visible until
-// Commit; Rollback (or a crash) leaves the store as it was. Stores may
-// buffer writes (PostgreSQL sends them with COPY) and flush them before
-// MarkMissing and Commit.
+// Ingest is one file's apply transaction. The caller (bridge) decides
+// what is new, changed, unchanged or gone and which events follow; the
+// store writes the rows and events it is handed. Nothing is visible until
+// Commit; Rollback (or a crash) leaves the store as it was. A store may
+// send writes in the background (PostgreSQL overlaps its COPY with the
+// caller's parsing); every read waits for them.
 type Ingest interface {
-	// Index streams the tenant's employees as change detection needs them,
-	// so the caller writes only what changed.
-	Index(ctx context.Context, fn func(IndexEntry) error) error
-	// Insert adds an employee new to the tenant and its employee.hired
-	// event. It copies what it needs: e may be reused after it returns.
-	Insert(ctx context.Context, e *Employee, enc Encoded) error
-	// Update replaces an employee whose content, connection or missing flag
-	// changed, keyed by (tenant, external_id), and writes its change events
-	// (employee.updated with the changed fields, employee.terminated,
-	// employee.rehired). It copies what it needs.
-	Update(ctx context.Context, e *Employee, enc Encoded) error
-	// MarkMissing flags employees absent from a full snapshot and writes
-	// employee.missing_from_snapshot, or, with terminate, terminates them
-	// as of date (YYYY-MM-DD) and writes employee.terminated.
-	MarkMissing(ctx context.Context, externalIDs []string, terminate bool, date string) error
-	// PutDependent creates or updates a dependent keyed by (employee,
-	// external_id), resolving EmployeeExternalID, and writes
-	// dependent.added or dependent.updated. ErrNotFound: no such employee.
-	PutDependent(ctx context.Context, d *Dependent, enc Encoded) (Change, error)
-	// RemoveDependents deletes the dependents of one employee (by external
-	// id) whose external ids are not in keep, writing dependent.removed.
-	RemoveDependents(ctx context.Context, employeeExternalID string, keep []string) (int, error)
-	// PutPlan creates or updates a benefit plan keyed by plan_code.
-	PutPlan(ctx context.Context, p *BenefitPlan, enc Encoded) (Change, error)
-	// PutEnrollment creates or updates an enrollment keyed by (employee,
-	// plan, effective_date), resolving EmployeeExternalID and PlanCode, and
-	// writes enrollment.added, enrollment.changed or (status terminated or
-	// an end date set) enrollment.ended. ErrNotFound: no such employee or
-	// plan.
-	PutEnrollment(ctx context.Context, n *Enrollment, enc Encoded) (Change, error)
-	// EndEnrollments ends (status terminated, end_date date) the active
-	// enrollments of one employee whose "plan_code|effective_date" keys are
-	// not in keep, writing enrollment.ended.
-	EndEnrollments(ctx context.Context, employeeExternalID string, keep []string, date string) (int, error)
-	// SetSource records the raw-record hash of an unchanged employee (one
-	// written before source hashes existed, or whose file changed only in
-	// form), so the next delivery of the same row is recognised unparsed.
-	// It writes no event and leaves updated_at alone.
-	SetSource(ctx context.Context, externalID, source string) error
+	// Baseline reports whether no file was applied on the file's
+	// connection before this one.
+	Baseline(ctx context.Context) (bool, error)
+	// EmployeeIndex streams the tenant's employees as change detection
+	// needs them.
+	EmployeeIndex(ctx context.Context, fn func(IndexEntry) error) error
+	// EmployeesByExternalID returns the tenant's stored employees with
+	// these external ids (the missing ones left out), in no order.
+	EmployeesByExternalID(ctx context.Context, externalIDs []string) ([]Employee, error)
+	// InsertEmployees adds employees new to the tenant, with the ids,
+	// hashes and connection they carry. It copies what it needs.
+	InsertEmployees(ctx context.Context, es []*Employee) error
+	// UpdateEmployees replaces stored employees, keyed by (tenant,
+	// external_id): every field, the connection, the missing flag and
+	// both hashes. It copies what it needs.
+	UpdateEmployees(ctx context.Context, es []*Employee) error
+	// SetSourceHashes records the raw-record hash an unchanged employee
+	// was last read from; it changes nothing else.
+	SetSourceHashes(ctx context.Context, externalIDs []string, sources []uint64) error
+
+	// EmployeeID resolves an employee's external id (ErrNoEmployee).
+	EmployeeID(ctx context.Context, externalID string) (string, error)
+	// Dependents returns an employee's dependents.
+	Dependents(ctx context.Context, employeeID string) ([]Dependent, error)
+	// SaveDependent inserts (isNew) or updates, by id, a dependent.
+	SaveDependent(ctx context.Context, d *Dependent, isNew bool) error
+	// DeleteDependent removes a dependent.
+	DeleteDependent(ctx context.Context, id string) error
+	// Plan returns the tenant's plan with that code (ErrNoPlan).
+	Plan(ctx context.Context, code string) (BenefitPlan, error)
+	// SavePlan inserts (isNew) or updates, by id, a plan.
+	SavePlan(ctx context.Context, p *BenefitPlan, isNew bool) error
+	// Enrollments returns an employee's enrollments.
+	Enrollments(ctx context.Context, employeeID string) ([]Enrollment, error)
+	// SaveEnrollment inserts (isNew) or updates, by id, an enrollment.
+	SaveEnrollment(ctx context.Context, n *Enrollment, isNew bool) error
+
+	// AppendEvents writes events to the tenant's feed, numbering them
+	// after the last one, with the file's id and the ingest's time.
+	AppendEvents(ctx context.Context, es []Event) error
 	PutRecordError(ctx context.Context, e RecordError) error
-	// Events is the number of events written so far.
-	Events() int
 	// Commit stores the file's final counts and status and commits.
 	Commit(ctx context.Context, f *File) error
 	Rollback(ctx context.Context) error
 }
 
 // IndexEntry is one stored employee as change detection sees it.
-// ContentHash may be only a prefix of the stored hash (its first 16 hex
-// digits are what change detection compares).
 type IndexEntry struct {
-	ExternalID   string
-	ContentHash  string
-	ConnectionID string
-	Missing      bool
-	// SourceHash is Encoded.Source as last written.
-	SourceHash string
+	ExternalID string
+	Hash       uint64
+	SourceHash uint64
+	// SameConnection is set when the employee came from the file's
+	// connection.
+	SameConnection bool
+	Missing        bool
 }
 
 // EmployeeQuery selects a page of employees in id order. Empty filters

@@ -120,32 +120,32 @@ func TestSSNHelpers(t *testing.T) {
 func TestChangeDetection(t *testing.T) {
 	a, b := valid(), valid()
 	b.ID, b.TenantID = "other-id", "other-tenant" // identity is not content
-	if a.ContentHash(testKey) != b.ContentHash(testKey) {
+	if hashOf(&a, testKey) != hashOf(&b, testKey) {
 		t.Fatal("identity changed the content hash")
 	}
 	b.Department = "Finance"
-	if a.ContentHash(testKey) == b.ContentHash(testKey) {
+	if hashOf(&a, testKey) == hashOf(&b, testKey) {
 		t.Fatal("a content change kept the hash")
 	}
-	types, changed := EmployeeEventTypes(&a, &b)
-	if strings.Join(types, ",") != "employee.updated" || strings.Join(changed, ",") != "department" {
-		t.Errorf("events = %v %v", types, changed)
+	typ, changed := EmployeeEventType(&a, &b)
+	if typ != "employee.updated" || strings.Join(changed, ",") != "department" {
+		t.Errorf("event = %v %v", typ, changed)
 	}
 	c := b
 	c.EmploymentStatus, c.TerminationDate = StatusTerminated, "2026-10-31"
-	if types, _ := EmployeeEventTypes(&b, &c); strings.Join(types, ",") != "employee.terminated" {
-		t.Errorf("termination events = %v", types)
+	if typ, _ := EmployeeEventType(&b, &c); typ != "employee.terminated" {
+		t.Errorf("termination events = %v", typ)
 	}
 	d := c
 	d.EmploymentStatus, d.TerminationDate = StatusActive, ""
-	if types, _ := EmployeeEventTypes(&c, &d); strings.Join(types, ",") != "employee.rehired" {
-		t.Errorf("rehire events = %v", types)
+	if typ, _ := EmployeeEventType(&c, &d); typ != "employee.rehired" {
+		t.Errorf("rehire events = %v", typ)
 	}
-	if types, _ := EmployeeEventTypes(nil, &a); strings.Join(types, ",") != "employee.hired" {
-		t.Errorf("new employee events = %v", types)
+	if typ, _ := EmployeeEventType(nil, &a); typ != "employee.hired" {
+		t.Errorf("new employee events = %v", typ)
 	}
-	if types, _ := EmployeeEventTypes(&a, &a); types != nil {
-		t.Errorf("unchanged employee events = %v", types)
+	if typ, _ := EmployeeEventType(&a, &a); typ != "" {
+		t.Errorf("unchanged employee event = %v", typ)
 	}
 }
 

@@ -326,23 +326,13 @@ func TestHiresOfALoadDeliveredOnce(t *testing.T) {
 		if err := s.CreateConnection(ctx, &conn); err != nil {
 			t.Fatal(err)
 		}
-		file := &schema.File{TenantID: conn.TenantID, ConnectionID: conn.ID, Name: "census.csv", SHA256: "sha-hires", Layout: "census-csv"}
-		in, err := s.BeginIngest(ctx, file)
-		if err != nil {
-			t.Fatal(err)
-		}
 		const hires = 250
+		emps := make([]*schema.Employee, hires)
 		for i := range hires {
-			e := &schema.Employee{TenantID: conn.TenantID, ConnectionID: conn.ID, ExternalID: fmt.Sprintf("E%03d", i),
+			emps[i] = &schema.Employee{TenantID: conn.TenantID, ConnectionID: conn.ID, ExternalID: fmt.Sprintf("E%03d", i),
 				FirstName: "A", LastName: "B", EmploymentStatus: schema.StatusActive}
-			if err := in.Insert(ctx, e, e.Encode(storetest.HashKey)); err != nil {
-				t.Fatal(err)
-			}
 		}
-		file.Status = schema.FileApplied
-		if err := in.Commit(ctx, file); err != nil {
-			t.Fatal(err)
-		}
+		storetest.Apply(t, s, conn, "sha-hires", emps...)
 		feed, err := s.Events(ctx, conn.TenantID, 0, 1000)
 		if err != nil || len(feed) != hires {
 			t.Fatalf("feed: %d events, %v", len(feed), err)

@@ -82,13 +82,6 @@ hrisbridge COMMAND --help (or hrisbridge help COMMAND) prints its flags.
 `
 
 func main() {
-	// While a file is ingested the heap is collected at 1.5x what is live
-	// instead of 2x: that keeps a million-row file under 200 MB for about
-	// 2% more CPU. The API, served at 2x in between, answered 28% more
-	// pages a second than at 1.5x. GOGC in the environment still decides.
-	if os.Getenv("GOGC") == "" {
-		bridge.SetIngestGCPercent(50)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
@@ -284,6 +277,10 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func (a *app) bridge() (*bridge.Bridge, error) { return a.bridgeWith(nil) }
 
+// checkpoint is the bridge's Config.Checkpoint: nil, except in the crash
+// tests' child processes (TestMain).
+var checkpoint func(point string)
+
 // bridgeWith builds the bridge, reporting to m when set.
 func (a *app) bridgeWith(m *metrics) (*bridge.Bridge, error) {
 	d, err := a.cfg.durations()
@@ -292,15 +289,9 @@ func (a *app) bridgeWith(m *metrics) (*bridge.Bridge, error) {
 	}
 	cfg := bridge.Config{Store: a.store, Box: a.box, Logger: a.log, MaxInvalidRatio: a.cfg.MaxInvalidRatio,
 		SpoolDir: filepath.Join(a.cfg.DataDir, "spool"), FilesDir: a.cfg.FilesDir, LeaseTTL: d.leaseTTL,
-		CrashAt:    os.Getenv("HRISBRIDGE_TEST_CRASH_AT"), // crash tests only
+		Checkpoint: checkpoint,
 		MaxDecoded: int64(a.cfg.MaxDecodedBytes),
 		Limits:     parsers.Limits{MaxLine: int(a.cfg.MaxLineBytes), MaxField: int(a.cfg.MaxFieldBytes), MaxColumns: int(a.cfg.MaxColumns)}}
-	// Held files of earlier versions waited in <data_dir>/held.
-	if old := filepath.Join(a.cfg.DataDir, "held"); old != a.cfg.FilesDir {
-		if _, err := os.Stat(a.cfg.FilesDir); errors.Is(err, os.ErrNotExist) {
-			os.Rename(old, a.cfg.FilesDir) //nolint:errcheck // absent: nothing to move
-		}
-	}
 	if m != nil {
 		cfg.Observe, cfg.ObserveRun = m.file, m.run
 	}

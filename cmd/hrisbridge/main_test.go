@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +30,14 @@ import (
 // child process (HRISBRIDGE_TEST_MAIN=1).
 func TestMain(m *testing.M) {
 	if os.Getenv("HRISBRIDGE_TEST_MAIN") == "1" {
+		if at := os.Getenv("HRISBRIDGE_TEST_CRASH_AT"); at != "" {
+			checkpoint = func(point string) {
+				if point == at {
+					syscall.Kill(os.Getpid(), syscall.SIGKILL) //nolint:errcheck
+					select {}                                  // SIGKILL cannot be caught; wait for it
+				}
+			}
+		}
 		main()
 		os.Exit(0)
 	}
@@ -290,7 +299,8 @@ func TestDemo(t *testing.T) {
 	}
 
 	// Webhooks are delivered, as by serve: register a receiver, then
-	// upload a file with a new hire through the demo's printed command.
+	// upload a file through the demo's printed command (the upload
+	// connection's first file: its sync.baseline).
 	hooks := make(chan string, 16)
 	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -300,7 +310,7 @@ func TestDemo(t *testing.T) {
 		}
 	}))
 	defer rcv.Close()
-	hb, _ := json.Marshal(map[string]any{"url": rcv.URL, "event_types": []string{"employee.*"}})
+	hb, _ := json.Marshal(map[string]any{"url": rcv.URL, "event_types": []string{"employee.*", "sync.baseline"}})
 	req, _ = http.NewRequest("POST", api+"/v1/webhook-endpoints", bytes.NewReader(hb))
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/json")
@@ -351,7 +361,7 @@ func TestDemo(t *testing.T) {
 	}
 	select {
 	case body := <-hooks:
-		if !strings.Contains(body, "employee.") {
+		if !strings.Contains(body, "employee.") && !strings.Contains(body, "sync.baseline") {
 			t.Fatalf("webhook body %s", body)
 		}
 	case <-time.After(30 * time.Second):

@@ -249,7 +249,7 @@ func TestReplicaKilledMidSyncIsRetried(t *testing.T) {
 	for _, e := range events {
 		types[e.Type]++
 	}
-	if len(events) != 1501 || types["employee.hired"] != 1500 || types["sync.completed"] != 1 {
-		t.Fatalf("events %v; want 1500 hires and one sync.completed (none for the killed attempt)", types)
+	if len(events) != 2 || types["sync.baseline"] != 1 || types["sync.completed"] != 1 {
+		t.Fatalf("events %v; want one sync.baseline and one sync.completed (none for the killed attempt)", types)
 	}
 }

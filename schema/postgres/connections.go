@@ -7,7 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+	"github.com/hrisbridge/hrisbridge/schema/internal/storeutil"
 )
 
 const insertConnection = `INSERT INTO connections (id, tenant_id, name, kind, layout, schedule, config, secret, enabled, created_at, updated_at, time_zone, catch_up)
@@ -15,9 +15,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)`
 
 // CreateConnection stores c, filling its id and timestamps.
 func (s *Store) CreateConnection(ctx context.Context, c *schema.Connection) error {
-	c.ID, c.CreatedAt = codec.NewID(), now()
+	c.ID, c.CreatedAt = schema.NewID(), now()
 	c.UpdatedAt = c.CreatedAt
-	codec.ConnectionDefaults(c)
+	storeutil.ConnectionDefaults(c)
 	_, err := s.pool.Exec(ctx, insertConnection, c.ID, c.TenantID, c.Name, c.Kind, c.Layout, c.Schedule, string(c.Config), c.Secret, c.Enabled, c.CreatedAt, c.TimeZone, c.CatchUp)
 	return interpret(err)
 }
@@ -129,15 +129,13 @@ func (s *Store) SetConnectionHealth(ctx context.Context, id string, h schema.Hea
 		if e == nil {
 			return nil
 		}
-		e.ID, e.OccurredAt = codec.NewID(), now()
-		return interpret(tx.QueryRow(ctx, `INSERT INTO events (id, tenant_id, type, subject, data, occurred_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq`,
-			e.ID, e.TenantID, e.Type, e.Subject, string(e.Data), e.OccurredAt).Scan(&e.Seq))
+		return appendEvent(ctx, tx, e)
 	})
 }
 
 // CreateWindow stores an enrollment window.
 func (s *Store) CreateWindow(ctx context.Context, w *schema.Window) error {
-	w.ID, w.CreatedAt = codec.NewID(), now()
+	w.ID, w.CreatedAt = schema.NewID(), now()
 	_, err := s.pool.Exec(ctx, `INSERT INTO enrollment_windows (id, tenant_id, connection_id, name, starts_on, ends_on, schedule, final_pull, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, w.ID, w.TenantID, nullable(w.ConnectionID), w.Name, w.StartsOn, w.EndsOn, w.Schedule, w.FinalPull, w.CreatedAt)
 	return interpret(err)

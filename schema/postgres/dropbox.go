@@ -7,12 +7,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
 )
 
 // CreateDropboxAccount stores a drop box login.
 func (s *Store) CreateDropboxAccount(ctx context.Context, a *schema.DropboxAccount) error {
-	a.ID, a.CreatedAt = codec.NewID(), now()
+	a.ID, a.CreatedAt = schema.NewID(), now()
 	_, err := s.pool.Exec(ctx, `INSERT INTO dropbox_accounts (id, tenant_id, connection_id, username, password_hash, authorized_keys, rights, max_bytes, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.ID, a.TenantID, a.ConnectionID, a.Username, a.PasswordHash, a.AuthorizedKeys, schema.RightsText(a.Rights), a.MaxBytes, a.CreatedAt)
 	return interpret(err)

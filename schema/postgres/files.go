@@ -7,7 +7,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
 )
 
 const fileColumns = `id, tenant_id, connection_id, name, sha256, size, layout, status, rows, valid, invalid,
@@ -23,7 +22,7 @@ func fileArgs(f *schema.File) []any {
 
 func prepareFile(f *schema.File) {
 	if f.ID == "" {
-		f.ID = codec.NewID()
+		f.ID = schema.NewID()
 	}
 	if f.ReceivedAt.IsZero() {
 		f.ReceivedAt = now()
@@ -124,7 +123,7 @@ func jobID(id int64) *int64 {
 
 // QueueSyncRun records a job's run before a worker takes it.
 func (s *Store) QueueSyncRun(ctx context.Context, r *schema.SyncRun) error {
-	r.ID, r.StartedAt, r.Status = codec.NewID(), now(), schema.RunQueued
+	r.ID, r.StartedAt, r.Status = schema.NewID(), now(), schema.RunQueued
 	rows, _ := s.pool.Query(ctx, `WITH ins AS (
 INSERT INTO sync_runs (`+syncRunColumns+`) VALUES ($1, $2, $3, $4, $5, 0, 0, '', '', $6, NULL, $7, 0, $8, $9)
 ON CONFLICT (job_id) WHERE job_id IS NOT NULL DO NOTHING RETURNING `+syncRunColumns+`)
@@ -147,7 +146,7 @@ SELECT * FROM ins UNION ALL SELECT `+syncRunColumns+` FROM sync_runs WHERE job_i
 // StartSyncRun records a run as running; a job's later attempt takes its
 // row over.
 func (s *Store) StartSyncRun(ctx context.Context, r *schema.SyncRun) error {
-	r.ID, r.StartedAt, r.Status, r.FinishedAt = codec.NewID(), now(), schema.RunRunning, nil
+	r.ID, r.StartedAt, r.Status, r.FinishedAt = schema.NewID(), now(), schema.RunRunning, nil
 	rows, _ := s.pool.Query(ctx, `INSERT INTO sync_runs (`+syncRunColumns+`) VALUES ($1, $2, $3, $4, $5, 0, 0, '', '', $6, NULL, $7, $8, $9, $10)
 ON CONFLICT (job_id) WHERE job_id IS NOT NULL DO UPDATE SET status = excluded.status, attempt = excluded.attempt, started_at = excluded.started_at,
 finished_at = NULL RETURNING id`, r.ID, r.TenantID, r.ConnectionID, r.Trigger, r.Status, r.StartedAt, jobID(r.JobID), r.Attempt, r.ScheduledFor, r.FileID)

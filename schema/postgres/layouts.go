@@ -3,9 +3,8 @@ package postgres
 import (
 	"context"
 
+	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
 )
 
 // PutLayout stores a layout override, replacing the one at the same scope.
@@ -16,7 +15,7 @@ func (s *Store) PutLayout(ctx context.Context, tenantID, connectionID, name stri
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO layouts (id, tenant_id, connection_id, name, body, updated_at) VALUES ($1, $2, nullif($3, ''), $4, $5, $6)`,
-			codec.NewID(), tenantID, connectionID, name, string(body), now())
+			schema.NewID(), tenantID, connectionID, name, string(body), now())
 		return err
 	}))
 }

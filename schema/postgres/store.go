@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+	"github.com/hrisbridge/hrisbridge/schema/internal/storeutil"
 )
 
 //go:embed migrations/*.sql
@@ -58,7 +58,7 @@ const migrateLock = 0x68726973 // "hris"
 // Migrate applies pending migrations, each in its own transaction, under an
 // advisory lock so concurrent replicas migrate once.
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := codec.Migrations(migrationFS, "migrations")
+	ms, err := storeutil.Migrations(migrationFS, "migrations")
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // Ready reports whether the database answers and is fully migrated.
 func (s *Store) Ready(ctx context.Context) error {
-	ms, err := codec.Migrations(migrationFS, "migrations")
+	ms, err := storeutil.Migrations(migrationFS, "migrations")
 	if err != nil {
 		return err
 	}
@@ -107,12 +107,12 @@ func (s *Store) Ready(ctx context.Context) error {
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "42P01" {
-			return codec.ErrStale
+			return storeutil.ErrStale
 		}
 		return err
 	}
-	if v < codec.Latest(ms) {
-		return codec.ErrStale
+	if v < storeutil.Latest(ms) {
+		return storeutil.ErrStale
 	}
 	return nil
 }

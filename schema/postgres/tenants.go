@@ -9,14 +9,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+	"github.com/hrisbridge/hrisbridge/schema/internal/storeutil"
 )
 
 const insertTenant = `INSERT INTO tenants (id, slug, name, created_at) VALUES ($1, $2, $3, $4)`
 
 // CreateTenant stores t, filling its id and creation time.
 func (s *Store) CreateTenant(ctx context.Context, t *schema.Tenant) error {
-	t.ID, t.CreatedAt = codec.NewID(), now()
+	t.ID, t.CreatedAt = schema.NewID(), now()
 	_, err := s.pool.Exec(ctx, insertTenant, t.ID, t.Slug, t.Name, t.CreatedAt)
 	return interpret(err)
 }
@@ -42,8 +42,8 @@ VALUES ($1, nullif($2, ''), $3, $4, $5, $6, $7, $8)`
 
 // CreateAPIKey stores a hashed key.
 func (s *Store) CreateAPIKey(ctx context.Context, k *schema.APIKey) error {
-	k.ID, k.CreatedAt = codec.NewID(), now()
-	_, err := s.pool.Exec(ctx, insertAPIKey, k.ID, k.TenantID, k.Name, k.Prefix, k.Hash, codec.Scopes(k.Scopes), k.CreatedAt, k.ExpiresAt)
+	k.ID, k.CreatedAt = schema.NewID(), now()
+	_, err := s.pool.Exec(ctx, insertAPIKey, k.ID, k.TenantID, k.Name, k.Prefix, k.Hash, storeutil.Scopes(k.Scopes), k.CreatedAt, k.ExpiresAt)
 	return interpret(err)
 }
 
@@ -53,7 +53,7 @@ func scanAPIKey(row pgx.CollectableRow) (schema.APIKey, error) {
 	var k schema.APIKey
 	var scopes string
 	err := row.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Hash, &scopes, &k.CreatedAt, &k.RevokedAt, &k.LastUsedAt, &k.ExpiresAt)
-	k.Scopes = codec.ParseScopes(scopes)
+	k.Scopes = storeutil.ParseScopes(scopes)
 	return k, err
 }
 

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+	"github.com/hrisbridge/hrisbridge/schema/internal/storeutil"
 )
 
 // CreateWebhookEndpoint stores an endpoint with its secret sealed.
@@ -17,10 +17,10 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, w *schema.WebhookEndp
 	if err != nil {
 		return err
 	}
-	w.ID, w.CreatedAt, w.Enabled = codec.NewID(), now(), true
+	w.ID, w.CreatedAt, w.Enabled = schema.NewID(), now(), true
 	// A new endpoint starts with the events that come after it.
 	err = s.pool.QueryRow(ctx, `INSERT INTO webhook_endpoints (id, tenant_id, url, event_types, secret, enabled, created_at, last_seq)
-VALUES ($1, $2, $3, $4, $5, true, $6, `+lastEventSeq+`) RETURNING last_seq`,
+VALUES ($1, $2, $3, $4, $5, true, $6, (SELECT coalesce(max(seq), 0) FROM events WHERE tenant_id = $2)) RETURNING last_seq`,
 		w.ID, w.TenantID, w.URL, strings.Join(w.EventTypes, ","), sealed, w.CreatedAt).Scan(&w.LastSeq)
 	return interpret(err)
 }
@@ -37,7 +37,7 @@ disabled_reason, created_at FROM webhook_endpoints WHERE $1 = '' OR tenant_id = 
 			&w.FailingSince, &w.DisabledReason, &w.CreatedAt); err != nil {
 			return w, err
 		}
-		w.EventTypes = codec.ParseScopes(types)
+		w.EventTypes = storeutil.ParseScopes(types)
 		secret, err := s.box.Open(sealed)
 		w.Secret = string(secret)
 		return w, err
@@ -75,7 +75,7 @@ failing_since = $6, disabled_reason = $7 WHERE id = $1`, w.ID, w.Enabled, w.Last
 
 // RecordDelivery logs one attempt.
 func (s *Store) RecordDelivery(ctx context.Context, d *schema.WebhookDelivery) error {
-	d.ID, d.CreatedAt = codec.NewID(), now()
+	d.ID, d.CreatedAt = schema.NewID(), now()
 	_, err := s.pool.Exec(ctx, `INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_seq, event_id, attempt, status, response_status, error, duration_ms, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, d.ID, d.TenantID, d.EndpointID, d.EventSeq, d.EventID, d.Attempt, d.Status, d.ResponseStatus, d.Error, d.DurationMS, d.CreatedAt)
 	return interpret(err)
@@ -87,19 +87,4 @@ func (s *Store) WebhookDeliveries(ctx context.Context, tenantID string, q schema
 FROM webhook_deliveries WHERE tenant_id = $1 AND ($2 = '' OR id < $2) ORDER BY id DESC LIMIT $3`, tenantID, q.Cursor, q.Limit)
 	ds, err := pgx.CollectRows(rows, pgx.RowToStructByPos[schema.WebhookDelivery])
 	return ds, interpret(err)
-}
-
-// FirstEventSince finds the first event at or after t.
-func (s *Store) FirstEventSince(ctx context.Context, tenantID string, t time.Time) (int64, error) {
-	var seq int64
-	err := s.pool.QueryRow(ctx, `SELECT seq FROM events WHERE tenant_id = $1 AND occurred_at >= $2 ORDER BY seq LIMIT 1`, tenantID, t).Scan(&seq)
-	return seq, interpret(err)
-}
-
-// AppendEvent writes one event.
-func (s *Store) AppendEvent(ctx context.Context, e *schema.Event) error {
-	e.ID, e.OccurredAt = codec.NewID(), now()
-	err := s.pool.QueryRow(ctx, `INSERT INTO events (id, tenant_id, type, subject, data, occurred_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq`,
-		e.ID, e.TenantID, e.Type, e.Subject, string(e.Data), e.OccurredAt).Scan(&e.Seq)
-	return interpret(err)
 }

@@ -65,29 +65,3 @@ func scanAudit(r scanner) (schema.AuditEntry, error) {
 	err := r.Scan(&e.ID, &e.TenantID, &e.KeyID, &e.Actor, &e.Action, &e.Resource, timeCol{&e.At})
 	return e, err
 }
-
-// moveAuditLog moves entries an older version wrote into the main file's
-// audit_log over to the audit file (at start-up, from Migrate).
-func (s *Store) moveAuditLog(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, tenant_id, key_id, actor, action, resource, at FROM audit_log ORDER BY id`)
-	old, err := collectRows(rows, err, scanAudit)
-	if err != nil || len(old) == 0 {
-		return err
-	}
-	tx, err := s.audit.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	for _, e := range old {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log (tenant_id, key_id, actor, action, resource, at) VALUES (?, ?, ?, ?, ?, ?)`,
-			e.TenantID, e.KeyID, e.Actor, e.Action, e.Resource, ts(e.At)); err != nil {
-			tx.Rollback() //nolint:errcheck
-			return err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	_, err = s.db.ExecContext(ctx, `DELETE FROM audit_log`)
-	return err
-}

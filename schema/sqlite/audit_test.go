@@ -23,8 +23,8 @@ func TestAuditWhileAnIngestHoldsTheWriteLock(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer in.Rollback(ctx) //nolint:errcheck
-	e := &schema.Employee{ExternalID: "E1", FirstName: "Ada", LastName: "L", SSN: "510551000", EmploymentStatus: "active"}
-	if err := in.Insert(ctx, e, e.Encode(storetest.HashKey)); err != nil {
+	e := &schema.Employee{ID: schema.NewID(), TenantID: tn.ID, ExternalID: "E1", FirstName: "Ada", LastName: "L", SSN: "510551000", EmploymentStatus: "active"}
+	if err := in.InsertEmployees(ctx, []*schema.Employee{e}); err != nil {
 		t.Fatal(err)
 	}
 	short, cancel := context.WithTimeout(ctx, 2*time.Second)

@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+	"github.com/hrisbridge/hrisbridge/schema/internal/storeutil"
 )
 
 // CreateConnection stores c, filling its id and timestamps.
 func (s *Store) CreateConnection(ctx context.Context, c *schema.Connection) error {
-	c.ID, c.CreatedAt = codec.NewID(), now()
+	c.ID, c.CreatedAt = schema.NewID(), now()
 	c.UpdatedAt = c.CreatedAt
-	codec.ConnectionDefaults(c)
+	storeutil.ConnectionDefaults(c)
 	_, err := s.db.ExecContext(ctx, `INSERT INTO connections (id, tenant_id, name, kind, layout, schedule, config, secret, enabled, created_at, updated_at, time_zone, catch_up)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, c.TenantID, c.Name, c.Kind, c.Layout, c.Schedule, string(c.Config), c.Secret, c.Enabled, ts(c.CreatedAt), ts(c.UpdatedAt),
 		c.TimeZone, c.CatchUp)
@@ -137,15 +137,13 @@ func (s *Store) SetConnectionHealth(ctx context.Context, id string, h schema.Hea
 		if e == nil {
 			return nil
 		}
-		e.ID, e.OccurredAt = codec.NewID(), now()
-		return tx.QueryRowContext(ctx, `INSERT INTO events (id, tenant_id, type, subject, data, occurred_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`,
-			e.ID, e.TenantID, e.Type, e.Subject, string(e.Data), ts(e.OccurredAt)).Scan(&e.Seq)
+		return appendEvent(ctx, tx, e, ts(now()))
 	})
 }
 
 // CreateWindow stores an enrollment window.
 func (s *Store) CreateWindow(ctx context.Context, w *schema.Window) error {
-	w.ID, w.CreatedAt = codec.NewID(), now()
+	w.ID, w.CreatedAt = schema.NewID(), now()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO enrollment_windows (id, tenant_id, connection_id, name, starts_on, ends_on, schedule, final_pull, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, w.ID, w.TenantID, nullString(w.ConnectionID), w.Name, w.StartsOn, w.EndsOn, w.Schedule, w.FinalPull, ts(w.CreatedAt))
 	return interpret(err)

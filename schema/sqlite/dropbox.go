@@ -5,12 +5,11 @@ import (
 	"strings"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
 )
 
 // CreateDropboxAccount stores a drop box login.
 func (s *Store) CreateDropboxAccount(ctx context.Context, a *schema.DropboxAccount) error {
-	a.ID, a.CreatedAt = codec.NewID(), now()
+	a.ID, a.CreatedAt = schema.NewID(), now()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO dropbox_accounts (id, tenant_id, connection_id, username, password_hash, authorized_keys, rights, max_bytes, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.TenantID, a.ConnectionID, a.Username, a.PasswordHash, a.AuthorizedKeys, schema.RightsText(a.Rights), a.MaxBytes, ts(a.CreatedAt))
 	return interpret(err)

@@ -3,35 +3,122 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+	"github.com/hrisbridge/hrisbridge/schema/internal/storeutil"
 )
 
-const selectEmployee = `SELECT id, tenant_id, external_id, coalesce(connection_id, ''), missing_from_snapshot, data, ssn_sealed, created_at, updated_at FROM employees`
+const employeeColumns = `tenant_id, id, external_id, connection_id, first_name, middle_name, last_name, preferred_name,
+date_of_birth, gender, ssn_sealed, work_email, personal_email, phone, address_line1, address_line2, city, state, postal_code, country,
+employment_status, employment_type, hire_date, termination_date, termination_reason, job_title, department, location,
+manager_external_id, pay_frequency, annual_salary, salary_currency, hourly_rate, scheduled_hours, benefit_class, custom_fields,
+missing_from_snapshot, content_hash, source_hash, created_at, updated_at`
+
+const selectEmployee = `SELECT tenant_id, id, external_id, coalesce(connection_id, ''), first_name, middle_name, last_name, preferred_name,
+coalesce(date_of_birth, ''), gender, ssn_sealed, work_email, personal_email, phone, address_line1, address_line2, city, state, postal_code,
+country, employment_status, employment_type, coalesce(hire_date, ''), coalesce(termination_date, ''), termination_reason, job_title,
+department, location, manager_external_id, pay_frequency, coalesce(annual_salary, ''), salary_currency, coalesce(hourly_rate, ''),
+coalesce(scheduled_hours, ''), benefit_class, custom_fields, missing_from_snapshot, content_hash, source_hash, created_at, updated_at FROM employees`
+
+// insertEmployee and updateEmployee take employeeArgs: an update sets
+// every column but the key (tenant_id ?1, external_id ?3), id and
+// created_at from the parameter of the column's position.
+var (
+	insertEmployee = `INSERT INTO employees (` + employeeColumns + `) VALUES (` + strings.Repeat("?, ", 40) + `?)`
+	updateEmployee = func() string {
+		var set []string
+		for i, c := range strings.Split(employeeColumns, ",") {
+			switch c = strings.TrimSpace(c); c {
+			case "tenant_id", "id", "external_id", "created_at":
+			default:
+				set = append(set, fmt.Sprintf("%s = ?%d", c, i+1))
+			}
+		}
+		return `UPDATE employees SET ` + strings.Join(set, ", ") + ` WHERE tenant_id = ?1 AND external_id = ?3`
+	}()
+)
+
+// employeeArgs are e's values for employeeColumns.
+func (s *Store) employeeArgs(e *schema.Employee, created, updated any) ([]any, error) {
+	ssn, err := storeutil.Seal(s.box, e.SSN)
+	if err != nil {
+		return nil, err
+	}
+	custom, err := customJSON(e.CustomFields)
+	if err != nil {
+		return nil, err
+	}
+	var a schema.Address
+	if e.HomeAddress != nil {
+		a = *e.HomeAddress
+	}
+	var m schema.Money
+	if e.AnnualSalary != nil {
+		m = *e.AnnualSalary
+	}
+	return []any{e.TenantID, e.ID, e.ExternalID, nullString(e.ConnectionID), e.FirstName, e.MiddleName, e.LastName, e.PreferredName,
+		nullString(e.DateOfBirth), e.Gender, ssn, e.WorkEmail, e.PersonalEmail, e.Phone, a.Line1, a.Line2, a.City, a.State, a.PostalCode, a.Country,
+		e.EmploymentStatus, e.EmploymentType, nullString(e.HireDate), nullString(e.TerminationDate), e.TerminationReason, e.JobTitle,
+		e.Department, e.Location, e.ManagerExternalID, e.PayFrequency, nullString(m.Amount), m.Currency, nullString(e.HourlyRate),
+		nullString(e.ScheduledHours), e.BenefitClass, custom, e.MissingFromSnapshot, int64(e.Hash), int64(e.SourceHash), created, updated}, nil
+}
+
+// customJSON is a custom_fields value: JSON, NULL for none.
+func customJSON(m map[string]string) (any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	return string(b), err
+}
+
+func unmarshalCustom(s sql.NullString, m *map[string]string) error {
+	if !s.Valid {
+		return nil
+	}
+	if err := json.Unmarshal([]byte(s.String), m); err != nil {
+		return fmt.Errorf("custom fields: %w", err)
+	}
+	return nil
+}
 
 func (s *Store) scanEmployee(row scanner) (schema.Employee, error) {
-	var id, tenant, ext, conn, data string
-	var missing bool
-	var ssn []byte
 	var e schema.Employee
-	var err error
-	if err = row.Scan(&id, &tenant, &ext, &conn, &missing, &data, &ssn, timeCol{&e.CreatedAt}, timeCol{&e.UpdatedAt}); err != nil {
+	var a schema.Address
+	var m schema.Money
+	var ssn []byte
+	var custom sql.NullString
+	var hash, source int64
+	err := row.Scan(&e.TenantID, &e.ID, &e.ExternalID, &e.ConnectionID, &e.FirstName, &e.MiddleName, &e.LastName, &e.PreferredName,
+		&e.DateOfBirth, &e.Gender, &ssn, &e.WorkEmail, &e.PersonalEmail, &e.Phone, &a.Line1, &a.Line2, &a.City, &a.State, &a.PostalCode, &a.Country,
+		&e.EmploymentStatus, &e.EmploymentType, &e.HireDate, &e.TerminationDate, &e.TerminationReason, &e.JobTitle, &e.Department, &e.Location,
+		&e.ManagerExternalID, &e.PayFrequency, &m.Amount, &m.Currency, &e.HourlyRate, &e.ScheduledHours, &e.BenefitClass, &custom,
+		&e.MissingFromSnapshot, &hash, &source, timeCol{&e.CreatedAt}, timeCol{&e.UpdatedAt})
+	if err != nil {
 		return e, err
 	}
-	created, updated := e.CreatedAt, e.UpdatedAt
-	e, err = codec.DecodeEmployee(s.box, []byte(data), nil, ssn)
-	e.ID, e.TenantID, e.ExternalID, e.ConnectionID = id, tenant, ext, conn
-	e.MissingFromSnapshot, e.CreatedAt, e.UpdatedAt = missing, created, updated
+	e.Hash, e.SourceHash = uint64(hash), uint64(source)
+	if !a.IsZero() {
+		e.HomeAddress = &a
+	}
+	if m != (schema.Money{}) {
+		e.AnnualSalary = &m
+	}
+	if err := unmarshalCustom(custom, &e.CustomFields); err != nil {
+		return e, err
+	}
+	e.SSN, err = storeutil.Open(s.box, ssn)
 	return e, err
 }
 
 // Employees returns one page of a tenant's employees in id (or
 // updated_at, id) order.
 func (s *Store) Employees(ctx context.Context, tenantID string, q schema.EmployeeQuery) ([]schema.Employee, error) {
-	if q.AfterID != "" && !codec.ValidID(q.AfterID) {
+	if q.AfterID != "" && !schema.ValidID(q.AfterID) {
 		return nil, nil // a cursor that is not an id ends the list, as on PostgreSQL
 	}
 	after, order := "id > ?2", "id"
@@ -45,7 +132,7 @@ func (s *Store) Employees(ctx context.Context, tenantID string, q schema.Employe
 AND (?3 = '' OR employment_status = ?3) AND (?4 IS NULL OR updated_at >= ?4)
 AND (?6 = '' OR employment_type = ?6) AND (?7 = '' OR department = ?7) AND (?8 = '' OR location = ?8)
 AND (?9 = '' OR external_id = ?9) AND (?10 = '' OR connection_id = ?10)
-AND (?11 = '' OR (hire_date <> '' AND hire_date > ?11)) AND (?12 = '' OR (termination_date <> '' AND termination_date > ?12))
+AND (?11 = '' OR hire_date > ?11) AND (?12 = '' OR termination_date > ?12)
 ORDER BY `+order+` LIMIT ?5`, args...)
 	return collectRows(rows, err, s.scanEmployee)
 }
@@ -56,27 +143,13 @@ func (s *Store) Employee(ctx context.Context, tenantID, id string) (schema.Emplo
 	return e, interpret(err)
 }
 
-// Events returns a tenant's change events after seq, in commit order.
-func (s *Store) Events(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]schema.Event, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, seq, tenant_id, type, subject, data, coalesce(file_id, ''), occurred_at
-FROM events WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, tenantID, afterSeq, limit)
-	return collectRows(rows, err, func(row scanner) (schema.Event, error) {
-		var e schema.Event
-		var data string
-		err := row.Scan(&e.ID, &e.Seq, &e.TenantID, &e.Type, &e.Subject, &data, &e.FileID, timeCol{&e.OccurredAt})
-		e.Data = []byte(data)
-		return e, err
-	})
-}
-
 // ingest is one file's apply transaction. SQLite runs in-process, so
 // writes go straight to the (write-locked) transaction.
 type ingest struct {
-	s       *Store
-	tx      *sql.Tx
-	file    *schema.File
-	now     any
-	nEvents int
+	s    *Store
+	tx   *sql.Tx
+	file *schema.File
+	now  any
 }
 
 // BeginIngest opens the apply transaction (taking SQLite's write lock) and
@@ -95,18 +168,29 @@ func (s *Store) BeginIngest(ctx context.Context, f *schema.File) (schema.Ingest,
 	return &ingest{s: s, tx: tx, file: f, now: ts(now())}, nil
 }
 
-// Index streams the tenant's employees.
-func (in *ingest) Index(ctx context.Context, fn func(schema.IndexEntry) error) error {
-	rows, err := in.tx.QueryContext(ctx, `SELECT external_id, substr(content_hash, 1, 16), coalesce(connection_id, ''), missing_from_snapshot, source_hash FROM employees WHERE tenant_id = ?`, in.file.TenantID)
+// Baseline reports whether the connection has no applied file yet.
+func (in *ingest) Baseline(ctx context.Context) (bool, error) {
+	var applied bool
+	err := in.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE connection_id = ? AND id <> ?
+AND status IN ('applied', 'applied_with_errors', 'replayed'))`, in.file.ConnectionID, in.file.ID).Scan(&applied)
+	return !applied, interpret(err)
+}
+
+// EmployeeIndex streams the tenant's employees.
+func (in *ingest) EmployeeIndex(ctx context.Context, fn func(schema.IndexEntry) error) error {
+	rows, err := in.tx.QueryContext(ctx, `SELECT external_id, content_hash, source_hash, connection_id IS ?, missing_from_snapshot
+FROM employees WHERE tenant_id = ?`, nullString(in.file.ConnectionID), in.file.TenantID)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	var e schema.IndexEntry
+	var hash, source int64
 	for rows.Next() {
-		if err := rows.Scan(&e.ExternalID, &e.ContentHash, &e.ConnectionID, &e.Missing, &e.SourceHash); err != nil {
+		if err := rows.Scan(&e.ExternalID, &hash, &source, &e.SameConnection, &e.Missing); err != nil {
 			return err
 		}
+		e.Hash, e.SourceHash = uint64(hash), uint64(source)
 		if err := fn(e); err != nil {
 			return err
 		}
@@ -114,102 +198,100 @@ func (in *ingest) Index(ctx context.Context, fn func(schema.IndexEntry) error) e
 	return rows.Err()
 }
 
-const insertEvent = `INSERT INTO events (id, tenant_id, type, subject, data, file_id, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?)`
-
-func (in *ingest) event(ctx context.Context, typ, subject string, data []byte) error {
-	in.nEvents++
-	_, err := in.tx.ExecContext(ctx, insertEvent, codec.NewID(), in.file.TenantID, typ, subject, string(data), in.file.ID, in.now)
-	return err
+// EmployeesByExternalID loads stored employees.
+func (in *ingest) EmployeesByExternalID(ctx context.Context, ids []string) ([]schema.Employee, error) {
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := in.tx.QueryContext(ctx, selectEmployee+` WHERE tenant_id = ? AND external_id IN (SELECT value FROM json_each(?))`, in.file.TenantID, string(list))
+	return collectRows(rows, err, in.s.scanEmployee)
 }
 
-// Events is the number of events written so far.
-func (in *ingest) Events() int { return in.nEvents }
-
-const insertEmployee = `INSERT INTO employees (id, tenant_id, external_id, connection_id, employment_status, employment_type,
-department, location, hire_date, termination_date, missing_from_snapshot, content_hash, data, ssn_sealed, created_at, updated_at, source_hash)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)`
-
-// Insert adds a new employee and its hire event.
-func (in *ingest) Insert(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
-	p, err := codec.NewPending(in.s.box, e, enc, schema.AppendContentJSON(make([]byte, 0, 640), e))
-	if err != nil {
-		return err
-	}
-	p.ID = codec.NewID()
-	_, err = in.tx.ExecContext(ctx, insertEmployee, p.ID, in.file.TenantID, p.ExternalID, nullString(p.ConnectionID), p.Status, p.Type,
-		p.Department, p.Location, p.HireDate, p.TerminationDate, p.Hash, string(p.Data), p.SSNSealed, in.now, in.now, p.Source)
-	if err != nil {
-		return fmt.Errorf("insert employee %s: %w", p.ExternalID, interpret(err))
-	}
-	return in.event(ctx, "employee.hired", p.ID, codec.EventData(p.ID, p.ExternalID, p.ConnectionID, p.Status, nil))
+// InsertEmployees adds new employees.
+func (in *ingest) InsertEmployees(ctx context.Context, es []*schema.Employee) error {
+	return in.writeEmployees(ctx, insertEmployee, es)
 }
 
-const updateEmployee = `UPDATE employees SET connection_id = ?, employment_status = ?, employment_type = ?, department = ?,
-location = ?, hire_date = ?, termination_date = ?, missing_from_snapshot = 0, content_hash = ?, data = ?,
-ssn_sealed = ?, updated_at = ?, source_hash = ? WHERE tenant_id = ? AND external_id = ?`
-
-// SetSource records an unchanged employee's source hash.
-func (in *ingest) SetSource(ctx context.Context, externalID, source string) error {
-	_, err := in.tx.ExecContext(ctx, `UPDATE employees SET source_hash = ? WHERE tenant_id = ? AND external_id = ?`, source, in.file.TenantID, externalID)
-	return interpret(err)
+// UpdateEmployees replaces changed employees.
+func (in *ingest) UpdateEmployees(ctx context.Context, es []*schema.Employee) error {
+	return in.writeEmployees(ctx, updateEmployee, es)
 }
 
-// Update replaces a changed employee and writes its change events.
-func (in *ingest) Update(ctx context.Context, e *schema.Employee, enc schema.Encoded) error {
-	p, err := codec.NewPending(in.s.box, e, enc, schema.AppendContentJSON(make([]byte, 0, 640), e))
-	if err != nil {
-		return err
-	}
-	old, err := in.s.scanEmployee(in.tx.QueryRowContext(ctx, selectEmployee+` WHERE tenant_id = ? AND external_id = ?`, in.file.TenantID, p.ExternalID))
-	if err != nil {
-		return fmt.Errorf("load employee %s: %w", p.ExternalID, interpret(err))
-	}
-	_, err = in.tx.ExecContext(ctx, updateEmployee, nullString(p.ConnectionID), p.Status, p.Type, p.Department, p.Location,
-		p.HireDate, p.TerminationDate, p.Hash, string(p.Data), p.SSNSealed, in.now, p.Source, in.file.TenantID, p.ExternalID)
-	if err != nil {
-		return fmt.Errorf("update employee %s: %w", p.ExternalID, interpret(err))
-	}
-	for _, ev := range codec.UpdateEvents(&old, old.ID, &p) {
-		if err := in.event(ctx, ev.Type, ev.Subject, ev.Data); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// MarkMissing flags or terminates employees absent from a full snapshot.
-func (in *ingest) MarkMissing(ctx context.Context, externalIDs []string, terminate bool, date string) error {
-	q := `UPDATE employees SET missing_from_snapshot = 1, updated_at = ?3
-WHERE tenant_id = ?1 AND external_id = ?2 AND NOT missing_from_snapshot
-RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
-	typ := "employee.missing_from_snapshot"
-	if terminate {
-		q = `UPDATE employees SET missing_from_snapshot = 1, updated_at = ?3, employment_status = 'terminated',
-termination_date = ?4, content_hash = '',
-data = json_set(data, '$.employment_status', 'terminated', '$.termination_date', ?4)
-WHERE tenant_id = ?1 AND external_id = ?2 AND NOT missing_from_snapshot
-RETURNING id, external_id, coalesce(connection_id, ''), employment_status`
-		typ = "employee.terminated"
+func (in *ingest) writeEmployees(ctx context.Context, q string, es []*schema.Employee) error {
+	if len(es) == 0 {
+		return nil
 	}
 	stmt, err := in.tx.PrepareContext(ctx, q)
 	if err != nil {
 		return err
 	}
 	defer stmt.Close()
-	for _, ext := range externalIDs {
-		var id, e, conn, status string
-		err := stmt.QueryRowContext(ctx, in.file.TenantID, ext, in.now, date).Scan(&id, &e, &conn, &status)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
+	for _, e := range es {
+		args, err := in.s.employeeArgs(e, in.now, in.now)
 		if err != nil {
 			return err
 		}
-		if err := in.event(ctx, typ, id, codec.EventData(id, e, conn, status, []string{"missing_from_snapshot"})); err != nil {
+		res, err := stmt.ExecContext(ctx, args...)
+		if err == nil {
+			if n, _ := res.RowsAffected(); n != 1 {
+				err = schema.ErrNotFound
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("write employee %s: %w", e.ExternalID, interpret(err))
+		}
+	}
+	return nil
+}
+
+// SetSourceHashes records raw-record hashes of unchanged employees.
+func (in *ingest) SetSourceHashes(ctx context.Context, ids []string, sources []uint64) error {
+	for i := range ids {
+		if _, err := in.tx.ExecContext(ctx, `UPDATE employees SET source_hash = ? WHERE tenant_id = ? AND external_id = ?`,
+			int64(sources[i]), in.file.TenantID, ids[i]); err != nil {
+			return interpret(err)
+		}
+	}
+	return nil
+}
+
+// EmployeeID resolves an employee's external id.
+func (in *ingest) EmployeeID(ctx context.Context, ext string) (string, error) {
+	var id string
+	err := in.tx.QueryRowContext(ctx, `SELECT id FROM employees WHERE tenant_id = ? AND external_id = ?`, in.file.TenantID, ext).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("%s: %w", ext, schema.ErrNoEmployee)
+	}
+	return id, err
+}
+
+// AppendEvents numbers events after the tenant's last and inserts them.
+func (in *ingest) AppendEvents(ctx context.Context, es []schema.Event) error {
+	for i := range es {
+		e := &es[i]
+		e.TenantID, e.FileID = in.file.TenantID, in.file.ID
+		if err := appendEvent(ctx, in.tx, e, in.now); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// appendEvent numbers e after its tenant's last event and inserts it
+// (SQLite's one writer at a time keeps the numbering gap-free).
+func appendEvent(ctx context.Context, tx *sql.Tx, e *schema.Event, at any) error {
+	if e.ID == "" {
+		e.ID = schema.NewID()
+	}
+	var occurred string
+	err := tx.QueryRowContext(ctx, `INSERT INTO events (tenant_id, seq, id, type, subject, data, file_id, occurred_at)
+VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM events WHERE tenant_id = ?1), ?2, ?3, ?4, ?5, ?6, ?7) RETURNING seq, occurred_at`,
+		e.TenantID, e.ID, e.Type, e.Subject, string(e.Data), nullString(e.FileID), at).Scan(&e.Seq, &occurred)
+	if err != nil {
+		return interpret(err)
+	}
+	return timeCol{&e.OccurredAt}.Scan(occurred)
 }
 
 // PutRecordError keeps one rejected row.

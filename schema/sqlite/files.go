@@ -5,7 +5,6 @@ import (
 	"database/sql"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
 )
 
 const fileColumns = `id, tenant_id, connection_id, name, sha256, size, layout, status, rows, valid, invalid,
@@ -27,7 +26,7 @@ func scanFile(row scanner) (schema.File, error) {
 
 func prepareFile(f *schema.File) {
 	if f.ID == "" {
-		f.ID = codec.NewID()
+		f.ID = schema.NewID()
 	}
 	if f.ReceivedAt.IsZero() {
 		f.ReceivedAt = now()
@@ -127,7 +126,7 @@ func jobID(id int64) any {
 
 // QueueSyncRun records a job's run before a worker takes it.
 func (s *Store) QueueSyncRun(ctx context.Context, r *schema.SyncRun) error {
-	r.ID, r.StartedAt, r.Status = codec.NewID(), now(), schema.RunQueued
+	r.ID, r.StartedAt, r.Status = schema.NewID(), now(), schema.RunQueued
 	if _, err := s.db.ExecContext(ctx, `INSERT INTO sync_runs (`+syncRunColumns+`) VALUES (?, ?, ?, ?, ?, 0, 0, '', '', ?, NULL, ?, 0, ?, ?)
 ON CONFLICT (job_id) WHERE job_id IS NOT NULL DO NOTHING`, r.ID, r.TenantID, r.ConnectionID, r.Trigger, r.Status, ts(r.StartedAt), jobID(r.JobID), tsPtr(r.ScheduledFor), r.FileID); err != nil {
 		return interpret(err)
@@ -145,7 +144,7 @@ ON CONFLICT (job_id) WHERE job_id IS NOT NULL DO NOTHING`, r.ID, r.TenantID, r.C
 // StartSyncRun records a run as running; a job's later attempt takes its
 // row over.
 func (s *Store) StartSyncRun(ctx context.Context, r *schema.SyncRun) error {
-	r.ID, r.StartedAt, r.Status, r.FinishedAt = codec.NewID(), now(), schema.RunRunning, nil
+	r.ID, r.StartedAt, r.Status, r.FinishedAt = schema.NewID(), now(), schema.RunRunning, nil
 	err := s.db.QueryRowContext(ctx, `INSERT INTO sync_runs (`+syncRunColumns+`) VALUES (?, ?, ?, ?, ?, 0, 0, '', '', ?, NULL, ?, ?, ?, ?)
 ON CONFLICT (job_id) WHERE job_id IS NOT NULL DO UPDATE SET status = excluded.status, attempt = excluded.attempt, started_at = excluded.started_at,
 finished_at = NULL RETURNING id`, r.ID, r.TenantID, r.ConnectionID, r.Trigger, r.Status, ts(r.StartedAt), jobID(r.JobID), r.Attempt, tsPtr(r.ScheduledFor), r.FileID).Scan(&r.ID)

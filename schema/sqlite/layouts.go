@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+	"github.com/hrisbridge/hrisbridge/schema"
 )
 
 // PutLayout stores a layout override, replacing the one at the same scope.
@@ -15,7 +15,7 @@ func (s *Store) PutLayout(ctx context.Context, tenantID, connectionID, name stri
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO layouts (id, tenant_id, connection_id, name, body, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			codec.NewID(), tenantID, nullString(connectionID), name, string(body), ts(now()))
+			schema.NewID(), tenantID, nullString(connectionID), name, string(body), ts(now()))
 		return err
 	}))
 }

@@ -6,247 +6,191 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+	"github.com/hrisbridge/hrisbridge/schema/internal/storeutil"
 )
 
-// employeeID resolves an employee's external id inside the transaction.
-func (in *ingest) employeeID(ctx context.Context, ext string) (string, error) {
-	var id string
-	err := in.tx.QueryRowContext(ctx, `SELECT id FROM employees WHERE tenant_id = ? AND external_id = ?`, in.file.TenantID, ext).Scan(&id)
+const selectDependent = `SELECT d.tenant_id, d.id, d.employee_id, e.external_id, d.external_id, d.first_name, d.middle_name, d.last_name,
+coalesce(d.date_of_birth, ''), d.gender, d.relationship, d.ssn_sealed, d.is_student, d.is_disabled, d.custom_fields, d.content_hash,
+d.created_at, d.updated_at FROM dependents d JOIN employees e ON e.tenant_id = d.tenant_id AND e.id = d.employee_id`
+
+func (s *Store) scanDependent(row scanner) (schema.Dependent, error) {
+	var d schema.Dependent
+	var ssn []byte
+	var custom sql.NullString
+	var hash int64
+	err := row.Scan(&d.TenantID, &d.ID, &d.EmployeeID, &d.EmployeeExternalID, &d.ExternalID, &d.FirstName, &d.MiddleName, &d.LastName,
+		&d.DateOfBirth, &d.Gender, &d.Relationship, &ssn, &d.IsStudent, &d.IsDisabled, &custom, &hash, timeCol{&d.CreatedAt}, timeCol{&d.UpdatedAt})
+	if err != nil {
+		return d, err
+	}
+	d.Hash = uint64(hash)
+	if err := unmarshalCustom(custom, &d.CustomFields); err != nil {
+		return d, err
+	}
+	d.SSN, err = storeutil.Open(s.box, ssn)
+	return d, err
+}
+
+// Dependents returns an employee's dependents.
+func (in *ingest) Dependents(ctx context.Context, employeeID string) ([]schema.Dependent, error) {
+	rows, err := in.tx.QueryContext(ctx, selectDependent+` WHERE d.tenant_id = ? AND d.employee_id = ? ORDER BY d.id`, in.file.TenantID, employeeID)
+	return collectRows(rows, err, in.s.scanDependent)
+}
+
+// SaveDependent inserts or updates a dependent.
+func (in *ingest) SaveDependent(ctx context.Context, d *schema.Dependent, isNew bool) error {
+	ssn, err := storeutil.Seal(in.s.box, d.SSN)
+	if err != nil {
+		return err
+	}
+	custom, err := customJSON(d.CustomFields)
+	if err != nil {
+		return err
+	}
+	q := `UPDATE dependents SET employee_id = ?3, external_id = ?4, first_name = ?5, middle_name = ?6, last_name = ?7, date_of_birth = ?8,
+gender = ?9, relationship = ?10, ssn_sealed = ?11, is_student = ?12, is_disabled = ?13, custom_fields = ?14, content_hash = ?15,
+updated_at = ?16 WHERE tenant_id = ?1 AND id = ?2`
+	if isNew {
+		q = `INSERT INTO dependents (tenant_id, id, employee_id, external_id, first_name, middle_name, last_name, date_of_birth, gender,
+relationship, ssn_sealed, is_student, is_disabled, custom_fields, content_hash, created_at, updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)`
+	}
+	_, err = in.tx.ExecContext(ctx, q, in.file.TenantID, d.ID, d.EmployeeID, d.ExternalID, d.FirstName, d.MiddleName, d.LastName,
+		nullString(d.DateOfBirth), d.Gender, d.Relationship, ssn, d.IsStudent, d.IsDisabled, custom, int64(d.Hash), in.now)
+	if err != nil {
+		return fmt.Errorf("dependent %s/%s: %w", d.EmployeeExternalID, d.ExternalID, interpret(err))
+	}
+	return nil
+}
+
+// DeleteDependent removes a dependent.
+func (in *ingest) DeleteDependent(ctx context.Context, id string) error {
+	_, err := in.tx.ExecContext(ctx, `DELETE FROM dependents WHERE tenant_id = ? AND id = ?`, in.file.TenantID, id)
+	return interpret(err)
+}
+
+const selectPlan = `SELECT tenant_id, id, plan_code, name, type, carrier, group_number, coalesce(plan_year_start, ''),
+coalesce(plan_year_end, ''), custom_fields, content_hash, created_at, updated_at FROM benefit_plans`
+
+func scanPlan(row scanner) (schema.BenefitPlan, error) {
+	var p schema.BenefitPlan
+	var custom sql.NullString
+	var hash int64
+	err := row.Scan(&p.TenantID, &p.ID, &p.PlanCode, &p.Name, &p.Type, &p.Carrier, &p.GroupNumber, &p.PlanYearStart, &p.PlanYearEnd,
+		&custom, &hash, timeCol{&p.CreatedAt}, timeCol{&p.UpdatedAt})
+	if err != nil {
+		return p, err
+	}
+	p.Hash = uint64(hash)
+	return p, unmarshalCustom(custom, &p.CustomFields)
+}
+
+// Plan returns the tenant's plan with that code.
+func (in *ingest) Plan(ctx context.Context, code string) (schema.BenefitPlan, error) {
+	p, err := scanPlan(in.tx.QueryRowContext(ctx, selectPlan+` WHERE tenant_id = ? AND plan_code = ?`, in.file.TenantID, code))
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("%s: %w", ext, schema.ErrNoEmployee)
+		return p, fmt.Errorf("%s: %w", code, schema.ErrNoPlan)
 	}
-	return id, err
+	return p, interpret(err)
 }
 
-// PutDependent creates or updates a dependent and writes its event.
-func (in *ingest) PutDependent(ctx context.Context, d *schema.Dependent, enc schema.Encoded) (schema.Change, error) {
-	empID, err := in.employeeID(ctx, d.EmployeeExternalID)
+// SavePlan inserts or updates a plan.
+func (in *ingest) SavePlan(ctx context.Context, p *schema.BenefitPlan, isNew bool) error {
+	custom, err := customJSON(p.CustomFields)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	sealed, err := codec.SealSSN(in.s.box, d.SSN)
+	q := `UPDATE benefit_plans SET plan_code = ?3, name = ?4, type = ?5, carrier = ?6, group_number = ?7, plan_year_start = ?8,
+plan_year_end = ?9, custom_fields = ?10, content_hash = ?11, updated_at = ?12 WHERE tenant_id = ?1 AND id = ?2`
+	if isNew {
+		q = `INSERT INTO benefit_plans (tenant_id, id, plan_code, name, type, carrier, group_number, plan_year_start, plan_year_end,
+custom_fields, content_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)`
+	}
+	_, err = in.tx.ExecContext(ctx, q, in.file.TenantID, p.ID, p.PlanCode, p.Name, p.Type, p.Carrier, p.GroupNumber,
+		nullString(p.PlanYearStart), nullString(p.PlanYearEnd), custom, int64(p.Hash), in.now)
 	if err != nil {
-		return 0, err
+		return fmt.Errorf("plan %s: %w", p.PlanCode, interpret(err))
 	}
-	var id, hash string
-	var data, oldSealed []byte
-	err = in.tx.QueryRowContext(ctx, `SELECT id, content_hash, data, ssn_sealed FROM dependents WHERE tenant_id = ? AND employee_id = ? AND external_id = ?`,
-		in.file.TenantID, empID, d.ExternalID).Scan(&id, &hash, &data, &oldSealed)
-	change, typ := schema.Changed, "dependent.updated"
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		id, change, typ = codec.NewID(), schema.New, "dependent.added"
-		_, err = in.tx.ExecContext(ctx, `INSERT INTO dependents (id, tenant_id, employee_id, external_id, relationship, content_hash, data, ssn_sealed, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, in.file.TenantID, empID, d.ExternalID, d.Relationship, enc.Hash, string(enc.Data), sealed, in.now, in.now)
-	case err != nil:
-	case hash == enc.Hash:
-		return schema.Unchanged, nil
-	case codec.SameContent(in.s.box, data, oldSealed, enc, d.SSN):
-		_, err = in.tx.ExecContext(ctx, `UPDATE dependents SET content_hash = ? WHERE id = ?`, enc.Hash, id)
-		return schema.Unchanged, interpret(err)
-	default:
-		_, err = in.tx.ExecContext(ctx, `UPDATE dependents SET relationship = ?, content_hash = ?, data = ?, ssn_sealed = ?, updated_at = ? WHERE id = ?`,
-			d.Relationship, enc.Hash, string(enc.Data), sealed, in.now, id)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("dependent %s/%s: %w", d.EmployeeExternalID, d.ExternalID, interpret(err))
-	}
-	return change, in.event(ctx, typ, id, codec.DependentEventData(id, empID, d))
+	return nil
 }
 
-// jsonList renders ids for json_each.
-func jsonList(ids []string) string {
-	if ids == nil {
-		ids = []string{}
+const selectEnrollment = `SELECT n.tenant_id, n.id, n.employee_id, e.external_id, n.plan_id, p.plan_code, n.coverage_tier, n.status,
+n.effective_date, coalesce(n.end_date, ''), coalesce(n.employee_contribution, ''), coalesce(n.employer_contribution, ''),
+n.covered_dependent_ids, n.custom_fields, n.content_hash, n.created_at, n.updated_at
+FROM enrollments n JOIN employees e ON e.tenant_id = n.tenant_id AND e.id = n.employee_id
+JOIN benefit_plans p ON p.tenant_id = n.tenant_id AND p.id = n.plan_id`
+
+func scanEnrollment(row scanner) (schema.Enrollment, error) {
+	var n schema.Enrollment
+	var covered string
+	var custom sql.NullString
+	var hash int64
+	err := row.Scan(&n.TenantID, &n.ID, &n.EmployeeID, &n.EmployeeExternalID, &n.PlanID, &n.PlanCode, &n.CoverageTier, &n.Status,
+		&n.EffectiveDate, &n.EndDate, &n.EmployeeContribution, &n.EmployerContribution, &covered, &custom, &hash,
+		timeCol{&n.CreatedAt}, timeCol{&n.UpdatedAt})
+	if err != nil {
+		return n, err
 	}
-	b, _ := json.Marshal(ids)
-	return string(b)
+	n.Hash = uint64(hash)
+	if err := json.Unmarshal([]byte(covered), &n.CoveredDependentIDs); err != nil {
+		return n, fmt.Errorf("covered dependents: %w", err)
+	}
+	if len(n.CoveredDependentIDs) == 0 {
+		n.CoveredDependentIDs = nil
+	}
+	return n, unmarshalCustom(custom, &n.CustomFields)
 }
 
-// RemoveDependents deletes an employee's dependents that a full file no
-// longer lists.
-func (in *ingest) RemoveDependents(ctx context.Context, employeeExternalID string, keep []string) (int, error) {
-	empID, err := in.employeeID(ctx, employeeExternalID)
-	if err != nil {
-		return 0, err
-	}
-	rows, err := in.tx.QueryContext(ctx, `DELETE FROM dependents WHERE tenant_id = ? AND employee_id = ? AND external_id NOT IN (SELECT value FROM json_each(?))
-RETURNING id, external_id, relationship`, in.file.TenantID, empID, jsonList(keep))
-	if err != nil {
-		return 0, err
-	}
-	type removed struct {
-		id string
-		d  schema.Dependent
-	}
-	var gone []removed
-	for rows.Next() {
-		r := removed{d: schema.Dependent{EmployeeExternalID: employeeExternalID}}
-		if err := rows.Scan(&r.id, &r.d.ExternalID, &r.d.Relationship); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		gone = append(gone, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	for _, r := range gone {
-		if err := in.event(ctx, "dependent.removed", r.id, codec.DependentEventData(r.id, empID, &r.d)); err != nil {
-			return 0, err
-		}
-	}
-	return len(gone), nil
+// Enrollments returns an employee's enrollments.
+func (in *ingest) Enrollments(ctx context.Context, employeeID string) ([]schema.Enrollment, error) {
+	rows, err := in.tx.QueryContext(ctx, selectEnrollment+` WHERE n.tenant_id = ? AND n.employee_id = ? ORDER BY n.id`, in.file.TenantID, employeeID)
+	return collectRows(rows, err, scanEnrollment)
 }
 
-// PutPlan creates or updates a benefit plan.
-func (in *ingest) PutPlan(ctx context.Context, p *schema.BenefitPlan, enc schema.Encoded) (schema.Change, error) {
-	var id, hash string
-	err := in.tx.QueryRowContext(ctx, `SELECT id, content_hash FROM benefit_plans WHERE tenant_id = ? AND plan_code = ?`, in.file.TenantID, p.PlanCode).Scan(&id, &hash)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		_, err = in.tx.ExecContext(ctx, `INSERT INTO benefit_plans (id, tenant_id, plan_code, type, content_hash, data, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, codec.NewID(), in.file.TenantID, p.PlanCode, p.Type, enc.Hash, string(enc.Data), in.now, in.now)
-		return schema.New, interpret(err)
-	case err != nil:
-		return 0, err
-	case hash == enc.Hash:
-		return schema.Unchanged, nil
-	}
-	_, err = in.tx.ExecContext(ctx, `UPDATE benefit_plans SET type = ?, content_hash = ?, data = ?, updated_at = ? WHERE id = ?`, p.Type, enc.Hash, string(enc.Data), in.now, id)
-	return schema.Changed, interpret(err)
-}
-
-// PutEnrollment creates or updates an enrollment and writes its event.
-func (in *ingest) PutEnrollment(ctx context.Context, n *schema.Enrollment, enc schema.Encoded) (schema.Change, error) {
-	empID, err := in.employeeID(ctx, n.EmployeeExternalID)
+// SaveEnrollment inserts or updates an enrollment.
+func (in *ingest) SaveEnrollment(ctx context.Context, n *schema.Enrollment, isNew bool) error {
+	custom, err := customJSON(n.CustomFields)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	var planID string
-	err = in.tx.QueryRowContext(ctx, `SELECT id FROM benefit_plans WHERE tenant_id = ? AND plan_code = ?`, in.file.TenantID, n.PlanCode).Scan(&planID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("%s: %w", n.PlanCode, schema.ErrNoPlan)
-	} else if err != nil {
-		return 0, err
-	}
-	var id, hash, data string
-	err = in.tx.QueryRowContext(ctx, `SELECT id, content_hash, data FROM enrollments WHERE tenant_id = ? AND employee_id = ? AND plan_id = ? AND effective_date = ?`,
-		in.file.TenantID, empID, planID, n.EffectiveDate).Scan(&id, &hash, &data)
-	var old *schema.Enrollment
-	change := schema.Changed
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		id, change = codec.NewID(), schema.New
-		_, err = in.tx.ExecContext(ctx, `INSERT INTO enrollments (id, tenant_id, employee_id, plan_id, status, effective_date, end_date, content_hash, data, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, in.file.TenantID, empID, planID, n.Status, n.EffectiveDate, n.EndDate, enc.Hash, string(enc.Data), in.now, in.now)
-	case err != nil:
-	case hash == enc.Hash:
-		return schema.Unchanged, nil
-	default:
-		old = &schema.Enrollment{}
-		json.Unmarshal([]byte(data), old) //nolint:errcheck // we wrote it
-		_, err = in.tx.ExecContext(ctx, `UPDATE enrollments SET status = ?, end_date = ?, content_hash = ?, data = ?, updated_at = ? WHERE id = ?`,
-			n.Status, n.EndDate, enc.Hash, string(enc.Data), in.now, id)
-	}
+	covered, err := json.Marshal(append([]string{}, n.CoveredDependentIDs...))
 	if err != nil {
-		return 0, fmt.Errorf("enrollment %s/%s: %w", n.EmployeeExternalID, n.PlanCode, interpret(err))
+		return err
 	}
-	return change, in.event(ctx, codec.EnrollmentEventType(old, n), id, codec.EnrollmentEventData(id, empID, planID, n))
-}
-
-// EndEnrollments ends an employee's active enrollments that a full file no
-// longer lists.
-func (in *ingest) EndEnrollments(ctx context.Context, employeeExternalID string, keep []string, date string) (int, error) {
-	empID, err := in.employeeID(ctx, employeeExternalID)
+	q := `UPDATE enrollments SET employee_id = ?3, plan_id = ?4, coverage_tier = ?5, status = ?6, effective_date = ?7, end_date = ?8,
+employee_contribution = ?9, employer_contribution = ?10, covered_dependent_ids = ?11, custom_fields = ?12, content_hash = ?13,
+updated_at = ?14 WHERE tenant_id = ?1 AND id = ?2`
+	if isNew {
+		q = `INSERT INTO enrollments (tenant_id, id, employee_id, plan_id, coverage_tier, status, effective_date, end_date,
+employee_contribution, employer_contribution, covered_dependent_ids, custom_fields, content_hash, created_at, updated_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)`
+	}
+	_, err = in.tx.ExecContext(ctx, q, in.file.TenantID, n.ID, n.EmployeeID, n.PlanID, n.CoverageTier, n.Status, n.EffectiveDate,
+		nullString(n.EndDate), nullString(n.EmployeeContribution), nullString(n.EmployerContribution), string(covered), custom, int64(n.Hash), in.now)
 	if err != nil {
-		return 0, err
+		return fmt.Errorf("enrollment %s/%s: %w", n.EmployeeExternalID, n.PlanCode, interpret(err))
 	}
-	rows, err := in.tx.QueryContext(ctx, `SELECT id, plan_id, data FROM enrollments WHERE tenant_id = ? AND employee_id = ? AND status <> 'terminated'`, in.file.TenantID, empID)
-	type ended struct {
-		id, planID string
-		n          schema.Enrollment
-	}
-	ends, err := collectRows(rows, err, func(r scanner) (ended, error) {
-		var e ended
-		var data string
-		err := r.Scan(&e.id, &e.planID, &data)
-		json.Unmarshal([]byte(data), &e.n) //nolint:errcheck
-		return e, err
-	})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, e := range ends {
-		if slices.Contains(keep, e.n.PlanCode+"|"+e.n.EffectiveDate) {
-			continue
-		}
-		e.n.Status, e.n.EndDate = "terminated", date
-		enc := e.n.Encode()
-		if _, err := in.tx.ExecContext(ctx, `UPDATE enrollments SET status = 'terminated', end_date = ?, content_hash = ?, data = ?, updated_at = ? WHERE id = ?`,
-			date, enc.Hash, string(enc.Data), in.now, e.id); err != nil {
-			return 0, err
-		}
-		if err := in.event(ctx, "enrollment.ended", e.id, codec.EnrollmentEventData(e.id, empID, e.planID, &e.n)); err != nil {
-			return 0, err
-		}
-		n++
-	}
-	return n, nil
+	return nil
 }
 
 // Dependents pages a tenant's dependents.
 func (s *Store) Dependents(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.Dependent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT d.id, d.tenant_id, d.employee_id, e.external_id, d.data, d.ssn_sealed, d.created_at, d.updated_at
-FROM dependents d JOIN employees e ON e.id = d.employee_id WHERE d.tenant_id = ?1 AND d.id > ?2 AND (?4 = '' OR d.employee_id = ?4)
+	rows, err := s.db.QueryContext(ctx, selectDependent+` WHERE d.tenant_id = ?1 AND d.id > ?2 AND (?4 = '' OR d.employee_id = ?4)
 ORDER BY d.id LIMIT ?3`, tenantID, q.Cursor, q.Limit, q.EmployeeID)
-	return collectRows(rows, err, func(r scanner) (schema.Dependent, error) {
-		var id, tenant, emp, empExt, data string
-		var ssn []byte
-		var d schema.Dependent
-		if err := r.Scan(&id, &tenant, &emp, &empExt, &data, &ssn, timeCol{&d.CreatedAt}, timeCol{&d.UpdatedAt}); err != nil {
-			return d, err
-		}
-		created, updated := d.CreatedAt, d.UpdatedAt
-		d, err := codec.DecodeDependent(s.box, []byte(data), ssn)
-		d.ID, d.TenantID, d.EmployeeID, d.EmployeeExternalID, d.CreatedAt, d.UpdatedAt = id, tenant, emp, empExt, created, updated
-		return d, err
-	})
+	return collectRows(rows, err, s.scanDependent)
 }
 
 // BenefitPlans pages a tenant's plans.
 func (s *Store) BenefitPlans(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.BenefitPlan, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, tenant_id, data, created_at, updated_at FROM benefit_plans WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID, q.Cursor, q.Limit)
-	return collectRows(rows, err, func(r scanner) (schema.BenefitPlan, error) {
-		var p, ts schema.BenefitPlan
-		var id, tenant, data string
-		if err := r.Scan(&id, &tenant, &data, timeCol{&ts.CreatedAt}, timeCol{&ts.UpdatedAt}); err != nil {
-			return p, err
-		}
-		err := json.Unmarshal([]byte(data), &p)
-		p.ID, p.TenantID, p.CreatedAt, p.UpdatedAt = id, tenant, ts.CreatedAt, ts.UpdatedAt
-		return p, err
-	})
+	rows, err := s.db.QueryContext(ctx, selectPlan+` WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?`, tenantID, q.Cursor, q.Limit)
+	return collectRows(rows, err, scanPlan)
 }
 
 // Enrollments pages a tenant's enrollments.
 func (s *Store) Enrollments(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.Enrollment, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, tenant_id, employee_id, plan_id, data, created_at, updated_at FROM enrollments
-WHERE tenant_id = ?1 AND id > ?2 AND (?4 = '' OR employee_id = ?4) ORDER BY id LIMIT ?3`, tenantID, q.Cursor, q.Limit, q.EmployeeID)
-	return collectRows(rows, err, func(r scanner) (schema.Enrollment, error) {
-		var n, ts schema.Enrollment
-		var id, tenant, emp, plan, data string
-		if err := r.Scan(&id, &tenant, &emp, &plan, &data, timeCol{&ts.CreatedAt}, timeCol{&ts.UpdatedAt}); err != nil {
-			return n, err
-		}
-		err := json.Unmarshal([]byte(data), &n)
-		n.ID, n.TenantID, n.EmployeeID, n.PlanID, n.CreatedAt, n.UpdatedAt = id, tenant, emp, plan, ts.CreatedAt, ts.UpdatedAt
-		return n, err
-	})
+	rows, err := s.db.QueryContext(ctx, selectEnrollment+` WHERE n.tenant_id = ?1 AND n.id > ?2 AND (?4 = '' OR n.employee_id = ?4)
+ORDER BY n.id LIMIT ?3`, tenantID, q.Cursor, q.Limit, q.EmployeeID)
+	return collectRows(rows, err, scanEnrollment)
 }

@@ -18,7 +18,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+	"github.com/hrisbridge/hrisbridge/schema/internal/storeutil"
 )
 
 //go:embed migrations/*.sql
@@ -109,7 +109,7 @@ func (s *Store) Close() {
 
 // Migrate applies pending migrations, each in its own transaction.
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := codec.Migrations(migrationFS, "migrations")
+	ms, err := storeutil.Migrations(migrationFS, "migrations")
 	if err != nil {
 		return err
 	}
@@ -132,24 +132,24 @@ func (s *Store) Migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %s: %w", m.Name, err)
 		}
 	}
-	return s.moveAuditLog(ctx)
+	return nil
 }
 
 // Ready reports whether the database answers and is fully migrated.
 func (s *Store) Ready(ctx context.Context) error {
-	ms, err := codec.Migrations(migrationFS, "migrations")
+	ms, err := storeutil.Migrations(migrationFS, "migrations")
 	if err != nil {
 		return err
 	}
 	var v int
 	if err := s.db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
 		if strings.Contains(err.Error(), "no such table") {
-			return codec.ErrStale
+			return storeutil.ErrStale
 		}
 		return err
 	}
-	if v < codec.Latest(ms) {
-		return codec.ErrStale
+	if v < storeutil.Latest(ms) {
+		return storeutil.ErrStale
 	}
 	return nil
 }

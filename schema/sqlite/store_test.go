@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+	"github.com/hrisbridge/hrisbridge/schema/internal/storeutil"
 	"github.com/hrisbridge/hrisbridge/schema/secret"
 	"github.com/hrisbridge/hrisbridge/schema/sqlite"
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
@@ -36,7 +36,7 @@ func TestSQLiteStoreContract(t *testing.T) {
 }
 
 func TestSQLiteReadyBeforeMigrate(t *testing.T) {
-	if err := open(t).Ready(context.Background()); !errors.Is(err, codec.ErrStale) {
+	if err := open(t).Ready(context.Background()); !errors.Is(err, storeutil.ErrStale) {
 		t.Fatalf("Ready before Migrate = %v, want ErrStale", err)
 	}
 }
@@ -56,47 +56,20 @@ func TestSQLiteSSNSealedAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &schema.Employee{TenantID: tn.ID, ExternalID: "E1", FirstName: "A", LastName: "B", SSN: "123456789", EmploymentStatus: "active"}
-	if err := in.Insert(ctx, e, e.Encode(storetest.HashKey)); err != nil {
+	e := &schema.Employee{ID: schema.NewID(), TenantID: tn.ID, ExternalID: "E1", FirstName: "A", LastName: "B", SSN: "123456789", EmploymentStatus: "active"}
+	if err := in.InsertEmployees(ctx, []*schema.Employee{e}); err != nil {
 		t.Fatal(err)
 	}
 	f.Status = schema.FileApplied
 	if err := in.Commit(ctx, f); err != nil {
 		t.Fatal(err)
 	}
-	var data string
+	var row string
 	var sealed []byte
-	if err := s.DB().QueryRow(`SELECT data, ssn_sealed FROM employees`).Scan(&data, &sealed); err != nil {
+	if err := s.DB().QueryRow(`SELECT first_name || last_name || content_hash || source_hash, ssn_sealed FROM employees`).Scan(&row, &sealed); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(data, "123456789") || strings.Contains(string(sealed), "123456789") {
+	if strings.Contains(row, "123456789") || strings.Contains(string(sealed), "123456789") {
 		t.Fatalf("SSN stored in the clear")
-	}
-}
-
-// TestJobsFileMigration: runs recorded while the job queue shared the
-// main file give up their job ids (the jobs file's ids start again), and
-// those still queued end as failed, readable as before.
-func TestJobsFileMigration(t *testing.T) {
-	s, tn, c := migratedWith(t, schema.ConnSFTP)
-	ctx := context.Background()
-	old := schema.SyncRun{TenantID: tn.ID, ConnectionID: c.ID, Trigger: schema.TriggerManual, JobID: 1}
-	if err := s.QueueSyncRun(ctx, &old); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.DB().ExecContext(ctx, `DELETE FROM schema_migrations WHERE version = 9`); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.SyncRun(ctx, tn.ID, old.ID)
-	if err != nil || got.Status != schema.RunFailed || got.FinishedAt == nil || got.JobID != 0 {
-		t.Fatalf("old queued run after the migration = %+v, %v", got, err)
-	}
-	// A new job with the same id is a new run.
-	fresh := schema.SyncRun{TenantID: tn.ID, ConnectionID: c.ID, Trigger: schema.TriggerManual, JobID: 1}
-	if err := s.QueueSyncRun(ctx, &fresh); err != nil || fresh.ID == old.ID || fresh.Status != schema.RunQueued {
-		t.Fatalf("new run for job 1 = %+v, %v", fresh, err)
 	}
 }

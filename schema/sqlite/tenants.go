@@ -6,12 +6,12 @@ import (
 	"time"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+	"github.com/hrisbridge/hrisbridge/schema/internal/storeutil"
 )
 
 // CreateTenant stores t, filling its id and creation time.
 func (s *Store) CreateTenant(ctx context.Context, t *schema.Tenant) error {
-	t.ID, t.CreatedAt = codec.NewID(), now()
+	t.ID, t.CreatedAt = schema.NewID(), now()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO tenants (id, slug, name, created_at) VALUES (?, ?, ?, ?)`, t.ID, t.Slug, t.Name, ts(t.CreatedAt))
 	return interpret(err)
 }
@@ -58,9 +58,9 @@ func collectRows[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)
 
 // CreateAPIKey stores a hashed key.
 func (s *Store) CreateAPIKey(ctx context.Context, k *schema.APIKey) error {
-	k.ID, k.CreatedAt = codec.NewID(), now()
+	k.ID, k.CreatedAt = schema.NewID(), now()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO api_keys (id, tenant_id, name, prefix, hash, scopes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, nullString(k.TenantID), k.Name, k.Prefix, k.Hash, codec.Scopes(k.Scopes), ts(k.CreatedAt), tsPtr(k.ExpiresAt))
+		k.ID, nullString(k.TenantID), k.Name, k.Prefix, k.Hash, storeutil.Scopes(k.Scopes), ts(k.CreatedAt), tsPtr(k.ExpiresAt))
 	return interpret(err)
 }
 
@@ -71,7 +71,7 @@ func scanAPIKey(r scanner) (schema.APIKey, error) {
 	var scopes string
 	err := r.Scan(&k.ID, &k.TenantID, &k.Name, &k.Prefix, &k.Hash, &scopes,
 		timeCol{&k.CreatedAt}, nullTimeCol{&k.RevokedAt}, nullTimeCol{&k.LastUsedAt}, nullTimeCol{&k.ExpiresAt})
-	k.Scopes = codec.ParseScopes(scopes)
+	k.Scopes = storeutil.ParseScopes(scopes)
 	return k, err
 }
 

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/internal/codec"
+	"github.com/hrisbridge/hrisbridge/schema/internal/storeutil"
 )
 
 // CreateWebhookEndpoint stores an endpoint with its secret sealed.
@@ -16,7 +16,7 @@ func (s *Store) CreateWebhookEndpoint(ctx context.Context, w *schema.WebhookEndp
 	if err != nil {
 		return err
 	}
-	w.ID, w.CreatedAt, w.Enabled = codec.NewID(), now(), true
+	w.ID, w.CreatedAt, w.Enabled = schema.NewID(), now(), true
 	err = s.db.QueryRowContext(ctx, `INSERT INTO webhook_endpoints (id, tenant_id, url, event_types, secret, enabled, created_at, last_seq)
 VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, (SELECT coalesce(max(seq), 0) FROM events WHERE tenant_id = ?2)) RETURNING last_seq`,
 		w.ID, w.TenantID, w.URL, strings.Join(w.EventTypes, ","), sealed, ts(w.CreatedAt)).Scan(&w.LastSeq)
@@ -35,7 +35,7 @@ disabled_reason, created_at FROM webhook_endpoints WHERE ?1 = '' OR tenant_id = 
 			nullTimeCol{&w.FailingSince}, &w.DisabledReason, timeCol{&w.CreatedAt}); err != nil {
 			return w, err
 		}
-		w.EventTypes = codec.ParseScopes(types)
+		w.EventTypes = storeutil.ParseScopes(types)
 		secret, err := s.box.Open(sealed)
 		w.Secret = string(secret)
 		return w, err
@@ -79,7 +79,7 @@ failing_since = ?, disabled_reason = ? WHERE id = ?`, w.Enabled, w.LastSeq, w.At
 
 // RecordDelivery logs one attempt.
 func (s *Store) RecordDelivery(ctx context.Context, d *schema.WebhookDelivery) error {
-	d.ID, d.CreatedAt = codec.NewID(), now()
+	d.ID, d.CreatedAt = schema.NewID(), now()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, event_seq, event_id, attempt, status, response_status, error, duration_ms, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.ID, d.TenantID, d.EndpointID, d.EventSeq, d.EventID, d.Attempt, d.Status, d.ResponseStatus, d.Error, d.DurationMS, ts(d.CreatedAt))
 	return interpret(err)
@@ -113,10 +113,23 @@ func (s *Store) FirstEventSince(ctx context.Context, tenantID string, t time.Tim
 	return seq, interpret(err)
 }
 
-// AppendEvent writes one event.
+// AppendEvent writes one event outside an ingest.
 func (s *Store) AppendEvent(ctx context.Context, e *schema.Event) error {
-	e.ID, e.OccurredAt = codec.NewID(), now()
-	err := s.db.QueryRowContext(ctx, `INSERT INTO events (id, tenant_id, type, subject, data, occurred_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`,
-		e.ID, e.TenantID, e.Type, e.Subject, string(e.Data), ts(e.OccurredAt)).Scan(&e.Seq)
-	return interpret(err)
+	return s.inTx(ctx, func(tx *sql.Tx) error { return appendEvent(ctx, tx, e, ts(now())) })
+}
+
+const selectEvent = `SELECT tenant_id, seq, id, type, subject, data, coalesce(file_id, ''), occurred_at FROM events`
+
+func scanEvent(row scanner) (schema.Event, error) {
+	var e schema.Event
+	var data string
+	err := row.Scan(&e.TenantID, &e.Seq, &e.ID, &e.Type, &e.Subject, &data, &e.FileID, timeCol{&e.OccurredAt})
+	e.Data = []byte(data)
+	return e, err
+}
+
+// Events returns a tenant's change events after seq, in seq order.
+func (s *Store) Events(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]schema.Event, error) {
+	rows, err := s.db.QueryContext(ctx, selectEvent+` WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?`, tenantID, afterSeq, limit)
+	return collectRows(rows, err, scanEvent)
 }

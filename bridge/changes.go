@@ -1,0 +1,288 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+)
+
+// change classifies an incoming record against the stored one.
+type change int
+
+const (
+	unchanged change = iota
+	added
+	changed
+)
+
+// index is change detection's view of a tenant's stored employees, read
+// from the store at the start of each file: per external id the content
+// and raw-record hashes and whether the employee came from the file's
+// connection and is flagged missing. classify then decides per row
+// without a query, so an unchanged row costs no write. Nothing of it
+// outlives the file.
+type index struct {
+	m        map[string]indexEntry
+	previous int // present employees of the file's connection before it
+}
+
+type indexEntry struct {
+	hash, source uint64
+	flags        uint8
+}
+
+const (
+	sameConn uint8 = 1 << iota
+	missing
+	seen
+)
+
+func (e indexEntry) is(f uint8) bool { return e.flags&f != 0 }
+
+// present reports an employee of the file's connection that the last
+// snapshot contained.
+func (e indexEntry) present() bool { return e.is(sameConn) && !e.is(missing) }
+
+func loadIndex(ctx context.Context, in schema.Ingest) (*index, error) {
+	x := &index{m: map[string]indexEntry{}}
+	err := in.EmployeeIndex(ctx, func(e schema.IndexEntry) error {
+		var flags uint8
+		if e.SameConnection {
+			flags |= sameConn
+		}
+		if e.Missing {
+			flags |= missing
+		}
+		ent := indexEntry{hash: e.Hash, source: e.SourceHash, flags: flags}
+		if ent.present() {
+			x.previous++
+		}
+		x.m[e.ExternalID] = ent
+		return nil
+	})
+	return x, err
+}
+
+// classify says whether an employee with this id and content hash is new,
+// changed (content, source connection or missing flag) or unchanged, and
+// marks it seen.
+func (x *index) classify(ext string, hash uint64) change {
+	ent, ok := x.m[ext]
+	if !ok {
+		return added
+	}
+	ent.flags |= seen
+	x.m[ext] = ent
+	if ent.hash != hash || ent.is(missing) || !ent.is(sameConn) {
+		return changed
+	}
+	return unchanged
+}
+
+// Skip (parsers.Skipper) reports whether a row can be taken as unchanged
+// unread: the employee is stored for this connection, present, not seen
+// yet in this file, and was last written from the same raw record (sum).
+// It marks the employee seen.
+func (x *index) Skip(ext string, sum uint64) bool {
+	ent, ok := x.m[ext]
+	if !ok || ent.is(seen) || !ent.present() || ent.source == 0 || ent.source != sum {
+		return false
+	}
+	ent.flags |= seen
+	x.m[ext] = ent
+	return true
+}
+
+// Seen (parsers.Skipper) reports whether ext was skipped or classified
+// earlier in the file.
+func (x *index) Seen(ext string) bool { return x.m[ext].is(seen) }
+
+// sourceStale reports whether an unchanged employee was last written from
+// another raw record than sum.
+func (x *index) sourceStale(ext string, sum uint64) bool { return x.m[ext].source != sum }
+
+// unseen returns, sorted, the external ids of the connection's present
+// employees that the file did not contain: who a full snapshot says is
+// gone.
+func (x *index) unseen() []string {
+	var out []string
+	for ext, e := range x.m {
+		if e.present() && !e.is(seen) {
+			out = append(out, ext)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// overlap returns how many of the connection's present employees the file
+// contained: a snapshot of the same employer shares most of its ids with
+// the last one, another employer's export shares none.
+func (x *index) overlap() int {
+	n := 0
+	for _, e := range x.m {
+		if e.present() && e.is(seen) {
+			n++
+		}
+	}
+	return n
+}
+
+// batchSize is how many writes of one kind the writer gathers before
+// handing them to the store.
+const batchSize = 1000
+
+// employeeWriter gathers a file's employee writes and the events they
+// make, and hands them to the store in batches. A changed employee's
+// stored record is read back (a batch at a time) to name the fields that
+// changed. In a connection's baseline file no per-record event is made.
+type employeeWriter struct {
+	in       schema.Ingest
+	baseline bool
+	hashKey  *schema.HashKey
+	inserts  []*schema.Employee
+	updates  []*schema.Employee
+	srcIDs   []string
+	srcSums  []uint64
+	events   []schema.Event
+	written  int // events handed to the store
+}
+
+func (w *employeeWriter) insert(ctx context.Context, e *schema.Employee) error {
+	e.ID = schema.NewID()
+	w.inserts = append(w.inserts, e)
+	if !w.baseline {
+		w.events = append(w.events, schema.EmployeeEvent(schema.EventEmployeeHired, e, nil))
+	}
+	if len(w.inserts) >= batchSize {
+		return w.flushInserts(ctx)
+	}
+	return nil
+}
+
+func (w *employeeWriter) update(ctx context.Context, e *schema.Employee) error {
+	w.updates = append(w.updates, e)
+	if len(w.updates) >= batchSize {
+		return w.flushUpdates(ctx)
+	}
+	return nil
+}
+
+func (w *employeeWriter) source(ctx context.Context, ext string, sum uint64) error {
+	w.srcIDs, w.srcSums = append(w.srcIDs, ext), append(w.srcSums, sum)
+	if len(w.srcIDs) >= batchSize {
+		return w.flushSources(ctx)
+	}
+	return nil
+}
+
+func (w *employeeWriter) flushInserts(ctx context.Context) error {
+	err := w.in.InsertEmployees(ctx, w.inserts)
+	clear(w.inserts)
+	w.inserts = w.inserts[:0]
+	if err == nil && len(w.events) >= batchSize {
+		err = w.flushEvents(ctx)
+	}
+	return err
+}
+
+// flushUpdates reads the changed employees' stored records, keeps their
+// ids, makes their events and writes them.
+func (w *employeeWriter) flushUpdates(ctx context.Context) error {
+	if len(w.updates) == 0 {
+		return nil
+	}
+	ids := make([]string, len(w.updates))
+	for i, e := range w.updates {
+		ids[i] = e.ExternalID
+	}
+	olds, err := w.in.EmployeesByExternalID(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("load changed employees: %w", err)
+	}
+	byExt := make(map[string]*schema.Employee, len(olds))
+	for i := range olds {
+		byExt[olds[i].ExternalID] = &olds[i]
+	}
+	for _, e := range w.updates {
+		old, ok := byExt[e.ExternalID]
+		if !ok {
+			return fmt.Errorf("update employee %s: %w", e.ExternalID, schema.ErrNotFound)
+		}
+		e.ID = old.ID
+		if typ, fields := schema.EmployeeEventType(old, e); typ != "" && !w.baseline {
+			w.events = append(w.events, schema.EmployeeEvent(typ, e, fields))
+		}
+	}
+	if err := w.in.UpdateEmployees(ctx, w.updates); err != nil {
+		return err
+	}
+	clear(w.updates)
+	w.updates = w.updates[:0]
+	return w.flushEvents(ctx)
+}
+
+func (w *employeeWriter) flushSources(ctx context.Context) error {
+	err := w.in.SetSourceHashes(ctx, w.srcIDs, w.srcSums)
+	w.srcIDs, w.srcSums = w.srcIDs[:0], w.srcSums[:0]
+	return err
+}
+
+func (w *employeeWriter) flushEvents(ctx context.Context) error {
+	if len(w.events) == 0 {
+		return nil
+	}
+	err := w.in.AppendEvents(ctx, w.events)
+	w.written += len(w.events)
+	clear(w.events)
+	w.events = w.events[:0]
+	return err
+}
+
+// markMissing flags the employees a full snapshot no longer lists (and,
+// with terminate, terminates them as of date), a batch at a time.
+func (w *employeeWriter) markMissing(ctx context.Context, gone []string, terminate bool, date string) error {
+	if err := w.flush(ctx); err != nil {
+		return err
+	}
+	for len(gone) > 0 {
+		n := min(len(gone), batchSize)
+		olds, err := w.in.EmployeesByExternalID(ctx, gone[:n])
+		if err != nil {
+			return err
+		}
+		for i := range olds {
+			e := olds[i].Clone()
+			e.MissingFromSnapshot, e.SourceHash = true, 0
+			if terminate && e.EmploymentStatus != schema.StatusTerminated {
+				e.EmploymentStatus, e.TerminationDate = schema.StatusTerminated, date
+			}
+			e.Hash, _ = e.ContentHash(w.hashKey, nil)
+			if err := w.update(ctx, e); err != nil {
+				return err
+			}
+		}
+		gone = gone[n:]
+	}
+	return w.flush(ctx)
+}
+
+// flush hands everything gathered to the store.
+func (w *employeeWriter) flush(ctx context.Context) error {
+	if len(w.inserts) > 0 {
+		if err := w.flushInserts(ctx); err != nil {
+			return err
+		}
+	}
+	if err := w.flushUpdates(ctx); err != nil {
+		return err
+	}
+	if len(w.srcIDs) > 0 {
+		if err := w.flushSources(ctx); err != nil {
+			return err
+		}
+	}
+	return w.flushEvents(ctx)
+}
