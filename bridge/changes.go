@@ -24,7 +24,12 @@ const (
 // without a query, so an unchanged row costs no write. Nothing of it
 // outlives the file.
 type index struct {
-	m        map[string]indexEntry
+	// pos maps an external id to its entry. Entries are changed in
+	// place, never by assigning to the map: that would replace the key
+	// with the caller's string, a slice of a whole parsed record, and keep
+	// every record of the file alive.
+	pos      map[string]int32
+	entries  []indexEntry
 	previous int // present employees of the file's connection before it
 }
 
@@ -39,15 +44,20 @@ const (
 	seen
 )
 
-func (e indexEntry) is(f uint8) bool { return e.flags&f != 0 }
+func (e *indexEntry) is(f uint8) bool { return e.flags&f != 0 }
 
 // present reports an employee of the file's connection that the last
 // snapshot contained.
-func (e indexEntry) present() bool { return e.is(sameConn) && !e.is(missing) }
+func (e *indexEntry) present() bool { return e.is(sameConn) && !e.is(missing) }
 
 func loadIndex(ctx context.Context, in schema.Ingest) (*index, error) {
-	x := &index{m: map[string]indexEntry{}}
-	err := in.EmployeeIndex(ctx, func(e schema.IndexEntry) error {
+	x := &index{}
+	// Sized up front: growing a map of a million employees rehashed it
+	// over and over, a fifth of a re-delivered file's ingest.
+	size := func(n int) {
+		x.pos, x.entries = make(map[string]int32, n), make([]indexEntry, 0, n)
+	}
+	err := in.EmployeeIndex(ctx, size, func(e schema.IndexEntry) error {
 		var flags uint8
 		if e.SameConnection {
 			flags |= sameConn
@@ -59,7 +69,8 @@ func loadIndex(ctx context.Context, in schema.Ingest) (*index, error) {
 		if ent.present() {
 			x.previous++
 		}
-		x.m[e.ExternalID] = ent
+		x.pos[e.ExternalID] = int32(len(x.entries))
+		x.entries = append(x.entries, ent)
 		return nil
 	})
 	return x, err
@@ -69,12 +80,11 @@ func loadIndex(ctx context.Context, in schema.Ingest) (*index, error) {
 // changed (content, source connection or missing flag) or unchanged, and
 // marks it seen.
 func (x *index) classify(ext string, hash uint64) change {
-	ent, ok := x.m[ext]
-	if !ok {
+	ent := x.find(ext)
+	if ent == nil {
 		return added
 	}
 	ent.flags |= seen
-	x.m[ext] = ent
 	if ent.hash != hash || ent.is(missing) || !ent.is(sameConn) {
 		return changed
 	}
@@ -86,30 +96,47 @@ func (x *index) classify(ext string, hash uint64) change {
 // yet in this file, and was last written from the same raw record (sum).
 // It marks the employee seen.
 func (x *index) Skip(ext string, sum uint64) bool {
-	ent, ok := x.m[ext]
-	if !ok || ent.is(seen) || !ent.present() || ent.source == 0 || ent.source != sum {
+	ent := x.find(ext)
+	if ent == nil || ent.is(seen) || !ent.present() || ent.source == 0 || ent.source != sum {
 		return false
 	}
 	ent.flags |= seen
-	x.m[ext] = ent
 	return true
 }
 
+// find returns ext's entry, or nil.
+func (x *index) find(ext string) *indexEntry {
+	i, ok := x.pos[ext]
+	if !ok {
+		return nil
+	}
+	return &x.entries[i]
+}
+
+// has reports whether ext is stored.
+func (x *index) has(ext string) bool { return x.find(ext) != nil }
+
 // Seen (parsers.Skipper) reports whether ext was skipped or classified
 // earlier in the file.
-func (x *index) Seen(ext string) bool { return x.m[ext].is(seen) }
+func (x *index) Seen(ext string) bool {
+	ent := x.find(ext)
+	return ent != nil && ent.is(seen)
+}
 
 // sourceStale reports whether an unchanged employee was last written from
 // another raw record than sum.
-func (x *index) sourceStale(ext string, sum uint64) bool { return x.m[ext].source != sum }
+func (x *index) sourceStale(ext string, sum uint64) bool {
+	ent := x.find(ext)
+	return ent != nil && ent.source != sum
+}
 
 // unseen returns, sorted, the external ids of the connection's present
 // employees that the file did not contain: who a full snapshot says is
 // gone.
 func (x *index) unseen() []string {
 	var out []string
-	for ext, e := range x.m {
-		if e.present() && !e.is(seen) {
+	for ext, i := range x.pos {
+		if e := x.entries[i]; e.present() && !e.is(seen) {
 			out = append(out, ext)
 		}
 	}
@@ -122,7 +149,7 @@ func (x *index) unseen() []string {
 // the last one, another employer's export shares none.
 func (x *index) overlap() int {
 	n := 0
-	for _, e := range x.m {
+	for _, e := range x.entries {
 		if e.present() && e.is(seen) {
 			n++
 		}

@@ -260,7 +260,7 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 		case added, changed:
 			c := e.Clone()
 			c.TenantID, c.ConnectionID, c.Hash, c.SourceHash = file.TenantID, file.ConnectionID, hash, row.Source
-			if _, ok := idx.m[e.ExternalID]; !ok {
+			if !idx.has(e.ExternalID) {
 				file.Created++
 				err = w.insert(ctx, c)
 			} else {

@@ -167,8 +167,8 @@ type Ingest interface {
 	// connection before this one.
 	Baseline(ctx context.Context) (bool, error)
 	// EmployeeIndex streams the tenant's employees as change detection
-	// needs them.
-	EmployeeIndex(ctx context.Context, fn func(IndexEntry) error) error
+	// needs them, after passing their number to size.
+	EmployeeIndex(ctx context.Context, size func(int), fn func(IndexEntry) error) error
 	// EmployeesByExternalID returns the tenant's stored employees with
 	// these external ids (the missing ones left out), in no order.
 	EmployeesByExternalID(ctx context.Context, externalIDs []string) ([]Employee, error)

@@ -97,10 +97,15 @@ AND status IN ('applied', 'applied_with_errors', 'replayed'))`, in.file.Connecti
 }
 
 // EmployeeIndex streams the tenant's employees.
-func (in *ingest) EmployeeIndex(ctx context.Context, fn func(schema.IndexEntry) error) error {
+func (in *ingest) EmployeeIndex(ctx context.Context, size func(int), fn func(schema.IndexEntry) error) error {
 	if err := in.flush(ctx); err != nil {
 		return err
 	}
+	var n int
+	if err := in.tx.QueryRow(ctx, `SELECT count(*) FROM employees WHERE tenant_id = $1`, in.file.TenantID).Scan(&n); err != nil {
+		return err
+	}
+	size(n)
 	rows, _ := in.tx.Query(ctx, `SELECT external_id, content_hash, source_hash, connection_id IS NOT DISTINCT FROM $2::uuid, missing_from_snapshot
 FROM employees WHERE tenant_id = $1`, in.file.TenantID, idParam(in.file.ConnectionID, nilUUID))
 	var e schema.IndexEntry

@@ -177,7 +177,12 @@ AND status IN ('applied', 'applied_with_errors', 'replayed'))`, in.file.Connecti
 }
 
 // EmployeeIndex streams the tenant's employees.
-func (in *ingest) EmployeeIndex(ctx context.Context, fn func(schema.IndexEntry) error) error {
+func (in *ingest) EmployeeIndex(ctx context.Context, size func(int), fn func(schema.IndexEntry) error) error {
+	var n int
+	if err := in.tx.QueryRowContext(ctx, `SELECT count(*) FROM employees WHERE tenant_id = ?`, in.file.TenantID).Scan(&n); err != nil {
+		return err
+	}
+	size(n)
 	rows, err := in.tx.QueryContext(ctx, `SELECT external_id, content_hash, source_hash, connection_id IS ?, missing_from_snapshot
 FROM employees WHERE tenant_id = ?`, nullString(in.file.ConnectionID), in.file.TenantID)
 	if err != nil {

@@ -109,7 +109,7 @@ func Apply(t testing.TB, s schema.Store, conn schema.Connection, sha string, emp
 		t.Fatalf("BeginIngest: %v", err)
 	}
 	stored := map[string]schema.IndexEntry{}
-	if err := in.EmployeeIndex(ctx, func(e schema.IndexEntry) error { stored[e.ExternalID] = e; return nil }); err != nil {
+	if err := in.EmployeeIndex(ctx, func(int) {}, func(e schema.IndexEntry) error { stored[e.ExternalID] = e; return nil }); err != nil {
 		t.Fatalf("EmployeeIndex: %v", err)
 	}
 	var changes []change
