@@ -4,6 +4,6 @@
 // sync runs, record errors, events, API keys), their validation, and the
 // Store contract that the PostgreSQL and SQLite stores both satisfy.
 //
-// It imports only the standard library, so parsers, the bridge and the API
-// can all speak it without importing each other.
+// It imports only the standard library and google/uuid, so parsers, the
+// bridge and the API can all speak it without importing each other.
 package schema
