@@ -25,10 +25,22 @@ import (
 var Schedule = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
 	10 * time.Hour, 10 * time.Hour}
 
+// Store is what the dispatcher needs of a store (schema.Store has it):
+// the endpoints and their delivery state, the event feed and the
+// delivery log.
+type Store interface {
+	WebhookEndpoints(ctx context.Context, tenantID string) ([]schema.WebhookEndpoint, error)
+	ClaimWebhookEndpoint(ctx context.Context, id, owner string, until time.Time) (bool, error)
+	SaveWebhookState(ctx context.Context, w *schema.WebhookEndpoint) error
+	Events(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]schema.Event, error)
+	AppendEvent(ctx context.Context, e *schema.Event) error
+	RecordDelivery(ctx context.Context, d *schema.WebhookDelivery) error
+}
+
 // Config configures a Dispatcher.
 type Config struct {
 	// Store holds endpoints, events and the delivery log. Required.
-	Store schema.Store
+	Store Store
 	// Owner names this replica for the delivery lease; default the host
 	// name and process id.
 	Owner string
