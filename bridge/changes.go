@@ -113,9 +113,6 @@ func (x *index) find(ext string) *indexEntry {
 	return &x.entries[i]
 }
 
-// has reports whether ext is stored.
-func (x *index) has(ext string) bool { return x.find(ext) != nil }
-
 // Seen (parsers.Skipper) reports whether ext was skipped or classified
 // earlier in the file.
 func (x *index) Seen(ext string) bool {
@@ -180,9 +177,7 @@ type employeeWriter struct {
 func (w *employeeWriter) insert(ctx context.Context, e *schema.Employee) error {
 	e.ID = schema.NewID()
 	w.inserts = append(w.inserts, e)
-	if !w.baseline {
-		w.events = append(w.events, schema.EmployeeEvent(schema.EventEmployeeHired, e, nil))
-	}
+	w.event(schema.EmployeeEvent(schema.EventEmployeeHired, e, nil))
 	if len(w.inserts) >= batchSize {
 		return w.flushInserts(ctx)
 	}
@@ -215,8 +210,8 @@ func (w *employeeWriter) flushInserts(ctx context.Context) error {
 	return err
 }
 
-// flushUpdates reads the changed employees' stored records, keeps their
-// ids, makes their events and writes them.
+// flushUpdates reads the changed employees' stored records and writes
+// them over those.
 func (w *employeeWriter) flushUpdates(ctx context.Context) error {
 	if len(w.updates) == 0 {
 		return nil
@@ -229,26 +224,40 @@ func (w *employeeWriter) flushUpdates(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load changed employees: %w", err)
 	}
+	err = w.writeUpdates(ctx, w.updates, olds)
+	clear(w.updates)
+	w.updates = w.updates[:0]
+	return err
+}
+
+// writeUpdates writes es over their stored records olds: each keeps its
+// stored id and makes the event of what changed.
+func (w *employeeWriter) writeUpdates(ctx context.Context, es []*schema.Employee, olds []schema.Employee) error {
 	byExt := make(map[string]*schema.Employee, len(olds))
 	for i := range olds {
 		byExt[olds[i].ExternalID] = &olds[i]
 	}
-	for _, e := range w.updates {
+	for _, e := range es {
 		old, ok := byExt[e.ExternalID]
 		if !ok {
 			return fmt.Errorf("update employee %s: %w", e.ExternalID, schema.ErrNotFound)
 		}
 		e.ID = old.ID
-		if typ, fields := schema.EmployeeEventType(old, e); typ != "" && !w.baseline {
-			w.events = append(w.events, schema.EmployeeEvent(typ, e, fields))
+		if typ, fields := schema.EmployeeEventType(old, e); typ != "" {
+			w.event(schema.EmployeeEvent(typ, e, fields))
 		}
 	}
-	if err := w.in.UpdateEmployees(ctx, w.updates); err != nil {
+	if err := w.in.UpdateEmployees(ctx, es); err != nil {
 		return err
 	}
-	clear(w.updates)
-	w.updates = w.updates[:0]
 	return w.flushEvents(ctx)
+}
+
+// event keeps an event for the store; a baseline file makes none.
+func (w *employeeWriter) event(e schema.Event) {
+	if !w.baseline {
+		w.events = append(w.events, e)
+	}
 }
 
 func (w *employeeWriter) flushSources(ctx context.Context) error {
@@ -280,6 +289,7 @@ func (w *employeeWriter) markMissing(ctx context.Context, gone []string, termina
 		if err != nil {
 			return err
 		}
+		es := make([]*schema.Employee, len(olds))
 		for i := range olds {
 			e := olds[i].Clone()
 			e.MissingFromSnapshot, e.SourceHash = true, 0
@@ -287,13 +297,14 @@ func (w *employeeWriter) markMissing(ctx context.Context, gone []string, termina
 				e.EmploymentStatus, e.TerminationDate = schema.StatusTerminated, date
 			}
 			e.Hash, _ = e.ContentHash(w.hashKey, nil)
-			if err := w.update(ctx, e); err != nil {
-				return err
-			}
+			es[i] = e
+		}
+		if err := w.writeUpdates(ctx, es, olds); err != nil {
+			return err
 		}
 		gone = gone[n:]
 	}
-	return w.flush(ctx)
+	return nil
 }
 
 // flush hands everything gathered to the store.

@@ -256,11 +256,11 @@ func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parser
 		file.Valid++
 		e := row.Record.(*schema.Employee)
 		hash, scratch = e.ContentHash(hashKey, scratch)
-		switch idx.classify(e.ExternalID, hash) {
+		switch ch := idx.classify(e.ExternalID, hash); ch {
 		case added, changed:
 			c := e.Clone()
 			c.TenantID, c.ConnectionID, c.Hash, c.SourceHash = file.TenantID, file.ConnectionID, hash, row.Source
-			if !idx.has(e.ExternalID) {
+			if ch == added {
 				file.Created++
 				err = w.insert(ctx, c)
 			} else {

@@ -44,19 +44,21 @@ func (w *recordWriter) put(ctx context.Context, rec any) (change, error) {
 	return 0, fmt.Errorf("no ingest for %T", rec)
 }
 
-func (w *recordWriter) storedDependents(ctx context.Context, empID string) ([]schema.Dependent, error) {
-	if w.dependents == nil {
-		w.dependents = map[string][]schema.Dependent{}
+// cached returns (*m)[key], read with load the first time it is asked
+// for in a file.
+func cached[V any](m *map[string]V, key string, load func() (V, error)) (V, error) {
+	if v, ok := (*m)[key]; ok {
+		return v, nil
 	}
-	ds, ok := w.dependents[empID]
-	if !ok {
-		var err error
-		if ds, err = w.in.Dependents(ctx, empID); err != nil {
-			return nil, err
-		}
-		w.dependents[empID] = ds
+	v, err := load()
+	if err != nil {
+		return v, err
 	}
-	return ds, nil
+	if *m == nil {
+		*m = map[string]V{}
+	}
+	(*m)[key] = v
+	return v, nil
 }
 
 func (w *recordWriter) putDependent(ctx context.Context, d *schema.Dependent) (change, error) {
@@ -64,7 +66,7 @@ func (w *recordWriter) putDependent(ctx context.Context, d *schema.Dependent) (c
 	if err != nil {
 		return 0, err
 	}
-	stored, err := w.storedDependents(ctx, empID)
+	stored, err := cached(&w.dependents, empID, func() ([]schema.Dependent, error) { return w.in.Dependents(ctx, empID) })
 	if err != nil {
 		return 0, err
 	}
@@ -118,25 +120,13 @@ func (w *recordWriter) putEnrollment(ctx context.Context, n *schema.Enrollment) 
 	if err != nil {
 		return 0, err
 	}
-	if w.plans == nil {
-		w.plans = map[string]schema.BenefitPlan{}
+	plan, err := cached(&w.plans, n.PlanCode, func() (schema.BenefitPlan, error) { return w.in.Plan(ctx, n.PlanCode) })
+	if err != nil {
+		return 0, err
 	}
-	plan, ok := w.plans[n.PlanCode]
-	if !ok {
-		if plan, err = w.in.Plan(ctx, n.PlanCode); err != nil {
-			return 0, err
-		}
-		w.plans[n.PlanCode] = plan
-	}
-	if w.enrollments == nil {
-		w.enrollments = map[string][]schema.Enrollment{}
-	}
-	stored, ok := w.enrollments[empID]
-	if !ok {
-		if stored, err = w.in.Enrollments(ctx, empID); err != nil {
-			return 0, err
-		}
-		w.enrollments[empID] = stored
+	stored, err := cached(&w.enrollments, empID, func() ([]schema.Enrollment, error) { return w.in.Enrollments(ctx, empID) })
+	if err != nil {
+		return 0, err
 	}
 	key := n.PlanCode + "|" + n.EffectiveDate
 	w.listed[empID] = append(w.listed[empID], key)

@@ -94,6 +94,27 @@ func (c *copyRows) time(t time.Time) {
 	c.b = t.AppendFormat(c.b, time.RFC3339Nano)
 }
 
+// value writes v by its type: nil is NULL, a string text, []byte bytea,
+// bool, int64 and time.Time their text forms.
+func (c *copyRows) value(v any) {
+	switch v := v.(type) {
+	case nil:
+		c.null()
+	case string:
+		c.text(v)
+	case []byte:
+		c.bytes(v)
+	case bool:
+		c.bool(v)
+	case int64:
+		c.int(v)
+	case time.Time:
+		c.time(v)
+	default:
+		panic(fmt.Sprintf("copy: no text form for %T", v))
+	}
+}
+
 // end ends the current row.
 func (c *copyRows) end() {
 	c.b = append(c.b, '\n')

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/internal/storeutil"
 )
 
 // copyAt is how many new employees go to the server in one COPY.
@@ -82,7 +83,7 @@ func (in *ingest) flush(ctx context.Context) error {
 	if err := in.wait(); err != nil {
 		return err
 	}
-	return in.rows.send(ctx, in.tx, "employees", employeeColumns)
+	return in.rows.send(ctx, in.tx, "employees", storeutil.EmployeeColumns)
 }
 
 // Baseline reports whether the connection has no applied file yet.
@@ -145,7 +146,7 @@ func (in *ingest) InsertEmployees(ctx context.Context, es []*schema.Employee) er
 	in.rows.b, in.rows.n = in.rows.b[:0], 0
 	done := make(chan error, 1)
 	in.inflight = done
-	go func() { done <- in.sent.send(ctx, in.tx, "employees", employeeColumns) }()
+	go func() { done <- in.sent.send(ctx, in.tx, "employees", storeutil.EmployeeColumns) }()
 	return nil
 }
 
@@ -168,7 +169,7 @@ TRUNCATE employee_updates`); err != nil {
 			return err
 		}
 	}
-	if err := c.send(ctx, in.tx, "employee_updates", employeeColumns); err != nil {
+	if err := c.send(ctx, in.tx, "employee_updates", storeutil.EmployeeColumns); err != nil {
 		return err
 	}
 	tag, err := in.tx.Exec(ctx, updateEmployees, in.file.TenantID, in.now)
@@ -184,15 +185,15 @@ TRUNCATE employee_updates`); err != nil {
 // updateEmployees sets every column an update replaces from the
 // employee_updates row of the same external id, and updated_at to $2.
 var updateEmployees = func() string {
-	cols := strings.Split(`connection_id, first_name, middle_name, last_name, preferred_name, date_of_birth, gender, ssn_sealed,
-work_email, personal_email, phone, address_line1, address_line2, city, state, postal_code, country, employment_status, employment_type,
-hire_date, termination_date, termination_reason, job_title, department, location, manager_external_id, pay_frequency, annual_salary,
-salary_currency, hourly_rate, scheduled_hours, benefit_class, custom_fields, missing_from_snapshot, content_hash, source_hash`, ",")
-	for i, c := range cols {
-		c = strings.TrimSpace(c)
-		cols[i] = c + " = u." + c
+	var set []string
+	for _, c := range strings.Split(storeutil.EmployeeColumns, ",") {
+		switch c = strings.TrimSpace(c); c {
+		case "tenant_id", "id", "external_id", "created_at", "updated_at":
+		default:
+			set = append(set, c+" = u."+c)
+		}
 	}
-	return `UPDATE employees e SET ` + strings.Join(cols, ", ") + `, updated_at = $2
+	return `UPDATE employees e SET ` + strings.Join(set, ", ") + `, updated_at = $2
 FROM employee_updates u WHERE e.tenant_id = $1 AND e.external_id = u.external_id`
 }()
 

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -27,21 +26,11 @@ func (s *Store) scanDependent(row pgx.CollectableRow) (schema.Dependent, error) 
 		return d, err
 	}
 	d.Hash = uint64(hash)
-	if err := unmarshalCustom(custom, &d.CustomFields); err != nil {
+	if err := storeutil.ParseCustom(custom, &d.CustomFields); err != nil {
 		return d, err
 	}
 	d.SSN, err = storeutil.Open(s.box, ssn)
 	return d, err
-}
-
-func unmarshalCustom(b []byte, m *map[string]string) error {
-	if b == nil {
-		return nil
-	}
-	if err := json.Unmarshal(b, m); err != nil {
-		return fmt.Errorf("custom fields: %w", err)
-	}
-	return nil
 }
 
 // Dependents returns an employee's dependents.
@@ -63,7 +52,7 @@ func (in *ingest) SaveDependent(ctx context.Context, d *schema.Dependent, isNew 
 	if err != nil {
 		return err
 	}
-	custom, err := customJSON(d.CustomFields)
+	custom, err := storeutil.CustomJSON(d.CustomFields)
 	if err != nil {
 		return err
 	}
@@ -108,7 +97,7 @@ func scanPlan(row pgx.CollectableRow) (schema.BenefitPlan, error) {
 		return p, err
 	}
 	p.Hash = uint64(hash)
-	return p, unmarshalCustom(custom, &p.CustomFields)
+	return p, storeutil.ParseCustom(custom, &p.CustomFields)
 }
 
 // Plan returns the tenant's plan with that code.
@@ -129,7 +118,7 @@ func (in *ingest) SavePlan(ctx context.Context, p *schema.BenefitPlan, isNew boo
 	if err := in.flush(ctx); err != nil {
 		return err
 	}
-	custom, err := customJSON(p.CustomFields)
+	custom, err := storeutil.CustomJSON(p.CustomFields)
 	if err != nil {
 		return err
 	}
@@ -167,7 +156,7 @@ func scanEnrollment(row pgx.CollectableRow) (schema.Enrollment, error) {
 		n.CoveredDependentIDs = nil
 	}
 	n.Hash = uint64(hash)
-	return n, unmarshalCustom(custom, &n.CustomFields)
+	return n, storeutil.ParseCustom(custom, &n.CustomFields)
 }
 
 // Enrollments returns an employee's enrollments.
@@ -185,7 +174,7 @@ func (in *ingest) SaveEnrollment(ctx context.Context, n *schema.Enrollment, isNe
 	if err := in.flush(ctx); err != nil {
 		return err
 	}
-	custom, err := customJSON(n.CustomFields)
+	custom, err := storeutil.CustomJSON(n.CustomFields)
 	if err != nil {
 		return err
 	}

@@ -7,16 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/internal/storeutil"
 )
-
-const employeeColumns = `tenant_id, id, external_id, connection_id, first_name, middle_name, last_name, preferred_name,
-date_of_birth, gender, ssn_sealed, work_email, personal_email, phone, address_line1, address_line2, city, state, postal_code, country,
-employment_status, employment_type, hire_date, termination_date, termination_reason, job_title, department, location,
-manager_external_id, pay_frequency, annual_salary, salary_currency, hourly_rate, scheduled_hours, benefit_class, custom_fields,
-missing_from_snapshot, content_hash, source_hash, created_at, updated_at`
 
 const selectEmployee = `SELECT tenant_id, id, external_id, coalesce(connection_id, ''), first_name, middle_name, last_name, preferred_name,
 coalesce(date_of_birth, ''), gender, ssn_sealed, work_email, personal_email, phone, address_line1, address_line2, city, state, postal_code,
@@ -24,14 +19,15 @@ country, employment_status, employment_type, coalesce(hire_date, ''), coalesce(t
 department, location, manager_external_id, pay_frequency, coalesce(annual_salary, ''), salary_currency, coalesce(hourly_rate, ''),
 coalesce(scheduled_hours, ''), benefit_class, custom_fields, missing_from_snapshot, content_hash, source_hash, created_at, updated_at FROM employees`
 
-// insertEmployee and updateEmployee take employeeArgs: an update sets
-// every column but the key (tenant_id ?1, external_id ?3), id and
-// created_at from the parameter of the column's position.
+// insertEmployee and updateEmployee take storeutil.EmployeeValues, then
+// created_at and updated_at: an update sets every column but the key
+// (tenant_id ?1, external_id ?3), id and created_at from the parameter
+// of the column's position.
 var (
-	insertEmployee = `INSERT INTO employees (` + employeeColumns + `) VALUES (` + strings.Repeat("?, ", 40) + `?)`
+	insertEmployee = `INSERT INTO employees (` + storeutil.EmployeeColumns + `) VALUES (` + strings.Repeat("?, ", 40) + `?)`
 	updateEmployee = func() string {
 		var set []string
-		for i, c := range strings.Split(employeeColumns, ",") {
+		for i, c := range strings.Split(storeutil.EmployeeColumns, ",") {
 			switch c = strings.TrimSpace(c); c {
 			case "tenant_id", "id", "external_id", "created_at":
 			default:
@@ -42,77 +38,12 @@ var (
 	}()
 )
 
-// employeeArgs are e's values for employeeColumns.
-func (s *Store) employeeArgs(e *schema.Employee, created, updated any) ([]any, error) {
-	ssn, err := storeutil.Seal(s.box, e.SSN)
-	if err != nil {
-		return nil, err
-	}
-	custom, err := customJSON(e.CustomFields)
-	if err != nil {
-		return nil, err
-	}
-	var a schema.Address
-	if e.HomeAddress != nil {
-		a = *e.HomeAddress
-	}
-	var m schema.Money
-	if e.AnnualSalary != nil {
-		m = *e.AnnualSalary
-	}
-	return []any{e.TenantID, e.ID, e.ExternalID, nullString(e.ConnectionID), e.FirstName, e.MiddleName, e.LastName, e.PreferredName,
-		nullString(e.DateOfBirth), e.Gender, ssn, e.WorkEmail, e.PersonalEmail, e.Phone, a.Line1, a.Line2, a.City, a.State, a.PostalCode, a.Country,
-		e.EmploymentStatus, e.EmploymentType, nullString(e.HireDate), nullString(e.TerminationDate), e.TerminationReason, e.JobTitle,
-		e.Department, e.Location, e.ManagerExternalID, e.PayFrequency, nullString(m.Amount), m.Currency, nullString(e.HourlyRate),
-		nullString(e.ScheduledHours), e.BenefitClass, custom, e.MissingFromSnapshot, int64(e.Hash), int64(e.SourceHash), created, updated}, nil
-}
-
-// customJSON is a custom_fields value: JSON, NULL for none.
-func customJSON(m map[string]string) (any, error) {
-	if len(m) == 0 {
-		return nil, nil
-	}
-	b, err := json.Marshal(m)
-	return string(b), err
-}
-
-func unmarshalCustom(s sql.NullString, m *map[string]string) error {
-	if !s.Valid {
-		return nil
-	}
-	if err := json.Unmarshal([]byte(s.String), m); err != nil {
-		return fmt.Errorf("custom fields: %w", err)
-	}
-	return nil
-}
-
 func (s *Store) scanEmployee(row scanner) (schema.Employee, error) {
-	var e schema.Employee
-	var a schema.Address
-	var m schema.Money
-	var ssn []byte
-	var custom sql.NullString
-	var hash, source int64
-	err := row.Scan(&e.TenantID, &e.ID, &e.ExternalID, &e.ConnectionID, &e.FirstName, &e.MiddleName, &e.LastName, &e.PreferredName,
-		&e.DateOfBirth, &e.Gender, &ssn, &e.WorkEmail, &e.PersonalEmail, &e.Phone, &a.Line1, &a.Line2, &a.City, &a.State, &a.PostalCode, &a.Country,
-		&e.EmploymentStatus, &e.EmploymentType, &e.HireDate, &e.TerminationDate, &e.TerminationReason, &e.JobTitle, &e.Department, &e.Location,
-		&e.ManagerExternalID, &e.PayFrequency, &m.Amount, &m.Currency, &e.HourlyRate, &e.ScheduledHours, &e.BenefitClass, &custom,
-		&e.MissingFromSnapshot, &hash, &source, timeCol{&e.CreatedAt}, timeCol{&e.UpdatedAt})
-	if err != nil {
-		return e, err
+	var r storeutil.EmployeeRow
+	if err := row.Scan(r.Dest(func(t *time.Time) any { return timeCol{t} })...); err != nil {
+		return schema.Employee{}, err
 	}
-	e.Hash, e.SourceHash = uint64(hash), uint64(source)
-	if !a.IsZero() {
-		e.HomeAddress = &a
-	}
-	if m != (schema.Money{}) {
-		e.AnnualSalary = &m
-	}
-	if err := unmarshalCustom(custom, &e.CustomFields); err != nil {
-		return e, err
-	}
-	e.SSN, err = storeutil.Open(s.box, ssn)
-	return e, err
+	return r.Employee(s.box)
 }
 
 // Employees returns one page of a tenant's employees in id (or
@@ -233,11 +164,11 @@ func (in *ingest) writeEmployees(ctx context.Context, q string, es []*schema.Emp
 	}
 	defer stmt.Close()
 	for _, e := range es {
-		args, err := in.s.employeeArgs(e, in.now, in.now)
+		args, err := storeutil.EmployeeValues(in.s.box, e)
 		if err != nil {
 			return err
 		}
-		res, err := stmt.ExecContext(ctx, args...)
+		res, err := stmt.ExecContext(ctx, append(args, in.now, in.now)...)
 		if err == nil {
 			if n, _ := res.RowsAffected(); n != 1 {
 				err = schema.ErrNotFound

@@ -18,7 +18,7 @@ d.created_at, d.updated_at FROM dependents d JOIN employees e ON e.tenant_id = d
 func (s *Store) scanDependent(row scanner) (schema.Dependent, error) {
 	var d schema.Dependent
 	var ssn []byte
-	var custom sql.NullString
+	var custom []byte
 	var hash int64
 	err := row.Scan(&d.TenantID, &d.ID, &d.EmployeeID, &d.EmployeeExternalID, &d.ExternalID, &d.FirstName, &d.MiddleName, &d.LastName,
 		&d.DateOfBirth, &d.Gender, &d.Relationship, &ssn, &d.IsStudent, &d.IsDisabled, &custom, &hash, timeCol{&d.CreatedAt}, timeCol{&d.UpdatedAt})
@@ -26,7 +26,7 @@ func (s *Store) scanDependent(row scanner) (schema.Dependent, error) {
 		return d, err
 	}
 	d.Hash = uint64(hash)
-	if err := unmarshalCustom(custom, &d.CustomFields); err != nil {
+	if err := storeutil.ParseCustom(custom, &d.CustomFields); err != nil {
 		return d, err
 	}
 	d.SSN, err = storeutil.Open(s.box, ssn)
@@ -45,7 +45,7 @@ func (in *ingest) SaveDependent(ctx context.Context, d *schema.Dependent, isNew 
 	if err != nil {
 		return err
 	}
-	custom, err := customJSON(d.CustomFields)
+	custom, err := storeutil.CustomJSON(d.CustomFields)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ coalesce(plan_year_end, ''), custom_fields, content_hash, created_at, updated_at
 
 func scanPlan(row scanner) (schema.BenefitPlan, error) {
 	var p schema.BenefitPlan
-	var custom sql.NullString
+	var custom []byte
 	var hash int64
 	err := row.Scan(&p.TenantID, &p.ID, &p.PlanCode, &p.Name, &p.Type, &p.Carrier, &p.GroupNumber, &p.PlanYearStart, &p.PlanYearEnd,
 		&custom, &hash, timeCol{&p.CreatedAt}, timeCol{&p.UpdatedAt})
@@ -84,7 +84,7 @@ func scanPlan(row scanner) (schema.BenefitPlan, error) {
 		return p, err
 	}
 	p.Hash = uint64(hash)
-	return p, unmarshalCustom(custom, &p.CustomFields)
+	return p, storeutil.ParseCustom(custom, &p.CustomFields)
 }
 
 // Plan returns the tenant's plan with that code.
@@ -98,7 +98,7 @@ func (in *ingest) Plan(ctx context.Context, code string) (schema.BenefitPlan, er
 
 // SavePlan inserts or updates a plan.
 func (in *ingest) SavePlan(ctx context.Context, p *schema.BenefitPlan, isNew bool) error {
-	custom, err := customJSON(p.CustomFields)
+	custom, err := storeutil.CustomJSON(p.CustomFields)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ JOIN benefit_plans p ON p.tenant_id = n.tenant_id AND p.id = n.plan_id`
 func scanEnrollment(row scanner) (schema.Enrollment, error) {
 	var n schema.Enrollment
 	var covered string
-	var custom sql.NullString
+	var custom []byte
 	var hash int64
 	err := row.Scan(&n.TenantID, &n.ID, &n.EmployeeID, &n.EmployeeExternalID, &n.PlanID, &n.PlanCode, &n.CoverageTier, &n.Status,
 		&n.EffectiveDate, &n.EndDate, &n.EmployeeContribution, &n.EmployerContribution, &covered, &custom, &hash,
@@ -140,7 +140,7 @@ func scanEnrollment(row scanner) (schema.Enrollment, error) {
 	if len(n.CoveredDependentIDs) == 0 {
 		n.CoveredDependentIDs = nil
 	}
-	return n, unmarshalCustom(custom, &n.CustomFields)
+	return n, storeutil.ParseCustom(custom, &n.CustomFields)
 }
 
 // Enrollments returns an employee's enrollments.
@@ -151,7 +151,7 @@ func (in *ingest) Enrollments(ctx context.Context, employeeID string) ([]schema.
 
 // SaveEnrollment inserts or updates an enrollment.
 func (in *ingest) SaveEnrollment(ctx context.Context, n *schema.Enrollment, isNew bool) error {
-	custom, err := customJSON(n.CustomFields)
+	custom, err := storeutil.CustomJSON(n.CustomFields)
 	if err != nil {
 		return err
 	}

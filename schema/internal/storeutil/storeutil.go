@@ -5,11 +5,13 @@ package storeutil
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 )
@@ -102,3 +104,116 @@ func Latest(ms []Migration) int {
 
 // ErrStale is returned by Ready when the schema is behind the binary.
 var ErrStale = fmt.Errorf("database schema is not current: run `hrisbridge migrate`")
+
+// EmployeeColumns are the employees columns both stores write, in the
+// order of EmployeeValues and then created_at, updated_at.
+const EmployeeColumns = `tenant_id, id, external_id, connection_id, first_name, middle_name, last_name, preferred_name,
+date_of_birth, gender, ssn_sealed, work_email, personal_email, phone, address_line1, address_line2, city, state, postal_code, country,
+employment_status, employment_type, hire_date, termination_date, termination_reason, job_title, department, location,
+manager_external_id, pay_frequency, annual_salary, salary_currency, hourly_rate, scheduled_hours, benefit_class, custom_fields,
+missing_from_snapshot, content_hash, source_hash, created_at, updated_at`
+
+// EmployeeValues are e's values for EmployeeColumns but the timestamps:
+// strings, the sealed SSN as []byte, the flag as bool, the hashes as
+// int64, and nil (NULL) for an absent id, connection, SSN, custom fields
+// or an empty date or number.
+func EmployeeValues(box schema.Sealer, e *schema.Employee) ([]any, error) {
+	ssn, err := Seal(box, e.SSN)
+	if err != nil {
+		return nil, err
+	}
+	custom, err := CustomJSON(e.CustomFields)
+	if err != nil {
+		return nil, err
+	}
+	var a schema.Address
+	if e.HomeAddress != nil {
+		a = *e.HomeAddress
+	}
+	var m schema.Money
+	if e.AnnualSalary != nil {
+		m = *e.AnnualSalary
+	}
+	return []any{e.TenantID, Opt(e.ID), e.ExternalID, Opt(e.ConnectionID), e.FirstName, e.MiddleName, e.LastName, e.PreferredName,
+		Opt(e.DateOfBirth), e.Gender, bytesOrNil(ssn), e.WorkEmail, e.PersonalEmail, e.Phone, a.Line1, a.Line2, a.City, a.State, a.PostalCode,
+		a.Country, e.EmploymentStatus, e.EmploymentType, Opt(e.HireDate), Opt(e.TerminationDate), e.TerminationReason, e.JobTitle,
+		e.Department, e.Location, e.ManagerExternalID, e.PayFrequency, Opt(m.Amount), m.Currency, Opt(e.HourlyRate), Opt(e.ScheduledHours),
+		e.BenefitClass, custom, e.MissingFromSnapshot, int64(e.Hash), int64(e.SourceHash)}, nil
+}
+
+// Opt is s, or nil (NULL) when it is empty.
+func Opt(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func bytesOrNil(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+// CustomJSON is a custom_fields value: the fields as a JSON object, nil
+// (NULL) for none.
+func CustomJSON(m map[string]string) (any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	return string(b), err
+}
+
+// ParseCustom reads a custom_fields value (nil for NULL) into m.
+func ParseCustom(b []byte, m *map[string]string) error {
+	if b == nil {
+		return nil
+	}
+	if err := json.Unmarshal(b, m); err != nil {
+		return fmt.Errorf("custom fields: %w", err)
+	}
+	return nil
+}
+
+// EmployeeRow receives a row of a store's employee select: the columns of
+// EmployeeColumns in order, empty dates and numbers read as "".
+type EmployeeRow struct {
+	e            schema.Employee
+	addr         schema.Address
+	salary       schema.Money
+	ssn, custom  []byte
+	hash, source int64
+}
+
+// Dest returns the scan destinations; ts makes the destination of a
+// timestamp (each store reads them its own way).
+func (r *EmployeeRow) Dest(ts func(*time.Time) any) []any {
+	e, a := &r.e, &r.addr
+	return []any{&e.TenantID, &e.ID, &e.ExternalID, &e.ConnectionID, &e.FirstName, &e.MiddleName, &e.LastName, &e.PreferredName,
+		&e.DateOfBirth, &e.Gender, &r.ssn, &e.WorkEmail, &e.PersonalEmail, &e.Phone, &a.Line1, &a.Line2, &a.City, &a.State, &a.PostalCode,
+		&a.Country, &e.EmploymentStatus, &e.EmploymentType, &e.HireDate, &e.TerminationDate, &e.TerminationReason, &e.JobTitle,
+		&e.Department, &e.Location, &e.ManagerExternalID, &e.PayFrequency, &r.salary.Amount, &r.salary.Currency, &e.HourlyRate,
+		&e.ScheduledHours, &e.BenefitClass, &r.custom, &e.MissingFromSnapshot, &r.hash, &r.source, ts(&e.CreatedAt), ts(&e.UpdatedAt)}
+}
+
+// Employee assembles the scanned employee, with its SSN opened.
+func (r *EmployeeRow) Employee(box schema.Sealer) (schema.Employee, error) {
+	e := r.e
+	e.Hash, e.SourceHash = uint64(r.hash), uint64(r.source)
+	if !r.addr.IsZero() {
+		a := r.addr
+		e.HomeAddress = &a
+	}
+	if r.salary != (schema.Money{}) {
+		m := r.salary
+		e.AnnualSalary = &m
+	}
+	if err := ParseCustom(r.custom, &e.CustomFields); err != nil {
+		return e, fmt.Errorf("employee %s: %w", e.ExternalID, err)
+	}
+	var err error
+	e.SSN, err = Open(box, r.ssn)
+	return e, err
+}
