@@ -18,6 +18,7 @@ import (
 // go out as the strings the ingest already holds. pgx's CopyFrom would
 // encode every value through interfaces, at a CPU cost close to parsing
 // the file.
+// It is the PostgreSQL store's storeutil.Columns.
 type copyRows struct {
 	b    []byte
 	n    int
@@ -31,8 +32,8 @@ func (c *copyRows) sep() {
 	c.next = true
 }
 
-// text writes a text field.
-func (c *copyRows) text(s string) {
+// Text writes a text field.
+func (c *copyRows) Text(s string) {
 	c.sep()
 	for i := 0; i < len(s); i++ {
 		switch ch := s[i]; ch {
@@ -50,13 +51,13 @@ func (c *copyRows) text(s string) {
 	}
 }
 
-// opt writes s, or NULL when it is empty (dates and numbers).
-func (c *copyRows) opt(s string) {
+// Opt writes s, or NULL when it is empty (dates and numbers).
+func (c *copyRows) Opt(s string) {
 	if s == "" {
 		c.null()
 		return
 	}
-	c.text(s)
+	c.Text(s)
 }
 
 func (c *copyRows) null() {
@@ -64,8 +65,8 @@ func (c *copyRows) null() {
 	c.b = append(c.b, '\\', 'N')
 }
 
-// bytes writes a bytea field in hex form, NULL for nil.
-func (c *copyRows) bytes(p []byte) {
+// Bytes writes a bytea field in hex form, NULL for nil.
+func (c *copyRows) Bytes(p []byte) {
 	if p == nil {
 		c.null()
 		return
@@ -75,12 +76,12 @@ func (c *copyRows) bytes(p []byte) {
 	c.b = hex.AppendEncode(c.b, p)
 }
 
-func (c *copyRows) int(v int64) {
+func (c *copyRows) Int(v int64) {
 	c.sep()
 	c.b = strconv.AppendInt(c.b, v, 10)
 }
 
-func (c *copyRows) bool(v bool) {
+func (c *copyRows) Bool(v bool) {
 	c.sep()
 	if v {
 		c.b = append(c.b, 't')
@@ -92,27 +93,6 @@ func (c *copyRows) bool(v bool) {
 func (c *copyRows) time(t time.Time) {
 	c.sep()
 	c.b = t.AppendFormat(c.b, time.RFC3339Nano)
-}
-
-// value writes v by its type: nil is NULL, a string text, []byte bytea,
-// bool, int64 and time.Time their text forms.
-func (c *copyRows) value(v any) {
-	switch v := v.(type) {
-	case nil:
-		c.null()
-	case string:
-		c.text(v)
-	case []byte:
-		c.bytes(v)
-	case bool:
-		c.bool(v)
-	case int64:
-		c.int(v)
-	case time.Time:
-		c.time(v)
-	default:
-		panic(fmt.Sprintf("copy: no text form for %T", v))
-	}
 }
 
 // end ends the current row.

@@ -19,12 +19,8 @@ missing_from_snapshot, content_hash, source_hash, created_at, updated_at FROM em
 
 // writeEmployee appends e as a COPY row of storeutil.EmployeeColumns.
 func (s *Store) writeEmployee(c *copyRows, e *schema.Employee, now time.Time) error {
-	vals, err := storeutil.EmployeeValues(s.box, e)
-	if err != nil {
+	if err := storeutil.WriteEmployee(s.box, e, c); err != nil {
 		return err
-	}
-	for _, v := range vals {
-		c.value(v)
 	}
 	c.time(now)
 	c.time(now)

@@ -17,13 +17,13 @@ const (
 )
 
 func writeEvent(c *copyRows, e *schema.Event) {
-	c.text(e.TenantID)
-	c.int(e.Seq)
-	c.text(e.ID)
-	c.text(e.Type)
-	c.text(e.Subject)
-	c.text(string(e.Data))
-	c.opt(e.FileID)
+	c.Text(e.TenantID)
+	c.Int(e.Seq)
+	c.Text(e.ID)
+	c.Text(e.Type)
+	c.Text(e.Subject)
+	c.Text(string(e.Data))
+	c.Opt(e.FileID)
 	c.time(e.OccurredAt)
 	c.end()
 }

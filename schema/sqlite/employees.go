@@ -19,7 +19,8 @@ country, employment_status, employment_type, coalesce(hire_date, ''), coalesce(t
 department, location, manager_external_id, pay_frequency, coalesce(annual_salary, ''), salary_currency, coalesce(hourly_rate, ''),
 coalesce(scheduled_hours, ''), benefit_class, custom_fields, missing_from_snapshot, content_hash, source_hash, created_at, updated_at FROM employees`
 
-// insertEmployee and updateEmployee take storeutil.EmployeeValues, then
+// insertEmployee and updateEmployee take the values of
+// storeutil.WriteEmployee, then
 // created_at and updated_at: an update sets every column but the key
 // (tenant_id ?1, external_id ?3), id and created_at from the parameter
 // of the column's position.
@@ -37,6 +38,22 @@ var (
 		return `UPDATE employees SET ` + strings.Join(set, ", ") + ` WHERE tenant_id = ?1 AND external_id = ?3`
 	}()
 )
+
+// args collects a row's values as statement arguments
+// (storeutil.Columns).
+type args []any
+
+func (a *args) Text(s string) { *a = append(*a, s) }
+func (a *args) Opt(s string)  { *a = append(*a, nullString(s)) }
+func (a *args) Bool(b bool)   { *a = append(*a, b) }
+func (a *args) Int(n int64)   { *a = append(*a, n) }
+func (a *args) Bytes(b []byte) {
+	if b == nil {
+		*a = append(*a, nil) // NULL
+		return
+	}
+	*a = append(*a, b)
+}
 
 func (s *Store) scanEmployee(row scanner) (schema.Employee, error) {
 	var r storeutil.EmployeeRow
@@ -164,11 +181,11 @@ func (in *ingest) writeEmployees(ctx context.Context, q string, es []*schema.Emp
 	}
 	defer stmt.Close()
 	for _, e := range es {
-		args, err := storeutil.EmployeeValues(in.s.box, e)
-		if err != nil {
+		var a args
+		if err := storeutil.WriteEmployee(in.s.box, e, &a); err != nil {
 			return err
 		}
-		res, err := stmt.ExecContext(ctx, append(args, in.now, in.now)...)
+		res, err := stmt.ExecContext(ctx, append(a, in.now, in.now)...)
 		if err == nil {
 			if n, _ := res.RowsAffected(); n != 1 {
 				err = schema.ErrNotFound

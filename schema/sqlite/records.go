@@ -58,7 +58,7 @@ relationship, ssn_sealed, is_student, is_disabled, custom_fields, content_hash, 
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)`
 	}
 	_, err = in.tx.ExecContext(ctx, q, in.file.TenantID, d.ID, d.EmployeeID, d.ExternalID, d.FirstName, d.MiddleName, d.LastName,
-		nullString(d.DateOfBirth), d.Gender, d.Relationship, ssn, d.IsStudent, d.IsDisabled, custom, int64(d.Hash), in.now)
+		nullString(d.DateOfBirth), d.Gender, d.Relationship, ssn, d.IsStudent, d.IsDisabled, nullString(custom), int64(d.Hash), in.now)
 	if err != nil {
 		return fmt.Errorf("dependent %s/%s: %w", d.EmployeeExternalID, d.ExternalID, interpret(err))
 	}
@@ -109,7 +109,7 @@ plan_year_end = ?9, custom_fields = ?10, content_hash = ?11, updated_at = ?12 WH
 custom_fields, content_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)`
 	}
 	_, err = in.tx.ExecContext(ctx, q, in.file.TenantID, p.ID, p.PlanCode, p.Name, p.Type, p.Carrier, p.GroupNumber,
-		nullString(p.PlanYearStart), nullString(p.PlanYearEnd), custom, int64(p.Hash), in.now)
+		nullString(p.PlanYearStart), nullString(p.PlanYearEnd), nullString(custom), int64(p.Hash), in.now)
 	if err != nil {
 		return fmt.Errorf("plan %s: %w", p.PlanCode, interpret(err))
 	}
@@ -168,7 +168,7 @@ employee_contribution, employer_contribution, covered_dependent_ids, custom_fiel
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)`
 	}
 	_, err = in.tx.ExecContext(ctx, q, in.file.TenantID, n.ID, n.EmployeeID, n.PlanID, n.CoverageTier, n.Status, n.EffectiveDate,
-		nullString(n.EndDate), nullString(n.EmployeeContribution), nullString(n.EmployerContribution), string(covered), custom, int64(n.Hash), in.now)
+		nullString(n.EndDate), nullString(n.EmployeeContribution), nullString(n.EmployerContribution), string(covered), nullString(custom), int64(n.Hash), in.now)
 	if err != nil {
 		return fmt.Errorf("enrollment %s/%s: %w", n.EmployeeExternalID, n.PlanCode, interpret(err))
 	}

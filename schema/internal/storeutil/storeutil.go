@@ -106,25 +106,36 @@ func Latest(ms []Migration) int {
 var ErrStale = fmt.Errorf("database schema is not current: run `hrisbridge migrate`")
 
 // EmployeeColumns are the employees columns both stores write, in the
-// order of EmployeeValues and then created_at, updated_at.
+// order of WriteEmployee and then created_at, updated_at.
 const EmployeeColumns = `tenant_id, id, external_id, connection_id, first_name, middle_name, last_name, preferred_name,
 date_of_birth, gender, ssn_sealed, work_email, personal_email, phone, address_line1, address_line2, city, state, postal_code, country,
 employment_status, employment_type, hire_date, termination_date, termination_reason, job_title, department, location,
 manager_external_id, pay_frequency, annual_salary, salary_currency, hourly_rate, scheduled_hours, benefit_class, custom_fields,
 missing_from_snapshot, content_hash, source_hash, created_at, updated_at`
 
-// EmployeeValues are e's values for EmployeeColumns but the timestamps:
-// strings, the sealed SSN as []byte, the flag as bool, the hashes as
-// int64, and nil (NULL) for an absent id, connection, SSN, custom fields
-// or an empty date or number.
-func EmployeeValues(box schema.Sealer, e *schema.Employee) ([]any, error) {
+// Columns receives a row's values, column by column, by type: each store
+// writes them its own way (PostgreSQL's COPY text, SQLite's arguments).
+type Columns interface {
+	Text(s string)
+	// Opt is a date or number: NULL when s is empty.
+	Opt(s string)
+	// Bytes is NULL for nil.
+	Bytes(b []byte)
+	Bool(b bool)
+	Int(n int64)
+}
+
+// WriteEmployee writes e's values for EmployeeColumns, but the
+// timestamps, to c: an absent id or connection is NULL (Opt) and so are
+// no SSN and no custom fields.
+func WriteEmployee(box schema.Sealer, e *schema.Employee, c Columns) error {
 	ssn, err := Seal(box, e.SSN)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	custom, err := CustomJSON(e.CustomFields)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var a schema.Address
 	if e.HomeAddress != nil {
@@ -134,33 +145,42 @@ func EmployeeValues(box schema.Sealer, e *schema.Employee) ([]any, error) {
 	if e.AnnualSalary != nil {
 		m = *e.AnnualSalary
 	}
-	return []any{e.TenantID, Opt(e.ID), e.ExternalID, Opt(e.ConnectionID), e.FirstName, e.MiddleName, e.LastName, e.PreferredName,
-		Opt(e.DateOfBirth), e.Gender, bytesOrNil(ssn), e.WorkEmail, e.PersonalEmail, e.Phone, a.Line1, a.Line2, a.City, a.State, a.PostalCode,
-		a.Country, e.EmploymentStatus, e.EmploymentType, Opt(e.HireDate), Opt(e.TerminationDate), e.TerminationReason, e.JobTitle,
-		e.Department, e.Location, e.ManagerExternalID, e.PayFrequency, Opt(m.Amount), m.Currency, Opt(e.HourlyRate), Opt(e.ScheduledHours),
-		e.BenefitClass, custom, e.MissingFromSnapshot, int64(e.Hash), int64(e.SourceHash)}, nil
-}
-
-// Opt is s, or nil (NULL) when it is empty.
-func Opt(s string) any {
-	if s == "" {
-		return nil
+	c.Text(e.TenantID)
+	c.Opt(e.ID)
+	c.Text(e.ExternalID)
+	c.Opt(e.ConnectionID)
+	for _, v := range [...]string{e.FirstName, e.MiddleName, e.LastName, e.PreferredName} {
+		c.Text(v)
 	}
-	return s
-}
-
-func bytesOrNil(b []byte) any {
-	if b == nil {
-		return nil
+	c.Opt(e.DateOfBirth)
+	c.Text(e.Gender)
+	c.Bytes(ssn)
+	for _, v := range [...]string{e.WorkEmail, e.PersonalEmail, e.Phone, a.Line1, a.Line2, a.City, a.State, a.PostalCode, a.Country,
+		e.EmploymentStatus, e.EmploymentType} {
+		c.Text(v)
 	}
-	return b
+	c.Opt(e.HireDate)
+	c.Opt(e.TerminationDate)
+	for _, v := range [...]string{e.TerminationReason, e.JobTitle, e.Department, e.Location, e.ManagerExternalID, e.PayFrequency} {
+		c.Text(v)
+	}
+	c.Opt(m.Amount)
+	c.Text(m.Currency)
+	c.Opt(e.HourlyRate)
+	c.Opt(e.ScheduledHours)
+	c.Text(e.BenefitClass)
+	c.Opt(custom)
+	c.Bool(e.MissingFromSnapshot)
+	c.Int(int64(e.Hash))
+	c.Int(int64(e.SourceHash))
+	return nil
 }
 
-// CustomJSON is a custom_fields value: the fields as a JSON object, nil
-// (NULL) for none.
-func CustomJSON(m map[string]string) (any, error) {
+// CustomJSON is a custom_fields value: the fields as a JSON object, ""
+// for none (stored as NULL).
+func CustomJSON(m map[string]string) (string, error) {
 	if len(m) == 0 {
-		return nil, nil
+		return "", nil
 	}
 	b, err := json.Marshal(m)
 	return string(b), err
