@@ -37,6 +37,11 @@ type Config struct {
 	LeaseTTL time.Duration
 	// Owner names this process in sync leases; default host:pid.
 	Owner string
+	// IndexCache is how many employees' change index (about 60 bytes
+	// each) stay in memory between files, so that a tenant's next file
+	// need not read them back from the store first; default
+	// DefaultIndexCache, negative for none.
+	IndexCache int
 	// Checkpoint, when set, is called at named points of an ingest
 	// ("row-N", "before-commit", "after-commit"): the crash tests kill
 	// the process there.
@@ -67,8 +72,14 @@ type Config struct {
 	ObserveRun func(r schema.SyncRun)
 }
 
+// DefaultIndexCache is Config.IndexCache's default.
+const DefaultIndexCache = 1_000_000
+
 // Bridge runs syncs and ingests files.
-type Bridge struct{ cfg Config }
+type Bridge struct {
+	cfg     Config
+	indexes *indexCache
+}
 
 // New returns a Bridge for cfg.
 func New(cfg Config) (*Bridge, error) {
@@ -101,7 +112,10 @@ func New(cfg Config) (*Bridge, error) {
 	if err := os.MkdirAll(cfg.SpoolDir, 0o700); err != nil {
 		return nil, fmt.Errorf("bridge: spool dir: %w", err)
 	}
-	return &Bridge{cfg: cfg}, nil
+	if cfg.IndexCache == 0 {
+		cfg.IndexCache = DefaultIndexCache
+	}
+	return &Bridge{cfg: cfg, indexes: newIndexCache(cfg.IndexCache)}, nil
 }
 
 // EffectiveLayout resolves layout name for a tenant (and a connection, when

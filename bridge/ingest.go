@@ -132,7 +132,8 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 	if err != nil {
 		return Result{}, err
 	}
-	res, kept, err := b.apply(ctx, in, rd, layout, policy, &file, release)
+	idx := b.indexes.take(conn.TenantID, conn.ID, in.Generation())
+	res, kept, err := b.apply(ctx, in, rd, layout, policy, &file, release, &idx)
 	if err != nil {
 		in.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
 		var pe *parsers.ParseError
@@ -151,6 +152,7 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 		return Result{}, fmt.Errorf("commit %s: %w", name, err)
 	}
 	b.checkpoint("after-commit")
+	b.indexes.put(conn.TenantID, conn.ID, in.Generation(), idx)
 	res.File = file
 	b.cfg.Logger.InfoContext(ctx, "file ingested", "tenant", conn.TenantID, "connection", conn.Name, "file", name, "status", file.Status,
 		"rows", file.Rows, "invalid", file.Invalid, "created", file.Created, "updated", file.Updated, "unchanged", file.Unchanged,
@@ -203,31 +205,36 @@ func rowErrors(ctx context.Context, in schema.Ingest, file *schema.File, errs []
 
 // apply streams every row into the open transaction and, when the rows
 // are all in, runs the end-of-file guards.
-func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File, release bool) (Result, []schema.RecordError, error) {
+// idx is the tenant's change index kept from its last ingest, or nil; an
+// employee file loads it when nil and leaves it as written.
+func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File, release bool, idx **index) (Result, []schema.RecordError, error) {
 	if layout.Entity == "employee" {
-		return b.applyEmployees(ctx, in, rd, layout, policy, file, release)
+		return b.applyEmployees(ctx, in, rd, layout, policy, file, release, idx)
 	}
 	return b.applyRecords(ctx, in, rd, layout, policy, file)
 }
 
 // applyEmployees writes only what changed (unchanged rows cost nothing),
 // and in a full snapshot flags the absent.
-func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File, release bool) (Result, []schema.RecordError, error) {
+func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File, release bool, cached **index) (Result, []schema.RecordError, error) {
 	var res Result
 	var kept []schema.RecordError
 	baseline, err := in.Baseline(ctx)
 	if err != nil {
 		return res, nil, err
 	}
-	idx, err := loadIndex(ctx, in)
-	if err != nil {
-		return res, nil, fmt.Errorf("load current employees: %w", err)
+	idx := *cached
+	if idx == nil {
+		if idx, err = loadIndex(ctx, in); err != nil {
+			return res, nil, fmt.Errorf("load current employees: %w", err)
+		}
+		*cached = idx
 	}
 	// Rows whose raw bytes match what an employee was last written from
 	// are recognised before they are parsed (parsers.Skipper).
 	skipping := rd.SkipWith(idx, b.cfg.HashKey)
 	hashKey := schema.NewHashKey(b.cfg.HashKey)
-	w := &employeeWriter{in: in, baseline: baseline, hashKey: hashKey}
+	w := &employeeWriter{in: in, idx: idx, baseline: baseline, hashKey: hashKey}
 	var scratch []byte
 	var hash uint64
 	for {

@@ -91,6 +91,7 @@ func (f *ingestFixture) ingestRaw(body string) Result {
 	if err != nil {
 		f.t.Fatalf("ingest: %v", err)
 	}
+	f.checkIndexCache()
 	return res
 }
 

@@ -163,6 +163,11 @@ type Store interface {
 // send writes in the background (PostgreSQL overlaps its COPY with the
 // caller's parsing); every read waits for them.
 type Ingest interface {
+	// Generation numbers the tenant's ingests: one more than the last
+	// committed one's (a rolled-back ingest's number is used again). A
+	// caller that kept what it learnt from ingest g-1 knows that nothing
+	// else has written the tenant's employees since.
+	Generation() int64
 	// Baseline reports whether no file was applied on the file's
 	// connection before this one.
 	Baseline(ctx context.Context) (bool, error)

@@ -58,6 +58,9 @@ type Config struct {
 	MaxFieldBytes float64 `yaml:"max_field_bytes"`
 	// MaxColumns bounds the columns of a header or record. Default 4096.
 	MaxColumns float64 `yaml:"max_columns"`
+	// IndexCache is how many employees' change index (about 60 bytes
+	// each) stay in memory between files; 0 keeps none. Default 1e6.
+	IndexCache float64 `yaml:"index_cache"`
 	// MaxDecodedBytes bounds what one drop may expand to when it is
 	// decompressed or decrypted (a zip or gzip bomb is rejected with
 	// E_TOO_LARGE before more reaches the disk). Default 2 GiB.
@@ -129,7 +132,7 @@ func (c *Config) durations() (durations, error) {
 }
 
 func defaults() Config {
-	return Config{Addr: ":8080", DataDir: "./data", LogLevel: "info", LogFormat: "text", MaxInvalidRatio: 0.05, MaxUploadBytes: 1 << 30,
+	return Config{Addr: ":8080", DataDir: "./data", LogLevel: "info", LogFormat: "text", MaxInvalidRatio: 0.05, MaxUploadBytes: 1 << 30, IndexCache: bridge.DefaultIndexCache,
 		MaxLineBytes: parsers.DefaultMaxLine, MaxFieldBytes: parsers.DefaultMaxField, MaxColumns: parsers.DefaultMaxColumns, MaxDecodedBytes: bridge.DefaultMaxDecoded,
 		FileRetention: "720h", JobWorkers: 4, JobMaxAttempts: 5, SyncTimeout: "1h", SyncLeaseTTL: "60s", JobRetryBase: "1m"}
 }
@@ -261,6 +264,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: master_key is required with PostgreSQL (every replica must share it): set HRISBRIDGE_MASTER_KEY or HRISBRIDGE_MASTER_KEY_FILE")
 	case c.Addr == "":
 		return fmt.Errorf("config: addr must not be empty")
+	case c.IndexCache < 0:
+		return fmt.Errorf("config: index_cache %v must not be negative", c.IndexCache)
 	case c.MaxInvalidRatio < 0 || c.MaxInvalidRatio > 1:
 		return fmt.Errorf("config: max_invalid_ratio %v must be between 0 and 1", c.MaxInvalidRatio)
 	case c.MaxUploadBytes < 1:

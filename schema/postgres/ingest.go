@@ -27,6 +27,7 @@ type ingest struct {
 	file     *schema.File
 	now      time.Time
 	seq      int64      // the tenant's last event seq
+	gen      int64      // Generation
 	rows     copyRows   // new employees waiting
 	sent     copyRows   // the batch in flight: its buffer is reused
 	inflight chan error // the background batch's outcome, nil when none
@@ -62,11 +63,17 @@ func (in *ingest) begin(ctx context.Context) error {
 	if err := in.tx.QueryRow(ctx, lastSeq, in.file.TenantID).Scan(&in.seq); err != nil {
 		return err
 	}
+	if err := in.tx.QueryRow(ctx, `UPDATE tenants SET ingests = ingests + 1 WHERE id = $1 RETURNING ingests`, in.file.TenantID).Scan(&in.gen); err != nil {
+		return interpret(err)
+	}
 	prepareFile(in.file)
 	in.file.Status = schema.FileProcessing
 	_, err := in.tx.Exec(ctx, insertFile, fileArgs(in.file)...)
 	return interpret(err)
 }
+
+// Generation numbers the tenant's ingests.
+func (in *ingest) Generation() int64 { return in.gen }
 
 // wait blocks until the background batch, if any, is sent.
 func (in *ingest) wait() error {

@@ -98,6 +98,7 @@ type ingest struct {
 	tx   *sql.Tx
 	file *schema.File
 	now  any
+	gen  int64 // Generation
 }
 
 // BeginIngest opens the apply transaction (taking SQLite's write lock) and
@@ -113,8 +114,16 @@ func (s *Store) BeginIngest(ctx context.Context, f *schema.File) (schema.Ingest,
 		tx.Rollback() //nolint:errcheck
 		return nil, interpret(err)
 	}
-	return &ingest{s: s, tx: tx, file: f, now: ts(now())}, nil
+	in := &ingest{s: s, tx: tx, file: f, now: ts(now())}
+	if err := tx.QueryRowContext(ctx, `UPDATE tenants SET ingests = ingests + 1 WHERE id = ? RETURNING ingests`, f.TenantID).Scan(&in.gen); err != nil {
+		tx.Rollback() //nolint:errcheck
+		return nil, interpret(err)
+	}
+	return in, nil
 }
+
+// Generation numbers the tenant's ingests.
+func (in *ingest) Generation() int64 { return in.gen }
 
 // Baseline reports whether the connection has no applied file yet.
 func (in *ingest) Baseline(ctx context.Context) (bool, error) {

@@ -8,7 +8,8 @@ CREATE TABLE tenants (
     id         text PRIMARY KEY,
     slug       text NOT NULL UNIQUE,
     name       text NOT NULL,
-    created_at timestamptz NOT NULL
+    created_at timestamptz NOT NULL,
+    ingests    bigint NOT NULL DEFAULT 0 -- Ingest.Generation
 );
 
 CREATE TABLE api_keys (

@@ -9,7 +9,8 @@ CREATE TABLE tenants (
     id         text PRIMARY KEY,
     slug       text NOT NULL UNIQUE,
     name       text NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    ingests    integer NOT NULL DEFAULT 0 -- Ingest.Generation
 );
 
 CREATE TABLE api_keys (
