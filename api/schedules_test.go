@@ -14,7 +14,9 @@ import (
 	"github.com/hrisbridge/hrisbridge/bridge"
 	"github.com/hrisbridge/hrisbridge/scheduler"
 	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/storage"
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
+	"github.com/riverqueue/river"
 )
 
 // send does a request with a JSON body and decodes the answer into out.
@@ -143,7 +145,9 @@ func TestTriggerSyncAndReplayAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		jobs, err := scheduler.New(ctx, scheduler.Config{Store: s, Bridge: b, MaxAttempts: 1, PlanEvery: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+		jobs, err := scheduler.New(ctx, scheduler.Config{Store: s, Bridge: b, Queue: func(ctx context.Context, rc *river.Config) (scheduler.Queue, error) {
+			return storage.NewJobQueue(ctx, s, rc)
+		}, MaxAttempts: 1, PlanEvery: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,7 +17,7 @@ import (
 // Config configures a Bridge.
 type Config struct {
 	// Store receives every file's outcome. Required.
-	Store schema.Store
+	Store Store
 	// Box opens connection credentials sealed at rest. Required for pulls.
 	Box schema.Sealer
 	// HashKey keys the content and raw-record hashes of change detection
@@ -121,7 +121,7 @@ func New(cfg Config) (*Bridge, error) {
 // EffectiveLayout resolves layout name for a tenant (and a connection, when
 // connectionID is set): the built-in layout, deep-merged with the tenant's
 // override and then the connection's.
-func EffectiveLayout(ctx context.Context, s schema.Store, tenantID, connectionID, name string) (*parsers.Layout, error) {
+func EffectiveLayout(ctx context.Context, s LayoutStore, tenantID, connectionID, name string) (*parsers.Layout, error) {
 	tenant, err := s.Layout(ctx, tenantID, "", name)
 	if err != nil && !errors.Is(err, schema.ErrNotFound) {
 		return nil, err

@@ -3,19 +3,13 @@ package scheduler
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
-	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/hrisbridge/hrisbridge/bridge"
@@ -44,10 +38,34 @@ type ReplayArgs struct {
 // Kind names the job in river_job.
 func (ReplayArgs) Kind() string { return "hrisbridge.replay" }
 
+// Store is what the scheduler reads and writes: connections and their
+// ticks, enrollment windows, sync runs and files.
+type Store interface {
+	Connection(ctx context.Context, tenantID, idOrName string) (schema.Connection, error)
+	Connections(ctx context.Context, tenantID string) ([]schema.Connection, error)
+	AdvanceTick(ctx context.Context, id string, from *time.Time, to time.Time) (bool, error)
+	Windows(ctx context.Context, tenantID string) ([]schema.Window, error)
+	QueueSyncRun(ctx context.Context, r *schema.SyncRun) error
+	File(ctx context.Context, tenantID, id string) (schema.File, error)
+}
+
+// Queue is a River client on the store's database. Whoever knows the
+// concrete store builds it (with riverpgxv5 or riversqlite) from the
+// River configuration the scheduler passes, River's tables migrated.
+type Queue interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
 // Config configures the job system.
 type Config struct {
-	Store  schema.Store
+	Store  Store
 	Bridge *bridge.Bridge
+	// Queue builds the job queue for River's configuration (workers,
+	// queues, timeouts).
+	Queue  func(ctx context.Context, rc *river.Config) (Queue, error)
 	Logger *slog.Logger
 	// Workers is how many jobs run at once in this process; default 4.
 	Workers int
@@ -78,30 +96,18 @@ type Config struct {
 	Busy time.Duration
 }
 
-// queue is what both River clients (PostgreSQL and SQLite) offer.
-type queue interface {
-	Start(ctx context.Context) error
-	Stop(ctx context.Context) error
-	StopAndCancel(ctx context.Context) error
-	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-}
-
 // Jobs runs syncs as durable River jobs in the store's database and plans
 // scheduled ticks.
 type Jobs struct {
 	cfg     Config
-	q       queue
+	q       Queue
 	planner *Planner
 }
 
-// pooled is the PostgreSQL store; sqlDB the SQLite one.
-type pooled interface{ Pool() *pgxpool.Pool }
-
-// New migrates River's tables into the store's database and returns the
-// job system (not yet running).
+// New returns the job system (not yet running).
 func New(ctx context.Context, cfg Config) (*Jobs, error) {
-	if cfg.Store == nil || cfg.Bridge == nil {
-		return nil, errors.New("scheduler: Store and Bridge are required")
+	if cfg.Store == nil || cfg.Bridge == nil || cfg.Queue == nil {
+		return nil, errors.New("scheduler: Store, Bridge and Queue are required")
 	}
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	cfg.Workers = cmp.Or(cfg.Workers, 4)
@@ -132,52 +138,11 @@ func New(ctx context.Context, cfg Config) (*Jobs, error) {
 		Logger:               quiet(cfg.Logger),
 	}
 	var err error
-	switch s := cfg.Store.(type) {
-	case pooled:
-		drv := riverpgxv5.New(s.Pool())
-		if err = migrateLocked(ctx, s.Pool(), drv); err == nil {
-			j.q, err = river.NewClient(drv, rc)
-		}
-	case interface{ JobsDB() *sql.DB }:
-		drv := riversqlite.New(s.JobsDB())
-		if err = migrate(ctx, drv); err == nil {
-			rc.PollOnly = true
-			j.q, err = river.NewClient(drv, rc)
-		}
-	default:
-		err = fmt.Errorf("scheduler: no job queue for store %T", cfg.Store)
-	}
-	if err != nil {
+	if j.q, err = cfg.Queue(ctx, rc); err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
 	j.planner = &Planner{Store: cfg.Store, Enqueue: j.enqueueTick, Grace: cfg.Grace, Logger: cfg.Logger}
 	return j, nil
-}
-
-func migrate[TTx any](ctx context.Context, drv riverdriver.Driver[TTx]) error {
-	m, err := rivermigrate.New(drv, &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return err
-	}
-	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
-	return err
-}
-
-// riverMigrateLock serialises River migrations of replicas starting
-// together (hrisbridge's own migrations hold a lock of their own).
-const riverMigrateLock = 0x68726972 // "hrir"
-
-func migrateLocked(ctx context.Context, pool *pgxpool.Pool, drv *riverpgxv5.Driver) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, riverMigrateLock); err != nil {
-		return err
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, riverMigrateLock) //nolint:errcheck
-	return migrate(ctx, drv)
 }
 
 // quiet passes River's warnings and errors on; its info chatter is noise.

@@ -15,7 +15,9 @@ import (
 	"github.com/hrisbridge/hrisbridge/bridge"
 	"github.com/hrisbridge/hrisbridge/bridge/sftpd"
 	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/storage"
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
+	"github.com/riverqueue/river"
 )
 
 const census = "Employee ID,First Name,Last Name,DOB,SSN,Status,Hire Date,Term Date\n" +
@@ -60,7 +62,9 @@ func startJobs(t *testing.T, s schema.Store, schedule string, cfg bridge.SFTPCon
 	if err := s.CreateConnection(ctx, &conn); err != nil {
 		t.Fatal(err)
 	}
-	j, err := New(ctx, Config{Store: s, Bridge: b, Logger: slog.New(slog.DiscardHandler), MaxAttempts: 2, RetryBase: 100 * time.Millisecond,
+	j, err := New(ctx, Config{Store: s, Bridge: b, Queue: func(ctx context.Context, rc *river.Config) (Queue, error) {
+		return storage.NewJobQueue(ctx, s, rc)
+	}, Logger: slog.New(slog.DiscardHandler), MaxAttempts: 2, RetryBase: 100 * time.Millisecond,
 		PlanEvery: 100 * time.Millisecond, Busy: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

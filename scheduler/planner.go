@@ -17,7 +17,7 @@ import (
 // steps leaves the tick due, and the next pass enqueues it again, which
 // River deduplicates.
 type Planner struct {
-	Store schema.Store
+	Store Store
 	// Enqueue inserts the job of a tick; it must be idempotent per
 	// (connection, tick).
 	Enqueue func(ctx context.Context, c schema.Connection, t Tick) error

@@ -18,6 +18,8 @@ import (
 	"github.com/hrisbridge/hrisbridge/bridge"
 	"github.com/hrisbridge/hrisbridge/scheduler"
 	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/storage"
+	"github.com/riverqueue/river"
 )
 
 func cmdServe(ctx context.Context, args []string, out io.Writer) error {
@@ -120,7 +122,9 @@ func (a *app) jobs(ctx context.Context, b *bridge.Bridge) (*scheduler.Jobs, erro
 	if err != nil {
 		return nil, err
 	}
-	return scheduler.New(ctx, scheduler.Config{Store: a.store, Bridge: b, Logger: a.log,
+	return scheduler.New(ctx, scheduler.Config{Store: a.store, Bridge: b, Queue: func(ctx context.Context, rc *river.Config) (scheduler.Queue, error) {
+		return storage.NewJobQueue(ctx, a.store, rc)
+	}, Logger: a.log,
 		Workers: int(a.cfg.JobWorkers), MaxAttempts: int(a.cfg.JobMaxAttempts), RetryBase: d.retryBase, SyncTimeout: d.syncTimeout, RescueAfter: d.rescueAfter,
 		FileRetention: d.fileRetention})
 }
