@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/storetest"
 )
 
 func TestHTTPUpload(t *testing.T) {
@@ -63,15 +64,13 @@ func TestHTTPUpload(t *testing.T) {
 		t.Fatalf("multipart upload = %d %v", resp.StatusCode, out)
 	}
 	var f schema.File
-	for deadline := time.Now().Add(10 * time.Second); f.Status != schema.FileApplied; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("uploaded file %s never applied: %+v", id, f)
-		}
+	storetest.WaitUntil(t, 10*time.Second, func() bool {
 		var raw json.RawMessage
 		if resp := l.get("/v1/files/"+id, read, &raw); resp.StatusCode == 200 {
 			json.Unmarshal(raw, &f)
 		}
-	}
+		return f.Status == schema.FileApplied
+	}, "uploaded file %s never applied", id)
 	if f.Name != "census-2.csv" || f.Created != 1 {
 		t.Fatalf("file = %+v", f)
 	}

@@ -97,14 +97,12 @@ func put(t *testing.T, c *sftp.Client, name, body string) {
 // waitFiles waits until the connection has n recorded files.
 func (d *dropbox) waitFiles(t *testing.T, n int) []schema.File {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		fs, _ := d.f.store.Files(context.Background(), d.f.conn.TenantID, schema.ListQuery{Limit: 100})
-		if len(fs) >= n {
-			return fs
-		}
-	}
-	t.Fatalf("no %d files recorded", n)
-	return nil
+	var fs []schema.File
+	storetest.WaitUntil(t, 20*time.Second, func() bool {
+		fs, _ = d.f.store.Files(context.Background(), d.f.conn.TenantID, schema.ListQuery{Limit: 100})
+		return len(fs) >= n
+	}, "no %d files recorded", n)
+	return fs
 }
 
 func TestDropboxUploadIsIngested(t *testing.T) {

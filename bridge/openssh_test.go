@@ -56,6 +56,9 @@ func writeKey(t testing.TB, path string) (ssh.PublicKey, string) {
 // under CI=true and skips elsewhere.
 func startSSHD(t testing.TB) *sshd {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts OpenSSH's sshd; skipped by -short")
+	}
 	bin, err := exec.LookPath("sshd")
 	if err != nil {
 		bin = "/usr/sbin/sshd"

@@ -91,37 +91,30 @@ func (f *jobsFixture) drop(t *testing.T, name, body string) {
 // waitRun waits until the run reaches a final status.
 func (f *jobsFixture) waitRun(t *testing.T, id string) schema.SyncRun {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r, err := f.store.SyncRun(context.Background(), f.conn.TenantID, id)
-		if err != nil {
+	var r schema.SyncRun
+	storetest.WaitUntil(t, 30*time.Second, func() bool {
+		var err error
+		if r, err = f.store.SyncRun(context.Background(), f.conn.TenantID, id); err != nil {
 			t.Fatal(err)
 		}
-		if r.Status == schema.RunSucceeded || r.Status == schema.RunFailed {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("run %s still %s (attempt %d, error %q)", id, r.Status, r.Attempt, r.Error)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return r.Status == schema.RunSucceeded || r.Status == schema.RunFailed
+	}, "run %s still %s", id, &r.Status)
+	return r
 }
 
 // waitHealth waits for a connection's health (it is updated just after
 // its run is finished).
 func (f *jobsFixture) waitHealth(t *testing.T, c schema.Connection, state string) schema.Health {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		cur, err := f.store.Connection(context.Background(), c.TenantID, c.ID)
-		if err != nil {
+	var cur schema.Connection
+	storetest.WaitUntil(t, 10*time.Second, func() bool {
+		var err error
+		if cur, err = f.store.Connection(context.Background(), c.TenantID, c.ID); err != nil {
 			t.Fatal(err)
 		}
-		if cur.Health.State == state || time.Now().After(deadline) {
-			return cur.Health
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return cur.Health.State == state
+	}, "connection health is not %s", state)
+	return cur.Health
 }
 
 func (f *jobsFixture) runs(t *testing.T) []schema.SyncRun {

@@ -23,6 +23,7 @@ import (
 // main mode), optionally told to SIGKILL itself at a crash point.
 func child(t *testing.T, crashAt string, args ...string) (string, error) {
 	t.Helper()
+	skipProcesses(t)
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "HRISBRIDGE_TEST_MAIN=1", "HRISBRIDGE_TEST_CRASH_AT="+crashAt, "HRISBRIDGE_LOG_LEVEL=error")
 	var out bytes.Buffer
@@ -202,4 +203,13 @@ func withDropboxLogin(t *testing.T) (dir, pw string) {
 		t.Fatalf("%v: %s", err, out)
 	}
 	return dir, pw
+}
+
+// skipProcesses skips, under -short, a test that starts hrisbridge
+// processes.
+func skipProcesses(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts hrisbridge processes; skipped by -short")
+	}
 }

@@ -34,6 +34,7 @@ type cluster struct {
 }
 
 func newCluster(t *testing.T, extraEnv ...string) *cluster {
+	skipProcesses(t)
 	t.Helper()
 	url := pgtest.URL(t)
 	key := secret.NewKey()

@@ -28,6 +28,7 @@ import (
 // newline: the file is rejected with E_TOO_LARGE, the process stays far
 // below the line's size, and no decoded temporary is left behind.
 func TestPoisonPillIsRejectedInBoundedMemory(t *testing.T) {
+	skipProcesses(t)
 	dir := sqliteEnv(t)
 	if _, err := runCLI(t, "tenants", "create", "acme"); err != nil {
 		t.Fatal(err)
@@ -77,6 +78,7 @@ func lastLine(s string) string {
 // never applied (not at the kill, not at the restart), and its temporary
 // is removed.
 func TestKilledPutAppliesNothing(t *testing.T) {
+	skipProcesses(t)
 	dir, _ := withDropboxLogin(t)
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l.Addr().String()

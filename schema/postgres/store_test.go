@@ -27,8 +27,13 @@ func box(t *testing.T) *secret.Box {
 	return b
 }
 
-func open(t *testing.T) *postgres.Store {
-	s, err := postgres.Open(context.Background(), pgtest.URL(t), box(t))
+func open(t *testing.T) *postgres.Store { return openURL(t, pgtest.URL(t)) }
+
+// openMigrated opens a copy of the migrated template database.
+func openMigrated(t *testing.T) *postgres.Store { return openURL(t, storetest.URL(t, "postgres")) }
+
+func openURL(t *testing.T, url string) *postgres.Store {
+	s, err := postgres.Open(context.Background(), url, box(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +43,7 @@ func open(t *testing.T) *postgres.Store {
 
 func TestPostgresStoreContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) schema.Store {
-		s := open(t)
+		s := openMigrated(t)
 		if err := s.Migrate(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -58,10 +63,7 @@ func TestPostgresReadyBeforeMigrate(t *testing.T) {
 func migratedConnection(t *testing.T, slug string) (*postgres.Store, schema.Connection) {
 	t.Helper()
 	ctx := context.Background()
-	s := open(t)
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := openMigrated(t)
 	tn := schema.Tenant{Slug: slug, Name: slug}
 	if err := s.CreateTenant(ctx, &tn); err != nil {
 		t.Fatal(err)

@@ -29,7 +29,14 @@ var HashKey = []byte("storetest content-hash key, 32 b")
 // Packages that use postgres call pgtest.Main from TestMain.
 func URL(t testing.TB, kind string) string {
 	if kind == "postgres" {
-		return pgtest.URL(t)
+		return pgtest.Migrated(t, func(ctx context.Context, url string) error {
+			s, err := storage.Open(ctx, url, nil)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return s.Migrate(ctx)
+		})
 	}
 	return "sqlite://" + filepath.Join(t.TempDir(), "hb.db")
 }

@@ -30,11 +30,23 @@ var (
 	serverURL string
 	setupErr  error
 	stop      func()
+
+	tmplOnce sync.Once
+	tmplName string
+	tmplErr  error
 )
 
-// Main runs the tests and stops a throwaway cluster afterwards.
+// Main runs the tests and stops a throwaway cluster afterwards (or drops
+// the migrated template on a server of TEST_DATABASE_URL).
 func Main(m *testing.M) {
 	code := m.Run()
+	if tmplName != "" && stop == nil {
+		ctx := context.Background()
+		if c, err := pgx.Connect(ctx, serverURL); err == nil {
+			c.Exec(ctx, "DROP DATABASE IF EXISTS "+tmplName+" WITH (FORCE)") //nolint:errcheck
+			c.Close(ctx)
+		}
+	}
 	if stop != nil {
 		stop()
 	}
@@ -45,6 +57,40 @@ func Main(m *testing.M) {
 // test ends.
 func URL(t testing.TB) string {
 	t.Helper()
+	return create(t, "")
+}
+
+// Migrated returns the URL of a new database that is dropped when the
+// test ends, copied from a template that migrate prepared once for the
+// test binary: a copy costs a fraction of running every migration again.
+func Migrated(t testing.TB, migrate func(ctx context.Context, url string) error) string {
+	t.Helper()
+	connect(t)
+	tmplOnce.Do(func() {
+		name := newName("hbtmpl_")
+		admin, err := pgx.Connect(context.Background(), serverURL)
+		if err != nil {
+			tmplErr = err
+			return
+		}
+		defer admin.Close(context.Background())
+		if _, tmplErr = admin.Exec(context.Background(), "CREATE DATABASE "+name); tmplErr != nil {
+			return
+		}
+		if tmplErr = migrate(context.Background(), dbURL(name)); tmplErr == nil {
+			tmplName = name
+		}
+	})
+	if tmplErr != nil {
+		t.Fatalf("migrate the template database: %v", tmplErr)
+	}
+	return create(t, tmplName)
+}
+
+// connect starts or finds the server once, skipping (or, under CI=true,
+// failing) the test without one.
+func connect(t testing.TB) {
+	t.Helper()
 	once.Do(func() { serverURL, setupErr = server() })
 	if setupErr != nil {
 		if os.Getenv("CI") == "true" {
@@ -52,16 +98,36 @@ func URL(t testing.TB) string {
 		}
 		t.Skipf("no PostgreSQL: %v (set TEST_DATABASE_URL)", setupErr)
 	}
+}
+
+func newName(prefix string) string {
+	b := make([]byte, 6)
+	rand.Read(b) //nolint:errcheck
+	return prefix + hex.EncodeToString(b)
+}
+
+func dbURL(name string) string {
+	u, _ := url.Parse(serverURL)
+	u.Path = "/" + name
+	return u.String()
+}
+
+// create makes a database, a copy of template when one is named.
+func create(t testing.TB, template string) string {
+	t.Helper()
+	connect(t)
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, serverURL)
 	if err != nil {
 		t.Fatalf("connect %s: %v", redact(serverURL), err)
 	}
 	defer admin.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b) //nolint:errcheck
-	name := "hbtest_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	name := newName("hbtest_")
+	sql := "CREATE DATABASE " + name
+	if template != "" {
+		sql += " TEMPLATE " + template
+	}
+	if _, err := admin.Exec(ctx, sql); err != nil {
 		t.Fatalf("create database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -72,9 +138,7 @@ func URL(t testing.TB) string {
 		defer c.Close(ctx)
 		c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") //nolint:errcheck
 	})
-	u, _ := url.Parse(serverURL)
-	u.Path = "/" + name
-	return u.String()
+	return dbURL(name)
 }
 
 func redact(s string) string {
