@@ -200,7 +200,9 @@ func TestManualSyncRetriesThenFails(t *testing.T) {
 		f := startJobs(t, s, "", bridge.SFTPConfig{Port: l})
 		ctx := context.Background()
 		run, err := f.jobs.EnqueueSync(ctx, f.conn, "")
-		if err != nil || run.ID == "" || run.JobID == 0 || (run.Status != schema.RunQueued && run.Status != schema.RunRunning) {
+		// A worker may have taken the job, and failed its first attempt,
+		// before EnqueueSync reads the run back.
+		if err != nil || run.ID == "" || run.JobID == 0 || (run.Status != schema.RunQueued && run.Status != schema.RunRunning && run.Status != schema.RunRetrying) {
 			t.Fatalf("EnqueueSync = %+v, %v", run, err)
 		}
 		got := f.waitRun(t, run.ID)

@@ -44,10 +44,12 @@ func URL(t testing.TB, kind string) string {
 // Kinds are the store kinds every store-backed test runs against.
 var Kinds = []string{"sqlite", "postgres"}
 
-// Each runs fn once per store kind, each with a fresh migrated store.
+// Each runs fn once per store kind, each with a fresh migrated store; the
+// kinds run in parallel (fn must not touch process-wide state).
 func Each(t *testing.T, fn func(t *testing.T, s schema.Store)) {
 	for _, kind := range Kinds {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			s, err := storage.Open(context.Background(), URL(t, kind), Box(t))
 			if err != nil {
 				t.Fatal(err)
