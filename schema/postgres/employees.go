@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,21 +44,26 @@ func (s *Store) Employees(ctx context.Context, tenantID string, q schema.Employe
 	if !schema.ValidID(tenantID) {
 		return nil, nil
 	}
-	after, order := "($2::uuid IS NULL OR id > $2)", "id"
-	args := []any{tenantID, idParam(q.AfterID, maxUUID), q.EmploymentStatus, tsPtr(q.UpdatedSince), q.Limit,
-		q.EmploymentType, q.Department, q.Location, q.ExternalID, idParam(q.ConnectionID, nilUUID), nullable(q.HiredAfter), nullable(q.TerminatedAfter)}
-	if q.ByUpdated {
-		after, order = "($2::uuid IS NULL OR (updated_at, id) > ($13, $2))", "updated_at, id"
-		args = append(args, q.AfterUpdated)
+	if q.AfterID != "" && !schema.ValidID(q.AfterID) || q.ConnectionID != "" && !schema.ValidID(q.ConnectionID) {
+		return nil, nil // no employee has such an id: an empty page
 	}
-	rows, _ := s.pool.Query(ctx, selectEmployee+` WHERE tenant_id = $1 AND `+after+`
-AND ($3 = '' OR employment_status = $3) AND ($4::timestamptz IS NULL OR updated_at >= $4)
-AND ($6 = '' OR employment_type = $6) AND ($7 = '' OR department = $7) AND ($8 = '' OR location = $8)
-AND ($9 = '' OR external_id = $9) AND ($10::uuid IS NULL OR connection_id = $10)
-AND ($11::date IS NULL OR hire_date > $11) AND ($12::date IS NULL OR termination_date > $12)
-ORDER BY `+order+` LIMIT $5`, args...)
+	sql, args := employeePage(tenantID, q)
+	rows, _ := s.pool.Query(ctx, sql, args...)
 	es, err := pgx.AppendRows(make([]schema.Employee, 0, min(max(q.Limit, 0), maxPage)), rows, s.scanEmployee)
 	return es, interpret(err)
+}
+
+// employeePage is the query of a page of employees and its arguments.
+func employeePage(tenantID string, q schema.EmployeeQuery) (string, []any) {
+	args := []any{tenantID, q.Limit}
+	where, order := storeutil.EmployeeFilter(q, func(v any, typ string) string {
+		args = append(args, v)
+		if typ == "" {
+			return "$" + strconv.Itoa(len(args))
+		}
+		return "$" + strconv.Itoa(len(args)) + "::" + typ
+	})
+	return selectEmployee + ` WHERE tenant_id = $1 AND ` + where + ` ORDER BY ` + order + ` LIMIT $2`, args
 }
 
 // Employee returns one of a tenant's employees by id.

@@ -216,7 +216,7 @@ func (s *Store) BenefitPlans(ctx context.Context, tenantID string, q schema.List
 	if !schema.ValidID(tenantID) {
 		return nil, nil
 	}
-	rows, _ := s.pool.Query(ctx, selectPlan+` WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3`,
+	rows, _ := s.pool.Query(ctx, selectPlan+` WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id > $2) ORDER BY benefit_plans.id LIMIT $3`,
 		tenantID, idParam(q.Cursor, maxUUID), q.Limit)
 	ps, err := pgx.CollectRows(rows, scanPlan)
 	return ps, interpret(err)

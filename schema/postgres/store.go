@@ -130,11 +130,3 @@ func interpret(err error) error {
 }
 
 func now() time.Time { return time.Now().UTC() }
-
-// tsPtr returns nil for the zero time.
-func tsPtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}

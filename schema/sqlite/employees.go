@@ -69,19 +69,15 @@ func (s *Store) Employees(ctx context.Context, tenantID string, q schema.Employe
 	if q.AfterID != "" && !schema.ValidID(q.AfterID) {
 		return nil, nil // a cursor that is not an id ends the list, as on PostgreSQL
 	}
-	after, order := "id > ?2", "id"
-	args := []any{tenantID, q.AfterID, q.EmploymentStatus, ts(q.UpdatedSince), q.Limit,
-		q.EmploymentType, q.Department, q.Location, q.ExternalID, q.ConnectionID, q.HiredAfter, q.TerminatedAfter}
-	if q.ByUpdated {
-		after, order = "(?2 = '' OR (updated_at, id) > (?13, ?2))", "updated_at, id"
-		args = append(args, ts(q.AfterUpdated))
-	}
-	rows, err := s.db.QueryContext(ctx, selectEmployee+` WHERE tenant_id = ?1 AND `+after+`
-AND (?3 = '' OR employment_status = ?3) AND (?4 IS NULL OR updated_at >= ?4)
-AND (?6 = '' OR employment_type = ?6) AND (?7 = '' OR department = ?7) AND (?8 = '' OR location = ?8)
-AND (?9 = '' OR external_id = ?9) AND (?10 = '' OR connection_id = ?10)
-AND (?11 = '' OR hire_date > ?11) AND (?12 = '' OR termination_date > ?12)
-ORDER BY `+order+` LIMIT ?5`, args...)
+	args := []any{tenantID}
+	where, order := storeutil.EmployeeFilter(q, func(v any, _ string) string {
+		if t, ok := v.(time.Time); ok {
+			v = ts(t)
+		}
+		args = append(args, v)
+		return "?"
+	})
+	rows, err := s.db.QueryContext(ctx, selectEmployee+` WHERE tenant_id = ? AND `+where+` ORDER BY `+order+` LIMIT ?`, append(args, q.Limit)...)
 	return collectRows(rows, err, s.scanEmployee)
 }
 

@@ -138,6 +138,9 @@ CREATE TABLE employees (
     UNIQUE (tenant_id, external_id)
 );
 
+-- Incremental reads (sort=updated_at, updated_since) page in this order.
+CREATE INDEX employees_updated ON employees (tenant_id, updated_at, id);
+
 CREATE TABLE benefit_plans (
     tenant_id       uuid NOT NULL,
     id              uuid NOT NULL,

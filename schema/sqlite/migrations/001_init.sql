@@ -139,6 +139,9 @@ CREATE TABLE employees (
     UNIQUE (tenant_id, external_id)
 );
 
+-- Incremental reads (sort=updated_at, updated_since) page in this order.
+CREATE INDEX employees_updated ON employees (tenant_id, updated_at, id);
+
 CREATE TABLE benefit_plans (
     tenant_id       text NOT NULL,
     id              text NOT NULL,
