@@ -18,7 +18,7 @@ import (
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) { pgtest.Main(statusCheck{m}) }
 
 type env struct {
 	t     *testing.T
@@ -34,7 +34,7 @@ func newEnvWith(t *testing.T, s schema.Store, cfg Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewServer(recordStatuses(srv))
 	t.Cleanup(ts.Close)
 	return &env{t: t, store: s, url: ts.URL}
 }

@@ -67,17 +67,13 @@ func (s *Server) listKeys(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"data": nonNil(keys), "next_cursor": nil})
+	c.JSON(http.StatusOK, all(keys))
 }
 
 // createKey makes a key for the request's tenant. Admin keys, which span
 // tenants, are made on the CLI only.
 func (s *Server) createKey(c *gin.Context) {
-	var req struct {
-		Name      string     `json:"name"`
-		Scopes    []string   `json:"scopes"`
-		ExpiresAt *time.Time `json:"expires_at"`
-	}
+	var req KeyRequest
 	if err := c.ShouldBindJSON(&req); err != nil || len(req.Scopes) == 0 {
 		problem(c, http.StatusBadRequest, "invalid_body", `send {"name": "...", "scopes": ["read", "pii:read", "write"], "expires_at": "2027-01-01T00:00:00Z" (optional)}`)
 		return

@@ -58,7 +58,7 @@ func (s *Server) listLayouts(c *gin.Context) {
 		}
 		out = append(out, layoutSummary{l.Name, l.Entity, l.Mode, l.Format, err == nil})
 	}
-	c.JSON(http.StatusOK, gin.H{"data": nonNil(out), "next_cursor": nil})
+	c.JSON(http.StatusOK, all(out))
 }
 
 // getLayout serves the effective layout: the built-in deep-merged with

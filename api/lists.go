@@ -126,15 +126,11 @@ func (s *Server) fileErrors(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	type withFix struct {
-		schema.RecordError
-		Fix string `json:"fix"`
-	}
-	out := make([]withFix, len(errs))
+	out := make([]RecordErrorFix, len(errs))
 	for i, e := range errs {
-		out[i] = withFix{e, schema.Catalog[e.Code].Fix}
+		out[i] = RecordErrorFix{e, schema.Catalog[e.Code].Fix}
 	}
-	c.JSON(http.StatusOK, gin.H{"data": nonNil(out), "next_cursor": nil})
+	c.JSON(http.StatusOK, all(out))
 }
 
 // Released is a released held file's outcome: the file it applied as,
@@ -197,7 +193,7 @@ func (s *Server) listConnections(c *gin.Context) {
 	for i := range cs {
 		out[i] = connectionView{Connection: cs[i]}
 	}
-	c.JSON(http.StatusOK, gin.H{"data": out, "next_cursor": nil})
+	c.JSON(http.StatusOK, all(out))
 }
 
 func (s *Server) listTenants(c *gin.Context) {
@@ -206,7 +202,7 @@ func (s *Server) listTenants(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"data": nonNil(ts), "next_cursor": nil})
+	c.JSON(http.StatusOK, all(ts))
 }
 
 // Connections updates and deletes connections; cmd wires the bridge in.
@@ -255,7 +251,7 @@ func (s *Server) deleteConnection(c *gin.Context) {
 		return
 	}
 	s.audit(c, "connection.delete", c.Param("id"))
-	c.JSON(http.StatusOK, gin.H{"deleted": c.Param("id"), "files_purged": n, "files_kept": !purge})
+	c.JSON(http.StatusOK, ConnectionDeleted{Deleted: c.Param("id"), FilesPurged: n, FilesKept: !purge})
 }
 
 func (s *Server) listDropboxAccounts(c *gin.Context) {
@@ -277,7 +273,7 @@ func (s *Server) listDropboxAccounts(c *gin.Context) {
 	for i, a := range as {
 		out[i] = view{a.Username, a.ConnectionID, len(a.PasswordHash) > 0, len(bridge.ParseAuthorizedKeys(a.AuthorizedKeys)), a.Rights, a.MaxBytes, a.CreatedAt}
 	}
-	c.JSON(http.StatusOK, gin.H{"data": nonNil(out), "next_cursor": nil})
+	c.JSON(http.StatusOK, all(out))
 }
 
 func (s *Server) deleteDropboxAccount(c *gin.Context) {
@@ -311,8 +307,8 @@ func (s *Server) createConnection(c *gin.Context) {
 	switch {
 	case errors.As(err, &unconfirmed):
 		c.Header("Content-Type", "application/problem+json")
-		c.JSON(http.StatusConflict, gin.H{"type": problemBase + "host_key_unconfirmed", "title": "Host key not confirmed", "status": http.StatusConflict,
-			"detail": err.Error(), "code": "host_key_unconfirmed", "host_key": unconfirmed.Fingerprint, "key_type": unconfirmed.Type})
+		c.JSON(http.StatusConflict, HostKeyProblem{Problem: Problem{Type: problemBase + "host_key_unconfirmed", Title: "Host key not confirmed", Status: http.StatusConflict,
+			Detail: err.Error(), Instance: c.Request.URL.Path, Code: "host_key_unconfirmed", RequestID: c.GetString(requestIDKey)}, HostKey: unconfirmed.Fingerprint, KeyType: unconfirmed.Type})
 		return
 	case errors.As(err, &se):
 		problem(c, http.StatusBadGateway, se.Code, se.Error()+". Fix: "+se.Fix())
@@ -343,10 +339,10 @@ func (s *Server) testConnection(c *gin.Context) {
 	var se *bridge.SyncError
 	switch {
 	case errors.As(err, &se):
-		c.JSON(http.StatusOK, gin.H{"ok": false, "code": se.Code, "error": se.Error(), "fix": se.Fix()})
+		c.JSON(http.StatusOK, ConnectionTest{OK: false, Code: se.Code, Error: se.Error(), Fix: se.Fix()})
 	case err != nil:
 		fail(c, err)
 	default:
-		c.JSON(http.StatusOK, gin.H{"ok": true, "host_key": p.HostKey, "files": nonNil(p.Files)})
+		c.JSON(http.StatusOK, ConnectionTest{OK: true, HostKey: p.HostKey, Files: nonNil(p.Files)})
 	}
 }

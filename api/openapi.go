@@ -1,13 +1,20 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"net/http"
+	"reflect"
 	"regexp"
+	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/swaggest/jsonschema-go"
+	"github.com/swaggest/openapi-go"
+	"github.com/swaggest/openapi-go/openapi3"
 )
 
 var ginParam = regexp.MustCompile(`:([a-z_]+)`)
@@ -15,77 +22,156 @@ var ginParam = regexp.MustCompile(`:([a-z_]+)`)
 // openAPIPath turns /files/:id into /files/{id}.
 func openAPIPath(p string) string { return ginParam.ReplaceAllString(p, "{$1}") }
 
-var paramDocs = map[string]string{
-	"limit":             "Page size, 1 to 1000 (default 50).",
-	"cursor":            "The next_cursor of the previous page.",
-	"employment_status": "active, leave, terminated, retired, deceased or prehire.",
-	"employment_type":   "full_time, part_time, temporary, seasonal, contractor or intern.",
-	"department":        "Exact department.",
-	"location":          "Exact location.",
-	"external_id":       "The source system's employee id.",
-	"connection_id":     "Employees last delivered by this connection.",
-	"hired_after":       "YYYY-MM-DD, exclusive.",
-	"terminated_after":  "YYYY-MM-DD, exclusive.",
-	"updated_since":     "RFC 3339 time.",
-	"format":            "csv for a CSV export of every match.",
-	"sort":              "id (default) or updated_at.",
-	"include":           "dependents,enrollments",
-	"employee_id":       "One employee's records.",
-	"name":              "File name of a raw-body upload.",
-	"wait":              "true: ingest now and return the outcome.",
-	"tenant":            "Tenant slug, for admin keys.",
+// queryParams lists the query parameters a request type declares (its
+// query tags, embedded structs included).
+func queryParams(in any) []string {
+	var out []string
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				walk(f.Type)
+			} else if q := f.Tag.Get("query"); q != "" {
+				out = append(out, q)
+			}
+		}
+	}
+	if in != nil {
+		walk(reflect.TypeOf(in))
+	}
+	return out
 }
 
-// document builds the OpenAPI 3.1 description of the route table.
-func (s *Server) document() map[string]any {
-	paths := map[string]any{}
+// tenantParam is the query parameter of every tenant route: an admin
+// key's choice of tenant.
+type tenantParam struct {
+	Tenant string `query:"tenant" description:"The tenant's slug; admin keys only (or the Hrisbridge-Tenant header)."`
+}
+
+// errorStatuses are the problems every route of an access answers besides
+// its own: a malformed or unknown parameter, authentication, scope and the
+// rate limit.
+var errorStatuses = map[string][]int{
+	"":       {400, 500},
+	"admin":  {400, 401, 403, 413, 429, 500},
+	"tenant": {400, 401, 403, 413, 429, 500},
+	"upload": {400, 401, 403, 413, 429, 500},
+}
+
+// Version is the API's version in the document.
+const Version = "1.0.0"
+
+// document reflects the OpenAPI 3.0 description of the route table from
+// its request and response types.
+func (s *Server) document() ([]byte, error) {
+	r := openapi3.NewReflector()
+	r.DefaultOptions = append(r.DefaultOptions, jsonschema.InterceptDefName(defName))
+	spec := r.SpecEns()
+	spec.Info.WithTitle("hrisbridge API").WithVersion(Version).
+		WithDescription("Normalized HRIS data per employer (tenant): employees, dependents, plans, enrollments, files, sync runs, change events and webhooks. Errors are RFC 9457 problems; lists page with limit and cursor.").
+		WithLicense(openapi3.License{Name: "Apache-2.0", URL: ptr("https://www.apache.org/licenses/LICENSE-2.0")})
+	spec.WithServers(openapi3.Server{URL: "/", Description: ptr("This server.")})
+	spec.SetHTTPBearerTokenSecurity("bearer", "hbk_...", "An API key: Authorization: Bearer hbk_...")
 	for _, rt := range s.table() {
-		op := map[string]any{
-			"summary":     rt.summary,
-			"operationId": strings.ToLower(rt.method) + strings.ReplaceAll(strings.ReplaceAll(openAPIPath(rt.path), "/", "_"), "{id}", "id"),
-			"responses": map[string]any{
-				"200":     map[string]any{"description": "OK", "content": map[string]any{"application/json": map[string]any{}}},
-				"default": map[string]any{"description": "An RFC 9457 problem", "content": map[string]any{"application/problem+json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Problem"}}}},
-			},
+		oc, err := r.NewOperationContext(rt.method, openAPIPath(rt.path))
+		if err != nil {
+			return nil, err
 		}
-		var params []any
-		if strings.Contains(rt.path, ":id") {
-			params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
-		}
-		for _, p := range rt.params {
-			params = append(params, map[string]any{"name": p, "in": "query", "description": paramDocs[p], "schema": map[string]any{"type": "string"}})
-		}
+		oc.SetID(operationID(rt))
+		oc.SetSummary(rt.summary)
 		if rt.access != "" {
-			params = append(params, map[string]any{"name": "tenant", "in": "query", "description": paramDocs["tenant"], "schema": map[string]any{"type": "string"}})
-			op["security"] = []any{map[string]any{"bearer": []string{}}}
-			op["description"] = fmt.Sprintf("Requires the `%s` scope.", rt.scope)
+			oc.SetDescription(fmt.Sprintf("Requires the `%s` scope.", rt.scope))
+			oc.AddSecurity("bearer")
+			oc.AddReqStructure(tenantParam{})
 		}
-		if len(params) > 0 {
-			op["parameters"] = params
+		oc.AddReqStructure(rt.doc.in)
+		for _, ct := range strings.Split(rt.doc.body, ",") {
+			switch ct {
+			case "":
+			case "multipart/form-data":
+				oc.AddReqStructure(multipartFile{})
+			default:
+				oc.AddReqStructure(fileBody(""), openapi.WithContentType(ct))
+			}
 		}
-		item, _ := paths[openAPIPath(rt.path)].(map[string]any)
-		if item == nil {
-			item = map[string]any{}
-			paths[openAPIPath(rt.path)] = item
+		for _, rep := range rt.doc.out {
+			opts := []openapi.ContentOption{openapi.WithHTTPStatus(rep.status)}
+			if rep.ctype != "" {
+				opts = append(opts, openapi.WithContentType(rep.ctype))
+			}
+			oc.AddRespStructure(rep.body, opts...)
 		}
-		item[strings.ToLower(rt.method)] = op
+		errs := append(slices.Clone(errorStatuses[rt.access]), rt.doc.errs...)
+		slices.Sort(errs)
+		for _, st := range slices.Compact(errs) {
+			body := any(Problem{})
+			if st == http.StatusConflict && rt.method == "POST" && rt.path == "/v1/connections" {
+				body = HostKeyProblem{}
+			}
+			oc.AddRespStructure(body, openapi.WithHTTPStatus(st), openapi.WithContentType("application/problem+json"))
+		}
+		if err := r.AddOperation(oc); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", rt.method, rt.path, err)
+		}
 	}
-	return map[string]any{
-		"openapi": "3.1.0",
-		"info": map[string]any{"title": "hrisbridge API", "version": "1",
-			"description": "Normalized HRIS data per employer (tenant): employees, dependents, plans, enrollments, files, sync runs, change events and webhooks."},
-		"paths": paths,
-		"components": map[string]any{
-			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer", "description": "An API key: hbk_..."}},
-			"schemas": map[string]any{"Problem": map[string]any{"type": "object", "properties": map[string]any{
-				"type": map[string]any{"type": "string"}, "title": map[string]any{"type": "string"}, "status": map[string]any{"type": "integer"},
-				"detail": map[string]any{"type": "string"}, "instance": map[string]any{"type": "string"}, "code": map[string]any{"type": "string"},
-				"request_id": map[string]any{"type": "string"}}}},
-		},
-	}
+	return publicRoutes(spec, s.table())
 }
 
-func (s *Server) openapi(c *gin.Context) { c.JSON(http.StatusOK, s.document()) }
+// publicRoutes writes the document with an explicit empty security list
+// on the routes that take no key (the library leaves an empty list out).
+func publicRoutes(spec *openapi3.Spec, routes []route) ([]byte, error) {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	paths := doc["paths"].(map[string]any)
+	for _, rt := range routes {
+		if rt.access == "" {
+			paths[openAPIPath(rt.path)].(map[string]any)[strings.ToLower(rt.method)].(map[string]any)["security"] = []any{}
+		}
+	}
+	return json.Marshal(doc)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// defName names a schema by its Go type without the package
+// (SchemaEmployee -> Employee), a page by what it holds (PageEmployee).
+func defName(t reflect.Type, def string) string {
+	name := t.Name()
+	if name == "" || !strings.HasPrefix(t.PkgPath(), "github.com/hrisbridge/") {
+		return def
+	}
+	if i := strings.IndexByte(name, '['); i >= 0 {
+		arg := strings.TrimSuffix(name[i+1:], "]")
+		name = name[:i] + upperFirst(arg[strings.LastIndexAny(arg, "./")+1:])
+	}
+	return upperFirst(name)
+}
+
+func upperFirst(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
+
+// operationID names an operation for generated clients: listEmployees,
+// getEmployee, createKey...
+func operationID(rt route) string {
+	name := runtime.FuncForPC(reflect.ValueOf(rt.handler).Pointer()).Name()
+	name = name[strings.LastIndex(name, ".")+1:]
+	return strings.TrimSuffix(name, "-fm")
+}
+
+func (s *Server) openapi(c *gin.Context) {
+	doc, err := s.document()
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Data(http.StatusOK, "application/json; charset=utf-8", doc)
+}
 
 var docsPage = template.Must(template.New("docs").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>hrisbridge API reference</title>
@@ -106,7 +192,7 @@ func (s *Server) docs(c *gin.Context) {
 	}
 	var rows []row
 	for _, rt := range s.table() {
-		rows = append(rows, row{rt.method, openAPIPath(rt.path), rt.scope, rt.summary, rt.params})
+		rows = append(rows, row{rt.method, openAPIPath(rt.path), rt.scope, rt.summary, queryParams(rt.doc.in)})
 	}
 	c.Header("Content-Type", "text/html; charset=utf-8")
 	if err := docsPage.Execute(c.Writer, rows); err != nil {

@@ -13,8 +13,8 @@ import (
 
 // Page is a cursor-paginated list.
 type Page[T any] struct {
-	Data       []T     `json:"data"`
-	NextCursor *string `json:"next_cursor"`
+	Data       []T     `json:"data" required:"true" nullable:"false"`
+	NextCursor *string `json:"next_cursor" required:"true" description:"Pass as cursor for the next page; null on the last."`
 }
 
 const (
@@ -75,6 +75,9 @@ func pageOf[T any](rows []T, limit int, key func(T) string) Page[T] {
 	p.Data = nonNil(p.Data)
 	return p
 }
+
+// all is a whole list as one page.
+func all[T any](rows []T) Page[T] { return Page[T]{Data: nonNil(rows)} }
 
 func nonNil[T any](s []T) []T {
 	if s == nil {

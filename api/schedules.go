@@ -49,11 +49,7 @@ func (s *Server) detail(ctx context.Context, conn schema.Connection) (connection
 // putSchedule sets a connection's schedule, time zone and catch-up policy.
 func (s *Server) putSchedule(c *gin.Context) {
 	ctx := c.Request.Context()
-	var body struct {
-		Schedule string `json:"schedule"`
-		TimeZone string `json:"time_zone"`
-		CatchUp  string `json:"catch_up"`
-	}
+	var body ScheduleRequest
 	if err := c.ShouldBindJSON(&body); err != nil {
 		problem(c, http.StatusBadRequest, "bad_request", "body must be JSON: {\"schedule\", \"time_zone\", \"catch_up\"}: "+err.Error())
 		return
@@ -145,7 +141,7 @@ func (s *Server) listWindows(c *gin.Context) {
 	if ws == nil {
 		ws = []schema.Window{}
 	}
-	c.JSON(http.StatusOK, gin.H{"data": ws, "next_cursor": nil})
+	c.JSON(http.StatusOK, all(ws))
 }
 
 // createWindow stores an enrollment window after checking its dates and

@@ -49,7 +49,7 @@ func (s *Server) upload(c *gin.Context) {
 		c.JSON(http.StatusOK, f)
 	default:
 		c.Header("Location", "/v1/files/"+f.ID)
-		c.JSON(http.StatusAccepted, gin.H{"file_id": f.ID, "status": f.Status})
+		c.JSON(http.StatusAccepted, UploadAccepted{FileID: f.ID, Status: f.Status})
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -27,10 +26,7 @@ type endpointView struct {
 }
 
 func (s *Server) createWebhookEndpoint(c *gin.Context) {
-	var req struct {
-		URL        string   `json:"url"`
-		EventTypes []string `json:"event_types"`
-	}
+	var req EndpointRequest
 	if err := c.ShouldBindJSON(&req); err != nil {
 		problem(c, http.StatusBadRequest, "invalid_body", "send {\"url\": \"https://...\", \"event_types\": [\"employee.*\"]}")
 		return
@@ -80,7 +76,7 @@ func (s *Server) listWebhookEndpoints(c *gin.Context) {
 	for i := range eps {
 		out[i] = endpointView{WebhookEndpoint: eps[i]}
 	}
-	c.JSON(http.StatusOK, gin.H{"data": out, "next_cursor": nil})
+	c.JSON(http.StatusOK, all(out))
 }
 
 func (s *Server) deleteWebhookEndpoint(c *gin.Context) {
@@ -115,10 +111,7 @@ func (s *Server) replayWebhook(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var req struct {
-		EventID string    `json:"event_id"`
-		Since   time.Time `json:"since"`
-	}
+	var req ReplayRequest
 	if err := c.ShouldBindJSON(&req); err != nil || (req.EventID == "") == req.Since.IsZero() {
 		problem(c, http.StatusBadRequest, "invalid_body", `send {"event_id": "..."} or {"since": "2026-11-01T00:00:00Z"}`)
 		return

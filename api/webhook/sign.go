@@ -11,7 +11,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // NewSecret returns a signing secret: "whsec_" and 32 random bytes in
@@ -42,4 +45,32 @@ func Sign(secret, id string, timestamp int64, body []byte) (string, error) {
 	fmt.Fprintf(mac, "%s.%d.", id, timestamp)
 	mac.Write(body)
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
+}
+
+// Tolerance is how far a delivery's webhook-timestamp may be from the
+// receiver's clock before Verify refuses it (a replayed delivery).
+const Tolerance = 5 * time.Minute
+
+// ErrSignature is a delivery whose signature, or timestamp, does not hold.
+var ErrSignature = errors.New("webhook: signature does not verify")
+
+// Verify checks a delivery as a receiver should: one of the space-separated
+// v1 signatures of the webhook-signature header is the HMAC of
+// webhook-id, webhook-timestamp and body under the endpoint's secret, and
+// the timestamp is within Tolerance of now.
+func Verify(secret string, h http.Header, body []byte, now time.Time) error {
+	ts, err := strconv.ParseInt(h.Get("webhook-timestamp"), 10, 64)
+	if err != nil || now.Sub(time.Unix(ts, 0)).Abs() > Tolerance {
+		return fmt.Errorf("%w: timestamp missing or more than %s off", ErrSignature, Tolerance)
+	}
+	want, err := Sign(secret, h.Get("webhook-id"), ts, body)
+	if err != nil {
+		return err
+	}
+	for _, sig := range strings.Fields(h.Get("webhook-signature")) {
+		if hmac.Equal([]byte(sig), []byte(want)) {
+			return nil
+		}
+	}
+	return ErrSignature
 }

@@ -38,7 +38,7 @@ var (
 
 // Main runs the tests and stops a throwaway cluster afterwards (or drops
 // the migrated template on a server of TEST_DATABASE_URL).
-func Main(m *testing.M) {
+func Main(m interface{ Run() int }) {
 	code := m.Run()
 	if tmplName != "" && stop == nil {
 		ctx := context.Background()
