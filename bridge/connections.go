@@ -6,12 +6,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/hrisbridge/hrisbridge/bridge/connector"
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
@@ -97,6 +100,18 @@ func setOrDelete(m map[string]any, k string, v any) {
 
 // checkConnection validates a connection's config for its kind.
 func checkConnection(c schema.Connection) error {
+	if c.Kind == schema.ConnAPI {
+		dec := json.NewDecoder(strings.NewReader(string(c.Config)))
+		dec.DisallowUnknownFields()
+		var ac struct {
+			APIConfig
+			Policy json.RawMessage `json:"policy"`
+			Expect json.RawMessage `json:"expect_file_every"`
+		}
+		if err := dec.Decode(&ac); err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("%w: config: %v", schema.ErrInvalid, err)
+		}
+	}
 	if c.Kind == schema.ConnSFTP {
 		dec := json.NewDecoder(strings.NewReader(string(c.Config)))
 		dec.DisallowUnknownFields()
@@ -114,6 +129,11 @@ func checkConnection(c schema.Connection) error {
 	return nil
 }
 
+// secretKeys are the credentials a connection may hold: SFTP's, PGP's, and
+// an API's (key, basic login, OAuth client and token, webhook secret).
+var secretKeys = []string{"password", "private_key", "passphrase", "pgp_private_key", "pgp_passphrase", "pgp_signer_key",
+	"api_key", "username", "client_id", "client_secret", "access_token", "refresh_token", "expiry", "webhook_secret"}
+
 // mergeSecret lays patch over a sealed secret and seals the result.
 func (b *Bridge) mergeSecret(sealed []byte, patch map[string]string) ([]byte, error) {
 	if b.cfg.Box == nil {
@@ -129,10 +149,9 @@ func (b *Bridge) mergeSecret(sealed []byte, patch map[string]string) ([]byte, er
 			return nil, err
 		}
 	}
-	known := map[string]bool{"password": true, "private_key": true, "passphrase": true, "pgp_private_key": true, "pgp_passphrase": true, "pgp_signer_key": true}
 	for k, v := range patch {
-		if !known[k] {
-			return nil, fmt.Errorf("%w: secret.%s is not one of password, private_key, passphrase, pgp_private_key, pgp_passphrase, pgp_signer_key", schema.ErrInvalid, k)
+		if !slices.Contains(secretKeys, k) {
+			return nil, fmt.Errorf("%w: secret.%s is not one of %s", schema.ErrInvalid, k, strings.Join(secretKeys, ", "))
 		}
 		if v == "" {
 			delete(cur, k)
@@ -204,11 +223,21 @@ func (b *Bridge) CreateConnection(ctx context.Context, tenantID string, nc NewCo
 	if c.Name == "" {
 		return c, fmt.Errorf("%w: name is required", schema.ErrInvalid)
 	}
-	if c.Kind != schema.ConnSFTP && c.Kind != schema.ConnDropbox {
-		return c, fmt.Errorf("%w: kind %q must be sftp or dropbox", schema.ErrInvalid, c.Kind)
-	}
-	if _, err := EffectiveLayout(ctx, b.cfg.Store, tenantID, "", c.Layout); err != nil {
-		return c, fmt.Errorf("%w: layout: %v", schema.ErrInvalid, err)
+	switch c.Kind {
+	case schema.ConnSFTP, schema.ConnDropbox:
+		if _, err := EffectiveLayout(ctx, b.cfg.Store, tenantID, "", c.Layout); err != nil {
+			return c, fmt.Errorf("%w: layout: %v", schema.ErrInvalid, err)
+		}
+	case schema.ConnAPI:
+		// The layout names the connector definition.
+		if nc.Layout == "" {
+			return c, fmt.Errorf("%w: an api connection's layout names its connector (built in: %s)", schema.ErrInvalid, strings.Join(connector.Builtins(), ", "))
+		}
+		if _, err := b.definition(ctx, c); err != nil {
+			return c, fmt.Errorf("%w: %v", schema.ErrInvalid, err)
+		}
+	default:
+		return c, fmt.Errorf("%w: kind %q must be sftp, dropbox or api", schema.ErrInvalid, c.Kind)
 	}
 	cfg, err := mergeConfig(nil, nc.Config)
 	if err != nil {

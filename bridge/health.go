@@ -49,6 +49,9 @@ func (b *Bridge) health(ctx context.Context, conn schema.Connection) (schema.Hea
 		if last.ErrorCode == schema.ECodeSFTPAuth || last.ErrorCode == schema.ECodeSFTPHostKey {
 			return schema.Health{State: schema.HealthFailing, Code: last.ErrorCode, Reason: "authentication failed: " + last.Error}, nil
 		}
+		if last.ErrorCode == schema.ECodeAPIAuth {
+			return schema.Health{State: schema.HealthFailing, Code: last.ErrorCode, Reason: "authorization expired: " + last.Error}, nil
+		}
 		h := schema.Health{State: schema.HealthDegraded, Code: schema.ECodeSyncFailing,
 			Reason: fmt.Sprintf("the last %d sync run(s) failed: %s", len(failed), last.Error)}
 		if last.ErrorCode != "" {

@@ -40,6 +40,9 @@ func (b *Bridge) Release(ctx context.Context, tenantID, fileID string, overwrite
 	if err != nil {
 		return Result{}, err
 	}
+	if conn.Kind == schema.ConnAPI {
+		sp.layout = f.Layout
+	}
 	var res Result
 	err = b.withLease(ctx, conn, func(ctx context.Context) error {
 		res, err = b.reapply(ctx, conn, f, schema.FileReleased, "released by an operator", sp, true)

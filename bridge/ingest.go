@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -63,9 +64,19 @@ func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name
 	return res, err
 }
 
+// layoutOf is the effective layout name of conn's files: a built-in or
+// tenant layout with its overrides, or for an API connection the layout
+// of its connector's fetch.
+func (b *Bridge) layoutOf(ctx context.Context, conn schema.Connection, name string) (*parsers.Layout, error) {
+	if conn.Kind == schema.ConnAPI {
+		return b.apiLayout(ctx, conn, name)
+	}
+	return EffectiveLayout(ctx, b.cfg.Store, conn.TenantID, conn.ID, name)
+}
+
 func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name string, sp spooled, release bool) (Result, error) {
 	start := time.Now()
-	file := schema.File{ID: sp.ID, TenantID: conn.TenantID, ConnectionID: conn.ID, Name: name, SHA256: sp.SHA256, Size: sp.Size, Layout: conn.Layout, Remote: sp.Remote}
+	file := schema.File{ID: sp.ID, TenantID: conn.TenantID, ConnectionID: conn.ID, Name: name, SHA256: sp.SHA256, Size: sp.Size, Layout: cmp.Or(sp.layout, conn.Layout), Remote: sp.Remote}
 	if prev, err := b.cfg.Store.FileBySHA256(ctx, conn.ID, sp.SHA256); err == nil {
 		return b.duplicate(ctx, file, prev.ID)
 	} else if !errors.Is(err, schema.ErrNotFound) {
@@ -75,7 +86,7 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 	if err != nil {
 		return Result{}, err
 	}
-	layout, err := EffectiveLayout(ctx, b.cfg.Store, conn.TenantID, conn.ID, conn.Layout)
+	layout, err := b.layoutOf(ctx, conn, file.Layout)
 	if err != nil {
 		return Result{}, err
 	}
@@ -170,7 +181,7 @@ func (b *Bridge) lostFields(ctx context.Context, file schema.File, mapped []stri
 		return nil, "", err
 	}
 	for _, f := range files {
-		if f.Mapped == "" || f.Status != schema.FileApplied && f.Status != schema.FileAppliedWithErrors {
+		if f.Mapped == "" || f.Status != schema.FileApplied && f.Status != schema.FileAppliedWithErrors || !sameKind(f.Layout, file.Layout) {
 			continue
 		}
 		var lost []string
@@ -182,6 +193,18 @@ func (b *Bridge) lostFields(ctx context.Context, file schema.File, mapped []stri
 		return lost, f.ID, nil
 	}
 	return nil, "", nil
+}
+
+// sameKind reports whether two files' layouts read the same kind of file:
+// an API connection's fetches of different entities (gusto.benefit_plan,
+// gusto.employee) are not compared; a file connection's files all are.
+func sameKind(a, b string) bool {
+	ca, _, apiA := strings.Cut(strings.TrimSuffix(a, "/delta"), ".")
+	cb, _, apiB := strings.Cut(strings.TrimSuffix(b, "/delta"), ".")
+	if !apiA || !apiB {
+		return true
+	}
+	return ca == cb && strings.TrimSuffix(a, "/delta") == strings.TrimSuffix(b, "/delta")
 }
 
 // errHeld stops an apply that must wait for an operator.

@@ -67,6 +67,9 @@ func (b *Bridge) Replay(ctx context.Context, tenantID, fileID string, run *schem
 		return Result{}, err
 	}
 	sp.ID = uuid.Must(uuid.NewV7()).String()
+	if conn.Kind == schema.ConnAPI {
+		sp.layout = f.Layout // the fetch's connector and entity
+	}
 	run.TenantID, run.ConnectionID, run.FileID = tenantID, f.ConnectionID, fileID
 	run.Trigger = schema.TriggerReplay
 	var res Result

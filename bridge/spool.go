@@ -25,6 +25,9 @@ type spooled struct {
 	Size   int64
 	ID     string
 	Remote string // a pulled file's "path|size|mtime"
+	// layout, when set, is read instead of the connection's: an API
+	// connection's fetch names its connector and entity.
+	layout string
 	// durable waits until the bytes are on disk (nil when they were
 	// already): the spool syncs in the background while the file is
 	// ingested, and only keeping the bytes (replays, held files) needs

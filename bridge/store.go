@@ -17,6 +17,7 @@ type Store interface {
 	Connection(ctx context.Context, tenantID, idOrName string) (schema.Connection, error)
 	Connections(ctx context.Context, tenantID string) ([]schema.Connection, error)
 	UpdateConnection(ctx context.Context, c *schema.Connection) error
+	UpdateConnectionConfig(ctx context.Context, tenantID, id string, config []byte) error
 	DeleteConnection(ctx context.Context, tenantID, id string) error
 	ClaimConnection(ctx context.Context, id, owner string, until time.Time) (bool, error)
 	ReleaseConnection(ctx context.Context, id, owner string) error

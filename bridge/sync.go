@@ -192,8 +192,11 @@ func (b *Bridge) pullWithRetries(ctx context.Context, conn schema.Connection, ru
 }
 
 func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.SyncRun) ([]Result, error) {
+	if conn.Kind == schema.ConnAPI {
+		return b.pullAPI(ctx, conn, run)
+	}
 	if conn.Kind != schema.ConnSFTP {
-		return nil, fmt.Errorf("connection %s is %s; only sftp connections pull", conn.Name, conn.Kind)
+		return nil, fmt.Errorf("connection %s is %s; only sftp and api connections pull", conn.Name, conn.Kind)
 	}
 	cfg, sec, err := b.decodeConnection(conn)
 	if err != nil {

@@ -12,22 +12,29 @@ import (
 // add one code without copying the layout; any other value, lists
 // included, replaces the one below it; a null removes it.
 func Merge(base []byte, overrides ...[]byte) (*Layout, error) {
+	out, err := MergeYAML(base, overrides...)
+	if err != nil {
+		return nil, fmt.Errorf("layout: %w", err)
+	}
+	return ParseLayout(out)
+}
+
+// MergeYAML deep-merges YAML documents as Merge does layouts (maps key by
+// key, anything else replaced, null removes); connector definitions are
+// overridden the same way.
+func MergeYAML(base []byte, overrides ...[]byte) ([]byte, error) {
 	var doc map[string]any
 	if err := yaml.Unmarshal(base, &doc); err != nil {
-		return nil, fmt.Errorf("layout: %w", err)
+		return nil, err
 	}
 	for i, o := range overrides {
 		var over map[string]any
 		if err := yaml.Unmarshal(o, &over); err != nil {
-			return nil, fmt.Errorf("layout override %d: %w", i+1, err)
+			return nil, fmt.Errorf("override %d: %w", i+1, err)
 		}
 		doc = mergeMaps(doc, over)
 	}
-	out, err := yaml.Marshal(doc)
-	if err != nil {
-		return nil, err
-	}
-	return ParseLayout(out)
+	return yaml.Marshal(doc)
 }
 
 func mergeMaps(dst, src map[string]any) map[string]any {

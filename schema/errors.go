@@ -115,6 +115,11 @@ const (
 	ECodeTooLarge        = "E_TOO_LARGE"
 	ECodeQuarantined     = "E_QUARANTINED"
 	ECodeExpr            = "E_EXPR"
+	ECodeAPIAuth         = "E_API_AUTH"
+	ECodeAPIHTTP         = "E_API_HTTP"
+	ECodeAPIUnavailable  = "E_API_UNAVAILABLE"
+	ECodeAPIResponse     = "E_API_RESPONSE"
+	ECodeAPIDrift        = "E_API_DRIFT"
 )
 
 // CatalogEntry describes an error code for the people who must act on it.
@@ -149,6 +154,11 @@ var Catalog = map[string]CatalogEntry{
 	ECodeRecordType:      {Title: "Unknown record type", Fix: "The record's type code is not one the layout declares; check that the right layout is used, or add the code to fixed.skip."},
 	ECodeSFTPDial:        {Title: "SFTP server cannot be reached", Fix: "Check host and port and that the employer's firewall allows this appliance's address; transient failures are retried."},
 	ECodeSFTPHostKey:     {Title: "SFTP server presented a different host key", Fix: "Confirm with the employer that the server's key changed (a re-install or a new vendor); then run `hrisbridge connections trust-host` to pin the new key. Do not trust it otherwise: it may be an impostor."},
+	ECodeAPIAuth:         {Title: "The HRIS API refused the connection's credentials (authorization expired)", Fix: "Have the employer's admin authorize the connection again (hrisbridge connections authorize, or POST /v1/connections/{id}/authorize), or update its API key; then sync."},
+	ECodeAPIHTTP:         {Title: "The HRIS API refused a request", Fix: "Read the status and message in the run's error: a 404 usually means a wrong company id or subdomain in the connection's params, a 400 a definition the API no longer accepts."},
+	ECodeAPIUnavailable:  {Title: "The HRIS API kept answering 429 or 5xx, or did not answer", Fix: "Nothing was applied; the sync is retried with backoff. If it persists, check the provider's status page and the connection's request budget (requests_per_second)."},
+	ECodeAPIResponse:     {Title: "The HRIS API answered something the connector cannot read", Fix: "Nothing was applied. The provider changed its response shape: update the connector definition's records or field expressions (docs/connectors.md)."},
+	ECodeAPIDrift:        {Title: "A field the mapping needs is missing from every record", Fix: "Nothing was applied. The provider renamed or dropped the field: update its jq expression in the connector definition (a tenant or connection override), then sync."},
 	ECodeSFTPAuth:        {Title: "SFTP login was refused", Fix: "The password or key is wrong, expired or not authorized for this user; get new credentials from the employer and update the connection."},
 	ECodeSFTPPermission:  {Title: "SFTP server refused access to the directory or file", Fix: "Ask the employer to grant the SFTP user read access to the directory (and write access to the archive directory when acknowledging by archive)."},
 	ECodeSFTPNotFound:    {Title: "Remote directory does not exist", Fix: "Check the connection's dir; the employer may have moved the export location."},
