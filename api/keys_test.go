@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -208,4 +209,16 @@ func TestConnectionUpdateAndDeleteAPI(t *testing.T) {
 			t.Fatalf("a deleted connection's file record is gone: %v", err)
 		}
 	})
+}
+
+func (o connOps) AuthorizeURL(ctx context.Context, c schema.Connection, redirect string) (string, error) {
+	return o.b.AuthorizeURL(ctx, c, redirect)
+}
+
+func (o connOps) CompleteAuthorization(ctx context.Context, state, code, redirect string) (schema.Connection, error) {
+	return o.b.CompleteAuthorization(ctx, state, code, redirect)
+}
+
+func (o connOps) VerifyWebhook(ctx context.Context, c schema.Connection, h http.Header, body io.Reader) error {
+	return o.b.VerifyWebhook(ctx, c, h, body)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -216,6 +217,12 @@ type Connections interface {
 	// DeleteConnection removes a connection; purgeFiles also deletes the
 	// bytes kept of its files. It returns how many it deleted.
 	DeleteConnection(ctx context.Context, tenantID, idOrName string, purgeFiles bool) (int, error)
+	// AuthorizeURL starts an API connection's OAuth authorization-code
+	// flow; CompleteAuthorization takes the provider's callback.
+	AuthorizeURL(ctx context.Context, c schema.Connection, redirect string) (string, error)
+	CompleteAuthorization(ctx context.Context, state, code, redirect string) (schema.Connection, error)
+	// VerifyWebhook checks a provider's signed change notification.
+	VerifyWebhook(ctx context.Context, c schema.Connection, h http.Header, body io.Reader) error
 }
 
 func (s *Server) updateConnection(c *gin.Context) {

@@ -45,6 +45,9 @@ type Config struct {
 	// ObserveRequest, when set, is told each request's route, status and
 	// duration (metrics).
 	ObserveRequest func(method, route string, status int, d time.Duration)
+	// ObserveWebhook, when set, is told each provider webhook's outcome
+	// (signature verified or not).
+	ObserveWebhook func(verified bool)
 }
 
 // Server is the HTTP API.

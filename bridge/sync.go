@@ -266,6 +266,9 @@ type Probe struct {
 // directory and returns the files a pull would consider, without taking
 // anything (and without waiting out stable_for).
 func (b *Bridge) Test(ctx context.Context, conn schema.Connection) (Probe, error) {
+	if conn.Kind == schema.ConnAPI {
+		return b.testAPI(ctx, conn)
+	}
 	cfg, sec, err := b.decodeConnection(conn)
 	if err != nil {
 		return Probe{}, err

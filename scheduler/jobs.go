@@ -240,8 +240,8 @@ func (j *Jobs) enqueue(ctx context.Context, args river.JobArgs, opts *river.Inse
 // EnqueueSync queues a sync of a connection now (a manual trigger) and
 // returns its run, queued until a worker takes it.
 func (j *Jobs) EnqueueSync(ctx context.Context, c schema.Connection, trigger string) (schema.SyncRun, error) {
-	if c.Kind != schema.ConnSFTP {
-		return schema.SyncRun{}, fmt.Errorf("connection %s is %s; only sftp connections pull: %w", c.Name, c.Kind, schema.ErrState)
+	if !Pulls(c) {
+		return schema.SyncRun{}, fmt.Errorf("connection %s is %s; only sftp and api connections pull: %w", c.Name, c.Kind, schema.ErrState)
 	}
 	trigger = cmp.Or(trigger, schema.TriggerManual)
 	return j.enqueue(ctx, SyncArgs{TenantID: c.TenantID, ConnectionID: c.ID, Trigger: trigger}, nil,

@@ -93,7 +93,11 @@ func CheckWindow(w schema.Window, tz string) error {
 
 // Schedulable reports whether the planner schedules a connection: it is
 // enabled and pulls (sftp).
-func Schedulable(c schema.Connection) bool { return c.Enabled && c.Kind == schema.ConnSFTP }
+func Schedulable(c schema.Connection) bool { return c.Enabled && Pulls(c) }
+
+// Pulls reports whether a connection's syncs pull (SFTP, API); a drop box
+// is pushed to.
+func Pulls(c schema.Connection) bool { return c.Kind == schema.ConnSFTP || c.Kind == schema.ConnAPI }
 
 // Preview is what a connection's schedule does next, as of a time.
 type Preview struct {

@@ -193,6 +193,7 @@ const (
 	TriggerManual    = "manual"
 	TriggerReplay    = "replay"
 	TriggerUpload    = "upload"
+	TriggerWebhook   = "webhook" // a provider announced changes (API connections)
 )
 
 // RecordError is one rejected row of a file, positioned so a person can

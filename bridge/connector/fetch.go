@@ -3,7 +3,11 @@ package connector
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,6 +54,8 @@ type Source struct {
 	MaxPages int
 	// RequestsPerSecond, when set, replaces the definition's budget.
 	RequestsPerSecond float64
+	// FirstPage stops after the first page (a connection test).
+	FirstPage bool
 
 	client  *http.Client
 	limiter *rate.Limiter
@@ -380,7 +386,7 @@ func (s *Source) Fetch(ctx context.Context, entity string, since time.Time, w io
 			next = linkNext(hdr.Values("Link"), req.URL)
 			more = next != ""
 		}
-		if !more {
+		if !more || s.FirstPage {
 			break
 		}
 	}
@@ -654,3 +660,26 @@ func cmpOr[T comparable](vals ...T) T {
 	}
 	return zero
 }
+
+// VerifySignature checks a provider webhook: sig is the header's value,
+// the HMAC-SHA256 of body under secret, hex (or base64) after the
+// definition's prefix.
+func VerifySignature(wh *Webhook, secret, sig string, body []byte) error {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	sum := mac.Sum(nil)
+	want := hex.EncodeToString(sum)
+	if wh.Encoding == "base64" {
+		want = base64.StdEncoding.EncodeToString(sum)
+	}
+	got, _ := strings.CutPrefix(strings.TrimSpace(sig), wh.Prefix)
+	if wh.Encoding != "base64" {
+		got = strings.ToLower(got) // hex in either case
+	}
+	if got == "" || !hmac.Equal([]byte(got), []byte(want)) {
+		return errBadSignature
+	}
+	return nil
+}
+
+var errBadSignature = errors.New("webhook signature does not verify")

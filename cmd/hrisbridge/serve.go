@@ -225,3 +225,15 @@ func (c connections) UpdateConnection(ctx context.Context, tenantID, idOrName st
 func (c connections) DeleteConnection(ctx context.Context, tenantID, idOrName string, purgeFiles bool) (int, error) {
 	return c.b.DeleteConnection(ctx, tenantID, idOrName, c.dropboxDir, purgeFiles)
 }
+
+func (c connections) AuthorizeURL(ctx context.Context, conn schema.Connection, redirect string) (string, error) {
+	return c.b.AuthorizeURL(ctx, conn, redirect)
+}
+
+func (c connections) CompleteAuthorization(ctx context.Context, state, code, redirect string) (schema.Connection, error) {
+	return c.b.CompleteAuthorization(ctx, state, code, redirect)
+}
+
+func (c connections) VerifyWebhook(ctx context.Context, conn schema.Connection, h http.Header, body io.Reader) error {
+	return c.b.VerifyWebhook(ctx, conn, h, body)
+}
