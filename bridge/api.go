@@ -38,6 +38,9 @@ type APIConfig struct {
 type APIState struct {
 	LastSync time.Time `json:"last_sync,omitzero"`
 	LastFull time.Time `json:"last_full,omitzero"`
+	// Definition is the digest of the effective definition the last full
+	// sync read with: a changed mapping reads everyone again.
+	Definition string `json:"definition,omitempty"`
 }
 
 // connectorOverride is the layouts-table name under which a tenant or a
@@ -143,7 +146,8 @@ func (b *Bridge) pullAPI(ctx context.Context, conn schema.Connection, run *schem
 	if every <= 0 {
 		every = 24 * time.Hour
 	}
-	fullDue := cfg.State.LastFull.IsZero() || start.Sub(cfg.State.LastFull) >= every
+	digest := src.Def.Digest()
+	fullDue := cfg.State.LastFull.IsZero() || start.Sub(cfg.State.LastFull) >= every || cfg.State.Definition != digest
 	var results []Result
 	for _, entity := range []string{"benefit_plan", "employee", "dependent", "enrollment"} {
 		e := src.Def.Entities[entity]
@@ -172,7 +176,7 @@ func (b *Bridge) pullAPI(ctx context.Context, conn schema.Connection, run *schem
 	}
 	cfg.State.LastSync = start
 	if fullDue {
-		cfg.State.LastFull = start
+		cfg.State.LastFull, cfg.State.Definition = start, digest
 	}
 	return results, b.saveAPIState(ctx, conn, cfg.State)
 }

@@ -11,7 +11,9 @@
 package connector
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"sort"
@@ -314,4 +316,13 @@ func (d *Definition) Layout(entity, mode string) (*parsers.Layout, error) {
 		return nil, err
 	}
 	return parsers.ParseLayout(b) // checked and defaulted as any layout
+}
+
+// Digest identifies the definition's content (its mapping, requests and
+// auth), so that a sync can tell the mapping changed since the last full
+// read.
+func (d *Definition) Digest() string {
+	b, _ := yaml.Marshal(d)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }

@@ -271,6 +271,12 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	pgpPass := fs.String("pgp-passphrase-file", "", "passphrase of the OpenPGP key")
 	pgpSigner := fs.String("pgp-signer-key-file", "", "armored OpenPGP public key every drop must be signed with")
 	fs.Bool("enabled", true, "update: whether the connection is pulled and takes uploads")
+	kind := fs.String("kind", schema.ConnSFTP, "create: sftp or api (an HRIS API; --layout names its connector)")
+	params := paramFlags{}
+	fs.Var(params, "param", "create --kind api: a connector parameter, key=value (repeatable), e.g. company=acme")
+	baseURL := fs.String("base-url", "", "create --kind api: replace the connector's base URL (a sandbox, mock-hris)")
+	secretFile := fs.String("secret-file", "", "create --kind api: JSON object of credentials (api_key, client_id, client_secret, webhook_secret, ...)")
+	redirectURL := fs.String("redirect-url", "", "authorize: this server's /oauth/callback as the provider reaches it (default from addr)")
 	purge := fs.Bool("purge-files", false, "delete: also delete the bytes kept of the connection's files (their records stay)")
 	yes := fs.Bool("yes", false, "trust-host: pin the presented key without asking")
 	pos, err := parse(fs, args)
@@ -278,8 +284,8 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	if *tenant == "" || len(pos) == 0 || !(len(pos) == 1 && (pos[0] == "create" || pos[0] == "list") ||
-		len(pos) == 2 && slices.Contains([]string{"test", "trust-host", "show", "schedule", "configure", "update", "delete"}, pos[0])) {
-		return usageError{"usage: hrisbridge connections create|list --tenant SLUG [...] | connections test|trust-host|show|schedule|configure|update|delete --tenant SLUG CONNECTION"}
+		len(pos) == 2 && slices.Contains([]string{"test", "trust-host", "show", "schedule", "configure", "update", "delete", "authorize"}, pos[0])) {
+		return usageError{"usage: hrisbridge connections create|list --tenant SLUG [...] | connections test|trust-host|show|schedule|configure|update|delete|authorize --tenant SLUG CONNECTION"}
 	}
 	a, t, err := openTenant(ctx, *config, *tenant)
 	if err != nil {
@@ -312,6 +318,8 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 			return nil
 		case "trust-host":
 			return trustHost(ctx, a, conn, out, *yes, os.Stdin)
+		case "authorize":
+			return authorizeConnection(ctx, a, conn, *redirectURL, out)
 		case "show":
 			return showConnection(ctx, a, conn, out)
 		case "configure":
@@ -380,6 +388,20 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Name, c.Kind, c.Layout, c.Schedule, c.TimeZone, c.Health.State, c.ID)
 		}
 		return w.Flush()
+	}
+	if *kind == schema.ConnAPI {
+		if err := scheduler.CheckSchedule(*schedule, *tz, *catchUp); err != nil {
+			return usageError{err.Error()}
+		}
+		conn, err := createAPIConnection(ctx, a, t, *name, *layout, *schedule, *baseURL, params, *secretFile)
+		if err != nil {
+			return err
+		}
+		a.audit(ctx, t.ID, "connection.create", conn.ID)
+		return showConnection(ctx, a, conn, out)
+	}
+	if *kind != schema.ConnSFTP {
+		return usageError{fmt.Sprintf("--kind %q: sftp or api (drop box logins: hrisbridge dropbox add)", *kind)}
 	}
 	c.Patterns = strings.Split(*pattern, ",")
 	if err := c.Validate(); err != nil {

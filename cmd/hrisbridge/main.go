@@ -39,6 +39,10 @@ Usage:
   hrisbridge keys list [--tenant SLUG]             API keys with last use, expiry, revocation (never the key)
   hrisbridge keys revoke [--tenant SLUG] ID|PREFIX stop a key at once
   hrisbridge connections create --tenant SLUG --name NAME --host HOST --user USER --host-key KEY [...]
+  hrisbridge connections create --tenant SLUG --name NAME --kind api --layout CONNECTOR [--param K=V ...] [--base-url URL] [--secret-file F.json]
+                                                   an API connection (bamboohr, gusto, or a tenant's own connector)
+  hrisbridge connections authorize --tenant SLUG CONNECTION [--redirect-url URL]
+                                                   print the OAuth consent link for an authorization-code connection
   hrisbridge connections list --tenant SLUG
   hrisbridge connections test --tenant SLUG CONNECTION       dial, check host key, log in, list what a pull takes
   hrisbridge connections trust-host --tenant SLUG CONNECTION [--yes]
@@ -70,6 +74,12 @@ Usage:
                                                    propose a layout from a sample file, and validate the sample with it
   hrisbridge layouts set NAME FILE --tenant T [--connection C]
                                                    store a tenant or connection override (deep-merged)
+  hrisbridge connectors [list] | connectors show NAME [--tenant T [--connection C]]
+                                                   the built-in API connector definitions, or an effective one
+  hrisbridge connectors set NAME FILE --tenant T [--connection C]
+                                                   store a tenant or connection override of a connector (deep-merged)
+  hrisbridge mock-hris [--addr HOST:PORT] [--employees N]
+                                                   a local HRIS API in BambooHR and Gusto shapes, with faults
   hrisbridge validate --layout NAME|FILE [--json] [--errors-csv OUT] FILE...
                                                    dry run: parse and validate files, no store
   hrisbridge bench ingest --rows N [--db URL]      whole pipeline vs a plain load of the same file
@@ -171,6 +181,10 @@ func dispatch(ctx context.Context, cmd string, rest []string, out io.Writer) err
 		return cmdSync(ctx, rest, out)
 	case "layouts":
 		return cmdLayouts(ctx, rest, out)
+	case "connectors":
+		return cmdConnectors(ctx, rest, out)
+	case "mock-hris":
+		return cmdMockHRIS(ctx, rest, out)
 	case "ingest":
 		return cmdIngest(ctx, rest, out)
 	case "dropbox":

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hrisbridge/hrisbridge/bridge/connector/mockhris"
+)
+
+// TestAPIConnectionCLI: an operator creates a BambooHR-shaped API
+// connection, tests and syncs it, sees the connectors and overrides one
+// field's mapping for the tenant, all from the CLI.
+func TestAPIConnectionCLI(t *testing.T) {
+	dir := sqliteEnv(t)
+	mock := mockhris.New(12)
+	hris := httptest.NewServer(mock)
+	t.Cleanup(hris.Close)
+	secret := filepath.Join(dir, "secret.json")
+	os.WriteFile(secret, []byte(fmt.Sprintf(`{"api_key": %q}`, mockhris.APIKey)), 0o600)
+	runCLI(t, "tenants", "create", "acme")
+
+	out, err := runCLI(t, "connectors")
+	if err != nil || !strings.Contains(out, "bamboohr") || !strings.Contains(out, "gusto") {
+		t.Fatalf("connectors = %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "connectors", "show", "gusto"); err != nil || !strings.Contains(out, "oauth2_authorization_code") {
+		t.Fatalf("connectors show = %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "connections", "create", "--tenant", "acme", "--name", "bamboo", "--kind", "api", "--layout", "bamboohr",
+		"--param", "company="+mockhris.Company, "--base-url", hris.URL+"/api/gateway.php/{company}/v1", "--secret-file", secret)
+	if err != nil || !strings.Contains(out, "bamboo") {
+		t.Fatalf("create = %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "connections", "test", "--tenant", "acme", "bamboo"); err != nil || !strings.Contains(out, "12 records") {
+		t.Fatalf("test = %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "sync", "--tenant", "acme", "bamboo"); err != nil || !strings.Contains(out, "12") {
+		t.Fatalf("sync = %v\n%s", err, out)
+	}
+	// The tenant's department comes from another field from now on.
+	override := filepath.Join(dir, "override.yaml")
+	os.WriteFile(override, []byte("entities: {employee: {fields: {department: {jq: .division}}}}\n"), 0o600)
+	if out, err := runCLI(t, "connectors", "set", "bamboohr", override, "--tenant", "acme"); err != nil {
+		t.Fatalf("connectors set = %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "connectors", "show", "bamboohr", "--tenant", "acme"); err != nil || !strings.Contains(out, "jq: .division") {
+		t.Fatalf("effective connector = %v\n%s", err, out)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("entities: {employee: {fields: {department: {jq: '.['}}}}\n"), 0o600)
+	if _, err := runCLI(t, "connectors", "set", "bamboohr", bad, "--tenant", "acme"); err == nil {
+		t.Fatal("an override whose jq does not compile was stored")
+	}
+	// A changed mapping reads everyone again, not only what changed.
+	out, err = runCLI(t, "sync", "--tenant", "acme", "bamboo")
+	if err != nil || !strings.Contains(out, "12 rows: 0 created, 12 updated") {
+		t.Fatalf("sync after the override = %v\n%s", err, out)
+	}
+	if out, _ := runCLI(t, "connections", "list", "--tenant", "acme"); !strings.Contains(out, "api") || !strings.Contains(out, "healthy") {
+		t.Fatalf("list = %s", out)
+	}
+}
