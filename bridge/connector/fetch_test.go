@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -217,4 +218,25 @@ func FuzzFetchBody(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDocumentedDefinitionParses: the worked example of docs/connectors.md
+// is a definition the runtime accepts.
+func TestDocumentedDefinitionParses(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/connectors.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```yaml\nname: acmehr")
+	if !ok {
+		t.Fatal("docs/connectors.md has no acmehr example")
+	}
+	body, _, _ := strings.Cut(rest, "```")
+	d, err := Parse([]byte("name: acmehr" + body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Layout("employee", "full"); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -11,13 +11,16 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
 	"github.com/hrisbridge/hrisbridge/api"
 	"github.com/hrisbridge/hrisbridge/bridge"
+	"github.com/hrisbridge/hrisbridge/bridge/connector/mockhris"
 	"github.com/hrisbridge/hrisbridge/bridge/sftpd"
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/secret"
@@ -92,6 +95,24 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "hrisbridge demo: first sync of tenant demo over SFTP:")
 	printResults(out, results)
+	// A second employer whose HRIS has an API: a mock Gusto-shaped API on
+	// loopback, pulled by an API connection into the same model.
+	hrisL, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	mock := mockhris.New(12)
+	go (&http.Server{Handler: mock, ReadHeaderTimeout: 10 * time.Second}).Serve(hrisL) //nolint:errcheck // ends with the process
+	apiTenant, apiConn, apiKey, err := demoAPITenant(ctx, a, b, mock, "http://"+hrisL.Addr().String())
+	if err != nil {
+		return err
+	}
+	_, results, err = b.Sync(ctx, apiConn, "manual")
+	if err != nil {
+		return fmt.Errorf("first sync of %s: %w", apiTenant.Slug, err)
+	}
+	fmt.Fprintf(out, "hrisbridge demo: first sync of tenant %s from its HRIS API (%s):\n", apiTenant.Slug, apiConn.Layout)
+	printResults(out, results)
 	// The demo runs on loopback: webhooks may go to receivers there too.
 	svc, err := a.services(ctx, b, m, true)
 	if err != nil {
@@ -107,12 +128,36 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	fmt.Fprintf(out, "  curl -s -X POST -H 'Authorization: Bearer %s' '%s/v1/connections/%s/sync'   # queue a sync now\n", plain, base, conn.ID)
 	fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' '%s/v1/connections/%s'        # health and next syncs\n", plain, base, conn.ID)
 	fmt.Fprintf(out, "  curl -s -X POST -H 'Authorization: Bearer %s' -H 'Content-Type: text/csv' --data-binary @census.csv '%s/v1/connections/%s/files?name=census.csv&wait=true'   # upload\n", plain, base, uploads.Name)
+	fmt.Fprintf(out, "  curl -s -H 'Authorization: Bearer %s' '%s/v1/employees?limit=5'   # tenant %s, fed by an HRIS API: the same endpoints, the same shape\n", apiKey, base, apiTenant.Slug)
 	fmt.Fprintf(out, "  curl -s '%s/v1/employees'            # no key: 401 problem+json\n", base)
 	fmt.Fprintf(out, "  curl -s '%s/readyz'\nPress Ctrl-C to stop.\n", base)
 
 	err = svc.run(ctx, apiL, dropL)
 	fmt.Fprintln(out, "hrisbridge demo stopped")
 	return err
+}
+
+// demoAPITenant creates the demo's second employer, globex, with a
+// Gusto-shaped API connection to the mock (already authorized: the token
+// a finished consent would store) pulled every minute, and a read key.
+func demoAPITenant(ctx context.Context, a *app, b *bridge.Bridge, mock *mockhris.Server, base string) (schema.Tenant, schema.Connection, string, error) {
+	t := schema.Tenant{Slug: "globex", Name: "Globex Corp."}
+	if err := a.store.CreateTenant(ctx, &t); err != nil {
+		return t, schema.Connection{}, "", err
+	}
+	access, refresh, exp := mock.Grant()
+	conn, err := b.CreateConnection(ctx, t.ID, bridge.NewConnection{Name: "gusto", Kind: schema.ConnAPI, Layout: "gusto", Schedule: "@every 1m",
+		Config: map[string]any{"params": map[string]any{"company_id": mockhris.CompanyID}, "base_url": base},
+		Secret: map[string]string{"client_id": mockhris.ClientID, "client_secret": mockhris.ClientSecret,
+			"access_token": access, "refresh_token": refresh, "expiry": exp.UTC().Format(time.RFC3339)}})
+	if err != nil {
+		return t, conn, "", err
+	}
+	plain, prefix, hash := api.NewKey()
+	if err := a.store.CreateAPIKey(ctx, &schema.APIKey{TenantID: t.ID, Name: "demo", Prefix: prefix, Hash: hash, Scopes: []string{schema.ScopeRead}}); err != nil {
+		return t, conn, "", err
+	}
+	return t, conn, plain, nil
 }
 
 // demoDropbox creates the demo's drop box connection (hr-uploads) and its

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -256,12 +257,41 @@ func TestDemo(t *testing.T) {
 	if terminated != 2 {
 		t.Fatalf("terminated = %d, want 2 (E1012 in the first drop, E1004 in the second)", terminated)
 	}
+	// The second employer, fed by an HRIS API, is served by the same
+	// endpoints in the same shape, and its connection is healthy.
+	globexKey := regexp.MustCompile(`Bearer (hbk_[^']+)'.*# tenant globex`).FindStringSubmatch(out.String())
+	if globexKey == nil {
+		t.Fatalf("demo printed no command for the API-fed tenant:\n%s", out.String())
+	}
+	var globex struct {
+		Data []struct {
+			ExternalID string `json:"external_id"`
+			LastName   string `json:"last_name"`
+			Status     string `json:"employment_status"`
+		} `json:"data"`
+	}
+	if status, body := get("/v1/employees?limit=100", globexKey[1]); status != 200 || json.Unmarshal(body, &globex) != nil || len(globex.Data) != 12 || globex.Data[0].LastName == "" || globex.Data[0].Status != "active" {
+		t.Fatalf("globex employees = %d %s", status, body)
+	}
+	var globexConns struct {
+		Data []struct {
+			Kind   string `json:"kind"`
+			Health struct {
+				State string `json:"state"`
+			} `json:"health"`
+		} `json:"data"`
+	}
+	if _, body := get("/v1/connections", globexKey[1]); json.Unmarshal(body, &globexConns) != nil || len(globexConns.Data) != 1 || globexConns.Data[0].Kind != "api" || globexConns.Data[0].Health.State != "healthy" {
+		t.Fatalf("globex connections = %s", body)
+	}
 	if status, body := get("/v1/employees", ""); status != 401 || !bytes.Contains(body, []byte(`"status":401`)) {
 		t.Fatalf("no key = %d %s, want 401 problem", status, body)
 	}
 	status, body = get("/metrics", "")
-	for _, series := range []string{`hrisbridge_files_total{layout="census-csv",status="applied_with_errors"} 1`, `hrisbridge_sync_runs_total{status="succeeded",trigger="manual"} 1`,
-		`hrisbridge_rows_total{outcome="created"} 26`, `hrisbridge_api_request_duration_seconds_count{code="200",method="GET",route="/v1/employees"}`,
+	// Two first syncs: demo's over SFTP (26 employees), globex's from its API
+	// (12 employees and 2 benefit plans).
+	for _, series := range []string{`hrisbridge_files_total{layout="census-csv",status="applied_with_errors"} 1`, `hrisbridge_sync_runs_total{status="succeeded",trigger="manual"} 2`,
+		`hrisbridge_rows_total{outcome="created"} 40`, `hrisbridge_files_total{layout="gusto.employee",status="applied"} 1`, `hrisbridge_api_request_duration_seconds_count{code="200",method="GET",route="/v1/employees"}`,
 		`hrisbridge_ingest_duration_seconds_bucket`} {
 		if status != 200 || !bytes.Contains(body, []byte(series)) {
 			t.Errorf("/metrics lacks %s", series)
