@@ -73,8 +73,11 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	if len(pos) == 1 && pos[0] == "api" {
 		return benchAPI(ctx, *db, *rows, *conns, *dur, out)
 	}
+	if len(pos) == 1 && pos[0] == "connector" {
+		return benchConnector(ctx, *db, *rows, out)
+	}
 	if len(pos) != 1 || pos[0] != "ingest" {
-		return usageError{"usage: hrisbridge bench ingest --rows N [--db URL] | bench api --db postgres://... [--rows N] [--connections 64] [--duration 10s]"}
+		return usageError{"usage: hrisbridge bench ingest --rows N [--db URL] | bench api --db postgres://... [--rows N] [--connections 64] [--duration 10s] | bench connector --rows N [--db URL]"}
 	}
 	dir, err := os.MkdirTemp("", "hrisbridge-bench-")
 	if err != nil {
