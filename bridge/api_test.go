@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -241,6 +242,38 @@ func TestAPIFaults(t *testing.T) {
 		h, err := f.b.Health(context.Background(), f.mustConn())
 		if err != nil || h.State != schema.HealthFailing || h.Code != schema.ECodeAPIAuth {
 			t.Fatalf("health = %+v, %v", h, err)
+		}
+	})
+}
+
+// TestAPITokenDiesMidSyncAndShrinkHolds: an access token the provider
+// kills after the third page is refreshed once and the sync completes;
+// a full read that lost half the people is held like a shrunk file and
+// changes nothing.
+func TestAPITokenDiesMidSyncAndShrinkHolds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := newAPI(t, s, "gusto", 1000)
+		f.mock.SetFaults(mockhris.Faults{ExpireAfter: 4}) // benefits, then pages 1-3
+		run, res, err := f.sync()
+		if err != nil || run.Status != schema.RunSucceeded || res[1].File.Created != 1000 {
+			t.Fatalf("sync: %v %+v", err, run)
+		}
+		if st := f.mock.Stats(); st.Refreshes != 1 || st.Reuses != 0 {
+			t.Fatalf("mock %+v, want one refresh", st)
+		}
+		f.mock.SetFaults(mockhris.Faults{})
+		f.mock.Truncate(500)
+		_, res, err = f.sync()
+		if err != nil || len(res) != 2 || res[1].File.Status != schema.FileHeld || !strings.Contains(res[1].File.Detail, "shrank from 1000 to 500") {
+			t.Fatalf("a read that lost half: %v %+v", err, res)
+		}
+		if n := len(f.employees()); n != 1000 {
+			t.Fatalf("%d employees after a held read", n)
+		}
+		for _, e := range f.employees() {
+			if e.MissingFromSnapshot {
+				t.Fatalf("a held read flagged %s missing", e.ExternalID)
+			}
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -62,5 +63,24 @@ func TestAPIConnectionCLI(t *testing.T) {
 	}
 	if out, _ := runCLI(t, "connections", "list", "--tenant", "acme"); !strings.Contains(out, "api") || !strings.Contains(out, "healthy") {
 		t.Fatalf("list = %s", out)
+	}
+}
+
+// TestBenchConnector runs the connector benchmark small, as documented.
+func TestBenchConnector(t *testing.T) {
+	sqliteEnv(t)
+	out, err := runCLI(t, "bench", "connector", "--rows", "250")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var res struct {
+		Rows      int     `json:"rows"`
+		Pages     int     `json:"pages"`
+		RecordsPS float64 `json:"records_per_s"`
+		FileRecPS float64 `json:"file_records_per_s"`
+		Ratio     float64 `json:"ratio"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &res); err != nil || res.Rows != 250 || res.Pages != 3 || res.RecordsPS <= 0 || res.FileRecPS <= 0 || res.Ratio <= 0 {
+		t.Fatalf("bench connector = %v %+v\n%s", err, res, out)
 	}
 }

@@ -49,6 +49,9 @@ type Faults struct {
 	Rename map[string]string `json:"rename"`
 	// AccessTTL is how long an issued access token works (default 2h).
 	AccessTTL time.Duration `json:"access_ttl"`
+	// ExpireAfter makes every access token stop working after this many
+	// data requests (once): a token that dies in the middle of a sync.
+	ExpireAfter int `json:"expire_after"`
 }
 
 // Server is the mock. Its handler serves both shapes.
@@ -188,9 +191,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// Truncate keeps only the first n employees (a provider that lost or
+// filtered people).
+func (s *Server) Truncate(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.employees = s.employees[:n]
+}
+
 // gate counts a data request and plays the rate-limit fault.
 func (s *Server) gate(w http.ResponseWriter) bool {
 	s.requests++
+	if s.faults.ExpireAfter > 0 && s.requests == s.faults.ExpireAfter {
+		for t := range s.access {
+			s.access[t] = time.Time{}
+		}
+	}
 	if s.limited < s.faults.RateLimited {
 		s.limited++
 		w.Header().Set("Retry-After", "0")
