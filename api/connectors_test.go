@@ -88,6 +88,10 @@ func TestAPIConnectionOverHTTP(t *testing.T) {
 			t.Fatalf("sync: %d %+v", r.StatusCode, run)
 		}
 		waitRun(t, e, key, run.ID)
+		var detail connectionDetail
+		if e.get("/v1/connections/"+conn.ID, key, &detail); detail.Kind != schema.ConnAPI || detail.Health.State != schema.HealthHealthy || detail.LastRun == nil || detail.LastRun.ID != run.ID {
+			t.Fatalf("connection detail = %+v", detail)
+		}
 		var page1 Page[schema.Employee]
 		if e.get("/v1/employees?limit=100", key, &page1); len(page1.Data) != 30 {
 			t.Fatalf("%d employees after the sync", len(page1.Data))

@@ -21,6 +21,8 @@ type Jobs interface {
 type connectionDetail struct {
 	connectionView
 	scheduler.Preview
+	// LastRun is the connection's latest sync run, if any.
+	LastRun *schema.SyncRun `json:"last_run"`
 }
 
 func (s *Server) getConnection(c *gin.Context) {
@@ -43,7 +45,15 @@ func (s *Server) detail(ctx context.Context, conn schema.Connection) (connection
 	if err != nil {
 		return connectionDetail{}, err
 	}
-	return connectionDetail{connectionView{Connection: conn}, scheduler.PreviewOf(conn, ws, time.Now(), 5)}, nil
+	runs, err := s.cfg.Store.SyncRuns(ctx, conn.TenantID, schema.ListQuery{ConnectionID: conn.ID, Limit: 1})
+	if err != nil {
+		return connectionDetail{}, err
+	}
+	d := connectionDetail{connectionView: connectionView{Connection: conn}, Preview: scheduler.PreviewOf(conn, ws, time.Now(), 5)}
+	if len(runs) > 0 {
+		d.LastRun = &runs[0]
+	}
+	return d, nil
 }
 
 // putSchedule sets a connection's schedule, time zone and catch-up policy.

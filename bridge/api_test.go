@@ -240,7 +240,7 @@ func TestAPIFaults(t *testing.T) {
 			t.Fatalf("a revoked grant: %v %+v", err, run)
 		}
 		h, err := f.b.Health(context.Background(), f.mustConn())
-		if err != nil || h.State != schema.HealthFailing || h.Code != schema.ECodeAPIAuth {
+		if err != nil || h.State != schema.HealthAuthExpired || h.Code != schema.ECodeAPIAuth || h.Fix == "" {
 			t.Fatalf("health = %+v, %v", h, err)
 		}
 	})

@@ -50,7 +50,7 @@ func (b *Bridge) health(ctx context.Context, conn schema.Connection) (schema.Hea
 			return schema.Health{State: schema.HealthFailing, Code: last.ErrorCode, Reason: "authentication failed: " + last.Error}, nil
 		}
 		if last.ErrorCode == schema.ECodeAPIAuth {
-			return schema.Health{State: schema.HealthFailing, Code: last.ErrorCode, Reason: "authorization expired: " + last.Error}, nil
+			return schema.Health{State: schema.HealthAuthExpired, Code: last.ErrorCode, Reason: "authorization expired: " + last.Error}, nil
 		}
 		h := schema.Health{State: schema.HealthDegraded, Code: schema.ECodeSyncFailing,
 			Reason: fmt.Sprintf("the last %d sync run(s) failed: %s", len(failed), last.Error)}

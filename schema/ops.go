@@ -91,6 +91,10 @@ const (
 	HealthHealthy  = "healthy"
 	HealthDegraded = "degraded"
 	HealthFailing  = "failing"
+	// HealthAuthExpired is an API connection whose provider refused its
+	// grant (invalid_grant, revoked): only the employer's admin can fix it,
+	// by authorizing again.
+	HealthAuthExpired = "auth_expired"
 )
 
 // Catch-up policies for ticks missed during downtime.

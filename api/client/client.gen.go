@@ -281,6 +281,7 @@ type ConnectionDetail struct {
 	Health       *Health     `json:"health,omitempty"`
 	Id           *string     `json:"id,omitempty"`
 	Kind         *string     `json:"kind,omitempty"`
+	LastRun      *SyncRun    `json:"last_run,omitempty"`
 	LastTickAt   *time.Time  `json:"last_tick_at,omitempty"`
 	Layout       *string     `json:"layout,omitempty"`
 	Name         *string     `json:"name,omitempty"`
