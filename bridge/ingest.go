@@ -144,7 +144,16 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 		return Result{}, err
 	}
 	idx := b.indexes.take(conn.TenantID, conn.ID, in.Generation())
-	res, kept, err := b.apply(ctx, in, rd, layout, policy, &file, release, &idx)
+	kind := "" // what the file may be the first of: its connection
+	if conn.Kind == schema.ConnAPI {
+		kind = strings.TrimSuffix(file.Layout, "/delta") // or one entity of an API connection
+	}
+	baseline, err := in.Baseline(ctx, kind)
+	if err != nil {
+		in.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+		return Result{}, err
+	}
+	res, kept, err := b.apply(ctx, in, rd, layout, policy, &file, release, baseline, &idx)
 	if err != nil {
 		in.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
 		var pe *parsers.ParseError
@@ -230,24 +239,21 @@ func rowErrors(ctx context.Context, in schema.Ingest, file *schema.File, errs []
 // are all in, runs the end-of-file guards.
 // idx is the tenant's change index kept from its last ingest, or nil; an
 // employee file loads it when nil and leaves it as written.
-func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File, release bool, idx **index) (Result, []schema.RecordError, error) {
+func (b *Bridge) apply(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File, release, baseline bool, idx **index) (Result, []schema.RecordError, error) {
 	if layout.Entity == "employee" {
-		return b.applyEmployees(ctx, in, rd, layout, policy, file, release, idx)
+		return b.applyEmployees(ctx, in, rd, layout, policy, file, release, baseline, idx)
 	}
-	return b.applyRecords(ctx, in, rd, layout, policy, file)
+	return b.applyRecords(ctx, in, rd, layout, policy, file, baseline)
 }
 
 // applyEmployees writes only what changed (unchanged rows cost nothing),
 // and in a full snapshot flags the absent.
-func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File, release bool, cached **index) (Result, []schema.RecordError, error) {
+func (b *Bridge) applyEmployees(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File, release, baseline bool, cached **index) (Result, []schema.RecordError, error) {
 	var res Result
 	var kept []schema.RecordError
-	baseline, err := in.Baseline(ctx)
-	if err != nil {
-		return res, nil, err
-	}
 	idx := *cached
 	if idx == nil {
+		var err error
 		if idx, err = loadIndex(ctx, in); err != nil {
 			return res, nil, fmt.Errorf("load current employees: %w", err)
 		}
@@ -365,13 +371,9 @@ func finishFile(file *schema.File) {
 // files are small next to a census), resolving the employee and plan they
 // refer to. A full file ends the dependents and enrollments of each listed
 // employee that it no longer lists.
-func (b *Bridge) applyRecords(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File) (Result, []schema.RecordError, error) {
+func (b *Bridge) applyRecords(ctx context.Context, in schema.Ingest, rd parsers.Reader, layout *parsers.Layout, policy Policy, file *schema.File, baseline bool) (Result, []schema.RecordError, error) {
 	var res Result
 	var kept []schema.RecordError
-	baseline, err := in.Baseline(ctx)
-	if err != nil {
-		return res, nil, err
-	}
 	rw := &recordWriter{in: in, baseline: baseline, hashKey: schema.NewHashKey(b.cfg.HashKey), listed: map[string][]string{}}
 	for {
 		row, err := rd.Next()

@@ -232,7 +232,9 @@ func TestOpenSSHPasswordAuth(t *testing.T) {
 
 func TestOpenSSHFileStillBeingWritten(t *testing.T) {
 	d := startSSHD(t)
-	f := sshdFixture(t, d, SFTPConfig{StableFor: "500ms"}, SFTPSecret{})
+	// The write lands 200 ms into a 2 s stability window: slack for a
+	// loaded machine.
+	f := sshdFixture(t, d, SFTPConfig{StableFor: "2s"}, SFTPSecret{})
 	d.drop(t, "growing.csv", "Employee ID,First Name,Last Name,Status\nE7,A,B,A\n")
 	go func() {
 		time.Sleep(200 * time.Millisecond)

@@ -169,8 +169,9 @@ type Ingest interface {
 	// else has written the tenant's employees since.
 	Generation() int64
 	// Baseline reports whether no file was applied on the file's
-	// connection before this one.
-	Baseline(ctx context.Context) (bool, error)
+	// connection before this one; with kind set, no file whose layout is
+	// kind or kind+"/delta" (an API connection's reads of one entity).
+	Baseline(ctx context.Context, kind string) (bool, error)
 	// EmployeeIndex streams the tenant's employees as change detection
 	// needs them, after passing their number to size.
 	EmployeeIndex(ctx context.Context, size func(int), fn func(IndexEntry) error) error

@@ -94,13 +94,13 @@ func (in *ingest) flush(ctx context.Context) error {
 }
 
 // Baseline reports whether the connection has no applied file yet.
-func (in *ingest) Baseline(ctx context.Context) (bool, error) {
+func (in *ingest) Baseline(ctx context.Context, kind string) (bool, error) {
 	if err := in.flush(ctx); err != nil {
 		return false, err
 	}
 	var applied bool
 	err := in.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE connection_id = $1 AND id <> $2
-AND status IN ('applied', 'applied_with_errors', 'replayed'))`, in.file.ConnectionID, in.file.ID).Scan(&applied)
+AND status IN ('applied', 'applied_with_errors', 'replayed') AND ($3 = '' OR layout IN ($3, $3 || '/delta')))`, in.file.ConnectionID, in.file.ID, kind).Scan(&applied)
 	return !applied, interpret(err)
 }
 

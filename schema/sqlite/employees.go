@@ -122,10 +122,10 @@ func (s *Store) BeginIngest(ctx context.Context, f *schema.File) (schema.Ingest,
 func (in *ingest) Generation() int64 { return in.gen }
 
 // Baseline reports whether the connection has no applied file yet.
-func (in *ingest) Baseline(ctx context.Context) (bool, error) {
+func (in *ingest) Baseline(ctx context.Context, kind string) (bool, error) {
 	var applied bool
-	err := in.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE connection_id = ? AND id <> ?
-AND status IN ('applied', 'applied_with_errors', 'replayed'))`, in.file.ConnectionID, in.file.ID).Scan(&applied)
+	err := in.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM files WHERE connection_id = ?1 AND id <> ?2
+AND status IN ('applied', 'applied_with_errors', 'replayed') AND (?3 = '' OR layout IN (?3, ?3 || '/delta')))`, in.file.ConnectionID, in.file.ID, kind).Scan(&applied)
 	return !applied, interpret(err)
 }
 

@@ -182,6 +182,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.token(w, r)
 	case p == "/api/gateway.php/"+Company+"/v1/reports/custom" && r.Method == http.MethodPost:
 		s.bamboo(w, r)
+	case p == "/api/gateway.php/"+Company+"/v1/employeedependents/" && r.Method == http.MethodGet:
+		s.bambooDependents(w, r)
 	case p == "/v1/companies/"+CompanyID+"/employees" && r.Method == http.MethodGet:
 		s.gustoEmployees(w, r)
 	case p == "/v1/companies/"+CompanyID+"/company_benefits" && r.Method == http.MethodGet:
@@ -263,6 +265,32 @@ func (s *Server) bamboo(w http.ResponseWriter, r *http.Request) {
 		}))
 	}
 	writeJSON(w, map[string]any{"title": "hrisbridge", "fields": []any{}, "employees": out})
+}
+
+// bambooDependents lists every employee's dependents: a spouse for every
+// third employee, a child for every fifth.
+func (s *Server) bambooDependents(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if user, _, ok := r.BasicAuth(); !ok || user != APIKey {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	if !s.gate(w) {
+		return
+	}
+	out := []map[string]any{}
+	for i, e := range s.employees {
+		if i%3 == 0 {
+			out = append(out, map[string]any{"id": fmt.Sprintf("%d01", i+1), "employeeId": strconv.Itoa(i + 1), "employeeNumber": e.ID,
+				"firstName": "Spouse" + strconv.Itoa(i+1), "lastName": e.Last, "relationship": "spouse", "gender": "male", "dateOfBirth": "1980-02-03", "isStudent": "no"})
+		}
+		if i%5 == 0 {
+			out = append(out, map[string]any{"id": fmt.Sprintf("%d02", i+1), "employeeId": strconv.Itoa(i + 1), "employeeNumber": e.ID,
+				"firstName": "Child" + strconv.Itoa(i+1), "lastName": e.Last, "relationship": "child", "gender": "female", "dateOfBirth": "2015-06-07", "isStudent": "yes"})
+		}
+	}
+	writeJSON(w, map[string]any{"Employee Dependents": out})
 }
 
 func (s *Server) rename(m map[string]any) map[string]any {
