@@ -85,7 +85,7 @@ func (a *app) services(ctx context.Context, b *bridge.Bridge, m *metrics, allowP
 	}
 	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox, Webhooks: hooks, Jobs: jobs,
 		Connections: connections{b, filepath.Join(a.cfg.DataDir, "dropbox")},
-		Metrics:     m.handler(), ObserveRequest: m.request,
+		Metrics:     m.handler(), ObserveRequest: m.request, ObserveWebhook: m.providerWebhook,
 		MaxUpload: int64(a.cfg.MaxUploadBytes)})
 	if err != nil {
 		return nil, err

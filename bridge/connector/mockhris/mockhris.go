@@ -9,7 +9,10 @@
 package mockhris
 
 import (
+	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -175,6 +178,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.SetFaults(f)
+		w.WriteHeader(http.StatusNoContent)
+	case p == "/mock/notify" && r.Method == http.MethodPost:
+		var n struct{ URL, Secret string }
+		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if err := Notify(n.URL, n.Secret); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	case p == "/oauth/authorize":
 		s.authorize(w, r)
@@ -456,4 +470,28 @@ func (s *Server) IDs() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Notify posts a Gusto-shaped change notification to url, signed as Gusto
+// signs them (X-Gusto-Signature: hex HMAC-SHA256 of the body under the
+// webhook secret); also POST /mock/notify {"url", "secret"}.
+func Notify(url, secret string) error {
+	body := []byte(`{"event_type":"employee.updated","entity_type":"Employee","resource_uuid":"` + CompanyID + `"}`)
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Gusto-Signature", hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("notify %s: %s", url, resp.Status)
+	}
+	return nil
 }
