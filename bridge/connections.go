@@ -37,7 +37,7 @@ func (b *Bridge) UpdateConnection(ctx context.Context, tenantID, idOrName string
 		return c, err
 	}
 	if ch.Layout != nil {
-		if _, err := EffectiveLayout(ctx, b.cfg.Store, tenantID, c.ID, *ch.Layout); err != nil {
+		if err := CheckLayout(ctx, b.cfg.Store, tenantID, c.ID, *ch.Layout); err != nil {
 			return c, fmt.Errorf("%w: layout: %v", schema.ErrInvalid, err)
 		}
 		c.Layout = *ch.Layout
@@ -225,7 +225,7 @@ func (b *Bridge) CreateConnection(ctx context.Context, tenantID string, nc NewCo
 	}
 	switch c.Kind {
 	case schema.ConnSFTP, schema.ConnDropbox:
-		if _, err := EffectiveLayout(ctx, b.cfg.Store, tenantID, "", c.Layout); err != nil {
+		if err := CheckLayout(ctx, b.cfg.Store, tenantID, "", c.Layout); err != nil {
 			return c, fmt.Errorf("%w: layout: %v", schema.ErrInvalid, err)
 		}
 	case schema.ConnAPI:

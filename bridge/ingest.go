@@ -86,6 +86,20 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 	if err != nil {
 		return Result{}, err
 	}
+	if file.Layout == X12834 {
+		keys, err := b.pgpKeys(conn)
+		if err != nil {
+			return Result{}, err
+		}
+		path, _, err := b.decode(sp, name, keys)
+		if err != nil {
+			return b.reject(ctx, file, &parsers.ParseError{Code: schema.ECodeDecode, Err: err}, nil)
+		}
+		if path != sp.Path {
+			defer os.Remove(path)
+		}
+		return b.ingest834(ctx, conn, file, sp, path, policy, release)
+	}
 	layout, err := b.layoutOf(ctx, conn, file.Layout)
 	if err != nil {
 		return Result{}, err

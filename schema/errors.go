@@ -120,6 +120,10 @@ const (
 	ECodeAPIUnavailable  = "E_API_UNAVAILABLE"
 	ECodeAPIResponse     = "E_API_RESPONSE"
 	ECodeAPIDrift        = "E_API_DRIFT"
+	ECodeX12Syntax       = "E_X12_SYNTAX"
+	ECodeX12Envelope     = "E_X12_ENVELOPE"
+	ECodeX12Segment      = "E_X12_SEGMENT"
+	ECodeX12Value        = "E_X12_VALUE"
 )
 
 // CatalogEntry describes an error code for the people who must act on it.
@@ -154,6 +158,10 @@ var Catalog = map[string]CatalogEntry{
 	ECodeRecordType:      {Title: "Unknown record type", Fix: "The record's type code is not one the layout declares; check that the right layout is used, or add the code to fixed.skip."},
 	ECodeSFTPDial:        {Title: "SFTP server cannot be reached", Fix: "Check host and port and that the employer's firewall allows this appliance's address; transient failures are retried."},
 	ECodeSFTPHostKey:     {Title: "SFTP server presented a different host key", Fix: "Confirm with the employer that the server's key changed (a re-install or a new vendor); then run `hrisbridge connections trust-host` to pin the new key. Do not trust it otherwise: it may be an impostor."},
+	ECodeX12Syntax:       {Title: "Not a readable X12 interchange", Fix: "The file must start with a 106-byte ISA whose elements are padded to their fixed widths (its separators are read from it); ask the sender for the 834 as produced, not re-saved by an editor."},
+	ECodeX12Envelope:     {Title: "An X12 envelope does not close as it opens", Fix: "A control number or count of ISA/IEA, GS/GE or ST/SE (or a QTY total) disagrees, or a trailer is missing: the file was truncated, concatenated or edited. Ask the sender to resend the interchange."},
+	ECodeX12Segment:      {Title: "A segment the 834 guide requires is missing or out of place", Fix: "The transaction set named in the error was rejected (the file's other sets applied): ask the sender to correct the member (e.g. every INS needs REF*0F and NM1*IL) and resend it."},
+	ECodeX12Value:        {Title: "An X12 element holds a code or format the 834 guide does not allow", Fix: "Correct the element named in the error (e.g. INS01 Y or N, DMG01 D8) in the sender's system and resend the transaction set."},
 	ECodeAPIAuth:         {Title: "The HRIS API refused the connection's credentials (authorization expired)", Fix: "Have the employer's admin authorize the connection again (hrisbridge connections authorize, or POST /v1/connections/{id}/authorize), or update its API key; then sync."},
 	ECodeAPIHTTP:         {Title: "The HRIS API refused a request", Fix: "Read the status and message in the run's error: a 404 usually means a wrong company id or subdomain in the connection's params, a 400 a definition the API no longer accepts."},
 	ECodeAPIUnavailable:  {Title: "The HRIS API kept answering 429 or 5xx, or did not answer", Fix: "Nothing was applied; the sync is retried with backoff. If it persists, check the provider's status page and the connection's request budget (requests_per_second)."},

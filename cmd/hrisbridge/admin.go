@@ -407,7 +407,7 @@ func cmdConnections(ctx context.Context, args []string, out io.Writer) error {
 	if err := c.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
-	if _, err := bridge.EffectiveLayout(ctx, a.store, t.ID, "", *layout); err != nil {
+	if err := bridge.CheckLayout(ctx, a.store, t.ID, "", *layout); err != nil {
 		return usageError{err.Error()}
 	}
 	if err := scheduler.CheckSchedule(*schedule, *tz, *catchUp); err != nil {

@@ -84,3 +84,17 @@ func TestBenchConnector(t *testing.T) {
 		t.Fatalf("bench connector = %v %+v\n%s", err, res, out)
 	}
 }
+
+// TestIngest834CLI: `ingest --layout x12-834` applies an 834 as any file.
+func TestIngest834CLI(t *testing.T) {
+	sqliteEnv(t)
+	runCLI(t, "tenants", "create", "acme")
+	out, err := runCLI(t, "ingest", "--tenant", "acme", "--layout", "x12-834", "../../testdata/x12-834/change-tilde.edi")
+	if err != nil || !strings.Contains(out, "applied") {
+		t.Fatalf("ingest 834 = %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "ingest", "--tenant", "acme", "--layout", "x12-834", "../../testdata/x12-834/broken-iea.edi")
+	if err == nil || !strings.Contains(out, "E_X12_ENVELOPE") {
+		t.Fatalf("broken 834 = %v\n%s", err, out)
+	}
+}

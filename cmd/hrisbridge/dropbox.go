@@ -77,7 +77,7 @@ func cmdDropbox(ctx context.Context, args []string, out io.Writer) error {
 	defer a.store.Close()
 	conn, err := a.store.Connection(ctx, t.ID, *connection)
 	if errors.Is(err, schema.ErrNotFound) {
-		if _, err := bridge.EffectiveLayout(ctx, a.store, t.ID, "", *layout); err != nil {
+		if err := bridge.CheckLayout(ctx, a.store, t.ID, "", *layout); err != nil {
 			return usageError{err.Error()}
 		}
 		conn = schema.Connection{TenantID: t.ID, Name: *connection, Kind: schema.ConnDropbox, Layout: *layout, Enabled: true}

@@ -125,7 +125,7 @@ func ingestConnection(ctx context.Context, a *app, tenantID, name, layout string
 		}
 		return c, nil
 	}
-	if _, err := bridge.EffectiveLayout(ctx, a.store, tenantID, "", layout); err != nil {
+	if err := bridge.CheckLayout(ctx, a.store, tenantID, "", layout); err != nil {
 		return schema.Connection{}, usageError{err.Error()}
 	}
 	name = "ingest-" + layout

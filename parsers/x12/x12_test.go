@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hrisbridge/hrisbridge/schema"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -161,4 +163,12 @@ func FuzzRead834(f *testing.F) {
 			t.Fatalf("an error without a code: %T %v", err, err)
 		}
 	})
+}
+
+func TestCodesAreInTheCatalog(t *testing.T) {
+	for _, c := range []string{CodeSyntax, CodeEnvelope, CodeSegment, CodeValue} {
+		if e, ok := schema.Catalog[c]; !ok || e.Fix == "" {
+			t.Errorf("%s is not in the error catalog", c)
+		}
+	}
 }
