@@ -76,8 +76,11 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	if len(pos) == 1 && pos[0] == "connector" {
 		return benchConnector(ctx, *db, *rows, out)
 	}
+	if len(pos) == 1 && pos[0] == "834" {
+		return bench834(ctx, *db, *rows, out)
+	}
 	if len(pos) != 1 || pos[0] != "ingest" {
-		return usageError{"usage: hrisbridge bench ingest --rows N [--db URL] | bench api --db postgres://... [--rows N] [--connections 64] [--duration 10s] | bench connector --rows N [--db URL]"}
+		return usageError{"usage: hrisbridge bench ingest --rows N [--db URL] | bench api --db postgres://... [--rows N] [--connections 64] [--duration 10s] | bench connector --rows N [--db URL] | bench 834 --rows N [--db URL]"}
 	}
 	dir, err := os.MkdirTemp("", "hrisbridge-bench-")
 	if err != nil {

@@ -98,3 +98,20 @@ func TestIngest834CLI(t *testing.T) {
 		t.Fatalf("broken 834 = %v\n%s", err, out)
 	}
 }
+
+// TestBench834 runs the 834 benchmark small, as documented.
+func TestBench834(t *testing.T) {
+	sqliteEnv(t)
+	out, err := runCLI(t, "bench", "834", "--rows", "300")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var res struct {
+		Members     int     `json:"members"`
+		MembersPerS float64 `json:"members_per_s"`
+		CensusRowsS float64 `json:"census_rows_per_s"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &res); err != nil || res.Members != 300 || res.MembersPerS <= 0 || res.CensusRowsS <= 0 {
+		t.Fatalf("bench 834 = %v %+v\n%s", err, res, out)
+	}
+}

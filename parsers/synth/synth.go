@@ -149,3 +149,64 @@ func asciiOnly(s string) string {
 		return r
 	}, s)
 }
+
+// X12834 writes the same people as an 834 full file (BGN08 4, one
+// transaction set): each a subscriber with a medical coverage, every third
+// with a spouse, streaming.
+func X12834(w io.Writer, n int, seed uint64) error {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	isa := fmt.Sprintf("ISA*00*%-10s*00*%-10s*ZZ*%-15s*ZZ*%-15s*261101*1200*^*00501*%09d*0*P*:~", "", "", "SYNTH", "CARRIER", 1)
+	fmt.Fprint(bw, isa, "\n", "GS*BE*SYNTH*CARRIER*20261101*1200*1*X*005010X220A1~\n")
+	segs := 0
+	seg := func(format string, args ...any) {
+		fmt.Fprintf(bw, format+"~\n", args...)
+		segs++
+	}
+	seg("ST*834*0001*005010X220A1")
+	seg("BGN*00*SYNTH*20261101*1200****4")
+	seg("N1*P5*SYNTHETIC EMPLOYER*FI*123456789")
+	seg("N1*IN*SYNTHETIC CARRIER*FI*987654321")
+	d8 := func(us string) string { // MM/DD/YYYY -> CCYYMMDD
+		p := strings.Split(us, "/")
+		return p[2] + p[0] + p[1]
+	}
+	for i := range n {
+		r := Row(seed, i)
+		status := "FT"
+		if r.Type == "PT" {
+			status = "PT"
+		}
+		maint := "030"
+		if r.Status == "T" {
+			status = "TE"
+		}
+		seg("INS*Y*18*%s*XN*A***%s", maint, status)
+		seg("REF*0F*%s", r.EmployeeID)
+		seg("DTP*336*D8*%s", d8(r.HireDate))
+		if r.TermDate != "" {
+			seg("DTP*337*D8*%s", d8(r.TermDate))
+		}
+		seg("NM1*IL*1*%s*%s*%s***34*%s", asciiOnly(r.LastName), asciiOnly(r.FirstName), r.MiddleName, strings.ReplaceAll(r.SSN, "-", ""))
+		seg("N3*%s", asciiOnly(r.Address))
+		seg("N4*%s*%s*%s", r.City, r.State, r.Zip)
+		g := r.Gender
+		if g != "F" && g != "M" {
+			g = "U"
+		}
+		seg("DMG*D8*%s*%s", d8(r.DOB), g)
+		level := "EMP"
+		if i%3 == 0 {
+			level = "ESP"
+		}
+		seg("HD*030**HLT*PPO GOLD*%s", level)
+		seg("DTP*348*D8*20260101")
+		if i%3 == 0 {
+			seg("INS*N*01*030*XN*A")
+			seg("REF*0F*%s", r.EmployeeID)
+			seg("NM1*IL*1*%s*SPOUSE%d", asciiOnly(r.LastName), i+1)
+			seg("DMG*D8*19800101*U")
+		}
+	}
+	fmt.Fprintf(bw, "SE*%d*0001~\nGE*1*1~\nIEA*1*000000001~\n", segs+1)
+	return bw.Flush()
+}

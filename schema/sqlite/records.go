@@ -13,7 +13,7 @@ import (
 
 const selectDependent = `SELECT d.tenant_id, d.id, d.employee_id, e.external_id, d.external_id, d.first_name, d.middle_name, d.last_name,
 coalesce(d.date_of_birth, ''), d.gender, d.relationship, d.ssn_sealed, d.is_student, d.is_disabled, d.custom_fields, d.content_hash,
-d.created_at, d.updated_at FROM dependents d JOIN employees e ON e.tenant_id = d.tenant_id AND e.id = d.employee_id`
+d.created_at, d.updated_at FROM dependents d CROSS JOIN employees e ON e.tenant_id = d.tenant_id AND e.id = d.employee_id`
 
 func (s *Store) scanDependent(row scanner) (schema.Dependent, error) {
 	var d schema.Dependent
@@ -35,7 +35,7 @@ func (s *Store) scanDependent(row scanner) (schema.Dependent, error) {
 
 // Dependents returns an employee's dependents.
 func (in *ingest) Dependents(ctx context.Context, employeeID string) ([]schema.Dependent, error) {
-	rows, err := in.tx.QueryContext(ctx, selectDependent+` WHERE d.tenant_id = ? AND d.employee_id = ? ORDER BY d.id`, in.file.TenantID, employeeID)
+	rows, err := in.tx.QueryContext(ctx, selectDependent+` WHERE d.tenant_id = ? AND d.employee_id = ? ORDER BY +d.id`, in.file.TenantID, employeeID)
 	return collectRows(rows, err, in.s.scanDependent)
 }
 
@@ -116,11 +116,16 @@ custom_fields, content_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5,
 	return nil
 }
 
+// One employee's records are found by their (tenant, employee, ...)
+// unique index. The joins are CROSS JOINs, which SQLite takes in the order
+// written, and the lookups order by +id, which keeps SQLite from walking
+// the tenant's whole primary key to produce the order: either made each
+// lookup scan the tenant (0.6 ms at 5,000 employees).
 const selectEnrollment = `SELECT n.tenant_id, n.id, n.employee_id, e.external_id, n.plan_id, p.plan_code, n.coverage_tier, n.status,
 n.effective_date, coalesce(n.end_date, ''), coalesce(n.employee_contribution, ''), coalesce(n.employer_contribution, ''),
 n.covered_dependent_ids, n.custom_fields, n.content_hash, n.created_at, n.updated_at
-FROM enrollments n JOIN employees e ON e.tenant_id = n.tenant_id AND e.id = n.employee_id
-JOIN benefit_plans p ON p.tenant_id = n.tenant_id AND p.id = n.plan_id`
+FROM enrollments n CROSS JOIN employees e ON e.tenant_id = n.tenant_id AND e.id = n.employee_id
+CROSS JOIN benefit_plans p ON p.tenant_id = n.tenant_id AND p.id = n.plan_id`
 
 func scanEnrollment(row scanner) (schema.Enrollment, error) {
 	var n schema.Enrollment
@@ -145,7 +150,7 @@ func scanEnrollment(row scanner) (schema.Enrollment, error) {
 
 // Enrollments returns an employee's enrollments.
 func (in *ingest) Enrollments(ctx context.Context, employeeID string) ([]schema.Enrollment, error) {
-	rows, err := in.tx.QueryContext(ctx, selectEnrollment+` WHERE n.tenant_id = ? AND n.employee_id = ? ORDER BY n.id`, in.file.TenantID, employeeID)
+	rows, err := in.tx.QueryContext(ctx, selectEnrollment+` WHERE n.tenant_id = ? AND n.employee_id = ? ORDER BY +n.id`, in.file.TenantID, employeeID)
 	return collectRows(rows, err, scanEnrollment)
 }
 
