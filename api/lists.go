@@ -148,6 +148,25 @@ type Files interface {
 	// its connection that applied after it was received.
 	Release(ctx context.Context, tenantID, fileID string, overwrite bool) (Released, error)
 	Discard(ctx context.Context, tenantID, fileID string) error
+	// Ack999 is a received 834's 999 acknowledgment.
+	Ack999(ctx context.Context, tenantID, fileID string) ([]byte, error)
+}
+
+// x12Text documents an X12 interchange answer.
+type x12Text string
+
+// fileAck serves a received 834's 999 acknowledgment.
+func (s *Server) fileAck(c *gin.Context) {
+	if s.cfg.Files == nil {
+		problem(c, http.StatusNotImplemented, "not_configured", "this server does not apply files")
+		return
+	}
+	ack, err := s.cfg.Files.Ack999(c.Request.Context(), tenantID(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Data(http.StatusOK, "application/edi-x12", ack)
 }
 
 func (s *Server) releaseFile(c *gin.Context) {

@@ -25,6 +25,9 @@ func (h heldFiles) Release(ctx context.Context, t, id string, overwrite bool) (R
 	return Released{File: r.File, Missing: r.Missing, Events: r.Events}, err
 }
 func (h heldFiles) Discard(ctx context.Context, t, id string) error { return h.b.Discard(ctx, t, id) }
+func (h heldFiles) Ack999(ctx context.Context, t, id string) ([]byte, error) {
+	return h.b.Ack999(ctx, t, id)
+}
 
 // loaded is a tenant with a census, plans, dependents and enrollments
 // ingested through the bridge, served over real HTTP.

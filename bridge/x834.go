@@ -479,3 +479,45 @@ func x12Printable(b byte) string {
 	s, _ := json.Marshal(string([]byte{b}))
 	return string(s)
 }
+
+// Ack999 returns the 999 acknowledgment of a received 834: each
+// transaction set accepted or rejected with its error, read again from
+// the file's kept bytes.
+func (b *Bridge) Ack999(ctx context.Context, tenantID, fileID string) ([]byte, error) {
+	f, err := b.cfg.Store.File(ctx, tenantID, fileID)
+	if err != nil {
+		return nil, err
+	}
+	if f.Layout != X12834 {
+		return nil, fmt.Errorf("file %s was read as %s, not as an 834: %w", f.ID, f.Layout, schema.ErrState)
+	}
+	sp, err := b.kept(f)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := b.cfg.Store.Connection(ctx, tenantID, f.ConnectionID)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := b.pgpKeys(conn)
+	if err != nil {
+		return nil, err
+	}
+	path, _, err := b.decode(sp, f.Name, keys)
+	if err != nil {
+		return nil, err
+	}
+	if path != sp.Path {
+		defer os.Remove(path)
+	}
+	in, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Close()
+	ack, err := x12.Ack999(in, time.Now().UTC())
+	if err != nil {
+		return nil, fmt.Errorf("file %s: %w", f.ID, err)
+	}
+	return ack, nil
+}

@@ -93,6 +93,16 @@ func TestIngest834CLI(t *testing.T) {
 	if err != nil || !strings.Contains(out, "applied") {
 		t.Fatalf("ingest 834 = %v\n%s", err, out)
 	}
+	var res struct {
+		FileID string `json:"file_id"`
+	}
+	out, err = runCLI(t, "ingest", "--tenant", "acme", "--layout", "x12-834", "--json", "../../testdata/x12-834/broken-se.edi")
+	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res.FileID == "" {
+		t.Fatalf("ingest --json = %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, "files", "ack", "--tenant", "acme", res.FileID); err != nil || !strings.Contains(out, "AK9*P*2*2*1~") {
+		t.Fatalf("files ack = %v\n%s", err, out)
+	}
 	out, err = runCLI(t, "ingest", "--tenant", "acme", "--layout", "x12-834", "../../testdata/x12-834/broken-iea.edi")
 	if err == nil || !strings.Contains(out, "E_X12_ENVELOPE") {
 		t.Fatalf("broken 834 = %v\n%s", err, out)

@@ -150,9 +150,9 @@ func cmdFiles(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ok := len(pos) == 1 && pos[0] == "list" || len(pos) == 2 && (pos[0] == "release" || pos[0] == "discard" || pos[0] == "errors" || pos[0] == "replay")
+	ok := len(pos) == 1 && pos[0] == "list" || len(pos) == 2 && (pos[0] == "release" || pos[0] == "discard" || pos[0] == "errors" || pos[0] == "replay" || pos[0] == "ack")
 	if !ok || *tenant == "" {
-		return usageError{"usage: hrisbridge files list|errors ID|release ID|discard ID|replay ID --tenant SLUG"}
+		return usageError{"usage: hrisbridge files list|errors ID|release ID|discard ID|replay ID|ack ID --tenant SLUG"}
 	}
 	a, t, err := openTenant(ctx, *config, *tenant)
 	if err != nil {
@@ -188,6 +188,13 @@ func cmdFiles(ctx context.Context, args []string, out io.Writer) error {
 			fmt.Fprintf(out, "%s\n    Fix: %s\n", fe.Error(), fe.Fix())
 		}
 		return nil
+	case "ack":
+		ack, err := b.Ack999(ctx, t.ID, pos[1])
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(ack)
+		return err
 	case "release":
 		res, err := b.Release(ctx, t.ID, pos[1], *overwrite)
 		if err != nil {

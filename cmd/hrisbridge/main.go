@@ -63,8 +63,8 @@ Usage:
   hrisbridge dropbox add --tenant SLUG --connection NAME --user USER (--password-file F | --authorized-keys F) [--layout L]
                                                    a drop box login for HR admins (SFTP, sftp_addr)
   hrisbridge dropbox list --tenant SLUG | dropbox update --tenant SLUG USER [...] | dropbox delete --tenant SLUG USER
-  hrisbridge files list|errors ID|release ID|discard ID|replay ID --tenant SLUG [--overwrite]
-                                                   received files; release or discard a held one; replay one
+  hrisbridge files list|errors ID|release ID|discard ID|replay ID|ack ID --tenant SLUG [--overwrite]
+                                                   received files; release or discard a held one; replay one; an 834's 999
   hrisbridge audit [--tenant SLUG] [--action A] [--actor KEY|cli:USER] [--since T] [--until T] [--limit N] [--json]
                                                    the audit log: PII reads and every change
   hrisbridge layouts                               list the built-in layouts

@@ -202,6 +202,10 @@ func (h heldFiles) Discard(ctx context.Context, tenantID, fileID string) error {
 	return h.b.Discard(ctx, tenantID, fileID)
 }
 
+func (h heldFiles) Ack999(ctx context.Context, tenantID, fileID string) ([]byte, error) {
+	return h.b.Ack999(ctx, tenantID, fileID)
+}
+
 // connections lets the API update and delete connections through the
 // bridge (which validates and seals), purging drop box directories under
 // dropboxDir.

@@ -25,6 +25,9 @@ type Header struct {
 	Quantities  map[string]int // QTY: TO total, ET employees, DT dependents
 	Test        bool           // ISA15 T
 	Interchange string         // ISA13
+	Group       string         // GS06
+	Sender      string         // ISA06
+	Receiver    string         // ISA08
 }
 
 // Full reports whether the transaction set is a full file (a snapshot: who
@@ -199,7 +202,8 @@ func (p *parser834) segment(s Segment) error {
 		p.sets++
 		p.st.Transactions++
 		p.hdr = &Header{Segment: s.Number, Control: s.E(2), Version: s.E(3), Quantities: map[string]int{},
-			Test: strings.TrimSpace(p.isa.E(15)) == "T", Interchange: strings.TrimSpace(p.isa.E(13))}
+			Test: strings.TrimSpace(p.isa.E(15)) == "T", Interchange: strings.TrimSpace(p.isa.E(13)), Group: p.gs.E(6),
+			Sender: strings.TrimSpace(p.isa.E(6)), Receiver: strings.TrimSpace(p.isa.E(8))}
 		p.started, p.txSegs, p.txErr, p.mem, p.cov, p.loop, p.ls = false, 1, nil, nil, nil, "header", ""
 		p.allAudit, p.members, p.subs = true, 0, 0
 		if s.E(1) != "834" {

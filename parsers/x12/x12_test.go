@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 )
@@ -169,6 +172,50 @@ func TestCodesAreInTheCatalog(t *testing.T) {
 	for _, c := range []string{CodeSyntax, CodeEnvelope, CodeSegment, CodeValue} {
 		if e, ok := schema.Catalog[c]; !ok || e.Fix == "" {
 			t.Errorf("%s is not in the error catalog", c)
+		}
+	}
+}
+
+// TestAck999: each set's outcome, and the group's, in a 999 that the
+// tokenizer reads back with its envelopes intact.
+func TestAck999(t *testing.T) {
+	now := time.Date(2026, 11, 2, 9, 30, 0, 0, time.UTC)
+	for _, c := range []struct {
+		fixture string
+		want    []string
+	}{
+		{"change-tilde.edi", []string{"AK2*834*0001*005010X220A1", "IK5*A", "AK9*A*1*1*1"}},
+		{"broken-se.edi", []string{"AK2*834*0001*005010X220A1", "IK5*R*5", "AK2*834*0002*005010X220A1", "IK5*A", "AK9*P*2*2*1"}},
+		{"missing-ref.edi", []string{"IK3*INS*5*2000*3", "IK5*R*5", "AK9*R*1*1*0"}},
+	} {
+		data, _ := os.ReadFile("../../testdata/x12-834/" + c.fixture)
+		ack, err := Ack999(bytes.NewReader(data), now)
+		if err != nil {
+			t.Fatalf("%s: %v", c.fixture, err)
+		}
+		for _, w := range c.want {
+			if !bytes.Contains(ack, []byte(w+"~")) {
+				t.Errorf("%s: the 999 lacks %s:\n%s", c.fixture, w, ack)
+			}
+		}
+		// A valid interchange itself: its ST/SE and envelopes check out.
+		r, err := NewReader(bytes.NewReader(ack), 0)
+		if err != nil {
+			t.Fatalf("%s: the 999 does not read: %v\n%s", c.fixture, err, ack)
+		}
+		segs := 0
+		for {
+			s, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			segs++
+			if s.ID == "SE" && s.E(1) != strconv.Itoa(segs-2) {
+				t.Errorf("%s: SE01 %s, the set has %d segments", c.fixture, s.E(1), segs-2)
+			}
 		}
 	}
 }
