@@ -211,8 +211,8 @@ func TestEveryListHasOneEnvelope(t *testing.T) {
 	srv, _ := New(Config{Store: s})
 	n := 0
 	for _, rt := range srv.table() {
-		if rt.method != "GET" || strings.Contains(rt.path, ":") || !strings.HasPrefix(rt.path, "/v1/") {
-			continue
+		if rt.method != "GET" || strings.Contains(rt.path, ":") || !strings.HasPrefix(rt.path, "/v1/") || rt.doc.out[0].ctype != "" {
+			continue // not a JSON list (an 834 export)
 		}
 		var raw map[string]json.RawMessage
 		path := rt.path

@@ -70,6 +70,8 @@ func (s *Server) table() []route {
 		{"GET", "/v1/files", "tenant", r, "Received files, newest first.", s.listFiles, list(connectionListQuery{}, Page[schema.File]{})},
 		{"GET", "/v1/files/:id", "tenant", r, "One file with its status and counts.", s.getFile, one(schema.File{})},
 		{"GET", "/v1/files/:id/errors", "tenant", r, "A file's rejected rows, with fixes.", s.fileErrors, op(idPath{}, ok(Page[RecordErrorFix]{})).errors(404)},
+		{"GET", "/v1/exports/834", "tenant", schema.ScopePIIRead, "The tenant's people, dependents and coverages as an X12 834 (everyone as an audit file, or `changes_since` a feed seq as a change file); it carries SSNs, so the key needs pii:read and the export is audited.", s.export834,
+			op(export834Params{}, reply{status: 200, body: x12Text(""), ctype: "application/edi-x12"})},
 		{"GET", "/v1/files/:id/999", "tenant", r, "A received 834's 999 acknowledgment: each transaction set accepted or rejected with its error (application/edi-x12).", s.fileAck,
 			op(idPath{}, reply{status: 200, body: x12Text(""), ctype: "application/edi-x12"}).errors(404, 409, 410, 501)},
 		{"POST", "/v1/files/:id/release", "tenant", w, "Apply a held file; `overwrite=true` even though files of its connection applied since it was received.", s.releaseFile,

@@ -55,5 +55,21 @@ func TestAck999OverTheAPI(t *testing.T) {
 		if r := e.get("/v1/files/"+cr.File.ID+"/999", key, nil); r.StatusCode != 409 {
 			t.Fatalf("a census's 999: %d", r.StatusCode)
 		}
+		// The export carries SSNs: a key without pii:read is refused.
+		if r := e.get("/v1/exports/834", key, nil); r.StatusCode != 403 {
+			t.Fatalf("export without pii:read: %d", r.StatusCode)
+		}
+		pii := e.key(tn.ID, schema.ScopeRead, schema.ScopePIIRead)
+		req, _ = http.NewRequest("GET", e.url+"/v1/exports/834", nil)
+		req.Header.Set("Authorization", "Bearer "+pii)
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edi, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(edi), "REF*0F*E1003~") || !strings.Contains(string(edi), "REF*0F*E1~") {
+			t.Fatalf("export = %d %s", resp.StatusCode, edi)
+		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
@@ -75,6 +76,53 @@ func TestX12834ThroughThePipeline(t *testing.T) {
 		res = f.ingestRaw(fixture834(t, "broken-iea.edi"))
 		if res.File.Status != schema.FileRejected || !strings.Contains(res.File.Detail, "IEA02") {
 			t.Fatalf("broken interchange: %+v", res.File)
+		}
+	})
+}
+
+// TestExport834RoundTrips: what an 834 stored, exported as an 834 (full,
+// then the changes after a seq), reads back through the reader and
+// ingests into another tenant as the same people, dependents and
+// coverages.
+func TestExport834RoundTrips(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		ctx := context.Background()
+		a := newIngestFor(t, s, "acme", X12834, Policy{})
+		a.ingestRaw(fixture834(t, "change-tilde.edi"))
+		a.ingestRaw(fixture834(t, "audit-newline.edi"))
+		tn, _ := s.TenantBySlug(ctx, "acme")
+		var out strings.Builder
+		n, err := Export834(ctx, s, tn, "", true, 0, &out, time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+		if err != nil || n != 2 || !strings.Contains(out.String(), "BGN*00*") || !strings.Contains(out.String(), "INS*Y*18*030") {
+			t.Fatalf("export: %v %d\n%s", err, n, out.String())
+		}
+		b := newIngestFor(t, s, "globex", X12834, Policy{})
+		res := b.ingestRaw(out.String())
+		if res.File.Status != schema.FileApplied {
+			errs, _ := s.RecordErrors(ctx, b.conn.TenantID, res.File.ID)
+			t.Fatalf("the export does not ingest: %+v %+v", res.File, errs)
+		}
+		for _, id := range []string{"E1001", "E1002"} {
+			x, y := a.employee(id), b.employee(id)
+			if x.FirstName != y.FirstName || x.LastName != y.LastName || x.DateOfBirth != y.DateOfBirth || x.HireDate != y.HireDate ||
+				x.SSN != y.SSN || x.Gender != y.Gender || x.EmploymentStatus != y.EmploymentStatus {
+				t.Fatalf("%s round-tripped as %+v, was %+v", id, y, x)
+			}
+		}
+		deps, _ := s.Dependents(ctx, b.conn.TenantID, schema.ListQuery{Limit: 10})
+		ens, _ := s.Enrollments(ctx, b.conn.TenantID, schema.ListQuery{Limit: 10})
+		if len(deps) != 2 || len(ens) == 0 {
+			t.Fatalf("round trip: %d dependents, %d enrollments", len(deps), len(ens))
+		}
+
+		// Changes only: after the acme feed's last seq, terminate E1002.
+		evs, _ := s.Events(ctx, tn.ID, 0, 1000)
+		last := evs[len(evs)-1].Seq
+		a.ingestRaw(fixture834(t, "term-crlf.edi"))
+		out.Reset()
+		n, err = Export834(ctx, s, tn, "", false, last, &out, time.Now())
+		if err != nil || n != 1 || !strings.Contains(out.String(), "INS*Y*18*024*08") || !strings.Contains(out.String(), "REF*0F*E1002") || !strings.Contains(out.String(), "BGN*00*") {
+			t.Fatalf("changes export: %v %d\n%s", err, n, out.String())
 		}
 	})
 }

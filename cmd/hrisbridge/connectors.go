@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -201,6 +202,56 @@ func cmdMockHRIS(ctx context.Context, args []string, out io.Writer) error {
 	go func() { <-ctx.Done(); srv.Close() }()
 	if err := srv.Serve(l); !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	return nil
+}
+
+// cmdExport writes a tenant's people as an 834 (for a platform that feeds
+// a carrier): hrisbridge export 834 --tenant T [--connection C]
+// [--full | --changes-since SEQ] [-o FILE].
+func cmdExport(ctx context.Context, args []string, out io.Writer) error {
+	fs, config := flags("export")
+	tenant := fs.String("tenant", "", "tenant slug")
+	connection := fs.String("connection", "", "only the employees last delivered by this connection")
+	full := fs.Bool("full", false, "everyone, as an audit (full) file; the default when --changes-since is not given")
+	since := fs.Int64("changes-since", -1, "only the employees the event feed changed after this seq, as a change file")
+	output := fs.String("o", "", "write to this file (default: standard output)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || pos[0] != "834" || *tenant == "" || *full && *since >= 0 {
+		return usageError{"usage: hrisbridge export 834 --tenant SLUG [--connection C] [--full | --changes-since SEQ] [-o FILE]"}
+	}
+	a, t, err := openTenant(ctx, *config, *tenant)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+	connID := ""
+	if *connection != "" {
+		c, err := a.store.Connection(ctx, t.ID, *connection)
+		if err != nil {
+			return fmt.Errorf("connection %q: %w", *connection, err)
+		}
+		connID = c.ID
+	}
+	w := out
+	if *output != "" {
+		f, err := os.OpenFile(*output, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600) // it holds SSNs
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	n, err := bridge.Export834(ctx, a.store, t, connID, *since < 0, max(*since, 0), w, time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	a.audit(ctx, t.ID, "export.834", fmt.Sprintf("%d subscribers", n))
+	if *output != "" {
+		fmt.Fprintf(out, "wrote %d subscribers to %s\n", n, *output)
 	}
 	return nil
 }

@@ -126,3 +126,22 @@ func TestBench834(t *testing.T) {
 		t.Fatalf("bench 834 = %v %+v\n%s", err, res, out)
 	}
 }
+
+// TestExport834CLI: export 834 writes what the tenant holds, readable as
+// an 834 again.
+func TestExport834CLI(t *testing.T) {
+	dir := sqliteEnv(t)
+	runCLI(t, "tenants", "create", "acme")
+	runCLI(t, "ingest", "--tenant", "acme", "--layout", "x12-834", "../../testdata/x12-834/change-tilde.edi")
+	path := filepath.Join(dir, "out.834")
+	if out, err := runCLI(t, "export", "834", "--tenant", "acme", "-o", path); err != nil || !strings.Contains(out, "wrote 1 subscribers") {
+		t.Fatalf("export = %v\n%s", err, out)
+	}
+	runCLI(t, "tenants", "create", "globex")
+	if out, err := runCLI(t, "ingest", "--tenant", "globex", "--layout", "x12-834", path); err != nil || !strings.Contains(out, "applied") {
+		t.Fatalf("ingesting the export = %v\n%s", err, out)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the export (SSNs) is %v", fi.Mode().Perm())
+	}
+}

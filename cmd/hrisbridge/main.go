@@ -78,6 +78,8 @@ Usage:
                                                    the built-in API connector definitions, or an effective one
   hrisbridge connectors set NAME FILE --tenant T [--connection C]
                                                    store a tenant or connection override of a connector (deep-merged)
+  hrisbridge export 834 --tenant SLUG [--connection C] [--full | --changes-since SEQ] [-o FILE]
+                                                   the tenant's people, dependents and coverages as an 834 (it holds SSNs)
   hrisbridge mock-hris [--addr HOST:PORT] [--employees N]
                                                    a local HRIS API in BambooHR and Gusto shapes, with faults
   hrisbridge validate --layout NAME|FILE [--json] [--errors-csv OUT] FILE...
@@ -187,6 +189,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, out io.Writer) err
 		return cmdConnectors(ctx, rest, out)
 	case "mock-hris":
 		return cmdMockHRIS(ctx, rest, out)
+	case "export":
+		return cmdExport(ctx, rest, out)
 	case "ingest":
 		return cmdIngest(ctx, rest, out)
 	case "dropbox":
