@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -158,6 +159,24 @@ func (s *Server) validateFile(c *gin.Context) {
 	}
 	var l *parsers.Layout
 	switch {
+	case inline == nil && c.Query("layout") == bridge.X12834:
+		// An 834 is read twice (its reporting categories first): it is
+		// spooled, bounded by the upload limit.
+		f, err := os.CreateTemp("", "hrisbridge-validate-*.834")
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		if _, err := io.Copy(f, body); err != nil {
+			problem(c, http.StatusBadRequest, "invalid_upload", err.Error())
+			return
+		}
+		rep := bridge.Validate834(f.Name(), parsers.ValidateOptions{})
+		rep.File = name
+		c.JSON(http.StatusOK, rep)
+		return
 	case inline != nil:
 		l, err = parsers.ParseLayout(inline)
 	case c.Query("layout") != "":

@@ -73,3 +73,18 @@ func TestAck999OverTheAPI(t *testing.T) {
 		}
 	})
 }
+
+// TestValidate834OverTheAPI: a dry run of an 834 over POST /v1/validate.
+func TestValidate834OverTheAPI(t *testing.T) {
+	s := storetest.SQLite(t)
+	e := newEnv(t, s)
+	_, key := e.tenant("acme", 0, schema.ScopeRead, schema.ScopeWrite)
+	edi, _ := os.ReadFile("../testdata/x12-834/change-tilde.edi")
+	var rep struct {
+		Verdict string `json:"verdict"`
+		Rows    int    `json:"rows"`
+	}
+	if r := e.request("POST", "/v1/validate?layout=x12-834&name=enrollment.834", key, "application/edi-x12", edi, &rep); r.StatusCode != 200 || rep.Verdict != "accept" || rep.Rows != 7 {
+		t.Fatalf("validate 834 = %d %+v", r.StatusCode, rep)
+	}
+}

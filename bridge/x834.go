@@ -182,7 +182,7 @@ func (c *x12Conv) End(h *x12.Header, xerr *x12.Error) error {
 		delete(c.plans, code)
 	}
 	c.rejected = append(c.rejected, schema.RecordError{FileID: c.fileID, Line: xerr.Segment, RecordID: "ST " + h.Control, Code: xerr.Code,
-		Message: "transaction set " + h.Control + " rejected: " + xerr.Error()})
+		Message: "transaction set " + h.Control + " rejected: " + strings.TrimSuffix(xerr.Error(), " ("+xerr.Code+")")})
 	return nil
 }
 
@@ -288,12 +288,18 @@ func (c *categories) End(*x12.Header, *x12.Error) error { return nil }
 
 // convert834 reads the 834 at path into per-entity CSVs.
 func (b *Bridge) convert834(path, fileID string) (*x12Conv, *x12.Reader, error) {
+	return convert834(path, fileID, b.cfg.SpoolDir, b.cfg.Limits.MaxLine)
+}
+
+// convert834 reads the 834 at path into per-entity CSVs in dir, in two
+// streaming passes (the first finds the reporting categories).
+func convert834(path, fileID, dir string, maxLine int) (*x12Conv, *x12.Reader, error) {
 	open := func() (*os.File, *x12.Reader, error) {
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, nil, err
 		}
-		r, err := x12.NewReader(f, b.cfg.Limits.MaxLine)
+		r, err := x12.NewReader(f, maxLine)
 		if err != nil {
 			f.Close()
 			return nil, nil, err
@@ -315,7 +321,7 @@ func (b *Bridge) convert834(path, fileID string) (*x12Conv, *x12.Reader, error) 
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	conv, err := newX12Conv(b.cfg.SpoolDir, fileID, names)
+	conv, err := newX12Conv(dir, fileID, names)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -520,4 +526,90 @@ func (b *Bridge) Ack999(ctx context.Context, tenantID, fileID string) ([]byte, e
 		return nil, fmt.Errorf("file %s: %w", f.ID, err)
 	}
 	return ack, nil
+}
+
+// Validate834 is a dry run of an 834: read, converted and validated as an
+// ingest would, nothing stored. Row errors name their 834 segment.
+func Validate834(path string, o parsers.ValidateOptions) parsers.Report {
+	rep := parsers.Report{File: path, Layout: X12834, Errors: []schema.FieldError{}}
+	dir, err := os.MkdirTemp("", "hrisbridge-validate834-")
+	if err != nil {
+		rep.Verdict, rep.Reason = "reject", err.Error()
+		return rep
+	}
+	defer os.RemoveAll(dir)
+	conv, _, err := convert834(path, "", dir, o.Limits.MaxLine)
+	if err != nil {
+		code := schema.ECodeRead
+		var xe *x12.Error
+		if errors.As(err, &xe) {
+			code = xe.Code
+		}
+		rep.Verdict, rep.Reason = "reject", err.Error()
+		rep.FileError = &schema.FieldError{Code: code, Message: err.Error()}
+		return rep
+	}
+	defer conv.close()
+	for _, e := range conv.rejected {
+		rep.Errors = append(rep.Errors, schema.FieldError{Line: e.Line, RecordID: e.RecordID, Code: e.Code, Message: e.Message})
+	}
+	mode := "delta"
+	if conv.full {
+		mode = "full"
+	}
+	for _, entity := range conv.order {
+		p := conv.parts[entity]
+		if p.rows == 0 {
+			continue
+		}
+		l, err := parsers.Builtin(p.layout)
+		if err != nil {
+			rep.Verdict, rep.Reason = "reject", err.Error()
+			return rep
+		}
+		l.Mode, l.Checks.MinRows = mode, 0
+		if _, err := p.f.Seek(0, io.SeekStart); err != nil {
+			rep.Verdict, rep.Reason = "reject", err.Error()
+			return rep
+		}
+		po := o
+		po.Each = nil
+		po.MaxErrors = 1 << 30
+		r := parsers.Validate(p.f, path, l, po)
+		rep.Rows += r.Rows
+		rep.Valid += r.Valid
+		rep.Invalid += r.Invalid
+		for _, fe := range r.Errors {
+			re := p.remap(schema.RecordError{Line: fe.Line, Message: fe.Message})
+			fe.Line, fe.Message = re.Line, re.Message
+			if o.Each != nil {
+				o.Each(fe)
+			}
+			if len(rep.Errors) < cmpInt(o.MaxErrors, 100) {
+				rep.Errors = append(rep.Errors, fe)
+			} else {
+				rep.ErrorsOmitted++
+			}
+		}
+	}
+	maxInvalid := o.MaxInvalid
+	if maxInvalid == 0 {
+		maxInvalid = 0.05
+	}
+	switch {
+	case rep.Rows > 0 && float64(rep.Invalid)/float64(rep.Rows) > maxInvalid:
+		rep.Verdict, rep.Reason = "reject", fmt.Sprintf("%d of %d rows are invalid, above the limit of %g%%", rep.Invalid, rep.Rows, maxInvalid*100)
+	case rep.Invalid > 0 || len(conv.rejected) > 0:
+		rep.Verdict = "accept_with_errors"
+	default:
+		rep.Verdict = "accept"
+	}
+	return rep
+}
+
+func cmpInt(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
 }

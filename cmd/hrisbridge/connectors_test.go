@@ -104,6 +104,11 @@ func TestIngest834CLI(t *testing.T) {
 	if out, err := runCLI(t, "files", "ack", "--tenant", "acme", res.FileID); err != nil || !strings.Contains(out, "AK9*P*2*2*1~") {
 		t.Fatalf("files ack = %v\n%s", err, out)
 	}
+	// A dry run reads it as ingest would, and stores nothing.
+	out, err = runCLI(t, "validate", "--layout", "x12-834", "../../testdata/x12-834/broken-se.edi")
+	if exitCode(err) != 1 || !strings.Contains(out, "accept_with_errors") || !strings.Contains(out, "E_X12_ENVELOPE") {
+		t.Fatalf("validate 834 = %v\n%s", err, out)
+	}
 	out, err = runCLI(t, "ingest", "--tenant", "acme", "--layout", "x12-834", "../../testdata/x12-834/broken-iea.edi")
 	if err == nil || !strings.Contains(out, "E_X12_ENVELOPE") {
 		t.Fatalf("broken 834 = %v\n%s", err, out)

@@ -157,9 +157,11 @@ func cmdValidate(ctx context.Context, args []string, out io.Writer) error {
 	if *layoutArg == "" || len(files) == 0 {
 		return usageError{"usage: hrisbridge validate --layout NAME|FILE [--json] [--errors-csv OUT.csv] FILE..."}
 	}
-	l, err := loadLayout(*layoutArg)
-	if err != nil {
-		return exitError{2, err}
+	var l *parsers.Layout
+	if *layoutArg != bridge.X12834 {
+		if l, err = loadLayout(*layoutArg); err != nil {
+			return exitError{2, err}
+		}
 	}
 	// A dry run should fit beside anything: ask the GC to stay near 64 MiB
 	// of heap (it holds the duplicate-id table) unless GOMEMLIMIT says
@@ -188,7 +190,7 @@ func cmdValidate(ctx context.Context, args []string, out io.Writer) error {
 		switch {
 		case rep.Verdict == "reject":
 			worst = max(worst, 2)
-		case rep.Invalid > 0:
+		case rep.Invalid > 0 || rep.Verdict == "accept_with_errors":
 			worst = max(worst, 1)
 		}
 		if *asJSON {
@@ -211,6 +213,15 @@ func cmdValidate(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func validateFile(path string, l *parsers.Layout, maxInvalid float64, sink chan<- any) report {
+	if l == nil { // an 834
+		o := parsers.ValidateOptions{MaxInvalid: maxInvalid, MaxErrors: maxReportedErrors}
+		if sink != nil {
+			o.Each = func(fe schema.FieldError) {
+				sink <- errorRow{File: path, Line: fe.Line, Record: fe.RecordID, Field: fe.Field, Code: fe.Code, Message: fe.Message, Fix: fe.Fix()}
+			}
+		}
+		return bridge.Validate834(path, o)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return report{File: path, Layout: l.Name, Errors: []schema.FieldError{}, Verdict: "reject", Reason: err.Error(),
