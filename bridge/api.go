@@ -141,6 +141,11 @@ func (b *Bridge) pullAPI(ctx context.Context, conn schema.Connection, run *schem
 	if err != nil {
 		return nil, err
 	}
+	policy, err := policyOf(conn.Config)
+	if err != nil {
+		return nil, err
+	}
+	src.KeepDrift = policy.Drift == "hold"
 	start := time.Now().UTC()
 	every := time.Duration(src.Def.FullSyncEvery)
 	if every <= 0 {
@@ -199,6 +204,15 @@ func (b *Bridge) fetchAndIngest(ctx context.Context, conn schema.Connection, src
 	defer sp.sync() //nolint:errcheck // see pull
 	sp.layout = layout
 	name := fmt.Sprintf("%s-%s-%s.csv", src.Def.Name, entity, start.Format("20060102T150405Z"))
+	if len(st.Absent) > 0 {
+		// policy.drift hold: the read waits for an operator.
+		file := schema.File{ID: sp.ID, TenantID: conn.TenantID, ConnectionID: conn.ID, Name: name, SHA256: sp.SHA256, Size: sp.Size, Layout: layout}
+		if prev, err := b.cfg.Store.FileBySHA256(ctx, conn.ID, sp.SHA256); err == nil {
+			return b.duplicate(ctx, file, prev.ID) // the same drifted read again
+		}
+		return b.hold(ctx, file, sp, fmt.Sprintf("schema drift (%s): no record has %s: the provider renamed or dropped it; update the connector's mapping, then release or discard this read",
+			schema.ECodeAPIDrift, strings.Join(st.Absent, ", ")))
+	}
 	res, err := b.ingestSpooled(ctx, conn, name, sp, false)
 	if err == nil {
 		b.cfg.Logger.InfoContext(ctx, "api entity read", "connection", conn.Name, "entity", entity, "records", st.Records,

@@ -236,6 +236,18 @@ func TestAPIFaults(t *testing.T) {
 		if e := f.employees()[mockhris.GustoID("E00001")]; e.LastName != "Last1" {
 			t.Fatalf("drift changed E00001: %+v", e)
 		}
+		// With policy.drift hold, the read waits for an operator instead.
+		cfg := `{"params": {"company_id": "` + mockhris.CompanyID + `"}, "base_url": "` + f.url + `", "requests_per_second": 1000, "policy": {"drift": "hold"}}`
+		if err := s.UpdateConnectionConfig(context.Background(), f.conn.TenantID, f.conn.ID, []byte(cfg)); err != nil {
+			t.Fatal(err)
+		}
+		run, res, err = f.sync()
+		if err != nil || run.Status != schema.RunSucceeded || len(res) != 2 || res[1].File.Status != schema.FileHeld || !strings.Contains(res[1].File.Detail, "last_name") {
+			t.Fatalf("drift held: %v %+v %+v", err, run, res)
+		}
+		if _, res, err = f.sync(); err != nil || res[1].File.Status != schema.FileDuplicate {
+			t.Fatalf("the same drifted read again: %v %+v", err, res)
+		}
 
 		f.mock.SetFaults(mockhris.Faults{})
 		f.mock.Revoke()

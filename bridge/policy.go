@@ -23,6 +23,11 @@ type Policy struct {
 	// missing_from_snapshot and emit employee.missing_from_snapshot) or
 	// terminate.
 	Absent string `json:"absent,omitempty"`
+	// Drift is what an API read whose required field no record has
+	// (E_API_DRIFT) does: fail (default: the run fails, nothing applied)
+	// or hold (the read is kept as a held file for an operator to release
+	// or discard).
+	Drift string `json:"drift,omitempty"`
 }
 
 // Validate names the bad key.
@@ -31,6 +36,9 @@ func (p Policy) Validate() error {
 		if v != nil && (*v < 0 || *v > 1) {
 			return fmt.Errorf("policy.%s %v must be between 0 and 1", name, *v)
 		}
+	}
+	if p.Drift != "" && p.Drift != "fail" && p.Drift != "hold" {
+		return fmt.Errorf("policy.drift %q must be fail or hold", p.Drift)
 	}
 	if p.Absent != "" && p.Absent != "flag" && p.Absent != "terminate" {
 		return fmt.Errorf("policy.absent %q must be flag or terminate", p.Absent)

@@ -56,6 +56,10 @@ type Source struct {
 	RequestsPerSecond float64
 	// FirstPage stops after the first page (a connection test).
 	FirstPage bool
+	// KeepDrift lets a fetch whose required field no record has end
+	// without error, with the fields in Stats.Absent: the caller holds
+	// the read instead of failing it.
+	KeepDrift bool
 
 	client  *http.Client
 	limiter *rate.Limiter
@@ -403,6 +407,9 @@ func (s *Source) Fetch(ctx context.Context, entity string, since time.Time, w io
 	}
 	if len(st.Absent) > 0 {
 		sort.Strings(st.Absent)
+		if s.KeepDrift {
+			return st, nil
+		}
 		return st, &Error{Code: CodeDrift, Err: fmt.Errorf("%s: no record has %s (read by %s): the provider renamed or dropped it; update the connector's mapping",
 			entity, strings.Join(st.Absent, ", "), exprs(e, st.Absent))}
 	}
