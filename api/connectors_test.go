@@ -10,13 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/hrisbridge/hrisbridge/bridge"
 	"github.com/hrisbridge/hrisbridge/bridge/connector/mockhris"
-	"github.com/hrisbridge/hrisbridge/scheduler"
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/storage"
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
 )
 
@@ -34,16 +30,7 @@ func TestAPIConnectionOverHTTP(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		jobs, err := scheduler.New(ctx, scheduler.Config{Store: s, Bridge: b, Queue: func(ctx context.Context, rc *river.Config) (scheduler.Queue, error) {
-			return storage.NewJobQueue(ctx, s, rc)
-		}, MaxAttempts: 1, PlanEvery: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		runCtx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- jobs.Run(runCtx) }()
-		t.Cleanup(func() { cancel(); <-done })
+		jobs := startJobs(t, s, b)
 		e := newEnvWith(t, s, Config{Jobs: jobs, Connections: connOps{b}})
 		tn, key := e.tenant("acme", 0, schema.ScopeAdmin, schema.ScopeRead, schema.ScopeWrite)
 

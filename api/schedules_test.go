@@ -145,16 +145,7 @@ func TestTriggerSyncAndReplayAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		jobs, err := scheduler.New(ctx, scheduler.Config{Store: s, Bridge: b, Queue: func(ctx context.Context, rc *river.Config) (scheduler.Queue, error) {
-			return storage.NewJobQueue(ctx, s, rc)
-		}, MaxAttempts: 1, PlanEvery: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		runCtx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- jobs.Run(runCtx) }()
-		t.Cleanup(func() { cancel(); <-done })
+		jobs := startJobs(t, s, b)
 		e := newEnvWith(t, s, Config{Jobs: jobs})
 		tn, key := e.tenant("acme", 0, schema.ScopeRead, schema.ScopeWrite)
 		_, other := e.tenant("globex", 0, schema.ScopeRead, schema.ScopeWrite)
@@ -201,4 +192,22 @@ func TestTriggerSyncAndReplayAPI(t *testing.T) {
 			t.Fatalf("another tenant replayed a file: %d", r.StatusCode)
 		}
 	})
+}
+
+// startJobs runs the real job system (River on the store's database) for
+// a test, with one attempt per sync.
+func startJobs(t *testing.T, s schema.Store, b *bridge.Bridge) *scheduler.Jobs {
+	t.Helper()
+	ctx := context.Background()
+	jobs, err := scheduler.New(ctx, scheduler.Config{Store: s, Bridge: b, Queue: func(ctx context.Context, rc *river.Config) (scheduler.Queue, error) {
+		return storage.NewJobQueue(ctx, s, rc)
+	}, MaxAttempts: 1, PlanEvery: 100 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- jobs.Run(runCtx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return jobs
 }

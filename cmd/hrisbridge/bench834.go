@@ -34,24 +34,11 @@ type bench834Result struct {
 // spouse for every third) and the census CSV of the same people into two
 // tenants, and reports both rates.
 func bench834(ctx context.Context, db string, rows int, out io.Writer) error {
-	dir, err := os.MkdirTemp("", "hrisbridge-bench834-")
+	dir, db, s, box, done, err := benchStore(ctx, "hrisbridge-bench834-", db)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	if db == "" {
-		db = "sqlite://" + filepath.Join(dir, "bench.db")
-	}
-	k, _ := secret.ParseKey(secret.NewKey())
-	box, _ := secret.New(k)
-	s, err := storage.Open(ctx, db, box)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		return err
-	}
+	defer done()
 	edi, csvPath := filepath.Join(dir, "members.834"), filepath.Join(dir, "census.csv")
 	for path, write := range map[string]func(io.Writer) error{
 		edi:     func(w io.Writer) error { return synth.X12834(w, rows, 1) },
@@ -115,4 +102,28 @@ func bench834(ctx context.Context, db string, rows int, out io.Writer) error {
 	line, _ := json.Marshal(res)
 	fmt.Fprintln(out, string(line))
 	return nil
+}
+
+// benchStore makes a bench's temporary directory and opens its store,
+// migrated (db, or a new SQLite file in the directory); done closes and
+// removes both.
+func benchStore(ctx context.Context, prefix, db string) (dir, url string, s schema.Store, box *secret.Box, done func(), err error) {
+	if dir, err = os.MkdirTemp("", prefix); err != nil {
+		return
+	}
+	url = db
+	if url == "" {
+		url = "sqlite://" + filepath.Join(dir, "bench.db")
+	}
+	k, _ := secret.ParseKey(secret.NewKey())
+	box, _ = secret.New(k)
+	if s, err = storage.Open(ctx, url, box); err != nil {
+		os.RemoveAll(dir)
+		return
+	}
+	done = func() { s.Close(); os.RemoveAll(dir) }
+	if err = s.Migrate(ctx); err != nil {
+		done()
+	}
+	return
 }

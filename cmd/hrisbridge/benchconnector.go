@@ -20,8 +20,6 @@ import (
 	"github.com/hrisbridge/hrisbridge/bridge/connector"
 	"github.com/hrisbridge/hrisbridge/bridge/connector/mockhris"
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/secret"
-	"github.com/hrisbridge/hrisbridge/schema/storage"
 )
 
 type connectorBench struct {
@@ -42,24 +40,11 @@ type connectorBench struct {
 // 100 a page) through an API connection, then ingests the very CSV that
 // sync read as a file drop of another tenant, and reports both rates.
 func benchConnector(ctx context.Context, db string, rows int, out io.Writer) error {
-	dir, err := os.MkdirTemp("", "hrisbridge-benchconn-")
+	dir, db, s, box, done, err := benchStore(ctx, "hrisbridge-benchconn-", db)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	if db == "" {
-		db = "sqlite://" + filepath.Join(dir, "bench.db")
-	}
-	k, _ := secret.ParseKey(secret.NewKey())
-	box, _ := secret.New(k)
-	s, err := storage.Open(ctx, db, box)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		return err
-	}
+	defer done()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -56,13 +56,9 @@ func cmdConnectors(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer a.store.Close()
-	connID := ""
-	if *connection != "" {
-		c, err := a.store.Connection(ctx, t.ID, *connection)
-		if err != nil {
-			return fmt.Errorf("connection %q: %w", *connection, err)
-		}
-		connID = c.ID
+	connID, err := connectionID(ctx, a, t, *connection)
+	if err != nil {
+		return err
 	}
 	name, key := pos[1], "connector:"+pos[1]
 	tenantBody, err := a.store.Layout(ctx, t.ID, "", key)
@@ -228,13 +224,9 @@ func cmdExport(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer a.store.Close()
-	connID := ""
-	if *connection != "" {
-		c, err := a.store.Connection(ctx, t.ID, *connection)
-		if err != nil {
-			return fmt.Errorf("connection %q: %w", *connection, err)
-		}
-		connID = c.ID
+	connID, err := connectionID(ctx, a, t, *connection)
+	if err != nil {
+		return err
 	}
 	w := out
 	if *output != "" {
@@ -254,4 +246,17 @@ func cmdExport(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "wrote %d subscribers to %s\n", n, *output)
 	}
 	return nil
+}
+
+// connectionID resolves a --connection flag (a name or id) of tenant t:
+// "" when the flag is empty.
+func connectionID(ctx context.Context, a *app, t schema.Tenant, connection string) (string, error) {
+	if connection == "" {
+		return "", nil
+	}
+	c, err := a.store.Connection(ctx, t.ID, connection)
+	if err != nil {
+		return "", fmt.Errorf("connection %q: %w", connection, err)
+	}
+	return c.ID, nil
 }

@@ -57,13 +57,9 @@ func cmdLayouts(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer a.store.Close()
-	connID := ""
-	if *connection != "" {
-		c, err := a.store.Connection(ctx, t.ID, *connection)
-		if err != nil {
-			return fmt.Errorf("connection %q: %w", *connection, err)
-		}
-		connID = c.ID
+	connID, err := connectionID(ctx, a, t, *connection)
+	if err != nil {
+		return err
 	}
 	name := pos[1]
 	if pos[0] == "set" {
