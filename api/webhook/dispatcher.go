@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,6 +52,10 @@ type Config struct {
 	AllowPrivate bool
 	// Interval between delivery rounds; default 1 s.
 	Interval time.Duration
+	// Concurrency is how many endpoints are delivered to at once, each
+	// still in event order; default 16. A slow or dead receiver holds one
+	// of them, not every other tenant's deliveries.
+	Concurrency int
 	// Schedule overrides the retry schedule (tests).
 	Schedule []time.Duration
 	// Now is the clock; default time.Now.
@@ -60,7 +66,13 @@ type Config struct {
 }
 
 // Dispatcher delivers the events outbox to webhook endpoints.
-type Dispatcher struct{ cfg Config }
+type Dispatcher struct {
+	cfg   Config
+	slots chan struct{} // Concurrency tokens
+	mu    sync.Mutex
+	busy  map[string]bool // endpoints being delivered to
+	wg    sync.WaitGroup  // deliveries in flight
+}
 
 // New returns a Dispatcher.
 func New(cfg Config) (*Dispatcher, error) {
@@ -80,7 +92,8 @@ func New(cfg Config) (*Dispatcher, error) {
 	if cfg.Client == nil {
 		cfg.Client = safeClient(cfg.AllowPrivate)
 	}
-	return &Dispatcher{cfg: cfg}, nil
+	cfg.Concurrency = cmp.Or(cfg.Concurrency, 16)
+	return &Dispatcher{cfg: cfg, slots: make(chan struct{}, cfg.Concurrency), busy: map[string]bool{}}, nil
 }
 
 // ErrPrivateURL is a webhook URL whose host is, or resolves to, a
@@ -138,12 +151,16 @@ func safeClient(allowPrivate bool) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-// Run delivers until ctx ends.
+// Run delivers until ctx ends. Each round starts the due endpoints that
+// are not already being delivered to, up to Concurrency at once, without
+// waiting for the slow ones of the rounds before; when ctx ends it waits
+// for the deliveries in flight.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	t := time.NewTicker(d.cfg.Interval)
 	defer t.Stop()
+	defer d.wg.Wait()
 	for {
-		if _, err := d.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+		if _, err := d.round(ctx, false); err != nil && ctx.Err() == nil {
 			d.cfg.Logger.ErrorContext(ctx, "webhook round failed", "error", err)
 		}
 		select {
@@ -154,32 +171,74 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-// DeliverDue makes one round: for each enabled endpoint whose next attempt
-// is due, and whose lease this replica holds, it sends the events after
-// the last delivered one, in order, stopping at the first failure. It
+// DeliverDue makes one round and waits for it: for each enabled endpoint
+// whose next attempt is due, and whose lease this replica holds, it sends
+// the events after the last delivered one, in order, stopping at the
+// first failure; endpoints are served concurrently (Concurrency). It
 // returns the number of events delivered.
-func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) {
+func (d *Dispatcher) DeliverDue(ctx context.Context) (int, error) { return d.round(ctx, true) }
+
+func (d *Dispatcher) round(ctx context.Context, wait bool) (int, error) {
 	eps, err := d.cfg.Store.WebhookEndpoints(ctx, "")
 	if err != nil {
 		return 0, err
 	}
-	sent := 0
+	var sent atomic.Int64
+	var mu sync.Mutex
+	var first error
+	var wg sync.WaitGroup
 	for i := range eps {
 		ep := &eps[i]
 		if !ep.Enabled || ep.NextAttemptAt != nil && ep.NextAttemptAt.After(d.cfg.Now()) {
 			continue
 		}
+		d.mu.Lock()
+		busy := d.busy[ep.ID]
+		d.mu.Unlock()
+		if busy {
+			continue // still draining from an earlier round
+		}
 		ok, err := d.cfg.Store.ClaimWebhookEndpoint(ctx, ep.ID, d.cfg.Owner, d.cfg.Now().Add(time.Minute))
 		if err != nil || !ok {
 			continue
 		}
-		n, err := d.drain(ctx, ep)
-		sent += n
-		if err != nil {
-			return sent, err
+		select {
+		case d.slots <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return int(sent.Load()), ctx.Err()
 		}
+		d.mu.Lock()
+		d.busy[ep.ID] = true
+		d.mu.Unlock()
+		wg.Add(1)
+		d.wg.Add(1)
+		go func() {
+			defer func() {
+				d.mu.Lock()
+				delete(d.busy, ep.ID)
+				d.mu.Unlock()
+				<-d.slots
+				wg.Done()
+				d.wg.Done()
+			}()
+			n, err := d.drain(ctx, ep)
+			sent.Add(int64(n))
+			if err != nil && !wait && ctx.Err() == nil {
+				d.cfg.Logger.ErrorContext(ctx, "webhook delivery failed", "endpoint", ep.ID, "error", err)
+			}
+			if err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+			}
+		}()
 	}
-	return sent, nil
+	if !wait {
+		return 0, nil // the deliveries report through the log and the delivery log
+	}
+	wg.Wait()
+	return int(sent.Load()), first
 }
 
 // drain sends an endpoint's pending events in order.

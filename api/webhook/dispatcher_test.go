@@ -391,3 +391,101 @@ func TestDeliveryLogSurvivesABusyStore(t *testing.T) {
 		t.Fatalf("delivery log = %+v", dels)
 	}
 }
+
+// TestSlowReceiversDoNotHoldOthers: 200 endpoints, 10 of which hang: the
+// 190 others get every event, in order, while the 10 are still hanging;
+// once they answer, they get theirs too, in order.
+func TestSlowReceiversDoNotHoldOthers(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		ctx := context.Background()
+		release := make(chan struct{})
+		var mu sync.Mutex
+		got := map[string][]string{} // endpoint path -> event ids in arrival order
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/slow/") {
+				<-release
+			}
+			mu.Lock()
+			got[r.URL.Path] = append(got[r.URL.Path], r.Header.Get("webhook-id"))
+			mu.Unlock()
+		}))
+		defer srv.Close()
+		defer func() {
+			select {
+			case <-release:
+			default:
+				close(release)
+			}
+		}()
+		var tenants []schema.Tenant
+		for i := range 200 {
+			tn := schema.Tenant{Slug: fmt.Sprintf("t%03d", i), Name: "t"}
+			if err := s.CreateTenant(ctx, &tn); err != nil {
+				t.Fatal(err)
+			}
+			path := fmt.Sprintf("/fast/%d", i)
+			if i%20 == 0 {
+				path = fmt.Sprintf("/slow/%d", i)
+			}
+			ep := schema.WebhookEndpoint{TenantID: tn.ID, URL: srv.URL + path, Secret: NewSecret()}
+			if err := s.CreateWebhookEndpoint(ctx, &ep); err != nil {
+				t.Fatal(err)
+			}
+			tenants = append(tenants, tn)
+		}
+		want := map[string][]string{}
+		for i, tn := range tenants {
+			for range 3 {
+				e := schema.Event{TenantID: tn.ID, Type: "employee.hired", Subject: "x", Data: []byte(`{}`)}
+				if err := s.AppendEvent(ctx, &e); err != nil {
+					t.Fatal(err)
+				}
+				path := fmt.Sprintf("/fast/%d", i)
+				if i%20 == 0 {
+					path = fmt.Sprintf("/slow/%d", i)
+				}
+				want[path] = append(want[path], e.ID)
+			}
+		}
+		d, err := New(Config{Store: s, AllowPrivate: true, Interval: 10 * time.Millisecond, Concurrency: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- d.Run(runCtx) }()
+		complete := func(prefix string) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			for path, ids := range want {
+				if strings.HasPrefix(path, prefix) && len(got[path]) < len(ids) {
+					return false
+				}
+			}
+			return true
+		}
+		storetest.WaitUntil(t, 60*time.Second, func() bool { return complete("/fast/") }, "the fast receivers did not get their events while the slow ones hung")
+		mu.Lock()
+		slowSoFar := 0
+		for path := range got {
+			if strings.HasPrefix(path, "/slow/") {
+				slowSoFar++
+			}
+		}
+		mu.Unlock()
+		if slowSoFar != 0 {
+			t.Fatalf("a hanging receiver answered")
+		}
+		close(release)
+		storetest.WaitUntil(t, 60*time.Second, func() bool { return complete("/slow/") }, "the slow receivers did not get their events once they answered")
+		cancel()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for path, ids := range want {
+			if fmt.Sprint(got[path][:len(ids)]) != fmt.Sprint(ids) {
+				t.Fatalf("%s got %v, want %v in order", path, got[path], ids)
+			}
+		}
+	})
+}
