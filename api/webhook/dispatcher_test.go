@@ -453,6 +453,7 @@ func TestSlowReceiversDoNotHoldOthers(t *testing.T) {
 		}
 		runCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
+		start := time.Now()
 		go func() { done <- d.Run(runCtx) }()
 		complete := func(prefix string) bool {
 			mu.Lock()
@@ -465,6 +466,7 @@ func TestSlowReceiversDoNotHoldOthers(t *testing.T) {
 			return true
 		}
 		storetest.WaitUntil(t, 60*time.Second, func() bool { return complete("/fast/") }, "the fast receivers did not get their events while the slow ones hung")
+		t.Logf("570 events to 190 receivers in %s while 10 hung", time.Since(start).Round(time.Millisecond))
 		mu.Lock()
 		slowSoFar := 0
 		for path := range got {
