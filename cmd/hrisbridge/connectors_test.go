@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hrisbridge/hrisbridge/bridge/connector/mockhris"
+	"github.com/hrisbridge/hrisbridge/schema/storetest"
 )
 
 // TestAPIConnectionCLI: an operator creates a BambooHR-shaped API
@@ -148,5 +153,47 @@ func TestExport834CLI(t *testing.T) {
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("the export (SSNs) is %v", fi.Mode().Perm())
+	}
+}
+
+// TestMockHRISCommand: mock-hris serves what it prints, and takes faults.
+func TestMockHRISCommand(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncWriter
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"mock-hris", "--addr", "127.0.0.1:0", "--employees", "7"}, &out) }()
+	var base string
+	storetest.WaitUntil(t, 10*time.Second, func() bool {
+		m := regexp.MustCompile(`mock HRIS on (http://\S+) with 7 employees`).FindStringSubmatch(out.String())
+		if m != nil {
+			base = m[1]
+		}
+		return base != ""
+	}, "mock-hris printed no address:\n%s", out.String())
+	req, _ := http.NewRequest("POST", base+"/api/gateway.php/"+mockhris.Company+"/v1/reports/custom?format=JSON", strings.NewReader("{}"))
+	req.SetBasicAuth(mockhris.APIKey, "x")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report struct {
+		Employees []map[string]any `json:"employees"`
+	}
+	json.NewDecoder(resp.Body).Decode(&report) //nolint:errcheck
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(report.Employees) != 7 {
+		t.Fatalf("report = %d, %d employees", resp.StatusCode, len(report.Employees))
+	}
+	if resp, err := http.Post(base+"/mock/faults", "application/json", strings.NewReader(`{"rate_limited": 1}`)); err != nil || resp.StatusCode != 204 {
+		t.Fatalf("faults: %v %v", err, resp)
+	}
+	resp, err = http.DefaultClient.Do(req.Clone(context.Background()))
+	if err != nil || resp.StatusCode != 429 {
+		t.Fatalf("after rate_limited 1: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("mock-hris exited: %v", err)
 	}
 }
