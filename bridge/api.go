@@ -61,17 +61,8 @@ func (b *Bridge) source(ctx context.Context, conn schema.Connection) (*connector
 		return nil, cfg, err
 	}
 	secret := map[string]string{}
-	if len(conn.Secret) > 0 {
-		if b.cfg.Box == nil {
-			return nil, cfg, errors.New("bridge: no secret box to open connection credentials")
-		}
-		plain, err := b.cfg.Box.Open(conn.Secret)
-		if err != nil {
-			return nil, cfg, fmt.Errorf("connection %s secret: %w", conn.Name, err)
-		}
-		if err := json.Unmarshal(plain, &secret); err != nil {
-			return nil, cfg, fmt.Errorf("connection %s secret: %w", conn.Name, err)
-		}
+	if err := b.openSecret(conn, &secret); err != nil {
+		return nil, cfg, err
 	}
 	// Requests retry on their own (429, 5xx: five times, from the pull's
 	// first wait); a pull that still fails is retried as a whole.

@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -207,15 +206,8 @@ func decrypt(in io.Reader, keys PGP) (io.Reader, func() error, error) {
 // pgpKeys reads the OpenPGP keys from a connection's sealed secret.
 func (b *Bridge) pgpKeys(conn schema.Connection) (PGP, error) {
 	var keys PGP
-	if len(conn.Secret) == 0 || b.cfg.Box == nil {
+	if b.cfg.Box == nil {
 		return keys, nil
 	}
-	plain, err := b.cfg.Box.Open(conn.Secret)
-	if err != nil {
-		return keys, fmt.Errorf("connection %s secret: %w", conn.Name, err)
-	}
-	if err := json.Unmarshal(plain, &keys); err != nil {
-		return keys, fmt.Errorf("connection %s secret: %w", conn.Name, err)
-	}
-	return keys, nil
+	return keys, b.openSecret(conn, &keys)
 }

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -122,7 +123,7 @@ func changesAfter(ctx context.Context, s ExportStore, tenantID string, seq int64
 func exportEmployee(ctx context.Context, s ExportStore, xw *x12.Writer, tenantID string, e *schema.Employee, plans map[string]schema.BenefitPlan, maint string) error {
 	m := &x12.Member{Subscriber: true, Relationship: "18", Maintenance: maint, SubscriberID: e.ExternalID,
 		Last: e.LastName, First: e.FirstName, Middle: e.MiddleName, SSN: strings.ReplaceAll(e.SSN, "-", ""),
-		Email: cmpOr(e.PersonalEmail, e.WorkEmail), Phone: e.Phone, BirthDate: d8(e.DateOfBirth), Gender: x12Gender(e.Gender),
+		Email: cmp.Or(e.PersonalEmail, e.WorkEmail), Phone: e.Phone, BirthDate: d8(e.DateOfBirth), Gender: x12Gender(e.Gender),
 		Dates: map[string]string{"336": d8(e.HireDate), "337": d8(e.TerminationDate)}}
 	m.EmploymentStatus = map[string]string{"active": "AC", "leave": "L1", "retired": "RT", "terminated": "TE", "deceased": "TE"}[e.EmploymentStatus]
 	if e.EmploymentType == "full_time" && e.EmploymentStatus == "active" {
@@ -146,7 +147,7 @@ func exportEmployee(ctx context.Context, s ExportStore, xw *x12.Writer, tenantID
 			hd = "024"
 		}
 		line := map[string]string{"medical": "HLT", "dental": "DEN", "vision": "VIS", "std": "STD", "ltd": "LTD"}[plans[n.PlanCode].Type]
-		m.Coverages = append(m.Coverages, x12.Coverage{Maintenance: hd, InsuranceLine: cmpOr(line, "HLT"), Plan: n.PlanCode,
+		m.Coverages = append(m.Coverages, x12.Coverage{Maintenance: hd, InsuranceLine: cmp.Or(line, "HLT"), Plan: n.PlanCode,
 			Level: map[string]string{"employee": "EMP", "employee_spouse": "ESP", "employee_children": "ECH", "family": "FAM"}[n.CoverageTier],
 			Begin: d8(n.EffectiveDate), End: d8(n.EndDate)})
 	}
@@ -159,7 +160,7 @@ func exportEmployee(ctx context.Context, s ExportStore, xw *x12.Writer, tenantID
 	}
 	for _, d := range deps {
 		rel := map[string]string{"spouse": "01", "domestic_partner": "53", "child": "19", "stepchild": "17", "foster_child": "10", "ward": "15"}[d.Relationship]
-		dm := &x12.Member{Relationship: cmpOr(rel, "G8"), Maintenance: maint, SubscriberID: e.ExternalID, MemberID: d.ExternalID,
+		dm := &x12.Member{Relationship: cmp.Or(rel, "G8"), Maintenance: maint, SubscriberID: e.ExternalID, MemberID: d.ExternalID,
 			Last: d.LastName, First: d.FirstName, Middle: d.MiddleName, BirthDate: d8(d.DateOfBirth), Gender: x12Gender(d.Gender)}
 		if d.IsStudent {
 			dm.Student = "F"

@@ -364,19 +364,26 @@ func (b *Bridge) decodeConnection(conn schema.Connection) (SFTPConfig, SFTPSecre
 	if err := cfg.Validate(); err != nil {
 		return cfg, sec, err
 	}
-	if len(conn.Secret) > 0 {
-		if b.cfg.Box == nil {
-			return cfg, sec, errors.New("bridge: no secret box to open connection credentials")
-		}
-		plain, err := b.cfg.Box.Open(conn.Secret)
-		if err != nil {
-			return cfg, sec, fmt.Errorf("connection %s secret: %w", conn.Name, err)
-		}
-		if err := json.Unmarshal(plain, &sec); err != nil {
-			return cfg, sec, fmt.Errorf("connection %s secret: %w", conn.Name, err)
-		}
+	return cfg, sec, b.openSecret(conn, &sec)
+}
+
+// openSecret opens a connection's sealed credentials into dst (nothing
+// when it has none).
+func (b *Bridge) openSecret(conn schema.Connection, dst any) error {
+	if len(conn.Secret) == 0 {
+		return nil
 	}
-	return cfg, sec, nil
+	if b.cfg.Box == nil {
+		return errors.New("bridge: no secret box to open connection credentials")
+	}
+	plain, err := b.cfg.Box.Open(conn.Secret)
+	if err != nil {
+		return fmt.Errorf("connection %s secret: %w", conn.Name, err)
+	}
+	if err := json.Unmarshal(plain, dst); err != nil {
+		return fmt.Errorf("connection %s secret: %w", conn.Name, err)
+	}
+	return nil
 }
 
 // idleConn fails a read that waits longer than timeout: a server that

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -141,10 +142,10 @@ func (c *x12Conv) Member(h *x12.Header, m *x12.Member) error {
 		return err
 	}
 	for _, cv := range m.Coverages {
-		code := cmpOr(cv.Plan, cv.InsuranceLine)
+		code := cmp.Or(cv.Plan, cv.InsuranceLine)
 		if !c.plans[code] {
 			c.plans[code], c.planMarks[code] = true, true
-			if err := c.parts["benefit_plan"].write(cv.Segment, []string{code, cmpOr(cv.Plan, cv.InsuranceLine), planType(cv.InsuranceLine)}); err != nil {
+			if err := c.parts["benefit_plan"].write(cv.Segment, []string{code, cmp.Or(cv.Plan, cv.InsuranceLine), planType(cv.InsuranceLine)}); err != nil {
 				return err
 			}
 		}
@@ -161,7 +162,7 @@ func (c *x12Conv) Member(h *x12.Header, m *x12.Member) error {
 
 func (c *x12Conv) End(h *x12.Header, xerr *x12.Error) error {
 	if xerr == nil {
-		if !h.Full(false) {
+		if !h.Full() {
 			c.full = false
 		}
 		return nil
@@ -261,16 +262,7 @@ func termination(m *x12.Member, status string) string {
 	if status != "T" && status != "D" {
 		return ""
 	}
-	return cmpOr(m.Dates["337"], m.Dates["357"])
-}
-
-func cmpOr(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
+	return cmp.Or(m.Dates["337"], m.Dates["357"])
 }
 
 // categories is the first pass: the reporting category names (2700) of
@@ -585,7 +577,7 @@ func Validate834(path string, o parsers.ValidateOptions) parsers.Report {
 			if o.Each != nil {
 				o.Each(fe)
 			}
-			if len(rep.Errors) < cmpInt(o.MaxErrors, 100) {
+			if len(rep.Errors) < cmp.Or(o.MaxErrors, 100) {
 				rep.Errors = append(rep.Errors, fe)
 			} else {
 				rep.ErrorsOmitted++
@@ -605,11 +597,4 @@ func Validate834(path string, o parsers.ValidateOptions) parsers.Report {
 		rep.Verdict = "accept"
 	}
 	return rep
-}
-
-func cmpInt(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -101,11 +102,11 @@ func (s *Source) init(ctx context.Context) error {
 	if s.client != nil {
 		return nil
 	}
-	s.Retries = cmpOr(s.Retries, 5)
-	s.RetryBase = cmpOr(s.RetryBase, time.Second)
-	s.Timeout = cmpOr(s.Timeout, 60*time.Second)
-	s.MaxPages = cmpOr(s.MaxPages, 100_000)
-	rps := cmpOr(s.RequestsPerSecond, s.Def.RequestsPerSecond)
+	s.Retries = cmp.Or(s.Retries, 5)
+	s.RetryBase = cmp.Or(s.RetryBase, time.Second)
+	s.Timeout = cmp.Or(s.Timeout, 60*time.Second)
+	s.MaxPages = cmp.Or(s.MaxPages, 100_000)
+	rps := cmp.Or(s.RequestsPerSecond, s.Def.RequestsPerSecond)
 	if rps <= 0 {
 		rps = 5
 	}
@@ -153,7 +154,7 @@ func (s *Source) onBase(v string) string {
 	if !strings.HasPrefix(v, "/") {
 		return v
 	}
-	base, err := url.Parse(s.fill(cmpOr(s.BaseURL, s.Def.BaseURL)))
+	base, err := url.Parse(s.fill(cmp.Or(s.BaseURL, s.Def.BaseURL)))
 	if err != nil {
 		return v
 	}
@@ -173,7 +174,7 @@ func (s *Source) AuthCodeURL(state, redirect string) string {
 func (s *Source) Exchange(ctx context.Context, code, redirect string) (*oauth2.Token, error) {
 	cfg := s.oauthConfig()
 	cfg.RedirectURL = redirect
-	tok, err := cfg.Exchange(context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: cmpOr(s.Timeout, 60*time.Second)}), code)
+	tok, err := cfg.Exchange(context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Timeout: cmp.Or(s.Timeout, 60*time.Second)}), code)
 	if err != nil {
 		return nil, authError(err)
 	}
@@ -242,7 +243,7 @@ func (s *savingSource) expire() {
 func authError(err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
-		return &Error{Code: CodeAuth, Status: re.Response.StatusCode, Err: fmt.Errorf("token refused (%s): the employer must authorize the connection again", cmpOr(re.ErrorCode, re.Response.Status))}
+		return &Error{Code: CodeAuth, Status: re.Response.StatusCode, Err: fmt.Errorf("token refused (%s): the employer must authorize the connection again", cmp.Or(re.ErrorCode, re.Response.Status))}
 	}
 	return &Error{Code: CodeUnavailable, Transient: true, Err: fmt.Errorf("token endpoint: %w", err)}
 }
@@ -299,8 +300,8 @@ func (s *Source) Fetch(ctx context.Context, entity string, since time.Time, w io
 	present := map[string]bool{}
 	row := make([]string, len(cols))
 	p := e.Pagination
-	size := cmpOr(p.Size, 100)
-	page, offset, cursor := cmpOr(p.FirstPage, 1), 0, ""
+	size := cmp.Or(p.Size, 100)
+	page, offset, cursor := cmp.Or(p.FirstPage, 1), 0, ""
 	next := "" // a Link rel=next URL
 	seen := map[string]bool{}
 	for {
@@ -310,14 +311,14 @@ func (s *Source) Fetch(ctx context.Context, entity string, since time.Time, w io
 		req, err := s.request(ctx, e, since, next, func(q url.Values) {
 			switch p.Type {
 			case "offset":
-				q.Set(cmpOr(p.OffsetParam, "offset"), strconv.Itoa(offset))
-				q.Set(cmpOr(p.LimitParam, "limit"), strconv.Itoa(size))
+				q.Set(cmp.Or(p.OffsetParam, "offset"), strconv.Itoa(offset))
+				q.Set(cmp.Or(p.LimitParam, "limit"), strconv.Itoa(size))
 			case "page":
-				q.Set(cmpOr(p.PageParam, "page"), strconv.Itoa(page))
-				q.Set(cmpOr(p.SizeParam, "per"), strconv.Itoa(size))
+				q.Set(cmp.Or(p.PageParam, "page"), strconv.Itoa(page))
+				q.Set(cmp.Or(p.SizeParam, "per"), strconv.Itoa(size))
 			case "cursor":
 				if cursor != "" {
-					q.Set(cmpOr(p.CursorParam, "cursor"), cursor)
+					q.Set(cmp.Or(p.CursorParam, "cursor"), cursor)
 				}
 			}
 		})
@@ -432,7 +433,7 @@ func (s *Source) request(ctx context.Context, e *Entity, since time.Time, next s
 	if next != "" {
 		u, err = url.Parse(next)
 	} else {
-		base := strings.TrimSuffix(s.fill(cmpOr(s.BaseURL, s.Def.BaseURL)), "/")
+		base := strings.TrimSuffix(s.fill(cmp.Or(s.BaseURL, s.Def.BaseURL)), "/")
 		u, err = url.Parse(base + s.fill(e.Request.Path))
 	}
 	if err != nil {
@@ -445,7 +446,7 @@ func (s *Source) request(ctx context.Context, e *Entity, since time.Time, next s
 			q.Set(k, s.fill(v))
 		}
 		if inc := e.Incremental; inc != nil && !since.IsZero() {
-			v := since.UTC().Format(cmpOr(inc.Format, time.RFC3339))
+			v := since.UTC().Format(cmp.Or(inc.Format, time.RFC3339))
 			if inc.Body != "" {
 				body = strings.ReplaceAll(s.fill(inc.Body), "{since}", v)
 			}
@@ -456,7 +457,7 @@ func (s *Source) request(ctx context.Context, e *Entity, since time.Time, next s
 		page(q)
 		u.RawQuery = q.Encode()
 	}
-	method := cmpOr(e.Request.Method, http.MethodGet)
+	method := cmp.Or(e.Request.Method, http.MethodGet)
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -546,12 +547,12 @@ func (s *Source) authorize(r *http.Request) error {
 	switch a.Type {
 	case "api_key":
 		v := s.fill(a.Value)
-		if cmpOr(a.In, "header") == "query" {
+		if cmp.Or(a.In, "header") == "query" {
 			q := r.URL.Query()
 			q.Set(a.Name, v)
 			r.URL.RawQuery = q.Encode()
 		} else {
-			r.Header.Set(cmpOr(a.Name, "Authorization"), v)
+			r.Header.Set(cmp.Or(a.Name, "Authorization"), v)
 		}
 	case "basic":
 		r.SetBasicAuth(s.fill(a.Username), s.fill(a.Password))
@@ -584,7 +585,7 @@ func retryAfter(h http.Header) time.Duration {
 		if n, err := strconv.Atoi(t); err == nil {
 			d = time.Duration(n) * time.Second
 		}
-	} else if v := cmpOr(h.Get("X-RateLimit-Reset"), h.Get("RateLimit-Reset")); v != "" {
+	} else if v := cmp.Or(h.Get("X-RateLimit-Reset"), h.Get("RateLimit-Reset")); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 			if n > 1_000_000_000 {
 				d = time.Until(time.Unix(n, 0))
@@ -656,16 +657,6 @@ func snippet(b []byte) string {
 		s = s[:200] + "..."
 	}
 	return s
-}
-
-func cmpOr[T comparable](vals ...T) T {
-	var zero T
-	for _, v := range vals {
-		if v != zero {
-			return v
-		}
-	}
-	return zero
 }
 
 // VerifySignature checks a provider webhook: sig is the header's value,

@@ -32,10 +32,9 @@ type Header struct {
 
 // Full reports whether the transaction set is a full file (a snapshot: who
 // is absent is gone) rather than a change file: BGN08 4 (verify) or RX
-// (replace), or every member's INS03 030 (audit).
-func (h *Header) Full(allAudit bool) bool {
-	return h.Action == "4" || h.Action == "RX" || allAudit
-}
+// (replace). A set whose every member's INS03 is 030 (audit) is read as
+// BGN08 4.
+func (h *Header) Full() bool { return h.Action == "4" || h.Action == "RX" }
 
 // Member is one 2000 loop: a subscriber or a dependent, with its
 // coverages (2300) and reporting categories (2700).

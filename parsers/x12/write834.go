@@ -2,6 +2,7 @@ package x12
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -68,7 +69,7 @@ func (x *Writer) Member(m *Member) error {
 	if m.Subscriber {
 		ins = "Y"
 	}
-	x.seg("INS", ins, m.Relationship, m.Maintenance, m.Reason, cmpStr(m.BenefitStatus, "A"), "", "", m.EmploymentStatus, m.Student)
+	x.seg("INS", ins, m.Relationship, m.Maintenance, m.Reason, cmp.Or(m.BenefitStatus, "A"), "", "", m.EmploymentStatus, m.Student)
 	x.seg("REF", "0F", m.SubscriberID)
 	if m.GroupID != "" {
 		x.seg("REF", "1L", m.GroupID)
@@ -81,7 +82,11 @@ func (x *Writer) Member(m *Member) error {
 	if m.SSN != "" {
 		x.seg("NM1", "IL", "1", m.Last, m.First, m.Middle, "", m.Suffix, "34", m.SSN)
 	} else {
-		x.seg("NM1", "IL", "1", m.Last, m.First, m.Middle, "", m.Suffix, cmpStr2(m.MemberID, "ZZ"), m.MemberID)
+		qualifier := "" // NM108 of a member id
+		if m.MemberID != "" {
+			qualifier = "ZZ"
+		}
+		x.seg("NM1", "IL", "1", m.Last, m.First, m.Middle, "", m.Suffix, qualifier, m.MemberID)
 	}
 	if m.Email != "" || m.Phone != "" {
 		per := []string{"IP", ""}
@@ -120,19 +125,4 @@ func (x *Writer) Close() error {
 		return x.err
 	}
 	return x.w.Flush()
-}
-
-func cmpStr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
-// cmpStr2 is the NM108 qualifier of a member id: ZZ when there is one.
-func cmpStr2(id, q string) string {
-	if id == "" {
-		return ""
-	}
-	return q
 }
