@@ -65,20 +65,15 @@ func (l *Layout) YAML() ([]byte, error) { return yaml.Marshal(l) }
 // when absent). Without a built-in, the first override present must be a
 // whole layout: that is how a tenant adds a provider of its own.
 func Resolve(name string, tenant, connection []byte) (*Layout, error) {
-	var docs [][]byte
-	for _, d := range [][]byte{tenant, connection} {
-		if len(d) > 0 {
-			docs = append(docs, d)
-		}
+	base, berr := BuiltinYAML(name)
+	merged, err := MergeOverrides(base, berr, tenant, connection)
+	switch {
+	case err == berr && err != nil:
+		return nil, err // no such layout
+	case err != nil:
+		return nil, fmt.Errorf("layout: %w", err)
 	}
-	base, err := BuiltinYAML(name)
-	if err != nil {
-		if len(docs) == 0 {
-			return nil, err
-		}
-		base, docs = docs[0], docs[1:]
-	}
-	l, err := Merge(base, docs...)
+	l, err := ParseLayout(merged)
 	if err != nil {
 		return nil, err
 	}
@@ -86,4 +81,26 @@ func Resolve(name string, tenant, connection []byte) (*Layout, error) {
 		return nil, fmt.Errorf("layout %s: an override may not rename it (name: %s)", name, l.Name)
 	}
 	return l, nil
+}
+
+// MergeOverrides deep-merges the tenant's and then the connection's
+// override (nil when absent) over base, the built-in document (or its
+// lookup error: then the first override present must be a whole document,
+// as a tenant's own layout or connector is, and without one the lookup
+// error is returned as it is). Layouts and connector definitions resolve
+// the same way.
+func MergeOverrides(base []byte, baseErr error, tenant, connection []byte) ([]byte, error) {
+	var docs [][]byte
+	for _, d := range [][]byte{tenant, connection} {
+		if len(d) > 0 {
+			docs = append(docs, d)
+		}
+	}
+	if baseErr != nil {
+		if len(docs) == 0 {
+			return nil, baseErr
+		}
+		base, docs = docs[0], docs[1:]
+	}
+	return MergeYAML(base, docs...)
 }

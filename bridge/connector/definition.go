@@ -186,21 +186,12 @@ func BuiltinYAML(name string) ([]byte, error) {
 // overrides are; nil when absent). Without a built-in, the first override
 // present must be a whole definition.
 func Resolve(name string, tenant, connection []byte) (*Definition, error) {
-	var docs [][]byte
-	for _, d := range [][]byte{tenant, connection} {
-		if len(d) > 0 {
-			docs = append(docs, d)
-		}
-	}
-	base, err := BuiltinYAML(name)
-	if err != nil {
-		if len(docs) == 0 {
-			return nil, err
-		}
-		base, docs = docs[0], docs[1:]
-	}
-	merged, err := parsers.MergeYAML(base, docs...)
-	if err != nil {
+	base, berr := BuiltinYAML(name)
+	merged, err := parsers.MergeOverrides(base, berr, tenant, connection)
+	switch {
+	case err == berr && err != nil:
+		return nil, err // no such connector
+	case err != nil:
 		return nil, fmt.Errorf("connector %s: %w", name, err)
 	}
 	d, err := Parse(merged)
