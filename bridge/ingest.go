@@ -149,45 +149,21 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 				"Map the new header in the layout and release this file, or discard it", strings.Join(lost, ", "), prev))
 		}
 	}
-	in, err := b.cfg.Store.BeginIngest(ctx, &file)
-	if errors.Is(err, schema.ErrDuplicate) {
-		prev, _ := b.cfg.Store.FileBySHA256(ctx, conn.ID, sp.SHA256)
-		return b.duplicate(ctx, file, prev.ID)
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	idx := b.indexes.take(conn.TenantID, conn.ID, in.Generation())
 	kind := "" // what the file may be the first of: its connection
 	if conn.Kind == schema.ConnAPI {
 		kind = strings.TrimSuffix(file.Layout, "/delta") // or one entity of an API connection
 	}
-	baseline, err := in.Baseline(ctx, kind)
-	if err != nil {
-		in.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-		return Result{}, err
-	}
-	res, kept, err := b.apply(ctx, in, rd, layout, policy, &file, release, baseline, &idx)
-	if err != nil {
-		in.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-		var pe *parsers.ParseError
-		var held errHeld
-		switch {
-		case errors.As(err, &held):
-			return b.hold(ctx, schema.File{ID: file.ID, TenantID: file.TenantID, ConnectionID: file.ConnectionID, Name: file.Name, SHA256: file.SHA256, Remote: file.Remote,
-				Size: file.Size, Layout: file.Layout, Rows: file.Rows, Valid: file.Valid, Invalid: file.Invalid, Mapped: file.Mapped, ReadAs: file.ReadAs}, sp, held.reason)
-		case errors.As(err, &pe), errors.Is(err, errTooManyInvalid):
-			return b.reject(ctx, file, err, kept)
+	res, committed, err := b.transact(ctx, conn, file, sp, func(in schema.Ingest, file *schema.File, idx **index) (Result, []schema.RecordError, error) {
+		baseline, err := in.Baseline(ctx, kind)
+		if err != nil {
+			return Result{}, nil, err
 		}
-		return Result{}, err
+		return b.apply(ctx, in, rd, layout, policy, file, release, baseline, idx)
+	})
+	if !committed {
+		return res, err
 	}
-	b.checkpoint("before-commit")
-	if err := in.Commit(ctx, &file); err != nil {
-		return Result{}, fmt.Errorf("commit %s: %w", name, err)
-	}
-	b.checkpoint("after-commit")
-	b.indexes.put(conn.TenantID, conn.ID, in.Generation(), idx)
-	res.File = file
+	file = res.File
 	b.cfg.Logger.InfoContext(ctx, "file ingested", "tenant", conn.TenantID, "connection", conn.Name, "file", name, "status", file.Status,
 		"rows", file.Rows, "invalid", file.Invalid, "created", file.Created, "updated", file.Updated, "unchanged", file.Unchanged,
 		"missing", res.Missing, "events", res.Events, "duration_ms", time.Since(start).Milliseconds())
@@ -195,6 +171,52 @@ func (b *Bridge) ingestFile(ctx context.Context, conn schema.Connection, name st
 }
 
 var errTooManyInvalid = errors.New("too many invalid rows")
+
+// applyFunc applies a file's rows inside its open ingest, with the
+// connection's change index (nil when none is kept).
+type applyFunc func(in schema.Ingest, file *schema.File, idx **index) (Result, []schema.RecordError, error)
+
+// transact applies file in one ingest transaction. A file already stored
+// answers as a duplicate; an apply that must wait for an operator rolls
+// back and holds the file; bad bytes or too many invalid rows roll back
+// and reject it. committed reports that the file applied, and the change
+// index is kept for the connection's next file.
+func (b *Bridge) transact(ctx context.Context, conn schema.Connection, file schema.File, sp spooled, apply applyFunc) (res Result, committed bool, err error) {
+	in, err := b.cfg.Store.BeginIngest(ctx, &file)
+	if errors.Is(err, schema.ErrDuplicate) {
+		prev, _ := b.cfg.Store.FileBySHA256(ctx, conn.ID, sp.SHA256)
+		res, err = b.duplicate(ctx, file, prev.ID)
+		return res, false, err
+	}
+	if err != nil {
+		return Result{}, false, err
+	}
+	idx := b.indexes.take(conn.TenantID, conn.ID, in.Generation())
+	res, kept, err := apply(in, &file, &idx)
+	if err != nil {
+		in.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+		var pe *parsers.ParseError
+		var held errHeld
+		switch {
+		case errors.As(err, &held):
+			res, err = b.hold(ctx, schema.File{ID: file.ID, TenantID: file.TenantID, ConnectionID: file.ConnectionID, Name: file.Name, SHA256: file.SHA256, Remote: file.Remote,
+				Size: file.Size, Layout: file.Layout, Rows: file.Rows, Valid: file.Valid, Invalid: file.Invalid, Mapped: file.Mapped, ReadAs: file.ReadAs}, sp, held.reason)
+			return res, false, err
+		case errors.As(err, &pe), errors.Is(err, errTooManyInvalid):
+			res, err = b.reject(ctx, file, err, kept)
+			return res, false, err
+		}
+		return Result{}, false, err
+	}
+	b.checkpoint("before-commit")
+	if err := in.Commit(ctx, &file); err != nil {
+		return Result{}, false, fmt.Errorf("commit %s: %w", file.Name, err)
+	}
+	b.checkpoint("after-commit")
+	b.indexes.put(conn.TenantID, conn.ID, in.Generation(), idx)
+	res.File = file
+	return res, true, nil
+}
 
 // lostFields returns the fields the connection's last applied file had a
 // column for and mapped does not, with that file's id.

@@ -384,37 +384,10 @@ func (b *Bridge) ingest834(ctx context.Context, conn schema.Connection, file sch
 	if conv.full {
 		mode = "full"
 	}
-	in, err := b.cfg.Store.BeginIngest(ctx, &file)
-	if errors.Is(err, schema.ErrDuplicate) {
-		prev, _ := b.cfg.Store.FileBySHA256(ctx, conn.ID, sp.SHA256)
-		return b.duplicate(ctx, file, prev.ID)
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	idx := b.indexes.take(conn.TenantID, conn.ID, in.Generation())
-	res, kept, err := b.apply834(ctx, in, conv, mode, policy, &file, release, &idx)
-	if err != nil {
-		in.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-		var held errHeld
-		var pe *parsers.ParseError
-		switch {
-		case errors.As(err, &held):
-			return b.hold(ctx, schema.File{ID: file.ID, TenantID: file.TenantID, ConnectionID: file.ConnectionID, Name: file.Name, SHA256: file.SHA256, Remote: file.Remote,
-				Size: file.Size, Layout: file.Layout, Rows: file.Rows, Valid: file.Valid, Invalid: file.Invalid, ReadAs: file.ReadAs}, sp, held.reason)
-		case errors.As(err, &pe), errors.Is(err, errTooManyInvalid):
-			return b.reject(ctx, file, err, kept)
-		}
-		return Result{}, err
-	}
-	b.checkpoint("before-commit")
-	if err := in.Commit(ctx, &file); err != nil {
-		return Result{}, fmt.Errorf("commit %s: %w", file.Name, err)
-	}
-	b.checkpoint("after-commit")
-	b.indexes.put(conn.TenantID, conn.ID, in.Generation(), idx)
-	res.File = file
-	return res, nil
+	res, _, err := b.transact(ctx, conn, file, sp, func(in schema.Ingest, file *schema.File, idx **index) (Result, []schema.RecordError, error) {
+		return b.apply834(ctx, in, conv, mode, policy, file, release, idx)
+	})
+	return res, err
 }
 
 func (b *Bridge) apply834(ctx context.Context, in schema.Ingest, conv *x12Conv, mode string, policy Policy, file *schema.File, release bool, idx **index) (Result, []schema.RecordError, error) {
