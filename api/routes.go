@@ -123,6 +123,9 @@ func (s *Server) routes() {
 	}
 	e.GET("/openapi.json", s.openapi)
 	e.GET("/docs", s.docs)
+	if s.console != nil {
+		s.console.routes(e)
+	}
 	for _, rt := range s.table() {
 		var chain []gin.HandlerFunc
 		switch rt.access {

@@ -45,6 +45,9 @@ type Config struct {
 	// ObserveRequest, when set, is told each request's route, status and
 	// duration (metrics).
 	ObserveRequest func(method, route string, status int, d time.Duration)
+	// Console, when set, serves the web console for operators and HR
+	// admins under /console.
+	Console *ConsoleConfig
 	// ObserveWebhook, when set, is told each provider webhook's outcome
 	// (signature verified or not).
 	ObserveWebhook func(verified bool)
@@ -56,6 +59,8 @@ type Server struct {
 	engine *gin.Engine
 	limits *limiter
 	used   *lastUse
+	// console is nil unless Config.Console is set.
+	console *consoleServer
 }
 
 // New returns a Server for cfg.
@@ -70,6 +75,13 @@ func New(cfg Config) (*Server, error) {
 	cfg.MaxUpload = cmp.Or(cfg.MaxUpload, 1<<30)
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: cfg, engine: gin.New(), limits: newLimiter(cfg.RateLimit, cfg.RateWindow), used: &lastUse{seen: map[string]time.Time{}}}
+	if cfg.Console != nil {
+		cs, err := newConsole(s, *cfg.Console)
+		if err != nil {
+			return nil, err
+		}
+		s.console = cs
+	}
 	s.routes()
 	return s, nil
 }

@@ -112,6 +112,7 @@ const (
 	ECodeSchemaDrift     = "E_SCHEMA_DRIFT"
 	ECodeFileRejected    = "E_FILE_REJECTED"
 	ECodeFileGone        = "E_FILE_GONE"
+	ECodeWebhookFailing  = "E_WEBHOOK_FAILING"
 	ECodeTooLarge        = "E_TOO_LARGE"
 	ECodeQuarantined     = "E_QUARANTINED"
 	ECodeExpr            = "E_EXPR"
@@ -178,6 +179,7 @@ var Catalog = map[string]CatalogEntry{
 	ECodeShrink:          {Title: "Snapshot shrank sharply and is held", Fix: "Compare the held file with the last one: release it (files release) if the headcount drop is real, discard it if the export was truncated or filtered, and ask for a full file."},
 	ECodeSchemaDrift:     {Title: "File header no longer matches the layout and is held", Fix: "Update the layout (layouts set) to the new columns, then release the held file, or discard it and ask for the agreed format."},
 	ECodeFileRejected:    {Title: "The latest file was rejected", Fix: "Read the file's errors (files errors ID), fix the export or the layout, then resend or replay it."},
+	ECodeWebhookFailing:  {Title: "Webhook deliveries to an endpoint are failing or stopped", Fix: "The receiver answers errors or does not answer: deliveries wait and retry with backoff, in order, nothing is dropped. Fix the receiver (its logs, its URL, its certificate), then re-enable a disabled endpoint (webhooks enable ID, or the console); it resumes from the first event it has not acknowledged."},
 	ECodeFileGone:        {Title: "The file's bytes are no longer kept", Fix: "Kept files are pruned after file_retention; ask the sender for the file again."},
 	ECodeTooLarge:        {Title: "File, line or value is larger than the limits allow", Fix: "A census export has lines of at most a few kilobytes: check that the right file was sent, that it is not corrupt and that its quotes are balanced. If the file is genuine, raise max_line_bytes, max_field_bytes, max_columns or max_decoded_bytes in the server's configuration and replay it."},
 	ECodeQuarantined:     {Title: "File was quarantined after its ingest failed repeatedly or stopped the server", Fix: "The file is kept in the connection's quarantine/ directory and is not taken again by itself. Check that it is the export you expect (not corrupt, not a different file type); send a corrected file, or replay this one (files replay ID) once the cause is fixed."},

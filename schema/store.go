@@ -17,6 +17,8 @@ type Store interface {
 	Ready(ctx context.Context) error
 	Close()
 
+	ConsoleStore
+
 	CreateTenant(ctx context.Context, t *Tenant) error
 	TenantBySlug(ctx context.Context, slug string) (Tenant, error)
 	Tenants(ctx context.Context) ([]Tenant, error)

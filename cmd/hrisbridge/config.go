@@ -98,6 +98,16 @@ type Config struct {
 	// SyncLeaseTTL is how long a sync's hold on its connection outlives
 	// its process; default "60s".
 	SyncLeaseTTL string `yaml:"sync_lease_ttl"`
+	// PublicURL is the server's address as employers reach it
+	// (https://bridge.example.com): magic links are made with it. Default:
+	// the address the operator's browser used.
+	PublicURL string `yaml:"public_url"`
+	// SMTPURL sends magic links by mail: smtp://user:password@host:587
+	// (STARTTLS when the server offers it; login only over TLS or to
+	// localhost). Unset: the console shows links to send by hand.
+	SMTPURL string `yaml:"smtp_url" secret:"true"`
+	// SMTPFrom is the sender of those mails.
+	SMTPFrom string `yaml:"smtp_from"`
 }
 
 // durations are the parsed duration keys.

@@ -35,6 +35,9 @@ var demodata embed.FS
 // cmdDemo runs the whole product on one machine with no config and no
 // network: embedded store, an SFTP server seeded with sample drops, a demo
 // tenant, connection and key, a first sync, and the API.
+// demoOperator is the demo's console operator.
+const demoOperator = "operator@demo.example"
+
 func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	fs, _ := flags("demo")
 	addr := fs.String("addr", "127.0.0.1:8080", "API listen address")
@@ -113,7 +116,23 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "hrisbridge demo: first sync of tenant %s from its HRIS API (%s):\n", apiTenant.Slug, apiConn.Layout)
 	printResults(out, results)
+	// The console: an operator account and an HR admin's link for demo.
+	opPassword, _ := api.NewToken()
+	opPassword = opPassword[:20]
+	opHash, err := api.HashPassword(opPassword)
+	if err != nil {
+		return err
+	}
+	if err := a.store.CreateOperator(ctx, &schema.Operator{Email: demoOperator, PasswordHash: opHash, PII: true}); err != nil {
+		return err
+	}
+	link := schema.MagicLink{TenantID: t.ID, Email: "hr@demo.example", Creator: "demo", Expires: time.Now().Add(72 * time.Hour)}
+	linkPath, err := api.NewMagicLink(ctx, a.store, &link)
+	if err != nil {
+		return err
+	}
 	// The demo runs on loopback: webhooks may go to receivers there too.
+	a.cfg.SFTPAddr = dropL.Addr().String()
 	svc, err := a.services(ctx, b, m, true)
 	if err != nil {
 		return err
@@ -121,6 +140,8 @@ func cmdDemo(ctx context.Context, args []string, out io.Writer) error {
 	base := "http://" + apiL.Addr().String()
 	dropPort := dropL.Addr().(*net.TCPAddr).Port
 	fmt.Fprintf(out, "\nAPI: %s\nAPI key: %s\n", base, plain)
+	fmt.Fprintf(out, "Console: %s/console/ (operator %s, password %s)\n", base, demoOperator, opPassword)
+	fmt.Fprintf(out, "HR admin's sign-in link for tenant demo (works once): %s%s\n", base, linkPath)
 	fmt.Fprintf(out, "SFTP (the employer's server): sftp -P %d hris@127.0.0.1 (password %s; drop census_*.csv into outbound/, pulled every minute)\n", port, password)
 	fmt.Fprintf(out, "Drop box (hrisbridge's own): sftp -P %d hr-admin@127.0.0.1 (password %s; put a census .csv, applied to connection %s)\n\n", dropPort, uploadPassword, uploads.Name)
 	fmt.Fprintf(out, "Try:\n  curl -s -H 'Authorization: Bearer %s' '%s/v1/employees?limit=5'\n", plain, base)

@@ -65,6 +65,10 @@ Usage:
   hrisbridge dropbox list --tenant SLUG | dropbox update --tenant SLUG USER [...] | dropbox delete --tenant SLUG USER
   hrisbridge files list|errors ID|release ID|discard ID|replay ID|ack ID --tenant SLUG [--overwrite]
                                                    received files; release or discard a held one; replay one; an 834's 999
+  hrisbridge console operator add EMAIL [--pii] | console operator password EMAIL
+                                                   a console operator (password from stdin, or generated and printed)
+  hrisbridge console link --tenant SLUG [--email E] [--pii] [--expires-in 72h] [--url BASE]
+                                                   a single-use sign-in link for an employer's HR admin
   hrisbridge audit [--tenant SLUG] [--action A] [--actor KEY|cli:USER] [--since T] [--until T] [--limit N] [--json]
                                                    the audit log: PII reads and every change
   hrisbridge layouts                               list the built-in layouts
@@ -197,6 +201,8 @@ func dispatch(ctx context.Context, cmd string, rest []string, out io.Writer) err
 		return cmdDropbox(ctx, rest, out)
 	case "files":
 		return cmdFiles(ctx, rest, out)
+	case "console":
+		return cmdConsole(ctx, rest, out)
 	case "audit":
 		return cmdAudit(ctx, rest, out)
 	case "bench":

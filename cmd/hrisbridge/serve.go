@@ -83,10 +83,14 @@ func (a *app) services(ctx context.Context, b *bridge.Bridge, m *metrics, allowP
 	if err != nil {
 		return nil, err
 	}
+	console, err := a.consoleConfig()
+	if err != nil {
+		return nil, err
+	}
 	srv, err := api.New(api.Config{Store: a.store, Logger: a.log, Files: heldFiles{b}, Uploads: inbox, Webhooks: hooks, Jobs: jobs,
 		Connections: connections{b, filepath.Join(a.cfg.DataDir, "dropbox")},
 		Metrics:     m.handler(), ObserveRequest: m.request, ObserveWebhook: m.providerWebhook,
-		MaxUpload: int64(a.cfg.MaxUploadBytes)})
+		MaxUpload: int64(a.cfg.MaxUploadBytes), Console: console})
 	if err != nil {
 		return nil, err
 	}
@@ -114,6 +118,28 @@ func (s *services) run(ctx context.Context, l, dl net.Listener) error {
 		g.Go(func() error { return dropbox.Serve(ctx, dl) })
 	}
 	return g.Wait()
+}
+
+// consoleConfig configures the web console: where previewed uploads
+// wait, the public address for magic links, the drop box address and
+// host key to show employers, and mail when smtp_url is set.
+func (a *app) consoleConfig() (*api.ConsoleConfig, error) {
+	cc := &api.ConsoleConfig{SpoolDir: filepath.Join(a.cfg.DataDir, "spool"), BaseURL: a.cfg.PublicURL, DropboxAddr: a.cfg.SFTPAddr}
+	if a.cfg.SFTPAddr != "" {
+		hk, err := bridge.HostKey(filepath.Join(a.cfg.DataDir, "ssh_host_ed25519_key"))
+		if err != nil {
+			return nil, err
+		}
+		cc.DropboxHostKey = ssh.FingerprintSHA256(hk.PublicKey())
+	}
+	if a.cfg.SMTPURL != "" {
+		m, err := newMailer(a.cfg.SMTPURL, a.cfg.SMTPFrom)
+		if err != nil {
+			return nil, err
+		}
+		cc.Mail = m.send
+	}
+	return cc, nil
 }
 
 // jobs builds the durable job system (River in the store's database).
