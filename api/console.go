@@ -143,6 +143,7 @@ func (cs *consoleServer) routes(e *gin.Engine) {
 	t.GET("", cs.tenantPage)
 	t.POST("/connections/:id/sync", cs.csrf, cs.syncNow)
 	t.POST("/connections/:id/test", cs.csrf, cs.testConnection)
+	t.POST("/connections/:id/credentials", cs.csrf, cs.setCredentials)
 	t.POST("/connections/:id/schedule", cs.csrf, cs.setSchedule)
 	t.GET("/files/:id", cs.filePage)
 	t.GET("/files/:id/errors.csv", cs.fileErrorsCSV)

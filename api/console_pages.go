@@ -224,6 +224,26 @@ func (cs *consoleServer) testConnection(c *gin.Context) {
 	}
 }
 
+// setCredentials replaces an SFTP connection's password (what an
+// employer changes after rotating it on their server).
+func (cs *consoleServer) setCredentials(c *gin.Context) {
+	conn, ok := cs.connection(c)
+	if !ok {
+		return
+	}
+	pw := c.PostForm("password")
+	if conn.Kind != schema.ConnSFTP || pw == "" || cs.s.cfg.Connections == nil {
+		cs.errorPage(c, http.StatusUnprocessableEntity, "Give the new password of an SFTP connection.")
+		return
+	}
+	if _, err := cs.s.cfg.Connections.UpdateConnection(c.Request.Context(), conn.TenantID, conn.ID, bridge.ConnectionChange{Secret: map[string]string{"password": pw}}); err != nil {
+		cs.fail(c, err)
+		return
+	}
+	cs.audit(c, conn.TenantID, "connection.update", conn.ID)
+	done(c, tenantURL(c, ""), "Password of "+conn.Name+" replaced; sync now to check it.")
+}
+
 type fileData struct {
 	File       schema.File
 	Connection string
@@ -248,7 +268,7 @@ func (cs *consoleServer) filePage(c *gin.Context) {
 		cs.fail(c, err)
 		return
 	}
-	d := fileData{File: f, Held: f.Status == schema.FileHeld, CanReplay: f.Status != schema.FileHeld && f.Status != schema.FileDiscarded}
+	d := fileData{File: f, Held: f.Status == schema.FileHeld, CanReplay: bridge.Replayable(f) == nil}
 	if conn, err := cs.s.cfg.Store.Connection(ctx, tenantID(c), f.ConnectionID); err == nil {
 		d.Connection = conn.Name
 	}
@@ -298,7 +318,7 @@ func (cs *consoleServer) releaseFile(c *gin.Context) {
 		return
 	}
 	cs.audit(c, tenantID(c), "file.release", c.Param("id"))
-	done(c, tenantURL(c, "/files/"+c.Param("id")), fmt.Sprintf("Approved: applied with %d created, %d updated.", r.Created, r.Updated))
+	done(c, tenantURL(c, "/files/"+cmpOr(r.ID, c.Param("id"))), fmt.Sprintf("Approved: applied with %d created, %d updated.", r.Created, r.Updated))
 }
 
 func (cs *consoleServer) discardFile(c *gin.Context) {

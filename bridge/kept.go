@@ -55,7 +55,7 @@ func (b *Bridge) Replay(ctx context.Context, tenantID, fileID string, run *schem
 	if err != nil {
 		return Result{}, fmt.Errorf("file %s: %w", fileID, err)
 	}
-	if err := replayable(f); err != nil {
+	if err := Replayable(f); err != nil {
 		return Result{}, err
 	}
 	sp, err := b.kept(f)
@@ -87,15 +87,15 @@ func (b *Bridge) Replay(ctx context.Context, tenantID, fileID string, run *schem
 // allows it (schema.ErrState otherwise, saying what to do instead) and its
 // bytes are kept (E_FILE_GONE).
 func (b *Bridge) CheckReplay(f schema.File) error {
-	if err := replayable(f); err != nil {
+	if err := Replayable(f); err != nil {
 		return err
 	}
 	_, err := b.kept(f)
 	return err
 }
 
-// replayable tells whether a file's status allows a replay.
-func replayable(f schema.File) error {
+// Replayable tells whether a file's status allows a replay.
+func Replayable(f schema.File) error {
 	switch f.Status {
 	case schema.FileApplied, schema.FileAppliedWithErrors, schema.FileRejected, schema.FileFailed:
 	case schema.FileHeld:
