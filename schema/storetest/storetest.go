@@ -47,6 +47,7 @@ func Run(t *testing.T, open Opener) {
 		{"EnrollmentWindows", testWindows},
 		{"EventFeedOfALargeLoad", testEventFeed},
 		{"IdsThatAreNotIds", testBadIDs},
+		{"ConsoleAccountsLinksSessions", testConsole},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,407 @@
+package api
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/storetest"
+)
+
+// person is one browser: its own cookies, redirects not followed.
+type person struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func (e *env) person() *person {
+	jar, _ := cookiejar.New(nil)
+	return &person{t: e.t, base: e.url, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// send does a request with a form body (nil: none) and extra headers,
+// and returns the status, the Location and the body.
+func (p *person) send(method, path string, form url.Values, header ...string) (int, string, string) {
+	p.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, p.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := p.c.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Location"), string(b)
+}
+
+func (p *person) get(path string) (int, string, string) { return p.send("GET", path, nil) }
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf reads the CSRF token a page's forms carry.
+func (p *person) csrf(path string) string {
+	p.t.Helper()
+	_, _, body := p.get(path)
+	m := csrfField.FindStringSubmatch(body)
+	if m == nil {
+		p.t.Fatalf("%s has no form token:\n%s", path, body)
+	}
+	return m[1]
+}
+
+func (p *person) cookie(name string) *http.Cookie {
+	u, _ := url.Parse(p.base + "/console/")
+	for _, c := range p.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// signIn signs an operator in and returns the status.
+func (p *person) signIn(email, password string) int {
+	p.t.Helper()
+	tok := p.csrf("/console/login")
+	status, _, _ := p.send("POST", "/console/login", url.Values{"csrf": {tok}, "email": {email}, "password": {password}, "next": {"/console/"}})
+	return status
+}
+
+func consoleEnv(t *testing.T, s schema.Store) *env {
+	return newEnvWith(t, s, Config{Console: &ConsoleConfig{SpoolDir: t.TempDir()}})
+}
+
+func addOperator(t *testing.T, s schema.Store, email, password string, pii bool) {
+	h, err := HashPassword(password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateOperator(context.Background(), &schema.Operator{Email: email, PasswordHash: h, PII: pii}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConsolePasswordHash(t *testing.T) {
+	h, err := HashPassword("correct horse battery")
+	if err != nil || !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash = %q %v", h, err)
+	}
+	if !checkPassword(h, "correct horse battery") || checkPassword(h, "correct horse batterx") || checkPassword("$bcrypt$x", "x") {
+		t.Fatal("checkPassword")
+	}
+	if h2, _ := HashPassword("correct horse battery"); h2 == h {
+		t.Fatal("two hashes of one password share a salt")
+	}
+	if _, err := HashPassword("short"); err == nil {
+		t.Fatal("a short password was taken")
+	}
+}
+
+// TestConsoleSignIn: operators sign in with a throttled password form;
+// each sign-in starts a new session (the one the browser held before
+// ends: no fixation); cookies are HttpOnly, SameSite and, behind TLS,
+// Secure; signing out ends the session.
+func TestConsoleSignIn(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		e := consoleEnv(t, s)
+		e.tenant("acme", 1)
+		addOperator(t, s, "ops@example.com", "a long operator password", false)
+		p := e.person()
+		if status, loc, _ := p.get("/console/t/acme"); status != 303 || loc != "/console/login?next=%2Fconsole%2Ft%2Facme" {
+			t.Fatalf("signed out = %d %s", status, loc)
+		}
+		// The form's token must match its cookie.
+		if status, _, _ := p.send("POST", "/console/login", url.Values{"csrf": {"forged"}, "email": {"ops@example.com"}, "password": {"a long operator password"}}); status != 403 {
+			t.Fatalf("sign-in without the form's token = %d", status)
+		}
+		if status := p.signIn("ops@example.com", "wrong password!"); status != 401 {
+			t.Fatalf("wrong password = %d", status)
+		}
+		if status := p.signIn("nobody@example.com", "wrong password!"); status != 401 {
+			t.Fatalf("unknown operator = %d", status)
+		}
+		// A cookie planted before sign-in is not taken over.
+		u, _ := url.Parse(e.url + "/console/")
+		p.c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: "planted-by-an-attacker", Path: "/console"}})
+		if status := p.signIn("ops@example.com", "a long operator password"); status != 303 {
+			t.Fatalf("sign-in = %d", status)
+		}
+		first := p.cookie(sessionCookie).Value
+		if first == "planted-by-an-attacker" {
+			t.Fatal("the planted session id was kept")
+		}
+		if status, _, body := p.get("/console/"); status != 200 || !strings.Contains(body, "acme") {
+			t.Fatalf("fleet = %d", status)
+		}
+		// Signing in again, from the same browser, ends the first session.
+		p.signIn("ops@example.com", "a long operator password")
+		if second := p.cookie(sessionCookie).Value; second == first {
+			t.Fatal("a second sign-in kept the session id")
+		}
+		old := e.person()
+		old.c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: first, Path: "/console"}})
+		if status, _, _ := old.get("/console/"); status != 303 {
+			t.Fatalf("the replaced session still works: %d", status)
+		}
+		// Cookie attributes, read off the header.
+		tok := p.csrf("/console/login")
+		req, _ := http.NewRequest("POST", e.url+"/console/login", strings.NewReader(url.Values{"csrf": {tok}, "email": {"ops@example.com"}, "password": {"a long operator password"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.AddCookie(p.cookie(loginCookie))
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var set string
+		for _, c := range resp.Header.Values("Set-Cookie") {
+			if strings.HasPrefix(c, sessionCookie+"=") {
+				set = c
+			}
+		}
+		for _, attr := range []string{"Path=/console", "HttpOnly", "Secure", "SameSite=Lax"} {
+			if !strings.Contains(set, attr) {
+				t.Fatalf("session cookie %q lacks %s", set, attr)
+			}
+		}
+		// Signing out ends the session on the server, not only the cookie.
+		cur := p.cookie(sessionCookie).Value
+		status, _, _ := p.send("POST", "/console/logout", url.Values{"csrf": {p.csrf("/console/")}})
+		if status != 303 {
+			t.Fatalf("sign out = %d", status)
+		}
+		again := e.person()
+		again.c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: cur, Path: "/console"}})
+		if status, _, _ := again.get("/console/"); status != 303 {
+			t.Fatalf("a signed-out session still works: %d", status)
+		}
+		// The audit log names the operator.
+		log, _ := s.AuditLog(context.Background(), "", schema.AuditQuery{Action: "console.sign_in"})
+		if len(log) != 3 || log[0].Actor != "operator:ops@example.com" {
+			t.Fatalf("sign-ins audited = %+v", log)
+		}
+	})
+}
+
+func TestConsoleSignInThrottled(t *testing.T) {
+	e := consoleEnv(t, openSQLite(t))
+	addOperator(t, e.store, "ops@example.com", "a long operator password", false)
+	p := e.person()
+	for range 5 {
+		if status := p.signIn("ops@example.com", "guess"); status != 401 {
+			t.Fatalf("wrong password = %d", status)
+		}
+	}
+	// Past five failures the e-mail waits, even with the right password.
+	tok := p.csrf("/console/login")
+	req, _ := http.NewRequest("POST", e.url+"/console/login", strings.NewReader(url.Values{"csrf": {tok}, "email": {"ops@example.com"}, "password": {"a long operator password"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := p.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("sixth sign-in = %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	th := newThrottle(2, time.Minute)
+	now := time.Now()
+	th.fail("k", now)
+	th.fail("k", now.Add(time.Second))
+	if th.blocked("k", now.Add(2*time.Second)) == 0 || th.blocked("k", now.Add(61*time.Second)) != 0 || th.blocked("other", now) != 0 {
+		t.Fatal("throttle window")
+	}
+}
+
+// TestConsoleCSRF: every change needs the session's form token and a
+// same-site origin.
+func TestConsoleCSRF(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		e := consoleEnv(t, s)
+		e.tenant("acme", 1)
+		addOperator(t, s, "ops@example.com", "a long operator password", false)
+		p := e.person()
+		p.signIn("ops@example.com", "a long operator password")
+		tok := p.csrf("/console/t/acme/keys")
+		form := func(csrf string) url.Values { return url.Values{"csrf": {csrf}, "name": {"k"}, "scope": {"read"}} }
+		for name, try := range map[string]func() int{
+			"no token":    func() int { st, _, _ := p.send("POST", "/console/t/acme/keys", form("")); return st },
+			"wrong token": func() int { st, _, _ := p.send("POST", "/console/t/acme/keys", form(csrfToken("another session"))); return st },
+			"cross-site": func() int {
+				st, _, _ := p.send("POST", "/console/t/acme/keys", form(tok), "Origin", "https://evil.example")
+				return st
+			},
+			"file form without token": func() int { st, _, _ := p.send("POST", "/console/t/acme/upload", url.Values{}); return st },
+		} {
+			if st := try(); st != 403 {
+				t.Errorf("%s = %d, want 403", name, st)
+			}
+		}
+		keys, _ := s.APIKeys(context.Background(), "")
+		if len(keys) != 1 { // the tenant's own from e.tenant
+			t.Fatalf("a refused form made a key: %d keys", len(keys))
+		}
+		if st, _, body := p.send("POST", "/console/t/acme/keys", form(tok), "Origin", e.url); st != 201 || !strings.Contains(body, `id="new-key"`) {
+			t.Fatalf("with the token = %d", st)
+		}
+		log, _ := s.AuditLog(context.Background(), "", schema.AuditQuery{Action: "key.create"})
+		if len(log) != 1 || log[0].Actor != "operator:ops@example.com" {
+			t.Fatalf("key creation audited = %+v", log)
+		}
+	})
+}
+
+// TestConsoleMagicLinks: a link signs an HR admin in to its tenant only,
+// once, before it expires and unless revoked; its first GET spends
+// nothing (mail scanners fetch links); revoking it ends its sessions.
+func TestConsoleMagicLinks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		ctx := context.Background()
+		e := consoleEnv(t, s)
+		acme, _ := e.tenant("acme", 2)
+		e.tenant("globex", 1)
+		link := func(ttl time.Duration) (string, schema.MagicLink) {
+			l := schema.MagicLink{TenantID: acme.ID, Email: "hr@acme.example", Creator: "test", Expires: time.Now().Add(ttl)}
+			path, err := NewMagicLink(ctx, s, &l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return strings.TrimPrefix(path, "/console/link/"), l
+		}
+		use := func(p *person, token string) (int, string) {
+			_, _, body := p.get("/console/link/" + token)
+			m := csrfField.FindStringSubmatch(body)
+			if m == nil {
+				t.Fatalf("link page has no form:\n%s", body)
+			}
+			st, loc, _ := p.send("POST", "/console/link", url.Values{"csrf": {m[1]}, "token": {token}})
+			return st, loc
+		}
+		token, l := link(time.Hour)
+		hr := e.person()
+		hr.get("/console/link/" + token) // a scanner's fetch
+		if st, loc := use(hr, token); st != 303 || loc != "/console/t/acme" {
+			t.Fatalf("first use = %d %s", st, loc)
+		}
+		if st, _, body := hr.get("/console/t/acme"); st != 200 || !strings.Contains(body, "payroll") {
+			t.Fatalf("HR admin's tenant page = %d", st)
+		}
+		// Another tenant, whether by slug or not, does not exist for them.
+		for _, path := range []string{"/console/t/globex", "/console/t/globex/keys", "/console/t/nope"} {
+			if st, _, _ := hr.get(path); st != 404 {
+				t.Errorf("HR admin of acme at %s = %d, want 404", path, st)
+			}
+		}
+		if st, loc, _ := hr.get("/console/"); st != 303 || loc != "/console/t/acme" {
+			t.Fatalf("HR admin's home = %d %s", st, loc)
+		}
+		if st, _, _ := hr.get("/console/t/acme/links"); st != 403 {
+			t.Fatalf("HR admin at the links page = %d", st)
+		}
+		// Used once: a second use fails, from any browser.
+		if st, _ := use(e.person(), token); st != 410 {
+			t.Fatalf("reused link = %d", st)
+		}
+		// Expired.
+		expired, _ := link(time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
+		if st, _ := use(e.person(), expired); st != 410 {
+			t.Fatalf("expired link = %d", st)
+		}
+		// Revoked: unusable, and its session ends.
+		if err := s.RevokeMagicLink(ctx, acme.ID, l.ID); err != nil {
+			t.Fatal(err)
+		}
+		if st, _, _ := hr.get("/console/t/acme"); st != 303 {
+			t.Fatalf("a revoked link's session = %d", st)
+		}
+		unused, l2 := link(time.Hour)
+		if err := s.RevokeMagicLink(ctx, acme.ID, l2.ID); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := use(e.person(), unused); st != 410 {
+			t.Fatalf("revoked link = %d", st)
+		}
+		if err := s.RevokeMagicLink(ctx, "another tenant", l2.ID); err == nil {
+			t.Fatal("a link was revoked through another tenant")
+		}
+		if st, _ := use(e.person(), "not-a-token"); st != 410 {
+			t.Fatalf("made-up token = %d", st)
+		}
+		log, _ := s.AuditLog(ctx, acme.ID, schema.AuditQuery{Action: "console.link_used"})
+		if len(log) != 1 || log[0].Actor != "link:hr@acme.example" {
+			t.Fatalf("link use audited = %+v", log)
+		}
+	})
+}
+
+// TestConsolePII: SSNs show masked; only someone allowed reveals one,
+// and each reveal is audited with who did it.
+func TestConsolePII(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		ctx := context.Background()
+		e := consoleEnv(t, s)
+		acme, _ := e.tenant("acme", 1)
+		emps, _ := s.Employees(ctx, acme.ID, schema.EmployeeQuery{Limit: 1})
+		l := schema.MagicLink{TenantID: acme.ID, Email: "hr@acme.example", Expires: time.Now().Add(time.Hour)}
+		path, _ := NewMagicLink(ctx, s, &l)
+		hr := e.person()
+		_, _, body := hr.get(path)
+		hr.send("POST", "/console/link", url.Values{"csrf": {csrfField.FindStringSubmatch(body)[1]}, "token": {strings.TrimPrefix(path, "/console/link/")}})
+		_, _, body = hr.get("/console/t/acme/people")
+		if strings.Contains(body, "123450001") || !strings.Contains(body, "***-**-0001") || strings.Contains(body, "Reveal") {
+			t.Fatalf("HR admin without PII sees:\n%s", body)
+		}
+		if st, _, _ := hr.send("POST", "/console/t/acme/people/"+emps[0].ID+"/reveal", url.Values{"csrf": {hr.csrf("/console/t/acme/people")}}); st != 403 {
+			t.Fatalf("reveal without PII = %d", st)
+		}
+		addOperator(t, s, "pii@example.com", "a long operator password", true)
+		op := e.person()
+		op.signIn("pii@example.com", "a long operator password")
+		st, _, body := op.send("POST", "/console/t/acme/people/"+emps[0].ID+"/reveal", url.Values{"csrf": {op.csrf("/console/t/acme/people")}})
+		if st != 200 || !strings.Contains(body, "123450001") {
+			t.Fatalf("reveal = %d", st)
+		}
+		log, _ := s.AuditLog(ctx, acme.ID, schema.AuditQuery{Action: "pii.reveal"})
+		if len(log) != 1 || log[0].Actor != "operator:pii@example.com" || log[0].Resource != emps[0].ID {
+			t.Fatalf("reveal audited = %+v", log)
+		}
+	})
+}
+
+// TestConsoleErrorsCSV: a file's rejected rows download as CSV with the
+// catalog's fix.
+func TestConsoleErrorsCSV(t *testing.T) {
+	s := openSQLite(t)
+	l := load(t, s, Config{Console: &ConsoleConfig{SpoolDir: t.TempDir()}})
+	// One row in three is invalid: the file is rejected, its errors kept.
+	l.b.IngestReader(context.Background(), l.conns["census-csv"], "bad.csv", strings.NewReader("Employee ID,First Name,Last Name,DOB,SSN,Status,FT/PT,Department,Location,Hire Date,Term Date\n"+
+		"E9,Ed,Y,,,A,,,,,\nE10,,Z,,,A,,,,,\nE11,Fay,Q,,,A,,,,,\n")) //nolint:errcheck
+	files, _ := s.Files(context.Background(), l.tenant.ID, schema.ListQuery{Limit: 1})
+	addOperator(t, s, "ops@example.com", "a long operator password", false)
+	op := l.person()
+	op.signIn("ops@example.com", "a long operator password")
+	st, _, body := op.get("/console/t/acme/files/" + files[0].ID + "/errors.csv")
+	if st != 200 || !strings.HasPrefix(body, "file,line,record,field,code,message,fix\n") || !strings.Contains(body, ",3,E10,first_name,E_REQUIRED,") ||
+		!strings.Contains(body, schema.Catalog["E_REQUIRED"].Fix) {
+		t.Fatalf("errors.csv = %d\n%s", st, body)
+	}
+}
