@@ -4,15 +4,19 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pkg/sftp"
+	"golang.org/x/crypto/ssh"
 )
 
 // demoRun is the demo running in-process, with what it printed.
@@ -125,11 +129,17 @@ func (b *browser) text(sel string) string {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		b.t.Fatalf("text of %s: %v", sel, err)
+	for {
+		// A page still loading has no context to query yet: try again.
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err == nil {
+			return s
+		}
+		if ctx.Err() != nil {
+			b.t.Fatalf("text of %s: %v", sel, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return s
 }
 
 // waitText reloads url until sel's text satisfies ok.
@@ -173,6 +183,38 @@ for (const o of s.options) if (o.text.startsWith(%q)) { s.value = o.value; retur
 		}
 		return err
 	})
+}
+
+// uploadToDropbox puts a file into the drop box whose address and host
+// key fingerprint the connect page showed (facts).
+func uploadToDropbox(t *testing.T, facts, user, password, file string) {
+	t.Helper()
+	addr := regexp.MustCompile(`127\.0\.0\.1:\d+`).FindString(facts)
+	fp := regexp.MustCompile(`SHA256:\S+`).FindString(facts)
+	sc, err := ssh.Dial("tcp", addr, &ssh.ClientConfig{User: user, Auth: []ssh.AuthMethod{ssh.Password(password)},
+		HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
+			if ssh.FingerprintSHA256(key) != fp {
+				return fmt.Errorf("host key %s, the console showed %s", ssh.FingerprintSHA256(key), fp)
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatalf("drop box %s as %s: %v", addr, user, err)
+	}
+	defer sc.Close()
+	fc, err := sftp.NewClient(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(file)
+	w, err := fc.Create(filepath.Base(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(b)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // landed waits until the page's address holds s (the page a form's
@@ -290,12 +332,12 @@ func TestConsoleInChromium(t *testing.T) {
 	hr.do(chromedp.Navigate(console+"/t/demo"), chromedp.WaitVisible(chromedp.CSS("ul.held")))
 	hr.shot("held")
 	hr.do(chromedp.Click(chromedp.CSS("ul.held a")), chromedp.WaitVisible(chromedp.CSS("#approve")), chromedp.Click(chromedp.CSS("#approve")),
-		chromedp.WaitVisible(chromedp.CSS(".notice")))
+		landed("notice=Approved"))
 	if s := hr.text(".notice"); !strings.Contains(s, "Approved") {
 		t.Fatalf("approve says %q", s)
 	}
 	// Replay it with the current layout.
-	hr.do(chromedp.WaitVisible(chromedp.CSS("#replay")), chromedp.Click(chromedp.CSS("#replay")), chromedp.WaitVisible(chromedp.CSS(".notice")))
+	hr.do(chromedp.WaitVisible(chromedp.CSS("#replay")), chromedp.Click(chromedp.CSS("#replay")), landed("notice=Replay"))
 	if s := hr.text(".notice"); !strings.Contains(s, "Replay queued") {
 		t.Fatalf("replay says %q", s)
 	}
@@ -313,13 +355,50 @@ func TestConsoleInChromium(t *testing.T) {
 	resp.Body.Close()
 	hr.shot("keys")
 
+	// The connect flow: a drop box login made in the console takes an
+	// upload over SFTP (its host key checked against the one the page
+	// shows); an SFTP pull is set up after confirming the server's key,
+	// and tested.
+	hr.do(chromedp.Navigate(console+"/t/demo/connect"), chromedp.WaitVisible(chromedp.CSS("#d-name")), chromedp.Clear(chromedp.CSS("#d-name")),
+		chromedp.SendKeys(chromedp.CSS("#d-name"), "benefits-drop"), chromedp.Click(chromedp.CSS("#make-dropbox")), chromedp.WaitVisible(chromedp.CSS("#dropbox-password")))
+	hr.shot("connect-dropbox")
+	dropUser, dropPassword := hr.text("#dropbox-user"), hr.text("#dropbox-password")
+	facts := hr.text("dl.facts")
+	if !strings.Contains(facts, d.lines["Drop box (hrisbridge's own)"][len("sftp -P "):strings.Index(d.lines["Drop box (hrisbridge's own)"], " hr-admin")]) {
+		t.Fatalf("connect page does not show the drop box's port: %q", facts)
+	}
+	uploadToDropbox(t, facts, dropUser, dropPassword, censusFile(t, "census.csv", 3, nil))
+	op.waitText(console+"/t/demo", "#recent-files", 30*time.Second, func(s string) bool { return strings.Contains(s, "census.csv\tbenefits-drop\tapplied") },
+		"the drop box upload was never applied")
+	if s := op.text(`tr[data-connection="benefits-drop"] .badge`); s != "healthy" {
+		t.Fatalf("the new connection is %q", s)
+	}
+	sftpLine := d.lines["SFTP (the employer's server)"] // sftp -P PORT hris@127.0.0.1 (password PW; ...)
+	sftpPort := strings.Fields(sftpLine)[2]
+	sftpPassword := sftpLine[strings.Index(sftpLine, "(password ")+len("(password "):]
+	sftpPassword = sftpPassword[:strings.Index(sftpPassword, ";")]
+	hr.do(chromedp.Navigate(console+"/t/demo/connect"), chromedp.WaitVisible(chromedp.CSS("#s-host")), chromedp.Clear(chromedp.CSS("#s-name")),
+		chromedp.SendKeys(chromedp.CSS("#s-name"), "payroll-pull"), chromedp.SendKeys(chromedp.CSS("#s-host"), "127.0.0.1"),
+		chromedp.Clear(chromedp.CSS("#s-port")), chromedp.SendKeys(chromedp.CSS("#s-port"), sftpPort), chromedp.SendKeys(chromedp.CSS("#s-user"), "hris"),
+		chromedp.SendKeys(chromedp.CSS("#s-password"), sftpPassword), chromedp.Click(chromedp.CSS("#make-sftp")), chromedp.WaitVisible(chromedp.CSS("#fingerprint")))
+	if fp := hr.text("#fingerprint"); !strings.HasPrefix(fp, "SHA256:") {
+		t.Fatalf("fingerprint to confirm = %q", fp)
+	}
+	hr.shot("connect-sftp-confirm")
+	// The password is not sent back to the browser: typed again.
+	hr.do(chromedp.SendKeys(chromedp.CSS("#s-password"), sftpPassword), chromedp.Click(chromedp.CSS(`input[name="host_key"]`)),
+		chromedp.Click(chromedp.CSS("#make-sftp")), chromedp.WaitVisible(chromedp.CSS("#test")), chromedp.Click(chromedp.CSS("#test")), landed("notice=Test"))
+	if s := hr.text(".notice"); !strings.Contains(s, "Test of payroll-pull passed") {
+		t.Fatalf("test of the new SFTP connection: %q", s)
+	}
+
 	// The operator view turns red when the employer's SFTP login fails,
 	// with the catalog's fix, and green once the password is right again.
 	row := `tr[data-connection="hris-sftp"] `
 	setPassword := func(pw string) {
 		op.do(chromedp.Navigate(console+"/t/demo"), chromedp.WaitVisible(chromedp.CSS(row+"summary")), chromedp.Click(chromedp.CSS(row+"summary")),
 			chromedp.SendKeys(chromedp.CSS(row+`input[name="password"]`), pw), chromedp.Click(chromedp.CSS(row+`form[action$="/credentials"] button`)),
-			chromedp.WaitVisible(chromedp.CSS(".notice")),
+			landed("notice=Password"),
 			chromedp.Click(chromedp.CSS(row+`form[action$="/sync"] button`)), landed("Sync+of"))
 	}
 	setPassword("not-the-password")
@@ -331,10 +410,7 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("the failing tenant is not listed first: %q", s)
 	}
 	op.shot("fleet-red")
-	sftpLine := d.lines["SFTP (the employer's server)"] // sftp -P PORT hris@127.0.0.1 (password PW; ...)
-	pw := sftpLine[strings.Index(sftpLine, "(password ")+len("(password "):]
-	pw = pw[:strings.Index(pw, ";")]
-	setPassword(pw)
+	setPassword(sftpPassword)
 	op.waitText(console+"/", `tr[data-tenant="demo"] .badge`, 90*time.Second, func(s string) bool { return s == "healthy" }, "demo never turned green")
 	op.shot("fleet-green")
 }
