@@ -405,3 +405,91 @@ func TestConsoleErrorsCSV(t *testing.T) {
 		t.Fatalf("errors.csv = %d\n%s", st, body)
 	}
 }
+
+// TestConsolePages: every page renders for an operator, and the forms of
+// schedules, windows, layouts and webhooks change what they say, audited.
+func TestConsolePages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		ctx := context.Background()
+		e := consoleEnv(t, s)
+		acme, _ := e.tenant("acme", 3)
+		addOperator(t, s, "ops@example.com", "a long operator password", true)
+		op := e.person()
+		op.signIn("ops@example.com", "a long operator password")
+		for _, path := range []string{"/console/", "/console/t/acme", "/console/t/acme/upload", "/console/t/acme/connect", "/console/t/acme/layouts",
+			"/console/t/acme/layouts?name=census-fixed", "/console/t/acme/schedules", "/console/t/acme/webhooks", "/console/t/acme/keys",
+			"/console/t/acme/people", "/console/t/acme/audit", "/console/t/acme/links", "/console/login", "/console/static/console.css",
+			"/console/static/htmx-2.0.11.min.js"} {
+			if st, _, body := op.get(path); st != 200 || strings.Contains(body, "page error") {
+				t.Errorf("GET %s = %d\n%s", path, st, body)
+			}
+		}
+		conns, _ := s.Connections(ctx, acme.ID)
+		post := func(path string, form url.Values) (int, string) {
+			form.Set("csrf", op.csrf("/console/t/acme"))
+			st, loc, _ := op.send("POST", path, form)
+			return st, loc
+		}
+		if st, _ := post("/console/t/acme/connections/"+conns[0].ID+"/schedule", url.Values{"schedule": {"0 3 * * *"}, "time_zone": {"America/Chicago"}, "catch_up": {"skip"}}); st != 303 {
+			t.Fatalf("schedule = %d", st)
+		}
+		if c, _ := s.Connection(ctx, acme.ID, conns[0].ID); c.Schedule != "0 3 * * *" || c.TimeZone != "America/Chicago" || c.CatchUp != "skip" {
+			t.Fatalf("schedule stored = %+v", c)
+		}
+		if st, _ := post("/console/t/acme/connections/"+conns[0].ID+"/schedule", url.Values{"schedule": {"not cron"}}); st != 422 {
+			t.Fatalf("bad schedule = %d", st)
+		}
+		if st, _ := post("/console/t/acme/windows", url.Values{"name": {"OE 2027"}, "starts_on": {"2027-11-01"}, "ends_on": {"2027-11-30"}, "schedule": {"0 * * * *"}}); st != 303 {
+			t.Fatalf("window = %d", st)
+		}
+		if ws, _ := s.Windows(ctx, acme.ID); len(ws) != 1 || ws[0].Name != "OE 2027" {
+			t.Fatalf("windows = %+v", ws)
+		}
+		if st, _ := post("/console/t/acme/layouts", url.Values{"name": {"census-csv"}, "override": {"fields:\n  department:\n    columns: [Dept Name]\n"}}); st != 303 {
+			t.Fatalf("layout = %d", st)
+		}
+		if st, _ := post("/console/t/acme/layouts", url.Values{"name": {"census-csv"}, "override": {"fields: [not, a, map"}}); st != 422 {
+			t.Fatalf("broken layout = %d", st)
+		}
+		if b, err := s.Layout(ctx, acme.ID, "", "census-csv"); err != nil || !strings.Contains(string(b), "Dept Name") {
+			t.Fatalf("override stored = %q %v", b, err)
+		}
+		if st, _, body := op.send("POST", "/console/t/acme/webhooks", url.Values{"csrf": {op.csrf("/console/t/acme")}, "url": {"https://hooks.example.com/x"}, "event_types": {"employee.*"}}); st != 201 || !strings.Contains(body, "whsec_") {
+			t.Fatalf("webhook endpoint = %d", st)
+		}
+		if st, _, body := op.get("/console/t/acme/schedules"); st != 200 || !strings.Contains(body, "OE 2027") {
+			t.Fatalf("schedules page = %d", st)
+		}
+		log, _ := s.AuditLog(ctx, acme.ID, schema.AuditQuery{})
+		var actions []string
+		for _, a := range log {
+			if a.Actor == "operator:ops@example.com" {
+				actions = append(actions, a.Action)
+			}
+		}
+		if strings.Join(actions, ",") != "webhook.create,layout.set,window.create,connection.schedule" {
+			t.Fatalf("audited = %v", actions)
+		}
+	})
+}
+
+// TestConsoleLinkByMail: with mail configured, a link is sent to the HR
+// admin; the page still shows it once to the operator.
+func TestConsoleLinkByMail(t *testing.T) {
+	var to, body string
+	s := openSQLite(t)
+	e := newEnvWith(t, s, Config{Console: &ConsoleConfig{SpoolDir: t.TempDir(), BaseURL: "https://bridge.example.com/",
+		Mail: func(_ context.Context, rcpt, _, text string) error { to, body = rcpt, text; return nil }}})
+	e.tenant("acme", 1)
+	addOperator(t, s, "ops@example.com", "a long operator password", false)
+	op := e.person()
+	op.signIn("ops@example.com", "a long operator password")
+	st, _, page := op.send("POST", "/console/t/acme/links", url.Values{"csrf": {op.csrf("/console/t/acme/links")}, "email": {"hr@acme.example"}, "send": {"on"}, "hours": {"24"}})
+	link := regexp.MustCompile(`https://bridge\.example\.com/console/link/[A-Za-z0-9_-]+`).FindString(page)
+	if st != 201 || link == "" || !strings.Contains(page, "Sent to hr@acme.example") {
+		t.Fatalf("create link = %d\n%s", st, page)
+	}
+	if to != "hr@acme.example" || !strings.Contains(body, link) {
+		t.Fatalf("mail to %q: %q", to, body)
+	}
+}

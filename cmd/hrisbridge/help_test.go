@@ -11,7 +11,7 @@ import (
 // command's usage lines and flags, and succeed.
 func TestEveryCommandHasHelp(t *testing.T) {
 	for _, cmd := range []string{"demo", "serve", "migrate", "tenants", "keys", "connections", "windows", "sync", "layouts", "ingest",
-		"dropbox", "files", "audit", "bench", "synth", "validate", "errors", "healthcheck", "connectors", "mock-hris", "export"} {
+		"dropbox", "files", "audit", "bench", "synth", "validate", "errors", "healthcheck", "connectors", "mock-hris", "export", "console"} {
 		for _, args := range [][]string{{cmd, "--help"}, {cmd, "-h"}, {"help", cmd}} {
 			out, err := runCLI(t, args...)
 			if err != nil {
