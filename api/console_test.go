@@ -243,8 +243,11 @@ func TestConsoleCSRF(t *testing.T) {
 		tok := p.csrf("/console/t/acme/keys")
 		form := func(csrf string) url.Values { return url.Values{"csrf": {csrf}, "name": {"k"}, "scope": {"read"}} }
 		for name, try := range map[string]func() int{
-			"no token":    func() int { st, _, _ := p.send("POST", "/console/t/acme/keys", form("")); return st },
-			"wrong token": func() int { st, _, _ := p.send("POST", "/console/t/acme/keys", form(csrfToken("another session"))); return st },
+			"no token": func() int { st, _, _ := p.send("POST", "/console/t/acme/keys", form("")); return st },
+			"wrong token": func() int {
+				st, _, _ := p.send("POST", "/console/t/acme/keys", form(csrfToken("another session")))
+				return st
+			},
 			"cross-site": func() int {
 				st, _, _ := p.send("POST", "/console/t/acme/keys", form(tok), "Origin", "https://evil.example")
 				return st
