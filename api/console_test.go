@@ -5,12 +5,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hrisbridge/hrisbridge/api/webhook"
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
 )
@@ -494,5 +496,39 @@ func TestConsoleLinkByMail(t *testing.T) {
 	}
 	if to != "hr@acme.example" || !strings.Contains(body, link) {
 		t.Fatalf("mail to %q: %q", to, body)
+	}
+}
+
+// TestConsoleRedeliver: an HR admin adds an endpoint (its secret shown
+// once) and redelivers an event to it from the console.
+func TestConsoleRedeliver(t *testing.T) {
+	s := openSQLite(t)
+	got := make(chan string, 4)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Get("webhook-id") }))
+	defer rcv.Close()
+	d, _ := webhook.New(webhook.Config{Store: s, AllowPrivate: true})
+	l := load(t, s, Config{})
+	l.env = newEnvWith(t, s, Config{Webhooks: d, Console: &ConsoleConfig{SpoolDir: t.TempDir()}})
+	addOperator(t, s, "ops@example.com", "a long operator password", false)
+	op := l.person()
+	op.signIn("ops@example.com", "a long operator password")
+	st, _, page := op.send("POST", "/console/t/acme/webhooks", url.Values{"csrf": {op.csrf("/console/t/acme/webhooks")}, "url": {rcv.URL}})
+	if st != 201 || !strings.Contains(page, `id="secret">whsec_`) {
+		t.Fatalf("add endpoint = %d\n%s", st, page)
+	}
+	if _, _, page := op.get("/console/t/acme/webhooks"); strings.Contains(page, "whsec_") {
+		t.Fatal("the secret is shown again")
+	}
+	eps, _ := s.WebhookEndpoints(context.Background(), l.tenant.ID)
+	evs, _ := s.Events(context.Background(), l.tenant.ID, 0, 1)
+	st, loc, _ := op.send("POST", "/console/t/acme/webhooks/"+eps[0].ID+"/redeliver", url.Values{"csrf": {op.csrf("/console/t/acme/webhooks")}, "event_id": {evs[0].ID}})
+	if st != 303 || !strings.Contains(loc, "Redelivered") {
+		t.Fatalf("redeliver = %d %s", st, loc)
+	}
+	if id := <-got; id != evs[0].ID {
+		t.Fatalf("the receiver got %q, want %q", id, evs[0].ID)
+	}
+	if _, _, page := op.get("/console/t/acme/webhooks"); !strings.Contains(page, evs[0].ID) || !strings.Contains(page, "succeeded") {
+		t.Fatalf("the delivery is not listed:\n%s", page)
 	}
 }

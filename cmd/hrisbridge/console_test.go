@@ -413,4 +413,17 @@ func TestConsoleInChromium(t *testing.T) {
 	setPassword(sftpPassword)
 	op.waitText(console+"/", `tr[data-tenant="demo"] .badge`, 90*time.Second, func(s string) bool { return s == "healthy" }, "demo never turned green")
 	op.shot("fleet-green")
+
+	// Every form control of every page has a label, and every page has one
+	// h1 and a lang.
+	for _, page := range []string{"/", "/t/demo", "/t/demo/upload", "/t/demo/connect", "/t/demo/layouts", "/t/demo/schedules", "/t/demo/webhooks",
+		"/t/demo/keys", "/t/demo/people", "/t/demo/audit", "/t/demo/links"} {
+		op.do(chromedp.Navigate(console+page), chromedp.WaitVisible(chromedp.CSS("main h1")))
+		unlabelled, err := chromedp.Run(op.ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("input:not([type=hidden]), select, textarea")]
+  .filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id).join(",") +
+  (document.querySelectorAll("h1").length === 1 && document.documentElement.lang ? "" : " (h1 or lang)")`))
+		if err != nil || unlabelled != "" {
+			t.Errorf("%s: controls without a label: %q %v", page, unlabelled, err)
+		}
+	}
 }
