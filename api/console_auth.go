@@ -60,8 +60,13 @@ func checkPassword(hash, password string) bool {
 }
 
 // dummyHash is checked for unknown e-mails, so that a login takes as long
-// whether the account exists or not.
-var dummyHash, _ = HashPassword("no such operator, never a password")
+// whether the account exists or not. It is made on first use: hashing
+// takes 19 MiB, which a process that never serves a sign-in (every CLI
+// command) should not pay.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("no such operator, never a password")
+	return h
+})
 
 // NewToken returns a random URL-safe token (session cookies, magic links)
 // and the SHA-256 hash under which it is stored.

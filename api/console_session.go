@@ -54,7 +54,7 @@ func (cs *consoleServer) login(c *gin.Context) {
 	}
 	hash := op.PasswordHash
 	if err != nil {
-		hash = dummyHash
+		hash = dummyHash()
 	}
 	if !checkPassword(hash, c.PostForm("password")) || err != nil {
 		cs.logins.fail("email:"+email, now)
