@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hrisbridge/hrisbridge/bridge/filestore"
 	"github.com/hrisbridge/hrisbridge/parsers"
 	"github.com/hrisbridge/hrisbridge/schema"
 )
@@ -28,9 +29,11 @@ type Config struct {
 	// $TMPDIR/hrisbridge-spool.
 	SpoolDir string
 	// FilesDir keeps the bytes of every received file (for replays and
-	// held files' releases), named by connection and SHA-256; default
-	// SpoolDir/files. Replicas that replay each other's files share it.
+	// held files' releases), sealed, named by connection and SHA-256;
+	// default SpoolDir/files. FilesURL, when set, names a bucket instead
+	// (s3://bucket?region=...): replicas then share no file system.
 	FilesDir string
+	FilesURL string
 	// LeaseTTL is how long a sync's hold on its connection lasts without
 	// renewal (it is renewed every third of it); a killed process's lease
 	// lapses after it. Default 60s.
@@ -79,6 +82,8 @@ const DefaultIndexCache = 1_000_000
 type Bridge struct {
 	cfg     Config
 	indexes *indexCache
+	// files keeps received files' bytes, sealed.
+	files *filestore.Store
 }
 
 // New returns a Bridge for cfg.
@@ -100,6 +105,9 @@ func New(cfg Config) (*Bridge, error) {
 	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, time.Minute)
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	cfg.Limits = cfg.Limits.WithDefaults()
+	if cfg.Box == nil {
+		return nil, errors.New("bridge: Box is required (it seals credentials and kept files)")
+	}
 	if cfg.HashKey == nil {
 		d, ok := cfg.Box.(interface{ Derive(string) []byte })
 		if !ok {
@@ -115,7 +123,11 @@ func New(cfg Config) (*Bridge, error) {
 	if cfg.IndexCache == 0 {
 		cfg.IndexCache = DefaultIndexCache
 	}
-	return &Bridge{cfg: cfg, indexes: newIndexCache(cfg.IndexCache)}, nil
+	files, err := filestore.Open(context.Background(), cfg.FilesURL, cfg.FilesDir, cfg.Box)
+	if err != nil {
+		return nil, err
+	}
+	return &Bridge{cfg: cfg, indexes: newIndexCache(cfg.IndexCache), files: files}, nil
 }
 
 // EffectiveLayout resolves layout name for a tenant (and a connection, when

@@ -178,12 +178,9 @@ func (b *Bridge) DeleteConnection(ctx context.Context, tenantID, idOrName, dropb
 	if !purgeFiles {
 		return 0, nil
 	}
-	kept, _ := filepath.Glob(filepath.Join(b.cfg.FilesDir, c.ID+"-*"))
-	n := 0
-	for _, p := range kept {
-		if os.Remove(p) == nil {
-			n++
-		}
+	n, err := b.deleteKept(ctx, c.ID)
+	if err != nil {
+		return n, err
 	}
 	if dropboxDir != "" {
 		os.RemoveAll(filepath.Join(dropboxDir, c.ID)) //nolint:errcheck // what cannot be removed now is pruned by retention

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/hrisbridge/hrisbridge/schema"
 )
@@ -36,10 +35,11 @@ func (b *Bridge) Release(ctx context.Context, tenantID, fileID string, overwrite
 				"discard it, or release it with overwrite to apply it over the newer data: %w", fileID, newer.ID, newer.Name, schema.ErrState)
 		}
 	}
-	sp, err := b.kept(f)
+	sp, drop, err := b.kept(ctx, f)
 	if err != nil {
 		return Result{}, err
 	}
+	defer drop()
 	if conn.Kind == schema.ConnAPI {
 		sp.layout = f.Layout
 	}
@@ -66,7 +66,9 @@ func (b *Bridge) Discard(ctx context.Context, tenantID, fileID string) error {
 		}
 		return err
 	}
-	os.Remove(b.keptPath(f))
+	if err := b.files.Delete(ctx, keptKey(f)); err != nil {
+		b.cfg.Logger.WarnContext(ctx, "a discarded file's bytes were not deleted (retention prunes them)", "file_id", f.ID, "error", err)
+	}
 	return nil
 }
 

@@ -51,9 +51,13 @@ type Inbox struct {
 	// quarantine; default 3. A file whose ingest the process did not
 	// survive is quarantined at the next start.
 	MaxAttempts int
-	queue       chan string
-	mu          sync.Mutex
-	busy        map[string]bool
+	// Retention removes quarantined files older than it (their bytes are
+	// kept sealed too, under the file's record, for replays); zero keeps
+	// them.
+	Retention time.Duration
+	queue     chan string
+	mu        sync.Mutex
+	busy      map[string]bool
 }
 
 // NewInbox returns the inbox under dir.
@@ -150,6 +154,23 @@ func (x *Inbox) Run(ctx context.Context) error {
 			x.ingestLogged(ctx, p)
 		case <-tick.C:
 			x.scan(ctx, x.Stable)
+			x.prune(ctx)
+		}
+	}
+}
+
+// prune removes quarantined files past Retention: they hold SSNs in
+// clear, and a replay reads the sealed copy kept with the file's record.
+func (x *Inbox) prune(ctx context.Context) {
+	if x.Retention <= 0 {
+		return
+	}
+	qs, _ := filepath.Glob(filepath.Join(x.dir, "*", "quarantine", "*"))
+	for _, q := range qs {
+		if fi, err := os.Stat(q); err == nil && time.Since(fi.ModTime()) > x.Retention {
+			if err := os.Remove(q); err == nil {
+				x.b.cfg.Logger.InfoContext(ctx, "quarantined file past retention removed", "file", q)
+			}
 		}
 	}
 }
@@ -396,7 +417,7 @@ func (x *Inbox) quarantine(ctx context.Context, path, why string) {
 		return
 	}
 	file := schema.File{ID: id, TenantID: conn.TenantID, ConnectionID: conn.ID, Name: name, SHA256: sp.SHA256, Size: sp.Size, Layout: conn.Layout}
-	if err := x.b.keep(sp, file); err != nil {
+	if err := x.b.keep(ctx, sp, file); err != nil {
 		log.WarnContext(ctx, "quarantined file's bytes not kept", "file_id", id, "error", err)
 	}
 	if _, err := x.b.reject(ctx, file, &parsers.ParseError{Code: schema.ECodeQuarantined, Err: errors.New("quarantined: " + why)}, nil); err != nil {

@@ -53,7 +53,7 @@ func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name
 	start := time.Now()
 	res, err := b.ingestFile(ctx, conn, name, sp, release)
 	if err == nil && res.File.Status != schema.FileDuplicate && res.File.Status != schema.FileHeld {
-		if kerr := b.keep(sp, res.File); kerr != nil {
+		if kerr := b.keep(ctx, sp, res.File); kerr != nil {
 			// The outcome is committed; only a later replay is lost.
 			b.cfg.Logger.WarnContext(ctx, "file bytes not kept", "file_id", res.File.ID, "error", kerr)
 		}
@@ -504,7 +504,7 @@ func (b *Bridge) reject(ctx context.Context, file schema.File, cause error, kept
 // keeps its bytes for the release.
 func (b *Bridge) hold(ctx context.Context, file schema.File, sp spooled, reason string) (Result, error) {
 	file.Status, file.Detail = schema.FileHeld, reason
-	if err := b.keep(sp, file); err != nil {
+	if err := b.keep(ctx, sp, file); err != nil {
 		return Result{}, fmt.Errorf("keep held file: %w", err)
 	}
 	if err := b.cfg.Store.RecordFile(ctx, &file, nil); err != nil {
@@ -532,29 +532,4 @@ func (b *Bridge) duplicate(ctx context.Context, file schema.File, of string) (Re
 		return Result{}, err
 	}
 	return Result{File: file}, nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp := dst + ".tmp"
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dst)
 }

@@ -4,42 +4,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/hrisbridge/hrisbridge/bridge/filestore"
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
-// keptPath is where a received file's bytes are kept, per connection and
+// keptKey is where a received file's bytes are kept, per connection and
 // content: the same bytes delivered twice are kept once.
-func (b *Bridge) keptPath(f schema.File) string {
-	return filepath.Join(b.cfg.FilesDir, f.ConnectionID+"-"+f.SHA256)
-}
+func keptKey(f schema.File) string { return f.ConnectionID + "/" + f.SHA256 }
 
 // keep stores a received file's bytes (as received: still compressed or
-// encrypted) for replays and releases: a hard link to the spooled file
-// when it can, else a copy.
-func (b *Bridge) keep(sp spooled, f schema.File) error {
+// encrypted), sealed, for replays and releases. Bytes read back from the
+// store are not stored again.
+func (b *Bridge) keep(ctx context.Context, sp spooled, f schema.File) error {
+	if sp.kept {
+		return nil
+	}
 	if err := sp.sync(); err != nil {
 		return err
 	}
-	dst := b.keptPath(f)
-	if sp.Path == dst {
-		return nil
-	}
-	if err := os.MkdirAll(b.cfg.FilesDir, 0o700); err != nil {
-		return err
-	}
-	os.Remove(dst) // the same bytes again: keep the newest mtime for retention
-	if err := os.Link(sp.Path, dst); err == nil {
-		return nil
-	}
-	return copyFile(sp.Path, dst)
+	return b.files.PutFile(ctx, keptKey(f), sp.Path)
 }
 
 // Replay re-runs the pipeline on a file's kept bytes with the current
@@ -58,10 +47,11 @@ func (b *Bridge) Replay(ctx context.Context, tenantID, fileID string, run *schem
 	if err := Replayable(f); err != nil {
 		return Result{}, err
 	}
-	sp, err := b.kept(f)
+	sp, drop, err := b.kept(ctx, f)
 	if err != nil {
 		return Result{}, err
 	}
+	defer drop()
 	conn, err := b.cfg.Store.Connection(ctx, tenantID, f.ConnectionID)
 	if err != nil {
 		return Result{}, err
@@ -86,11 +76,14 @@ func (b *Bridge) Replay(ctx context.Context, tenantID, fileID string, run *schem
 // CheckReplay tells whether a file can be replayed here: its status
 // allows it (schema.ErrState otherwise, saying what to do instead) and its
 // bytes are kept (E_FILE_GONE).
-func (b *Bridge) CheckReplay(f schema.File) error {
+func (b *Bridge) CheckReplay(ctx context.Context, f schema.File) error {
 	if err := Replayable(f); err != nil {
 		return err
 	}
-	_, err := b.kept(f)
+	ok, err := b.files.Exists(ctx, keptKey(f))
+	if err == nil && !ok {
+		err = &SyncError{Code: schema.ECodeFileGone, Err: fmt.Errorf("file %s: its bytes are no longer kept: %w", f.ID, ErrGone)}
+	}
 	return err
 }
 
@@ -112,15 +105,24 @@ func Replayable(f schema.File) error {
 // without a shared files_dir).
 var ErrGone = errors.New("file bytes gone")
 
-// kept returns a recorded file's kept bytes as a spooled file, or
-// E_FILE_GONE.
-func (b *Bridge) kept(f schema.File) (spooled, error) {
-	path := b.keptPath(f)
-	fi, err := os.Stat(path)
+// kept opens a recorded file's kept bytes into the spool and returns them
+// as a spooled file with the func that removes it, or E_FILE_GONE.
+func (b *Bridge) kept(ctx context.Context, f schema.File) (spooled, func(), error) {
+	tmp, err := os.CreateTemp(b.cfg.SpoolDir, tempPattern("drop"))
 	if err != nil {
-		return spooled{}, &SyncError{Code: schema.ECodeFileGone, Err: fmt.Errorf("file %s: its bytes are no longer kept (%w): %w", f.ID, err, ErrGone)}
+		return spooled{}, nil, err
 	}
-	return spooled{Path: path, SHA256: f.SHA256, Size: fi.Size(), Remote: f.Remote}, nil
+	path := tmp.Name()
+	tmp.Close()
+	os.Remove(path) // GetFile creates it
+	err = b.files.GetFile(ctx, keptKey(f), path)
+	if errors.Is(err, filestore.ErrNotFound) {
+		return spooled{}, nil, &SyncError{Code: schema.ECodeFileGone, Err: fmt.Errorf("file %s: its bytes are no longer kept: %w", f.ID, ErrGone)}
+	}
+	if err != nil {
+		return spooled{}, nil, err
+	}
+	return spooled{Path: path, SHA256: f.SHA256, Size: f.Size, Remote: f.Remote, kept: true}, func() { os.Remove(path) }, nil
 }
 
 // reapply applies a recorded file's bytes again as a new delivery. A
@@ -146,32 +148,42 @@ func (b *Bridge) reapply(ctx context.Context, conn schema.Connection, f schema.F
 // held files (an operator still has to decide on them). It returns how
 // many files it removed.
 func (b *Bridge) PruneFiles(ctx context.Context, retention time.Duration) (int, error) {
-	entries, err := os.ReadDir(b.cfg.FilesDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
 	cutoff := time.Now().Add(-retention)
-	n := 0
-	for _, e := range entries {
-		info, err := e.Info()
-		if err != nil || !info.Mode().IsRegular() || !info.ModTime().Before(cutoff) {
-			continue
+	var old []string
+	err := b.files.List(ctx, "", func(o filestore.Object) error {
+		if !o.ModTime.Before(cutoff) {
+			return nil
 		}
-		// Names are <connection id>-<sha256>; connection ids are UUIDs.
-		name := e.Name()
-		if len(name) < 37 || strings.HasSuffix(name, ".tmp") {
-			continue
+		// Keys are <connection id>/<sha256>.
+		connID, sha, ok := strings.Cut(o.Key, "/")
+		if !ok {
+			return nil
 		}
-		connID, sha := name[:36], name[37:]
 		if f, err := b.cfg.Store.FileBySHA256(ctx, connID, sha); err == nil && f.Status == schema.FileHeld {
-			continue
+			return nil
 		}
-		if err := os.Remove(filepath.Join(b.cfg.FilesDir, name)); err == nil {
+		old = append(old, o.Key)
+		return nil
+	})
+	n := 0
+	for _, k := range old {
+		if b.files.Delete(ctx, k) == nil {
 			n++
 		}
 	}
-	return n, nil
+	return n, err
+}
+
+// deleteKept deletes every kept file of a connection and returns how many.
+func (b *Bridge) deleteKept(ctx context.Context, connID string) (int, error) {
+	var keys []string
+	if err := b.files.List(ctx, connID+"/", func(o filestore.Object) error { keys = append(keys, o.Key); return nil }); err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		if err := b.files.Delete(ctx, k); err != nil {
+			return 0, err
+		}
+	}
+	return len(keys), nil
 }

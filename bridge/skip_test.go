@@ -1,9 +1,11 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -87,9 +89,17 @@ func TestKeptFilesAndPrune(t *testing.T) {
 	if held.File.Status != schema.FileHeld {
 		t.Fatalf("second file = %s", held.File.Status)
 	}
+	// Kept sealed, in the files directory (a bucket of files).
+	keptPath := func(file schema.File) string {
+		return filepath.Join(f.bridge.cfg.FilesDir, file.ConnectionID, file.SHA256)
+	}
 	for _, file := range []schema.File{applied.File, held.File} {
-		if _, err := os.Stat(f.bridge.keptPath(file)); err != nil {
+		b, err := os.ReadFile(keptPath(file))
+		if err != nil {
 			t.Fatalf("bytes of %s file not kept: %v", file.Status, err)
+		}
+		if !bytes.HasPrefix(b, []byte("age-encryption.org/v1\n")) || bytes.Contains(b, []byte("Employee ID")) {
+			t.Fatalf("kept bytes of %s file are not sealed: %.40q", file.Status, b)
 		}
 	}
 	if n, err := f.bridge.PruneFiles(ctx, time.Hour); err != nil || n != 0 {
@@ -97,15 +107,15 @@ func TestKeptFilesAndPrune(t *testing.T) {
 	}
 	old := time.Now().Add(-48 * time.Hour)
 	for _, file := range []schema.File{applied.File, held.File} {
-		os.Chtimes(f.bridge.keptPath(file), old, old)
+		os.Chtimes(keptPath(file), old, old)
 	}
 	if n, err := f.bridge.PruneFiles(ctx, 24*time.Hour); err != nil || n != 1 {
 		t.Fatalf("prune = %d, %v; want the applied file's bytes only", n, err)
 	}
-	if _, err := os.Stat(f.bridge.keptPath(held.File)); err != nil {
+	if _, err := os.Stat(keptPath(held.File)); err != nil {
 		t.Fatal("a held file's bytes were pruned")
 	}
-	if err := f.bridge.CheckReplay(applied.File); err == nil || !errors.Is(err, ErrGone) {
+	if err := f.bridge.CheckReplay(ctx, applied.File); err == nil || !errors.Is(err, ErrGone) {
 		t.Fatalf("replay of a pruned file: %v; want E_FILE_GONE", err)
 	}
 }

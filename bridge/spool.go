@@ -33,6 +33,9 @@ type spooled struct {
 	// ingested, and only keeping the bytes (replays, held files) needs
 	// them durable.
 	durable func() error
+	// kept marks bytes read back from the file store: keeping them again
+	// is not needed.
+	kept bool
 }
 
 // sync waits for the spooled bytes to be on disk.

@@ -462,10 +462,11 @@ func (b *Bridge) Ack999(ctx context.Context, tenantID, fileID string) ([]byte, e
 	if f.Layout != X12834 {
 		return nil, fmt.Errorf("file %s was read as %s, not as an 834: %w", f.ID, f.Layout, schema.ErrState)
 	}
-	sp, err := b.kept(f)
+	sp, drop, err := b.kept(ctx, f)
 	if err != nil {
 		return nil, err
 	}
+	defer drop()
 	conn, err := b.cfg.Store.Connection(ctx, tenantID, f.ConnectionID)
 	if err != nil {
 		return nil, err

@@ -254,7 +254,7 @@ func (j *Jobs) EnqueueReplay(ctx context.Context, tenantID, fileID string) (sche
 	if err != nil {
 		return schema.SyncRun{}, err
 	}
-	if err := j.cfg.Bridge.CheckReplay(f); err != nil {
+	if err := j.cfg.Bridge.CheckReplay(ctx, f); err != nil {
 		return schema.SyncRun{}, err
 	}
 	return j.enqueue(ctx, ReplayArgs{TenantID: tenantID, FileID: fileID}, &river.InsertOpts{MaxAttempts: 3},

@@ -74,11 +74,15 @@ type Config struct {
 	// addresses (receivers inside your own network). Default false: a
 	// tenant's webhook URL cannot reach the appliance's neighbours.
 	WebhooksAllowPrivate bool `yaml:"webhooks_allow_private"`
-	// FilesDir keeps every received file's bytes for replays and held
-	// files' releases. Default <data_dir>/files. With several replicas,
-	// put it on storage they share, or a replay runs only where the file
-	// was received.
+	// FilesDir keeps every received file's bytes, sealed, for replays
+	// and held files' releases. Default <data_dir>/files. With several
+	// replicas, set files_url, or put it on storage they share, or a
+	// replay runs only where the file was received.
 	FilesDir string `yaml:"files_dir"`
+	// FilesURL keeps those bytes in a bucket instead of files_dir:
+	// s3://BUCKET?region=R (AWS S3; credentials from the AWS environment),
+	// or an S3-compatible server with &endpoint=URL&use_path_style=true.
+	FilesURL string `yaml:"files_url"`
 	// FileRetention is how long kept file bytes stay (Go duration);
 	// default "720h" (30 days), "0" keeps them forever.
 	FileRetention string `yaml:"file_retention"`

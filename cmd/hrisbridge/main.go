@@ -315,7 +315,7 @@ func (a *app) bridgeWith(m *metrics) (*bridge.Bridge, error) {
 		return nil, err
 	}
 	cfg := bridge.Config{Store: a.store, Box: a.box, Logger: a.log, MaxInvalidRatio: a.cfg.MaxInvalidRatio,
-		SpoolDir: filepath.Join(a.cfg.DataDir, "spool"), FilesDir: a.cfg.FilesDir, LeaseTTL: d.leaseTTL,
+		SpoolDir: filepath.Join(a.cfg.DataDir, "spool"), FilesDir: a.cfg.FilesDir, FilesURL: a.cfg.FilesURL, LeaseTTL: d.leaseTTL,
 		Checkpoint: checkpoint,
 		MaxDecoded: int64(a.cfg.MaxDecodedBytes), IndexCache: cmp.Or(int(a.cfg.IndexCache), -1), // config's 0 is none, bridge's is the default
 		Limits: parsers.Limits{MaxLine: int(a.cfg.MaxLineBytes), MaxField: int(a.cfg.MaxFieldBytes), MaxColumns: int(a.cfg.MaxColumns)}}

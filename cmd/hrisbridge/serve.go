@@ -79,6 +79,9 @@ func (a *app) services(ctx context.Context, b *bridge.Bridge, m *metrics, allowP
 		return nil, err
 	}
 	inbox := b.NewInbox(filepath.Join(a.cfg.DataDir, "dropbox"))
+	if d, err := a.cfg.durations(); err == nil && d.fileRetention > 0 {
+		inbox.Retention = d.fileRetention
+	}
 	hooks, err := webhook.New(webhook.Config{Store: a.store, Logger: a.log, AllowPrivate: allowPrivate, Observe: m.delivery})
 	if err != nil {
 		return nil, err
