@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -148,6 +149,7 @@ func (b *Bridge) reapply(ctx context.Context, conn schema.Connection, f schema.F
 // held files (an operator still has to decide on them). It returns how
 // many files it removed.
 func (b *Bridge) PruneFiles(ctx context.Context, retention time.Duration) (int, error) {
+	b.sealLegacy(ctx)
 	cutoff := time.Now().Add(-retention)
 	var old []string
 	err := b.files.List(ctx, "", func(o filestore.Object) error {
@@ -186,4 +188,24 @@ func (b *Bridge) deleteKept(ctx context.Context, connID string) (int, error) {
 		}
 	}
 	return len(keys), nil
+}
+
+// sealLegacy seals the kept files that an earlier version left in clear
+// in FilesDir (named <connection id>-<sha256>, beside the bucket's
+// <connection id>/ directories) and removes the clear copies.
+func (b *Bridge) sealLegacy(ctx context.Context) {
+	entries, _ := os.ReadDir(b.cfg.FilesDir)
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || len(name) != 36+1+64 || name[36] != '-' {
+			continue
+		}
+		path := filepath.Join(b.cfg.FilesDir, name)
+		key := name[:36] + "/" + name[37:]
+		if err := b.files.PutFile(ctx, key, path); err != nil {
+			b.cfg.Logger.WarnContext(ctx, "a kept file in clear was not sealed", "file", path, "error", err)
+			continue
+		}
+		os.Remove(path)
+	}
 }

@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net/http/httptest"
@@ -82,5 +83,31 @@ func TestQuarantinePastRetention(t *testing.T) {
 	left, _ := os.ReadDir(q)
 	if len(left) != 1 || left[0].Name() != "new.csv" {
 		t.Fatalf("quarantine holds %v", left)
+	}
+}
+
+// TestLegacyKeptFilesAreSealed: kept files an earlier version left in
+// clear are sealed into the store at the next prune, and replay.
+func TestLegacyKeptFilesAreSealed(t *testing.T) {
+	s := openSQLite(t)
+	f := newIngest(t, s, "census-csv", Policy{})
+	applied := f.ingest(census(people(3, "A")...))
+	ctx := context.Background()
+	// As an earlier version kept it: in clear, named <connection>-<sha256>.
+	var body bytes.Buffer
+	if err := f.bridge.files.Get(ctx, keptKey(applied.File), &body); err != nil {
+		t.Fatal(err)
+	}
+	f.bridge.files.Delete(ctx, keptKey(applied.File))
+	legacy := filepath.Join(f.bridge.cfg.FilesDir, applied.File.ConnectionID+"-"+applied.File.SHA256)
+	os.WriteFile(legacy, body.Bytes(), 0o600)
+	if _, err := f.bridge.PruneFiles(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(legacy); !os.IsNotExist(err) {
+		t.Fatalf("the clear copy is still there: %v", err)
+	}
+	if err := f.bridge.CheckReplay(ctx, applied.File); err != nil {
+		t.Fatalf("the sealed legacy file cannot be replayed: %v", err)
 	}
 }
