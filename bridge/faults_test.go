@@ -1,0 +1,192 @@
+package bridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hrisbridge/hrisbridge/bridge/faultproxy"
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/storage"
+	"github.com/hrisbridge/hrisbridge/schema/storetest"
+)
+
+// bigCensus is a census of n people (about 26 bytes a row).
+func bigCensus(n int) string {
+	var b strings.Builder
+	b.WriteString("Employee ID,First Name,Last Name,Status\n")
+	for i := range n {
+		fmt.Fprintf(&b, "E%06d,First,Last,A\n", i)
+	}
+	return b.String()
+}
+
+// throughProxy points the fixture's SFTP connection at a fault proxy in
+// front of its server.
+func (f *fixture) throughProxy(t *testing.T) *faultproxy.Proxy {
+	p := faultproxy.Start(t, f.srv.Addr.String())
+	var cfg SFTPConfig
+	json.Unmarshal(f.conn.Config, &cfg)
+	cfg.Port = p.Port
+	f.conn.Config, _ = json.Marshal(cfg)
+	return p
+}
+
+// TestFaultSFTPSlowNarrowLink: 20 ms added to every chunk each way and a
+// 256 KB/s cap; the pull is slow and right.
+func TestFaultSFTPSlowNarrowLink(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := setup(t, s, SFTPConfig{Dir: "outbound"})
+		f.drop(t, "census.csv", bigCensus(8000)) // ~200 KB
+		p := f.throughProxy(t)
+		p.Latency(20 * time.Millisecond)
+		p.Rate(256 << 10)
+		run, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
+		if err != nil || run.Status != schema.RunSucceeded || len(results) != 1 || results[0].File.Created != 8000 {
+			t.Fatalf("sync over a slow link = %+v %+v %v", run, results, err)
+		}
+		if p.Bytes() < int64(len(bigCensus(8000))) {
+			t.Fatalf("only %d bytes went through the proxy", p.Bytes())
+		}
+	})
+}
+
+// TestFaultSFTPResetMidTransfer: the first connection is reset after 24
+// KB of a ~200 KB file; the retry within the sync applies it once.
+func TestFaultSFTPResetMidTransfer(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := setup(t, s, SFTPConfig{Dir: "outbound"})
+		f.bridge.cfg.Retries, f.bridge.cfg.RetryBase = 2, 20*time.Millisecond
+		f.drop(t, "census.csv", bigCensus(8000))
+		p := f.throughProxy(t)
+		p.ResetAfter(24<<10, 1)
+		run, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
+		if err != nil || run.Status != schema.RunSucceeded || len(results) != 1 || results[0].File.Created != 8000 || p.Conns() != 2 {
+			t.Fatalf("sync with a reset = %+v %+v %v (%d connections)", run, results, err, p.Conns())
+		}
+		files, _ := s.Files(context.Background(), f.conn.TenantID, schema.ListQuery{Limit: 10})
+		if len(files) != 1 {
+			t.Fatalf("files = %d, want the one applied once", len(files))
+		}
+	})
+}
+
+// TestFaultSFTPStall: the server stops sending mid-transfer and keeps the
+// connection open; the read timeout ends the pull as a transient failure
+// with nothing applied, and the next sync, the link healed, applies the
+// file once.
+func TestFaultSFTPStall(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := setup(t, s, SFTPConfig{Dir: "outbound"})
+		f.bridge.cfg.Retries, f.bridge.cfg.IdleTimeout = -1, 2*time.Second
+		f.drop(t, "census.csv", bigCensus(8000))
+		p := f.throughProxy(t)
+		p.StallAfter(40 << 10) // past the handshake and listing, into the file
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard, not a speed bound
+		defer cancel()
+		_, _, err := f.bridge.Sync(ctx, f.conn, "manual")
+		var se *SyncError
+		if err == nil || !errors.As(err, &se) || !se.Transient || ctx.Err() != nil {
+			t.Fatalf("stalled pull = %v (context %v), want a transient failure by the read timeout", err, ctx.Err())
+		}
+		if len(f.employees(t)) != 0 {
+			t.Fatal("a stalled pull applied rows")
+		}
+		p.Stall(false)
+		f.bridge.cfg.IdleTimeout = time.Minute
+		_, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
+		if err != nil || len(results) != 1 || results[0].File.Created != 8000 {
+			t.Fatalf("after the stall = %+v %v", results, err)
+		}
+	})
+}
+
+// TestFaultPostgresCutMidIngest: every connection to PostgreSQL is reset
+// halfway through applying a file (a restart, as the client sees it): the
+// ingest fails and applies nothing; applied again once the database is
+// back, the file applies exactly once: every person once, one creation
+// event each.
+func TestFaultPostgresCutMidIngest(t *testing.T) {
+	base, err := url.Parse(storetest.URL(t, "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := faultproxy.Start(t, base.Host)
+	via := *base
+	via.Host = net.JoinHostPort("127.0.0.1", strconv.Itoa(p.Port))
+	ctx := context.Background()
+	s, err := storage.Open(ctx, via.String(), storetest.Box(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f := newIngest(t, s, "census-csv", Policy{})
+	// A first file makes the connection's baseline: the big one then
+	// announces each new person.
+	first := "Employee ID,First Name,Last Name,Status\nB1,Base,Line,A\n"
+	if _, err := f.bridge.IngestReader(ctx, f.conn, "first.csv", strings.NewReader(first)); err != nil {
+		t.Fatal(err)
+	}
+	f.bridge.cfg.Checkpoint = func(point string) {
+		if point == "row-5000" {
+			p.Cut()
+		}
+	}
+	body := bigCensus(20000) + "B1,Base,Line,A\n"
+	_, err = f.bridge.IngestReader(ctx, f.conn, "census.csv", strings.NewReader(body))
+	if err == nil {
+		t.Fatal("an ingest whose database went away succeeded")
+	}
+	if es, _ := s.Employees(ctx, f.conn.TenantID, schema.EmployeeQuery{Limit: 10}); len(es) != 1 {
+		t.Fatalf("a cut ingest left %d people, want only the baseline's one", len(es))
+	}
+	f.bridge.cfg.Checkpoint = nil
+	res, err := f.bridge.IngestReader(ctx, f.conn, "census.csv", strings.NewReader(body))
+	if err != nil || res.File.Status != schema.FileApplied || res.File.Created != 20000 {
+		t.Fatalf("the retry = %+v %v", res.File, err)
+	}
+	n, hires := 0, 0
+	q := schema.EmployeeQuery{Limit: 5000}
+	for {
+		es, err := s.Employees(ctx, f.conn.TenantID, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(es)
+		if len(es) < q.Limit {
+			break
+		}
+		q.AfterID = es[len(es)-1].ID
+	}
+	for seq := int64(0); ; {
+		evs, err := s.Events(ctx, f.conn.TenantID, seq, 5000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			if e.Type == schema.EventEmployeeHired {
+				hires++
+			}
+		}
+		if len(evs) == 0 {
+			break
+		}
+		seq = evs[len(evs)-1].Seq
+	}
+	if n != 20001 || p.Conns() < 2 {
+		t.Fatalf("people = %d (want 20001), connections = %d", n, p.Conns())
+	}
+	if hires != 20000 {
+		t.Fatalf("hire events = %d, want one per new person", hires)
+	}
+}
