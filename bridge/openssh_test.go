@@ -17,12 +17,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/hrisbridge/hrisbridge/bridge/faultproxy"
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
@@ -273,10 +273,11 @@ func TestOpenSSHDroppedConnection(t *testing.T) {
 		fmt.Fprintf(&big, "E%06d,First,Last,A\n", i)
 	}
 	d.drop(t, "census.csv", big.String())
-	proxy := newCutProxy(t, d.port, 32<<10, 1<<30) // cut after 32 KB of a ~125 KB file
+	proxy := faultproxy.Start(t, "127.0.0.1:"+strconv.Itoa(d.port))
+	proxy.ResetAfter(32<<10, -1) // every connection, after 32 KB of a ~125 KB file
 	var cfg SFTPConfig
 	json.Unmarshal(f.conn.Config, &cfg)
-	cfg.Port = proxy.port
+	cfg.Port = proxy.Port
 	f.conn.Config, _ = json.Marshal(cfg)
 	_, _, err := f.bridge.Sync(context.Background(), f.conn, "manual")
 	var se *SyncError
@@ -286,7 +287,7 @@ func TestOpenSSHDroppedConnection(t *testing.T) {
 	if es, _ := f.store.Employees(context.Background(), f.conn.TenantID, schema.EmployeeQuery{Limit: 1}); len(es) != 0 {
 		t.Fatal("a cut transfer applied rows")
 	}
-	atomic.StoreInt64(&proxy.cutAfter, 0) // healed
+	proxy.ResetAfter(0, 0) // healed
 	_, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
 	if err != nil || len(results) != 1 || results[0].File.Created != 5000 {
 		t.Fatalf("retry = %+v %v", results, err)
@@ -305,14 +306,15 @@ func TestOpenSSHRetriesTransientFailures(t *testing.T) {
 		fmt.Fprintf(&big, "E%06d,First,Last,A\n", i)
 	}
 	d.drop(t, "census.csv", big.String())
-	proxy := newCutProxy(t, d.port, 16<<10, 1) // only the first connection is cut
+	proxy := faultproxy.Start(t, "127.0.0.1:"+strconv.Itoa(d.port))
+	proxy.ResetAfter(16<<10, 1) // only the first connection is cut
 	var cfg SFTPConfig
 	json.Unmarshal(f.conn.Config, &cfg)
-	cfg.Port = proxy.port
+	cfg.Port = proxy.Port
 	f.conn.Config, _ = json.Marshal(cfg)
 	run, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
-	if err != nil || run.Status != schema.RunSucceeded || len(results) != 1 || results[0].File.Created != 3000 || atomic.LoadInt64(&proxy.conns) != 2 {
-		t.Fatalf("sync with a retry = %+v %+v %v (%d connections)", run, results, err, atomic.LoadInt64(&proxy.conns))
+	if err != nil || run.Status != schema.RunSucceeded || len(results) != 1 || results[0].File.Created != 3000 || proxy.Conns() != 2 {
+		t.Fatalf("sync with a retry = %+v %+v %v (%d connections)", run, results, err, proxy.Conns())
 	}
 }
 

@@ -143,7 +143,7 @@ func (p *Proxy) serve(c net.Conn) {
 	p.track(s, true)
 	defer func() { p.track(c, false); p.track(s, false); c.Close(); s.Close() }()
 	var limit int64 = -1
-	if n := p.resetAfter.Load(); n > 0 && p.resets.Add(-1) >= 0 {
+	if n := p.resetAfter.Load(); n > 0 && (p.resets.Load() < 0 || p.resets.Add(-1) >= 0) {
 		limit = n
 	}
 	done := make(chan struct{})
