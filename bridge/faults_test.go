@@ -88,7 +88,7 @@ func TestFaultSFTPStall(t *testing.T) {
 		f.bridge.cfg.Retries, f.bridge.cfg.IdleTimeout = -1, 2*time.Second
 		f.drop(t, "census.csv", bigCensus(8000))
 		p := f.throughProxy(t)
-		p.StallAfter(40 << 10) // past the handshake and listing, into the file
+		p.StallAfter(40 << 10)                                                // past the handshake and listing, into the file
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard, not a speed bound
 		defer cancel()
 		_, _, err := f.bridge.Sync(ctx, f.conn, "manual")
