@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hrisbridge/hrisbridge/bridge/faultproxy"
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/postgres/pgtest"
 	"github.com/hrisbridge/hrisbridge/schema/sqlite"
@@ -39,12 +40,17 @@ func TestSignMatchesSpecVector(t *testing.T) {
 // scheme, written from the spec: HMAC-SHA256 over "id.timestamp.body" with
 // the base64-decoded secret, compared in constant time, within 5 minutes.
 func verify(secret string, h http.Header, body []byte) error {
+	return verifyAt(secret, h, body, time.Now())
+}
+
+// verifyAt is verify by a receiver whose clock reads now.
+func verifyAt(secret string, h http.Header, body []byte, now time.Time) error {
 	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
 	if err != nil {
 		return err
 	}
 	ts, err := strconv.ParseInt(h.Get("webhook-timestamp"), 10, 64)
-	if err != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute {
+	if err != nil || now.Sub(time.Unix(ts, 0)).Abs() > 5*time.Minute {
 		return fmt.Errorf("timestamp %q out of tolerance", h.Get("webhook-timestamp"))
 	}
 	mac := hmac.New(sha256.New, key)
@@ -73,6 +79,9 @@ type receiver struct {
 	types  []string
 	bad    int
 	srv    *httptest.Server
+	// now is the receiver's clock (the dispatcher's, when a test moves
+	// it); default time.Now.
+	now func() time.Time
 }
 
 func newReceiver(t *testing.T) *receiver {
@@ -86,7 +95,11 @@ func newReceiver(t *testing.T) *receiver {
 			w.WriteHeader(cmpOr(r.status, http.StatusServiceUnavailable))
 			return
 		}
-		if err := verify(r.secret, req.Header, body); err != nil {
+		now := time.Now()
+		if r.now != nil {
+			now = r.now()
+		}
+		if err := verifyAt(r.secret, req.Header, body, now); err != nil {
 			r.bad++
 			w.WriteHeader(http.StatusUnauthorized)
 			return
@@ -488,6 +501,71 @@ func TestSlowReceiversDoNotHoldOthers(t *testing.T) {
 			if fmt.Sprint(got[path][:len(ids)]) != fmt.Sprint(ids) {
 				t.Fatalf("%s got %v, want %v in order", path, got[path], ids)
 			}
+		}
+	})
+}
+
+// TestFaultReceiverDownSixHours: the receiver's host is unreachable
+// (connections reset, through a fault proxy) for six hours of the
+// dispatcher's clock while events keep coming; back, it receives every
+// event, in order, and a receiver that dedupes by webhook-id sees each
+// once.
+func TestFaultReceiverDownSixHours(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		ctx := context.Background()
+		f := setup(t, s, nil)
+		// The receiver, reached through the proxy.
+		p := faultproxy.Start(t, strings.TrimPrefix(f.r.srv.URL, "http://"))
+		if err := s.DeleteWebhookEndpoint(ctx, f.ep.TenantID, f.ep.ID); err != nil {
+			t.Fatal(err)
+		}
+		f.ep = schema.WebhookEndpoint{TenantID: f.ep.TenantID, URL: "http://" + p.Addr + "/hooks", Secret: NewSecret()}
+		f.r.mu.Lock()
+		f.r.secret, f.r.now = f.ep.Secret, func() time.Time { return f.clock }
+		f.r.mu.Unlock()
+		if err := s.CreateWebhookEndpoint(ctx, &f.ep); err != nil {
+			t.Fatal(err)
+		}
+		d, err := New(Config{Store: s, AllowPrivate: true, Now: func() time.Time { return f.clock }}) // the production schedule
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Down(true)
+		var want []string
+		start := f.clock
+		for f.clock.Sub(start) < 6*time.Hour {
+			if f.clock.Sub(start)%(30*time.Minute) == 0 {
+				want = append(want, f.emit(t, "employee.updated").ID)
+			}
+			d.DeliverDue(ctx)
+			f.clock = f.clock.Add(time.Minute)
+		}
+		if ids, _, _ := f.r.got(); len(ids) != 0 {
+			t.Fatalf("delivered through a dead link: %v", ids)
+		}
+		p.Down(false)
+		for range 24 * 60 { // at most a day more of the clock
+			d.DeliverDue(ctx)
+			if ids, _, _ := f.r.got(); len(ids) >= len(want) {
+				break
+			}
+			f.clock = f.clock.Add(time.Minute)
+		}
+		ids, _, _ := f.r.got()
+		seen := map[string]bool{}
+		var unique []string
+		for _, id := range ids {
+			if !seen[id] {
+				seen[id] = true
+				unique = append(unique, id)
+			}
+		}
+		if fmt.Sprint(unique) != fmt.Sprint(want) {
+			t.Fatalf("after the outage the receiver has %d events %v, want the %d in order %v", len(unique), unique, len(want), want)
+		}
+		eps, _ := s.WebhookEndpoints(ctx, f.ep.TenantID)
+		if !eps[0].Enabled || eps[0].FailingSince != nil {
+			t.Fatalf("endpoint after recovery = %+v", eps[0])
 		}
 	})
 }
