@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -188,5 +191,75 @@ func TestFaultPostgresCutMidIngest(t *testing.T) {
 	}
 	if hires != 20000 {
 		t.Fatalf("hire events = %d, want one per new person", hires)
+	}
+}
+
+// smallDisk mounts a tmpfs of size bytes for the test (root only) and
+// returns its path and a func that resizes it.
+func smallDisk(t *testing.T, size int) (string, func(int)) {
+	dir := t.TempDir()
+	mount := func(opts string) error {
+		return exec.Command("mount", "-t", "tmpfs", "-o", opts, "tmpfs", dir).Run()
+	}
+	if err := mount("size=" + strconv.Itoa(size)); err != nil {
+		if os.Getenv("CI") == "true" && os.Geteuid() == 0 {
+			t.Fatalf("mount a tmpfs: %v", err)
+		}
+		t.Skipf("a full disk is simulated with a small tmpfs, which needs root: %v", err)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() }) //nolint:errcheck
+	return dir, func(n int) {
+		if err := exec.Command("mount", "-o", "remount,size="+strconv.Itoa(n), dir).Run(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestFaultDiskFull: the spool, then the files directory, fills up (a
+// 256 KB tmpfs and a ~500 KB file): the sync fails with the system's
+// error, nothing is applied or recorded as applied, and the remote file
+// is not acknowledged (not archived); with room again, the next sync
+// applies it once and archives it.
+func TestFaultDiskFull(t *testing.T) {
+	for _, where := range []string{"spool", "files"} {
+		t.Run(where, func(t *testing.T) {
+			storetest.Each(t, func(t *testing.T, s schema.Store) {
+				f := setup(t, s, SFTPConfig{Dir: "outbound", Ack: "archive", ArchiveDir: "archive"})
+				disk, resize := smallDisk(t, 256<<10)
+				cfg := f.bridge.cfg
+				if where == "spool" {
+					cfg.SpoolDir = disk
+				} else {
+					cfg.FilesDir = disk
+				}
+				cfg.Retries = -1
+				b, err := New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.drop(t, "census.csv", bigCensus(20000))
+				_, _, err = b.Sync(context.Background(), f.conn, "manual")
+				if err == nil || !strings.Contains(err.Error(), "no space left on device") {
+					t.Fatalf("sync onto a full %s = %v, want the system's no space error", where, err)
+				}
+				if len(f.employees(t)) != 0 {
+					t.Fatal("rows applied from a file that could not be kept")
+				}
+				if files, _ := s.Files(context.Background(), f.conn.TenantID, schema.ListQuery{Limit: 10}); len(files) != 0 {
+					t.Fatalf("files recorded: %+v", files)
+				}
+				if _, err := os.Stat(filepath.Join(f.srv.Root, "outbound", "census.csv")); err != nil {
+					t.Fatalf("the remote file was acknowledged: %v", err)
+				}
+				resize(16 << 20)
+				_, results, err := b.Sync(context.Background(), f.conn, "manual")
+				if err != nil || len(results) != 1 || results[0].File.Created != 20000 {
+					t.Fatalf("with room again = %+v %v", results, err)
+				}
+				if _, err := os.Stat(filepath.Join(f.srv.Root, "archive", "census.csv")); err != nil {
+					t.Fatalf("not archived after the apply: %v", err)
+				}
+			})
+		})
 	}
 }

@@ -51,13 +51,14 @@ func (b *Bridge) IngestReader(ctx context.Context, conn schema.Connection, name 
 // none of it. release skips the hold guards (an operator approved it).
 func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name string, sp spooled, release bool) (Result, error) {
 	start := time.Now()
-	res, err := b.ingestFile(ctx, conn, name, sp, release)
-	if err == nil && res.File.Status != schema.FileDuplicate && res.File.Status != schema.FileHeld {
-		if kerr := b.keep(ctx, sp, res.File); kerr != nil {
-			// The outcome is committed; only a later replay is lost.
-			b.cfg.Logger.WarnContext(ctx, "file bytes not kept", "file_id", res.File.ID, "error", kerr)
-		}
+	// The bytes are kept (sealed) before anything applies: a file whose
+	// copy cannot be written (a full disk, an unreachable bucket) fails,
+	// unacknowledged, and is taken again later, rather than applied with
+	// no copy for replays and releases.
+	if err := b.keep(ctx, sp, schema.File{ConnectionID: conn.ID, SHA256: sp.SHA256}); err != nil {
+		return Result{}, fmt.Errorf("keep the file's bytes before applying it: %w", err)
 	}
+	res, err := b.ingestFile(ctx, conn, name, sp, release)
 	if b.cfg.Observe != nil && err == nil {
 		b.cfg.Observe(res.File, time.Since(start))
 	}
@@ -500,13 +501,10 @@ func (b *Bridge) reject(ctx context.Context, file schema.File, cause error, kept
 	return Result{File: file}, nil
 }
 
-// hold records a file that waits for an operator's release or discard, and
-// keeps its bytes for the release.
+// hold records a file that waits for an operator's release or discard
+// (its bytes were kept before the ingest began).
 func (b *Bridge) hold(ctx context.Context, file schema.File, sp spooled, reason string) (Result, error) {
 	file.Status, file.Detail = schema.FileHeld, reason
-	if err := b.keep(ctx, sp, file); err != nil {
-		return Result{}, fmt.Errorf("keep held file: %w", err)
-	}
 	if err := b.cfg.Store.RecordFile(ctx, &file, nil); err != nil {
 		return Result{}, err
 	}

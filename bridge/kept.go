@@ -21,7 +21,8 @@ func keptKey(f schema.File) string { return f.ConnectionID + "/" + f.SHA256 }
 
 // keep stores a received file's bytes (as received: still compressed or
 // encrypted), sealed, for replays and releases. Bytes read back from the
-// store are not stored again.
+// store are not stored again; the same bytes delivered again are, which
+// restarts their retention.
 func (b *Bridge) keep(ctx context.Context, sp spooled, f schema.File) error {
 	if sp.kept {
 		return nil
