@@ -19,8 +19,16 @@ const (
 	tenantCtx = "tenant_id"
 )
 
-// authenticate resolves the bearer key.
+// authenticate resolves the bearer key. A client address that presented
+// too many unknown or revoked keys lately waits (429): keys are 256
+// random bits, so this bounds noise and scanners rather than guessing.
 func (s *Server) authenticate(c *gin.Context) {
+	now := time.Now()
+	if wait := s.badKeys.blocked(c.ClientIP(), now); wait > 0 {
+		c.Header("Retry-After", retryAfter(wait))
+		problem(c, http.StatusTooManyRequests, "too_many_failures", "too many requests with an invalid API key from this address; try again later")
+		return
+	}
 	plain, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 	if !ok || plain == "" {
 		c.Header("WWW-Authenticate", `Bearer realm="hrisbridge"`)
@@ -29,6 +37,7 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	key, err := s.lookupKey(c, strings.TrimSpace(plain))
 	if err != nil {
+		s.badKeys.fail(c.ClientIP(), now)
 		c.Header("WWW-Authenticate", `Bearer realm="hrisbridge", error="invalid_token"`)
 		problem(c, http.StatusUnauthorized, "unauthenticated", "the API key is unknown, revoked or malformed")
 		return

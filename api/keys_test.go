@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -221,4 +222,20 @@ func (o connOps) CompleteAuthorization(ctx context.Context, state, code, redirec
 
 func (o connOps) VerifyWebhook(ctx context.Context, c schema.Connection, h http.Header, body io.Reader) error {
 	return o.b.VerifyWebhook(ctx, c, h, body)
+}
+
+// TestInvalidKeysThrottled: an address that sends many unknown keys waits
+// (429 with Retry-After), whatever key it sends next; others do not.
+func TestInvalidKeysThrottled(t *testing.T) {
+	e := newEnv(t, openSQLite(t))
+	_, good := e.tenant("acme", 1, "read")
+	for i := range 30 {
+		if r := e.get("/v1/employees", fmt.Sprintf("hbk_guess%02d_%s", i, strings.Repeat("x", 40)), nil); r.StatusCode != 401 {
+			t.Fatalf("guess %d = %d", i, r.StatusCode)
+		}
+	}
+	r := e.get("/v1/employees", good, nil)
+	if r.StatusCode != 429 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("after 30 invalid keys = %d (Retry-After %q)", r.StatusCode, r.Header.Get("Retry-After"))
+	}
 }

@@ -59,6 +59,8 @@ type Server struct {
 	engine *gin.Engine
 	limits *limiter
 	used   *lastUse
+	// badKeys throttles client addresses that present invalid keys.
+	badKeys *throttle
 	// console is nil unless Config.Console is set.
 	console *consoleServer
 }
@@ -74,7 +76,8 @@ func New(cfg Config) (*Server, error) {
 	cfg.MaxBody = cmp.Or(cfg.MaxBody, 1<<20)
 	cfg.MaxUpload = cmp.Or(cfg.MaxUpload, 1<<30)
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: cfg, engine: gin.New(), limits: newLimiter(cfg.RateLimit, cfg.RateWindow), used: &lastUse{seen: map[string]time.Time{}}}
+	s := &Server{cfg: cfg, engine: gin.New(), limits: newLimiter(cfg.RateLimit, cfg.RateWindow), used: &lastUse{seen: map[string]time.Time{}},
+		badKeys: newThrottle(30, time.Minute)}
 	if cfg.Console != nil {
 		cs, err := newConsole(s, *cfg.Console)
 		if err != nil {

@@ -66,6 +66,9 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	db := fs.String("db", "", "database URL (default: a new SQLite file in a temp dir)")
 	conns := fs.Int("connections", 64, "bench api: wrk connections")
 	dur := fs.Duration("duration", 10*time.Second, "bench api: wrk duration per target")
+	tenants := fs.Int("tenants", 500, "bench fleet: employers, each with its own SFTP connection and drop")
+	replicaList := fs.String("replicas", "1,3", "bench fleet: replica counts to run, one round each, in the same run")
+	schedule := fs.String("schedule", "* * * * *", "bench fleet: every connection's schedule (the default ticks them all at the next minute)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -76,11 +79,22 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	if len(pos) == 1 && pos[0] == "connector" {
 		return benchConnector(ctx, *db, *rows, out)
 	}
+	if len(pos) == 1 && pos[0] == "fleet" {
+		var rs []int
+		for _, v := range strings.Split(*replicaList, ",") {
+			r, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || r < 1 {
+				return usageError{"--replicas is a list of counts like 1,3"}
+			}
+			rs = append(rs, r)
+		}
+		return benchFleet(ctx, *db, *tenants, rs, *schedule, out)
+	}
 	if len(pos) == 1 && pos[0] == "834" {
 		return bench834(ctx, *db, *rows, out)
 	}
 	if len(pos) != 1 || pos[0] != "ingest" {
-		return usageError{"usage: hrisbridge bench ingest --rows N [--db URL] | bench api --db postgres://... [--rows N] [--connections 64] [--duration 10s] | bench connector --rows N [--db URL] | bench 834 --rows N [--db URL]"}
+		return usageError{"usage: hrisbridge bench ingest --rows N [--db URL] | bench api --db postgres://... [--rows N] [--connections 64] [--duration 10s] | bench connector --rows N [--db URL] | bench 834 --rows N [--db URL] | bench fleet --db postgres://... [--tenants 500] [--replicas 1,3]"}
 	}
 	dir, err := os.MkdirTemp("", "hrisbridge-bench-")
 	if err != nil {
@@ -174,7 +188,7 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	res.ChangedRatio = res.ChangedRowsPerS / res.BaselineRowsPerS
 	res.ChangedRowsWrites = r2.File.Created + r2.File.Updated
 	res.ChangedRecognised = r2.Recognised
-	res.PeakRSSMB = peakRSSMB()
+	res.PeakRSSMB = peakRSSMB("self")
 	line, _ := json.Marshal(res)
 	fmt.Fprintln(out, string(line))
 	return nil
@@ -343,9 +357,10 @@ func cpuSeconds() float64 {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
-// peakRSSMB reads the process's peak resident set size (Linux).
-func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
+// peakRSSMB reads a process's peak resident set size (Linux): proc is
+// "self" or a process id.
+func peakRSSMB(proc string) float64 {
+	b, err := os.ReadFile("/proc/" + proc + "/status")
 	if err != nil {
 		return 0
 	}

@@ -98,7 +98,7 @@ func bench834(ctx context.Context, db string, rows int, out io.Writer) error {
 	}
 	res.CensusSeconds, res.CensusRowsPerS = dc.Seconds(), float64(rows)/dc.Seconds()
 	res.Ratio = res.MembersPerS / res.CensusRowsPerS
-	res.PeakRSSMB = peakRSSMB()
+	res.PeakRSSMB = peakRSSMB("self")
 	line, _ := json.Marshal(res)
 	fmt.Fprintln(out, string(line))
 	return nil

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hrisbridge/hrisbridge/bridge/connector/mockhris"
+	"github.com/hrisbridge/hrisbridge/schema/postgres/pgtest"
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
 )
 
@@ -195,5 +196,31 @@ func TestMockHRISCommand(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("mock-hris exited: %v", err)
+	}
+}
+
+// TestBenchFleet runs the fleet harness small: three employers, one then
+// two replica processes, on PostgreSQL; every file applies once.
+func TestBenchFleet(t *testing.T) {
+	skipProcesses(t)
+	t.Setenv("HRISBRIDGE_TEST_MAIN", "1") // the replicas are this test binary, run as main
+	out, err := runCLI(t, "bench", "fleet", "--tenants", "3", "--replicas", "1,2", "--schedule", "@every 2s", "--db", pgtest.URL(t))
+	if err != nil {
+		t.Fatalf("bench fleet: %v\n%s", err, out)
+	}
+	var rounds []fleetRound
+	for _, line := range strings.Split(out, "\n") {
+		var r fleetRound
+		if json.Unmarshal([]byte(line), &r) == nil && r.Tenants == 3 {
+			rounds = append(rounds, r)
+		}
+	}
+	if len(rounds) != 2 || rounds[1].Replicas != 2 || len(rounds[1].PeakRSSMB) != 2 {
+		t.Fatalf("rounds = %+v\n%s", rounds, out)
+	}
+	for _, r := range rounds {
+		if r.Lost != 0 || r.Duplicated != 0 || r.Rows == 0 || r.RowsPS <= 0 || r.PeakRSSMB[0] <= 0 {
+			t.Fatalf("round = %+v", r)
+		}
 	}
 }

@@ -1,0 +1,351 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/hrisbridge/hrisbridge/api"
+	"github.com/hrisbridge/hrisbridge/bridge"
+	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/secret"
+	"github.com/hrisbridge/hrisbridge/schema/storage"
+)
+
+// fleetRound is one round of `hrisbridge bench fleet`: N tenants synced
+// at one tick by R replicas.
+type fleetRound struct {
+	Replicas int     `json:"replicas"`
+	Tenants  int     `json:"tenants"`
+	Rows     int     `json:"rows"`
+	Seconds  float64 `json:"seconds"` // tick to the last file applied
+	FilesPS  float64 `json:"files_per_second"`
+	RowsPS   float64 `json:"rows_per_second"`
+	// Tick to API: from the scheduled tick to the file's rows being
+	// served, per tenant.
+	LatencyP50 float64 `json:"tick_to_api_p50_s"`
+	LatencyP99 float64 `json:"tick_to_api_p99_s"`
+	// SmallWaitMax is the longest a tenant of at most 2,000 people waited
+	// for a worker (queued); LargestWork the longest sync's own run.
+	SmallWaitMax float64 `json:"small_tenant_max_wait_s"`
+	LargestWork  float64 `json:"largest_sync_s"`
+	Fair         bool    `json:"fair"`
+	// API p99 of GET /v1/employees?limit=100 while the fleet ingests,
+	// and idle before the tick.
+	APIRequests  int       `json:"api_requests"`
+	APIP99MS     float64   `json:"api_p99_ms"`
+	APIIdleP99MS float64   `json:"api_idle_p99_ms"`
+	PeakRSSMB    []float64 `json:"peak_rss_mb"`
+	Lost         int       `json:"files_not_applied"`
+	Duplicated   int       `json:"files_applied_twice"`
+}
+
+// fleetSizes draws employer sizes from a spread like a benefits
+// platform's book: most 50-2,000 people, some up to 10,000, one in fifty
+// 50,000 or more.
+func fleetSizes(n int, seed uint64) []int {
+	r := rand.New(rand.NewPCG(seed, seed))
+	out := make([]int, n)
+	for i := range out {
+		switch p := r.Float64(); {
+		case p < 0.02:
+			out[i] = 50_000 + r.IntN(10_000)
+		case p < 0.10:
+			out[i] = 2_000 + r.IntN(8_000)
+		default:
+			out[i] = 50 + r.IntN(1_950)
+		}
+	}
+	return out
+}
+
+// benchFleet runs rounds of N tenants with SFTP connections to a loopback
+// server, scheduled on the same minute, pulled by R `hrisbridge serve`
+// replicas (processes) on one PostgreSQL while API clients page through
+// employees.
+func benchFleet(ctx context.Context, db string, tenants int, replicas []int, schedule string, out io.Writer) error {
+	if !strings.HasPrefix(db, "postgres") {
+		return usageError{"bench fleet runs replicas on one database: give --db postgres://..."}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	key := secret.NewKey()
+	k, _ := secret.ParseKey(key)
+	box, _ := secret.New(k)
+	s, err := storage.Open(ctx, db, box)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "hrisbridge-fleet-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	root := filepath.Join(dir, "sftp")
+	l, hostKey, password, err := startDemoSFTP(ctx, root, "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	a := &app{store: s, box: box}
+	var rounds []fleetRound
+	for _, r := range replicas {
+		fmt.Fprintf(out, "bench fleet: %d tenants, %d replica(s): preparing\n", tenants, r)
+		round, err := fleetRun(ctx, a, exe, db, key, dir, root, l.Addr().(*net.TCPAddr).Port, hostKey, password, tenants, r, schedule, out)
+		if err != nil {
+			return err
+		}
+		rounds = append(rounds, round)
+		b, _ := json.Marshal(round)
+		fmt.Fprintln(out, string(b))
+	}
+	fmt.Fprintf(out, "\n%-9s %-8s %-9s %-9s %-10s %-12s %-12s %-14s %-12s %-10s %s\n", "replicas", "tenants", "rows", "files/s", "rows/s",
+		"tick-api p50", "tick-api p99", "api p99 (idle)", "small wait", "largest", "peak RSS MB")
+	for _, r := range rounds {
+		fmt.Fprintf(out, "%-9d %-8d %-9d %-9.1f %-10.0f %-12.1f %-12.1f %-14s %-12.1f %-10.1f %v\n", r.Replicas, r.Tenants, r.Rows, r.FilesPS, r.RowsPS,
+			r.LatencyP50, r.LatencyP99, fmt.Sprintf("%.0f (%.0f)", r.APIP99MS, r.APIIdleP99MS), r.SmallWaitMax, r.LargestWork, r.PeakRSSMB)
+	}
+	return nil
+}
+
+func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port int, hostKey ssh.PublicKey, password string, n, replicas int, schedule string, out io.Writer) (fleetRound, error) {
+	round := fleetRound{Replicas: replicas, Tenants: n}
+	sizes := fleetSizes(n, 1) // the same employers in every round
+	prefix := fmt.Sprintf("fleet%d-%d", replicas, time.Now().Unix())
+	type member struct {
+		t    schema.Tenant
+		key  string
+		rows int
+	}
+	members := make([]member, n)
+	for i := range members {
+		t := schema.Tenant{Slug: fmt.Sprintf("%s-%04d", prefix, i), Name: "fleet"}
+		if err := a.store.CreateTenant(ctx, &t); err != nil {
+			return round, err
+		}
+		out := filepath.Join(root, t.Slug, "outbound")
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return round, err
+		}
+		if err := writeSynth(filepath.Join(out, "census.csv"), sizes[i], nil); err != nil {
+			return round, err
+		}
+		cfg := bridge.SFTPConfig{Host: "127.0.0.1", Port: port, User: "hris", HostKey: ssh.FingerprintSHA256(hostKey), Dir: t.Slug + "/outbound",
+			Ack: "archive", ArchiveDir: t.Slug + "/archive", StableFor: "0s"}
+		if _, err := createSFTPConnection(ctx, a, t.ID, "payroll", "census-csv", schedule, cfg, bridge.SFTPSecret{Password: password}); err != nil {
+			return round, err
+		}
+		plain, pfx, hash := api.NewKey()
+		if err := a.store.CreateAPIKey(ctx, &schema.APIKey{TenantID: t.ID, Prefix: pfx, Hash: hash, Scopes: []string{schema.ScopeRead}}); err != nil {
+			return round, err
+		}
+		members[i] = member{t: t, key: plain, rows: sizes[i]}
+		round.Rows += sizes[i]
+	}
+	// The replicas: one process each, their own data directory, one
+	// database and one shared files directory.
+	var procs []*exec.Cmd
+	var addrs []string
+	for i := range replicas {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return round, err
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		cmd := exec.Command(exe, "serve")
+		cmd.Env = append(os.Environ(), "HRISBRIDGE_DATABASE_URL="+db, "HRISBRIDGE_MASTER_KEY="+key, "HRISBRIDGE_ADDR="+addr,
+			"HRISBRIDGE_DATA_DIR="+filepath.Join(dir, fmt.Sprintf("replica-%d-%d", replicas, i)), "HRISBRIDGE_FILES_DIR="+filepath.Join(dir, "files"),
+			"HRISBRIDGE_LOG_LEVEL=error")
+		var logs bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		if err := cmd.Start(); err != nil {
+			return round, err
+		}
+		procs = append(procs, cmd)
+		addrs = append(addrs, "http://"+addr)
+	}
+	defer func() {
+		for _, p := range procs {
+			p.Process.Signal(syscall.SIGTERM) //nolint:errcheck
+			p.Wait()                          //nolint:errcheck
+		}
+	}()
+	for _, base := range addrs {
+		if err := waitReady(ctx, base); err != nil {
+			return round, err
+		}
+	}
+	// API clients page through employees from before the tick to the end.
+	var mu sync.Mutex
+	var idle, busy []time.Duration
+	ingesting := false
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for c := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(c), 7))
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				m := members[r.IntN(len(members))]
+				req, _ := http.NewRequestWithContext(ctx, "GET", addrs[c%len(addrs)]+"/v1/employees?limit=100", nil)
+				req.Header.Set("Authorization", "Bearer "+m.key)
+				start := time.Now()
+				resp, err := http.DefaultClient.Do(req)
+				d := time.Since(start)
+				if err != nil {
+					continue
+				}
+				io.Copy(io.Discard, resp.Body) //nolint:errcheck
+				resp.Body.Close()
+				mu.Lock()
+				if ingesting {
+					busy = append(busy, d)
+				} else {
+					idle = append(idle, d)
+				}
+				mu.Unlock()
+				time.Sleep(50 * time.Millisecond) // each client: up to 20 pages a second
+			}
+		}()
+	}
+	defer func() { close(stop); wg.Wait() }()
+	// Every connection ticks at the next minute (the default schedule);
+	// with another schedule the clock starts now.
+	tick := time.Now()
+	if schedule == "* * * * *" {
+		tick = tick.Truncate(time.Minute).Add(time.Minute)
+		time.Sleep(2 * time.Second) // idle API latency first
+	}
+	fmt.Fprintf(out, "bench fleet: %d tenants, %d rows; the tick at %s\n", n, round.Rows, tick.Format(time.TimeOnly))
+	time.Sleep(time.Until(tick))
+	mu.Lock()
+	ingesting = true
+	mu.Unlock()
+	// Wait until every tenant's file applied (or an hour).
+	deadline := tick.Add(time.Hour)
+	type done struct{ applied, started, finished time.Time }
+	finished := map[string]done{}
+	for len(finished) < n && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Second)
+		for _, m := range members {
+			if _, ok := finished[m.t.ID]; ok {
+				continue
+			}
+			files, err := a.store.Files(ctx, m.t.ID, schema.ListQuery{Limit: 5})
+			if err != nil || len(files) == 0 || files[0].AppliedAt == nil {
+				continue
+			}
+			runs, _ := a.store.SyncRuns(ctx, m.t.ID, schema.ListQuery{Limit: 1})
+			d := done{applied: *files[0].AppliedAt}
+			if len(runs) > 0 && runs[0].FinishedAt != nil {
+				d.started, d.finished = runs[0].StartedAt, *runs[0].FinishedAt
+			}
+			finished[m.t.ID] = d
+		}
+	}
+	mu.Lock()
+	ingesting = false
+	mu.Unlock()
+	var lat []float64
+	var last time.Time
+	for _, m := range members {
+		d, ok := finished[m.t.ID]
+		if !ok {
+			round.Lost++
+			continue
+		}
+		files, _ := a.store.Files(ctx, m.t.ID, schema.ListQuery{Limit: 10})
+		applied := 0
+		for _, f := range files {
+			if f.Status == schema.FileApplied || f.Status == schema.FileAppliedWithErrors {
+				applied++
+			}
+		}
+		if applied > 1 {
+			round.Duplicated++
+		}
+		lat = append(lat, d.applied.Sub(tick).Seconds())
+		if d.applied.After(last) {
+			last = d.applied
+		}
+		work := d.finished.Sub(d.started).Seconds()
+		round.LargestWork = max(round.LargestWork, work)
+		if m.rows <= 2000 {
+			round.SmallWaitMax = max(round.SmallWaitMax, d.started.Sub(tick).Seconds())
+		}
+	}
+	round.Seconds = last.Sub(tick).Seconds()
+	if round.Seconds > 0 {
+		round.FilesPS, round.RowsPS = float64(n-round.Lost)/round.Seconds, float64(round.Rows)/round.Seconds
+	}
+	round.LatencyP50, round.LatencyP99 = pct(lat, 0.50), pct(lat, 0.99)
+	round.Fair = round.SmallWaitMax <= round.LargestWork
+	mu.Lock()
+	round.APIRequests = len(busy)
+	round.APIP99MS, round.APIIdleP99MS = pctDur(busy, 0.99), pctDur(idle, 0.99)
+	mu.Unlock()
+	for _, p := range procs {
+		round.PeakRSSMB = append(round.PeakRSSMB, peakRSSMB(strconv.Itoa(p.Process.Pid)))
+	}
+	return round, nil
+}
+
+func waitReady(ctx context.Context, base string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("replica %s did not become ready", base)
+}
+
+func pct(v []float64, p float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(float64(len(s))*p))]
+}
+
+func pctDur(v []time.Duration, p float64) float64 {
+	f := make([]float64, len(v))
+	for i, d := range v {
+		f[i] = float64(d) / float64(time.Millisecond)
+	}
+	return pct(f, p)
+}
