@@ -3,12 +3,14 @@ package api
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -532,3 +534,50 @@ func TestConsoleRedeliver(t *testing.T) {
 		t.Fatalf("the delivery is not listed:\n%s", page)
 	}
 }
+
+// TestAPILogsHoldNoSecrets: API requests with good and bad keys, console
+// sign-ins with right and wrong passwords, a magic link and a PII reveal,
+// all logged at debug level: no key, password, token or SSN is in the
+// logs.
+func TestAPILogsHoldNoSecrets(t *testing.T) {
+	s := openSQLite(t)
+	var logs strings.Builder
+	var mu sync.Mutex
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })
+	srv, err := New(Config{Store: s, Logger: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Console: &ConsoleConfig{SpoolDir: t.TempDir()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	e := &env{t: t, store: s, url: ts.URL}
+	acme, key := e.tenant("acme", 2, "read", "pii:read")
+	e.get("/v1/employees", key, nil)
+	e.get("/v1/employees", "hbk_"+strings.Repeat("z", 43), nil)
+	addOperator(t, s, "ops@example.com", "the operator's long password", true)
+	op := e.person()
+	op.signIn("ops@example.com", "a wrong but long password")
+	op.signIn("ops@example.com", "the operator's long password")
+	emps, _ := s.Employees(context.Background(), acme.ID, schema.EmployeeQuery{Limit: 1})
+	op.send("POST", "/console/t/acme/people/"+emps[0].ID+"/reveal", url.Values{"csrf": {op.csrf("/console/t/acme/people")}})
+	l := schema.MagicLink{TenantID: acme.ID, Expires: time.Now().Add(time.Hour)}
+	path, _ := NewMagicLink(context.Background(), s, &l)
+	e.person().get(path)
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	if !strings.Contains(out, "console sign-in refused") || !strings.Contains(out, "/v1/employees") {
+		t.Fatalf("too little was logged to mean anything:\n%s", out)
+	}
+	for _, secret := range []string{key, "hbk_" + strings.Repeat("z", 43), "the operator's long password", "a wrong but long password",
+		strings.TrimPrefix(path, "/console/link/"), op.cookie(sessionCookie).Value, "123450001"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the logs hold %q", secret)
+		}
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

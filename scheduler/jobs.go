@@ -47,6 +47,7 @@ type Store interface {
 	Windows(ctx context.Context, tenantID string) ([]schema.Window, error)
 	QueueSyncRun(ctx context.Context, r *schema.SyncRun) error
 	File(ctx context.Context, tenantID, id string) (schema.File, error)
+	Files(ctx context.Context, tenantID string, q schema.ListQuery) ([]schema.File, error)
 }
 
 // Queue is a River client on the store's database. Whoever knows the
@@ -219,9 +220,29 @@ var tickOpts = &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, BySt
 	rivertype.JobStateRetryable, rivertype.JobStateScheduled, rivertype.JobStateCancelled, rivertype.JobStateDiscarded,
 }}}
 
+// largeSync is the size (rows of its last file) from which a
+// connection's ticks wait for the small ones: a tick enqueues every due
+// connection at once (most of a platform's employers share the nightly
+// hour), and a few 60,000-person syncs taking the workers first would
+// hold hundreds of 500-person employers behind them.
+const largeSync = 10_000
+
+// tickPriority is River's priority for a connection's tick: 1 (first)
+// unless its last file was large; a connection with no file yet counts
+// as small.
+func (j *Jobs) tickPriority(ctx context.Context, c schema.Connection) int {
+	files, err := j.cfg.Store.Files(ctx, c.TenantID, schema.ListQuery{ConnectionID: c.ID, Limit: 1})
+	if err == nil && len(files) > 0 && files[0].Rows > largeSync {
+		return 2
+	}
+	return 1
+}
+
 func (j *Jobs) enqueueTick(ctx context.Context, c schema.Connection, t Tick) error {
 	at := t.At.UTC()
-	_, err := j.enqueue(ctx, SyncArgs{TenantID: c.TenantID, ConnectionID: c.ID, Tick: &at, Trigger: t.Trigger, Window: t.Window}, tickOpts,
+	opts := *tickOpts
+	opts.Priority = j.tickPriority(ctx, c)
+	_, err := j.enqueue(ctx, SyncArgs{TenantID: c.TenantID, ConnectionID: c.ID, Tick: &at, Trigger: t.Trigger, Window: t.Window}, &opts,
 		schema.SyncRun{TenantID: c.TenantID, ConnectionID: c.ID, Trigger: t.Trigger, ScheduledFor: &at})
 	return err
 }

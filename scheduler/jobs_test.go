@@ -356,3 +356,30 @@ func TestConcurrentManualSyncsAllExist(t *testing.T) {
 		}
 	})
 }
+
+// TestSmallEmployersTickFirst: a connection whose last file was large
+// (more than 10,000 rows) has its ticks queued behind the small ones'.
+func TestSmallEmployersTickFirst(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := startJobs(t, s, "", bridge.SFTPConfig{})
+		ctx := context.Background()
+		if p := f.jobs.tickPriority(ctx, f.conn); p != 1 {
+			t.Fatalf("a connection with no file yet has priority %d", p)
+		}
+		small := schema.File{TenantID: f.conn.TenantID, ConnectionID: f.conn.ID, Name: "a.csv", SHA256: "a", Status: schema.FileApplied, Rows: 900}
+		if err := s.RecordFile(ctx, &small, nil); err != nil {
+			t.Fatal(err)
+		}
+		if p := f.jobs.tickPriority(ctx, f.conn); p != 1 {
+			t.Fatalf("after a 900-row file: priority %d", p)
+		}
+		time.Sleep(2 * time.Millisecond) // newest first by time
+		large := schema.File{TenantID: f.conn.TenantID, ConnectionID: f.conn.ID, Name: "b.csv", SHA256: "b", Status: schema.FileApplied, Rows: 60_000}
+		if err := s.RecordFile(ctx, &large, nil); err != nil {
+			t.Fatal(err)
+		}
+		if p := f.jobs.tickPriority(ctx, f.conn); p != 2 {
+			t.Fatalf("after a 60,000-row file: priority %d", p)
+		}
+	})
+}

@@ -31,21 +31,27 @@ import (
 // fleetRound is one round of `hrisbridge bench fleet`: N tenants synced
 // at one tick by R replicas.
 type fleetRound struct {
-	Replicas int     `json:"replicas"`
-	Tenants  int     `json:"tenants"`
-	Rows     int     `json:"rows"`
-	Seconds  float64 `json:"seconds"` // tick to the last file applied
-	FilesPS  float64 `json:"files_per_second"`
-	RowsPS   float64 `json:"rows_per_second"`
+	Replicas int `json:"replicas"`
+	// Tick 1 is every employer's first file; tick 2 the next night's,
+	// 1% changed.
+	Tick    int     `json:"tick"`
+	Tenants int     `json:"tenants"`
+	Rows    int     `json:"rows"`
+	Seconds float64 `json:"seconds"` // tick to the last file applied
+	FilesPS float64 `json:"files_per_second"`
+	RowsPS  float64 `json:"rows_per_second"`
 	// Tick to API: from the scheduled tick to the file's rows being
 	// served, per tenant.
 	LatencyP50 float64 `json:"tick_to_api_p50_s"`
 	LatencyP99 float64 `json:"tick_to_api_p99_s"`
 	// SmallWaitMax is the longest a tenant of at most 2,000 people waited
-	// for a worker (queued); LargestWork the longest sync's own run.
-	SmallWaitMax float64 `json:"small_tenant_max_wait_s"`
-	LargestWork  float64 `json:"largest_sync_s"`
-	Fair         bool    `json:"fair"`
+	// for a worker (queued); LargestWork the longest sync's own run;
+	// SmallAfterLarge how many such tenants' syncs started after the
+	// first 10,000+ person sync had (fair: none).
+	SmallWaitMax    float64 `json:"small_tenant_max_wait_s"`
+	LargestWork     float64 `json:"largest_sync_s"`
+	SmallAfterLarge int     `json:"small_started_after_large"`
+	Fair            bool    `json:"fair"`
 	// API p99 of GET /v1/employees?limit=100 while the fleet ingests,
 	// and idle before the tick.
 	APIRequests  int       `json:"api_requests"`
@@ -113,25 +119,27 @@ func benchFleet(ctx context.Context, db string, tenants int, replicas []int, sch
 	var rounds []fleetRound
 	for _, r := range replicas {
 		fmt.Fprintf(out, "bench fleet: %d tenants, %d replica(s): preparing\n", tenants, r)
-		round, err := fleetRun(ctx, a, exe, db, key, dir, root, l.Addr().(*net.TCPAddr).Port, hostKey, password, tenants, r, schedule, out)
+		rs, err := fleetRun(ctx, a, exe, db, key, dir, root, l.Addr().(*net.TCPAddr).Port, hostKey, password, tenants, r, schedule, out)
 		if err != nil {
 			return err
 		}
-		rounds = append(rounds, round)
-		b, _ := json.Marshal(round)
-		fmt.Fprintln(out, string(b))
+		rounds = append(rounds, rs...)
 	}
-	fmt.Fprintf(out, "\n%-9s %-8s %-9s %-9s %-10s %-12s %-12s %-14s %-12s %-10s %s\n", "replicas", "tenants", "rows", "files/s", "rows/s",
-		"tick-api p50", "tick-api p99", "api p99 (idle)", "small wait", "largest", "peak RSS MB")
+	fmt.Fprintf(out, "\n%-9s %-5s %-8s %-9s %-8s %-8s %-13s %-16s %-11s %-16s %s\n", "replicas", "tick", "tenants", "rows", "files/s", "rows/s",
+		"tick-api p50", "tick-api p99 (s)", "small wait", "api p99 (idle)", "peak RSS MB")
 	for _, r := range rounds {
-		fmt.Fprintf(out, "%-9d %-8d %-9d %-9.1f %-10.0f %-12.1f %-12.1f %-14s %-12.1f %-10.1f %v\n", r.Replicas, r.Tenants, r.Rows, r.FilesPS, r.RowsPS,
-			r.LatencyP50, r.LatencyP99, fmt.Sprintf("%.0f (%.0f)", r.APIP99MS, r.APIIdleP99MS), r.SmallWaitMax, r.LargestWork, r.PeakRSSMB)
+		rss := make([]string, len(r.PeakRSSMB))
+		for i, v := range r.PeakRSSMB {
+			rss[i] = fmt.Sprintf("%.0f", v)
+		}
+		fmt.Fprintf(out, "%-9d %-5d %-8d %-9d %-8.1f %-8.0f %-13.1f %-16.1f %-11.1f %-16s %s\n", r.Replicas, r.Tick, r.Tenants, r.Rows, r.FilesPS, r.RowsPS,
+			r.LatencyP50, r.LatencyP99, r.SmallWaitMax, fmt.Sprintf("%.0f ms (%.0f)", r.APIP99MS, r.APIIdleP99MS), strings.Join(rss, ", "))
 	}
 	return nil
 }
 
-func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port int, hostKey ssh.PublicKey, password string, n, replicas int, schedule string, out io.Writer) (fleetRound, error) {
-	round := fleetRound{Replicas: replicas, Tenants: n}
+func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port int, hostKey ssh.PublicKey, password string, n, replicas int, schedule string, out io.Writer) ([]fleetRound, error) {
+	var round fleetRound
 	sizes := fleetSizes(n, 1) // the same employers in every round
 	prefix := fmt.Sprintf("fleet%d-%d", replicas, time.Now().Unix())
 	type member struct {
@@ -143,23 +151,23 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 	for i := range members {
 		t := schema.Tenant{Slug: fmt.Sprintf("%s-%04d", prefix, i), Name: "fleet"}
 		if err := a.store.CreateTenant(ctx, &t); err != nil {
-			return round, err
+			return nil, err
 		}
 		out := filepath.Join(root, t.Slug, "outbound")
 		if err := os.MkdirAll(out, 0o755); err != nil {
-			return round, err
+			return nil, err
 		}
 		if err := writeSynth(filepath.Join(out, "census.csv"), sizes[i], nil); err != nil {
-			return round, err
+			return nil, err
 		}
 		cfg := bridge.SFTPConfig{Host: "127.0.0.1", Port: port, User: "hris", HostKey: ssh.FingerprintSHA256(hostKey), Dir: t.Slug + "/outbound",
 			Ack: "archive", ArchiveDir: t.Slug + "/archive", StableFor: "0s"}
 		if _, err := createSFTPConnection(ctx, a, t.ID, "payroll", "census-csv", schedule, cfg, bridge.SFTPSecret{Password: password}); err != nil {
-			return round, err
+			return nil, err
 		}
 		plain, pfx, hash := api.NewKey()
 		if err := a.store.CreateAPIKey(ctx, &schema.APIKey{TenantID: t.ID, Prefix: pfx, Hash: hash, Scopes: []string{schema.ScopeRead}}); err != nil {
-			return round, err
+			return nil, err
 		}
 		members[i] = member{t: t, key: plain, rows: sizes[i]}
 		round.Rows += sizes[i]
@@ -171,7 +179,7 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 	for i := range replicas {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return round, err
+			return nil, err
 		}
 		addr := ln.Addr().String()
 		ln.Close()
@@ -182,7 +190,7 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 		var logs bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		if err := cmd.Start(); err != nil {
-			return round, err
+			return nil, err
 		}
 		procs = append(procs, cmd)
 		addrs = append(addrs, "http://"+addr)
@@ -195,7 +203,7 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 	}()
 	for _, base := range addrs {
 		if err := waitReady(ctx, base); err != nil {
-			return round, err
+			return nil, err
 		}
 	}
 	// API clients page through employees from before the tick to the end.
@@ -238,85 +246,123 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 		}()
 	}
 	defer func() { close(stop); wg.Wait() }()
-	// Every connection ticks at the next minute (the default schedule);
-	// with another schedule the clock starts now.
-	tick := time.Now()
-	if schedule == "* * * * *" {
-		tick = tick.Truncate(time.Minute).Add(time.Minute)
-		time.Sleep(2 * time.Second) // idle API latency first
-	}
-	fmt.Fprintf(out, "bench fleet: %d tenants, %d rows; the tick at %s\n", n, round.Rows, tick.Format(time.TimeOnly))
-	time.Sleep(time.Until(tick))
-	mu.Lock()
-	ingesting = true
-	mu.Unlock()
-	// Wait until every tenant's file applied (or an hour).
-	deadline := tick.Add(time.Hour)
-	type done struct{ applied, started, finished time.Time }
-	finished := map[string]done{}
-	for len(finished) < n && time.Now().Before(deadline) {
-		time.Sleep(2 * time.Second)
+	defer func() {
+		// Later rounds must not pull this round's employers.
 		for _, m := range members {
-			if _, ok := finished[m.t.ID]; ok {
+			cs, _ := a.store.Connections(ctx, m.t.ID)
+			for _, c := range cs {
+				a.store.DeleteConnection(ctx, m.t.ID, c.ID) //nolint:errcheck
+			}
+		}
+	}()
+	var rounds []fleetRound
+	for tickNo := 1; tickNo <= 2; tickNo++ {
+		if tickNo == 2 {
+			// The next night: every employer sends its census again, 1% changed.
+			changed := func(i int) bool { return i%100 == 42 }
+			for i, m := range members {
+				if err := writeSynth(filepath.Join(root, m.t.Slug, "outbound", "census-2.csv"), sizes[i], changed); err != nil {
+					return nil, err
+				}
+			}
+		}
+		// Every connection ticks at the next minute (the default schedule);
+		// with another schedule the clock starts now.
+		tick := time.Now()
+		if schedule == "* * * * *" {
+			tick = tick.Truncate(time.Minute).Add(time.Minute)
+			time.Sleep(2 * time.Second) // idle API latency first
+		}
+		fmt.Fprintf(out, "bench fleet: %d replica(s), tick %d at %s\n", replicas, tickNo, tick.Format(time.TimeOnly))
+		time.Sleep(time.Until(tick))
+		mu.Lock()
+		ingesting, busy = true, nil
+		mu.Unlock()
+		r := fleetRound{Replicas: replicas, Tenants: n, Tick: tickNo, Rows: round.Rows}
+		// Wait until every tenant has tickNo files applied (or an hour).
+		deadline := tick.Add(time.Hour)
+		type done struct{ applied, started, finished time.Time }
+		finished := map[string]done{}
+		for len(finished) < n && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Second)
+			for _, m := range members {
+				if _, ok := finished[m.t.ID]; ok {
+					continue
+				}
+				files, err := a.store.Files(ctx, m.t.ID, schema.ListQuery{Limit: 10})
+				if err != nil || countApplied(files) < tickNo {
+					continue
+				}
+				runs, _ := a.store.SyncRuns(ctx, m.t.ID, schema.ListQuery{Limit: 20})
+				d := done{applied: *files[0].AppliedAt}
+				for _, run := range runs { // the run that pulled it
+					if run.Files > 0 && run.FinishedAt != nil {
+						d.started, d.finished = run.StartedAt, *run.FinishedAt
+						break
+					}
+				}
+				finished[m.t.ID] = d
+			}
+		}
+		mu.Lock()
+		ingesting = false
+		r.APIRequests = len(busy)
+		r.APIP99MS, r.APIIdleP99MS = pctDur(busy, 0.99), pctDur(idle, 0.99)
+		mu.Unlock()
+		var lat []float64
+		var last, firstLarge time.Time
+		for i, m := range members {
+			d, ok := finished[m.t.ID]
+			if !ok {
+				r.Lost++
 				continue
 			}
-			files, err := a.store.Files(ctx, m.t.ID, schema.ListQuery{Limit: 5})
-			if err != nil || len(files) == 0 || files[0].AppliedAt == nil {
-				continue
+			files, _ := a.store.Files(ctx, m.t.ID, schema.ListQuery{Limit: 10})
+			if countApplied(files) > tickNo {
+				r.Duplicated++
 			}
-			runs, _ := a.store.SyncRuns(ctx, m.t.ID, schema.ListQuery{Limit: 1})
-			d := done{applied: *files[0].AppliedAt}
-			if len(runs) > 0 && runs[0].FinishedAt != nil {
-				d.started, d.finished = runs[0].StartedAt, *runs[0].FinishedAt
+			lat = append(lat, d.applied.Sub(tick).Seconds())
+			if d.applied.After(last) {
+				last = d.applied
 			}
-			finished[m.t.ID] = d
-		}
-	}
-	mu.Lock()
-	ingesting = false
-	mu.Unlock()
-	var lat []float64
-	var last time.Time
-	for _, m := range members {
-		d, ok := finished[m.t.ID]
-		if !ok {
-			round.Lost++
-			continue
-		}
-		files, _ := a.store.Files(ctx, m.t.ID, schema.ListQuery{Limit: 10})
-		applied := 0
-		for _, f := range files {
-			if f.Status == schema.FileApplied || f.Status == schema.FileAppliedWithErrors {
-				applied++
+			r.LargestWork = max(r.LargestWork, d.finished.Sub(d.started).Seconds())
+			if sizes[i] > 10_000 && (firstLarge.IsZero() || d.started.Before(firstLarge)) {
+				firstLarge = d.started
 			}
 		}
-		if applied > 1 {
-			round.Duplicated++
+		for i, m := range members {
+			if d, ok := finished[m.t.ID]; ok && sizes[i] <= 2000 {
+				r.SmallWaitMax = max(r.SmallWaitMax, d.started.Sub(tick).Seconds())
+				if !firstLarge.IsZero() && d.started.After(firstLarge) {
+					r.SmallAfterLarge++
+				}
+			}
 		}
-		lat = append(lat, d.applied.Sub(tick).Seconds())
-		if d.applied.After(last) {
-			last = d.applied
+		r.Seconds = last.Sub(tick).Seconds()
+		if r.Seconds > 0 {
+			r.FilesPS, r.RowsPS = float64(n-r.Lost)/r.Seconds, float64(r.Rows)/r.Seconds
 		}
-		work := d.finished.Sub(d.started).Seconds()
-		round.LargestWork = max(round.LargestWork, work)
-		if m.rows <= 2000 {
-			round.SmallWaitMax = max(round.SmallWaitMax, d.started.Sub(tick).Seconds())
+		r.LatencyP50, r.LatencyP99 = pct(lat, 0.50), pct(lat, 0.99)
+		r.Fair = r.SmallAfterLarge == 0
+		for _, p := range procs {
+			r.PeakRSSMB = append(r.PeakRSSMB, peakRSSMB(strconv.Itoa(p.Process.Pid)))
+		}
+		rounds = append(rounds, r)
+		b, _ := json.Marshal(r)
+		fmt.Fprintln(out, string(b))
+	}
+	return rounds, nil
+}
+
+// countApplied counts a tenant's applied files.
+func countApplied(files []schema.File) int {
+	n := 0
+	for _, f := range files {
+		if f.Status == schema.FileApplied || f.Status == schema.FileAppliedWithErrors {
+			n++
 		}
 	}
-	round.Seconds = last.Sub(tick).Seconds()
-	if round.Seconds > 0 {
-		round.FilesPS, round.RowsPS = float64(n-round.Lost)/round.Seconds, float64(round.Rows)/round.Seconds
-	}
-	round.LatencyP50, round.LatencyP99 = pct(lat, 0.50), pct(lat, 0.99)
-	round.Fair = round.SmallWaitMax <= round.LargestWork
-	mu.Lock()
-	round.APIRequests = len(busy)
-	round.APIP99MS, round.APIIdleP99MS = pctDur(busy, 0.99), pctDur(idle, 0.99)
-	mu.Unlock()
-	for _, p := range procs {
-		round.PeakRSSMB = append(round.PeakRSSMB, peakRSSMB(strconv.Itoa(p.Process.Pid)))
-	}
-	return round, nil
+	return n
 }
 
 func waitReady(ctx context.Context, base string) error {

@@ -215,7 +215,7 @@ func TestBenchFleet(t *testing.T) {
 			rounds = append(rounds, r)
 		}
 	}
-	if len(rounds) != 2 || rounds[1].Replicas != 2 || len(rounds[1].PeakRSSMB) != 2 {
+	if len(rounds) != 4 || rounds[3].Replicas != 2 || rounds[3].Tick != 2 || len(rounds[3].PeakRSSMB) != 2 {
 		t.Fatalf("rounds = %+v\n%s", rounds, out)
 	}
 	for _, r := range rounds {
