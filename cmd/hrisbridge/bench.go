@@ -68,7 +68,7 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	dur := fs.Duration("duration", 10*time.Second, "bench api: wrk duration per target")
 	tenants := fs.Int("tenants", 500, "bench fleet: employers, each with its own SFTP connection and drop")
 	replicaList := fs.String("replicas", "1,3", "bench fleet: replica counts to run, one round each, in the same run")
-	schedule := fs.String("schedule", "* * * * *", "bench fleet: every connection's schedule (the default ticks them all at the next minute)")
+	schedule := fs.String("schedule", "", "bench fleet: every connection's schedule (default: one tick for all at a coming minute, per measure)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err

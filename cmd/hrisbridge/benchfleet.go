@@ -82,7 +82,7 @@ func fleetSizes(n int, seed uint64) []int {
 }
 
 // benchFleet runs rounds of N tenants with SFTP connections to a loopback
-// server, scheduled on the same minute, pulled by R `hrisbridge serve`
+// server, each scheduled on one and the same minute, pulled by R `hrisbridge serve`
 // replicas (processes) on one PostgreSQL while API clients page through
 // employees.
 func benchFleet(ctx context.Context, db string, tenants int, replicas []int, schedule string, out io.Writer) error {
@@ -162,6 +162,8 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 		}
 		cfg := bridge.SFTPConfig{Host: "127.0.0.1", Port: port, User: "hris", HostKey: ssh.FingerprintSHA256(hostKey), Dir: t.Slug + "/outbound",
 			Ack: "archive", ArchiveDir: t.Slug + "/archive", StableFor: "0s"}
+		// With the default (empty) schedule each connection gets one tick
+		// per measure, set below; until then none is scheduled.
 		if _, err := createSFTPConnection(ctx, a, t.ID, "payroll", "census-csv", schedule, cfg, bridge.SFTPSecret{Password: password}); err != nil {
 			return nil, err
 		}
@@ -229,19 +231,22 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 				start := time.Now()
 				resp, err := http.DefaultClient.Do(req)
 				d := time.Since(start)
-				if err != nil {
-					continue
+				if err == nil {
+					io.Copy(io.Discard, resp.Body) //nolint:errcheck
+					resp.Body.Close()
+					mu.Lock()
+					if ingesting {
+						busy = append(busy, d)
+					} else {
+						idle = append(idle, d)
+					}
+					mu.Unlock()
 				}
-				io.Copy(io.Discard, resp.Body) //nolint:errcheck
-				resp.Body.Close()
-				mu.Lock()
-				if ingesting {
-					busy = append(busy, d)
-				} else {
-					idle = append(idle, d)
+				select { // each client: up to 20 pages a second
+				case <-ctx.Done():
+					return
+				case <-time.After(50 * time.Millisecond):
 				}
-				mu.Unlock()
-				time.Sleep(50 * time.Millisecond) // each client: up to 20 pages a second
 			}
 		}()
 	}
@@ -266,15 +271,29 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 				}
 			}
 		}
-		// Every connection ticks at the next minute (the default schedule);
-		// with another schedule the clock starts now.
+		// By default every connection is scheduled on one coming minute
+		// (a daily cron "M H * * *"), so that the tick is exactly one and
+		// the same for all; with another schedule the clock starts now.
 		tick := time.Now()
-		if schedule == "* * * * *" {
-			tick = tick.Truncate(time.Minute).Add(time.Minute)
-			time.Sleep(2 * time.Second) // idle API latency first
+		if schedule == "" {
+			tick = time.Now().Add(10 * time.Second).Truncate(time.Minute).Add(time.Minute).UTC()
+			cron := fmt.Sprintf("%d %d * * *", tick.Minute(), tick.Hour())
+			for _, m := range members {
+				cs, err := a.store.Connections(ctx, m.t.ID)
+				if err != nil {
+					return nil, err
+				}
+				if err := a.store.UpdateConnectionSchedule(ctx, m.t.ID, cs[0].ID, cron, "UTC", schema.CatchUpSkip); err != nil {
+					return nil, err
+				}
+			}
 		}
 		fmt.Fprintf(out, "bench fleet: %d replica(s), tick %d at %s\n", replicas, tickNo, tick.Format(time.TimeOnly))
-		time.Sleep(time.Until(tick))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Until(tick)):
+		}
 		mu.Lock()
 		ingesting, busy = true, nil
 		mu.Unlock()
@@ -284,7 +303,11 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 		type done struct{ applied, started, finished time.Time }
 		finished := map[string]done{}
 		for len(finished) < n && time.Now().Before(deadline) {
-			time.Sleep(2 * time.Second)
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(2 * time.Second):
+			}
 			for _, m := range members {
 				if _, ok := finished[m.t.ID]; ok {
 					continue
