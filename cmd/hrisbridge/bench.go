@@ -68,6 +68,7 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	dur := fs.Duration("duration", 10*time.Second, "bench api: wrk duration per target")
 	tenants := fs.Int("tenants", 500, "bench fleet: employers, each with its own SFTP connection and drop")
 	replicaList := fs.String("replicas", "1,3", "bench fleet: replica counts to run, one round each, in the same run")
+	ticks := fs.Int("ticks", 2, "bench fleet: ticks per round (the first files, then the next nights' 1%-changed ones; more for a soak)")
 	schedule := fs.String("schedule", "", "bench fleet: every connection's schedule (default: one tick for all at a coming minute, per measure)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -88,13 +89,13 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 			}
 			rs = append(rs, r)
 		}
-		return benchFleet(ctx, *db, *tenants, rs, *schedule, out)
+		return benchFleet(ctx, *db, *tenants, rs, *ticks, *schedule, out)
 	}
 	if len(pos) == 1 && pos[0] == "834" {
 		return bench834(ctx, *db, *rows, out)
 	}
 	if len(pos) != 1 || pos[0] != "ingest" {
-		return usageError{"usage: hrisbridge bench ingest --rows N [--db URL] | bench api --db postgres://... [--rows N] [--connections 64] [--duration 10s] | bench connector --rows N [--db URL] | bench 834 --rows N [--db URL] | bench fleet --db postgres://... [--tenants 500] [--replicas 1,3]"}
+		return usageError{"usage: hrisbridge bench ingest --rows N [--db URL] | bench api --db postgres://... [--rows N] [--connections 64] [--duration 10s] | bench connector --rows N [--db URL] | bench 834 --rows N [--db URL] | bench fleet --db postgres://... [--tenants 500] [--replicas 1,3] [--ticks 2]"}
 	}
 	dir, err := os.MkdirTemp("", "hrisbridge-bench-")
 	if err != nil {

@@ -32,8 +32,8 @@ import (
 // at one tick by R replicas.
 type fleetRound struct {
 	Replicas int `json:"replicas"`
-	// Tick 1 is every employer's first file; tick 2 the next night's,
-	// 1% changed.
+	// Tick 1 is every employer's first file; each later tick the next
+	// night's, 1% changed.
 	Tick    int     `json:"tick"`
 	Tenants int     `json:"tenants"`
 	Rows    int     `json:"rows"`
@@ -85,7 +85,7 @@ func fleetSizes(n int, seed uint64) []int {
 // server, each scheduled on one and the same minute, pulled by R `hrisbridge serve`
 // replicas (processes) on one PostgreSQL while API clients page through
 // employees.
-func benchFleet(ctx context.Context, db string, tenants int, replicas []int, schedule string, out io.Writer) error {
+func benchFleet(ctx context.Context, db string, tenants int, replicas []int, ticks int, schedule string, out io.Writer) error {
 	if !strings.HasPrefix(db, "postgres") {
 		return usageError{"bench fleet runs replicas on one database: give --db postgres://..."}
 	}
@@ -119,12 +119,17 @@ func benchFleet(ctx context.Context, db string, tenants int, replicas []int, sch
 	var rounds []fleetRound
 	for _, r := range replicas {
 		fmt.Fprintf(out, "bench fleet: %d tenants, %d replica(s): preparing\n", tenants, r)
-		rs, err := fleetRun(ctx, a, exe, db, key, dir, root, l.Addr().(*net.TCPAddr).Port, hostKey, password, tenants, r, schedule, out)
+		rs, err := fleetRun(ctx, a, exe, db, key, dir, root, l.Addr().(*net.TCPAddr).Port, hostKey, password, tenants, r, ticks, schedule, out)
 		if err != nil {
 			return err
 		}
 		rounds = append(rounds, rs...)
 	}
+	lost, twice := 0, 0
+	for _, r := range rounds {
+		lost, twice = lost+r.Lost, twice+r.Duplicated
+	}
+	fmt.Fprintf(out, "\nbench fleet: %d ticks measured; files not applied: %d, applied twice: %d\n", len(rounds), lost, twice)
 	fmt.Fprintf(out, "\n%-9s %-5s %-8s %-9s %-8s %-8s %-13s %-16s %-11s %-16s %s\n", "replicas", "tick", "tenants", "rows", "files/s", "rows/s",
 		"tick-api p50", "tick-api p99 (s)", "small wait", "api p99 (idle)", "peak RSS MB")
 	for _, r := range rounds {
@@ -138,7 +143,7 @@ func benchFleet(ctx context.Context, db string, tenants int, replicas []int, sch
 	return nil
 }
 
-func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port int, hostKey ssh.PublicKey, password string, n, replicas int, schedule string, out io.Writer) ([]fleetRound, error) {
+func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port int, hostKey ssh.PublicKey, password string, n, replicas, ticks int, schedule string, out io.Writer) ([]fleetRound, error) {
 	var round fleetRound
 	sizes := fleetSizes(n, 1) // the same employers in every round
 	prefix := fmt.Sprintf("fleet%d-%d", replicas, time.Now().Unix())
@@ -261,12 +266,13 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 		}
 	}()
 	var rounds []fleetRound
-	for tickNo := 1; tickNo <= 2; tickNo++ {
-		if tickNo == 2 {
-			// The next night: every employer sends its census again, 1% changed.
-			changed := func(i int) bool { return i%100 == 42 }
+	for tickNo := 1; tickNo <= ticks; tickNo++ {
+		if tickNo > 1 {
+			// The next night: every employer sends its census again, 1%
+			// changed (another 1% each night).
+			changed := func(i int) bool { return i%100 == tickNo%100 }
 			for i, m := range members {
-				if err := writeSynth(filepath.Join(root, m.t.Slug, "outbound", "census-2.csv"), sizes[i], changed); err != nil {
+				if err := writeSynth(filepath.Join(root, m.t.Slug, "outbound", fmt.Sprintf("census-%d.csv", tickNo)), sizes[i], changed); err != nil {
 					return nil, err
 				}
 			}
