@@ -261,20 +261,15 @@ func (cs *consoleServer) operatorOnly(c *gin.Context) {
 
 // csrf checks a form's token against the session's, and that a browser
 // that names the request's origin names this server.
-func (cs *consoleServer) csrf(c *gin.Context) {
-	if !sameOrigin(c) || !tokenEqual(c.PostForm("csrf"), csrfToken(session(c).token)) {
-		cs.errorPage(c, http.StatusForbidden, "This form has expired or did not come from this console. Reload the page and try again.")
-		c.Abort()
-		return
-	}
-	c.Next()
-}
+func (cs *consoleServer) csrf(c *gin.Context) { cs.checkCSRF(c, c.PostForm("csrf")) }
 
 // csrfMultipart is csrf for file forms: the token comes in the URL's
 // query (the form's action) so that the file can stream without the
 // form being read whole first.
-func (cs *consoleServer) csrfMultipart(c *gin.Context) {
-	if !sameOrigin(c) || !tokenEqual(c.Query("csrf"), csrfToken(session(c).token)) {
+func (cs *consoleServer) csrfMultipart(c *gin.Context) { cs.checkCSRF(c, c.Query("csrf")) }
+
+func (cs *consoleServer) checkCSRF(c *gin.Context, token string) {
+	if !sameOrigin(c) || !tokenEqual(token, csrfToken(session(c).token)) {
 		cs.errorPage(c, http.StatusForbidden, "This form has expired or did not come from this console. Reload the page and try again.")
 		c.Abort()
 		return

@@ -256,16 +256,25 @@ type fileData struct {
 // shownErrors caps the rejected rows a page lists; the CSV has them all.
 const shownErrors = 500
 
+// fileWithErrors reads the request's file and its rejected rows.
+func (cs *consoleServer) fileWithErrors(c *gin.Context) (schema.File, []schema.RecordError, bool) {
+	f, err := cs.s.cfg.Store.File(c.Request.Context(), tenantID(c), c.Param("id"))
+	if err != nil {
+		cs.fail(c, err)
+		return f, nil, false
+	}
+	errs, err := cs.s.cfg.Store.RecordErrors(c.Request.Context(), tenantID(c), f.ID)
+	if err != nil {
+		cs.fail(c, err)
+		return f, nil, false
+	}
+	return f, errs, true
+}
+
 func (cs *consoleServer) filePage(c *gin.Context) {
 	ctx := c.Request.Context()
-	f, err := cs.s.cfg.Store.File(ctx, tenantID(c), c.Param("id"))
-	if err != nil {
-		cs.fail(c, err)
-		return
-	}
-	errs, err := cs.s.cfg.Store.RecordErrors(ctx, tenantID(c), f.ID)
-	if err != nil {
-		cs.fail(c, err)
+	f, errs, ok := cs.fileWithErrors(c)
+	if !ok {
 		return
 	}
 	d := fileData{File: f, Held: f.Status == schema.FileHeld, CanReplay: bridge.Replayable(f) == nil}
@@ -284,15 +293,8 @@ func (cs *consoleServer) filePage(c *gin.Context) {
 
 // fileErrorsCSV downloads every rejected row of a file with its fix.
 func (cs *consoleServer) fileErrorsCSV(c *gin.Context) {
-	ctx := c.Request.Context()
-	f, err := cs.s.cfg.Store.File(ctx, tenantID(c), c.Param("id"))
-	if err != nil {
-		cs.fail(c, err)
-		return
-	}
-	errs, err := cs.s.cfg.Store.RecordErrors(ctx, tenantID(c), f.ID)
-	if err != nil {
-		cs.fail(c, err)
+	f, errs, ok := cs.fileWithErrors(c)
+	if !ok {
 		return
 	}
 	c.Header("Content-Type", "text/csv; charset=utf-8")
