@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -103,6 +105,13 @@ type Jobs struct {
 	cfg     Config
 	q       Queue
 	planner *Planner
+	sizes   sync.Map // connection id -> connSize
+}
+
+// connSize is a connection's last file's rows, as read at a time.
+type connSize struct {
+	rows int
+	at   time.Time
 }
 
 // New returns the job system (not yet running).
@@ -142,7 +151,7 @@ func New(ctx context.Context, cfg Config) (*Jobs, error) {
 	if j.q, err = cfg.Queue(ctx, rc); err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	j.planner = &Planner{Store: cfg.Store, Enqueue: j.enqueueTick, Grace: cfg.Grace, Logger: cfg.Logger}
+	j.planner = &Planner{Store: cfg.Store, Enqueue: j.enqueueTick, Grace: cfg.Grace, Order: j.smallFirst, Logger: cfg.Logger}
 	return j, nil
 }
 
@@ -231,11 +240,43 @@ const largeSync = 10_000
 // unless its last file was large; a connection with no file yet counts
 // as small.
 func (j *Jobs) tickPriority(ctx context.Context, c schema.Connection) int {
-	files, err := j.cfg.Store.Files(ctx, c.TenantID, schema.ListQuery{ConnectionID: c.ID, Limit: 1})
-	if err == nil && len(files) > 0 && files[0].Rows > largeSync {
+	if j.sizeOf(ctx, c) > largeSync {
 		return 2
 	}
 	return 1
+}
+
+// smallFirst orders a planning pass's connections by the size of their
+// last file, so that every replica inserts a tick's small syncs before
+// its large ones: priorities alone do not hold when several planners
+// insert one tick's jobs at once and idle workers take the first ones.
+func (j *Jobs) smallFirst(ctx context.Context, conns []schema.Connection) {
+	sizes := make(map[string]int, len(conns))
+	for _, c := range conns {
+		if Schedulable(c) {
+			sizes[c.ID] = j.sizeOf(ctx, c)
+		}
+	}
+	slices.SortStableFunc(conns, func(a, b schema.Connection) int { return cmp.Compare(sizes[a.ID], sizes[b.ID]) })
+}
+
+// sizeOf is the rows of a connection's last file, read from the store at
+// most every 10 minutes per connection (every planning pass needs it for
+// every connection) and again after this process synced it.
+func (j *Jobs) sizeOf(ctx context.Context, c schema.Connection) int {
+	if v, ok := j.sizes.Load(c.ID); ok && time.Since(v.(connSize).at) < 10*time.Minute {
+		return v.(connSize).rows
+	}
+	files, err := j.cfg.Store.Files(ctx, c.TenantID, schema.ListQuery{ConnectionID: c.ID, Limit: 1})
+	if err != nil {
+		return 0
+	}
+	n := 0
+	if len(files) > 0 {
+		n = files[0].Rows
+	}
+	j.sizes.Store(c.ID, connSize{rows: n, at: time.Now()})
+	return n
 }
 
 func (j *Jobs) enqueueTick(ctx context.Context, c schema.Connection, t Tick) error {
@@ -311,6 +352,7 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		return w.j.fail(ctx, &run, river.JobCancel(fmt.Errorf("connection %s is disabled", c.Name)))
 	}
 	_, err = w.j.cfg.Bridge.RunSync(ctx, c, &run, job.Attempt >= job.MaxAttempts)
+	w.j.sizes.Delete(c.ID) // its last file may have changed
 	return w.j.outcome(err)
 }
 

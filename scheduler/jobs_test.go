@@ -358,7 +358,8 @@ func TestConcurrentManualSyncsAllExist(t *testing.T) {
 }
 
 // TestSmallEmployersTickFirst: a connection whose last file was large
-// (more than 10,000 rows) has its ticks queued behind the small ones'.
+// (more than 10,000 rows) has its ticks queued behind the small ones',
+// and a planning pass inserts the small ones' ticks first.
 func TestSmallEmployersTickFirst(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s schema.Store) {
 		f := startJobs(t, s, "", bridge.SFTPConfig{})
@@ -370,6 +371,7 @@ func TestSmallEmployersTickFirst(t *testing.T) {
 		if err := s.RecordFile(ctx, &small, nil); err != nil {
 			t.Fatal(err)
 		}
+		f.jobs.sizes.Delete(f.conn.ID) // as after a sync of it here
 		if p := f.jobs.tickPriority(ctx, f.conn); p != 1 {
 			t.Fatalf("after a 900-row file: priority %d", p)
 		}
@@ -378,8 +380,25 @@ func TestSmallEmployersTickFirst(t *testing.T) {
 		if err := s.RecordFile(ctx, &large, nil); err != nil {
 			t.Fatal(err)
 		}
+		if p := f.jobs.tickPriority(ctx, f.conn); p != 1 {
+			t.Fatalf("the size is read again before 10 minutes: priority %d", p)
+		}
+		f.jobs.sizes.Delete(f.conn.ID)
 		if p := f.jobs.tickPriority(ctx, f.conn); p != 2 {
 			t.Fatalf("after a 60,000-row file: priority %d", p)
+		}
+		// A planning pass takes the small employers' connections first.
+		other := schema.Connection{TenantID: f.conn.TenantID, Name: "small", Kind: schema.ConnSFTP, Layout: "census-csv", Schedule: "0 2 * * *",
+			Config: f.conn.Config, Secret: f.conn.Secret, Enabled: true}
+		if err := s.CreateConnection(ctx, &other); err != nil {
+			t.Fatal(err)
+		}
+		big := f.conn
+		big.Schedule = "0 2 * * *"
+		conns := []schema.Connection{big, other}
+		f.jobs.smallFirst(ctx, conns)
+		if conns[0].ID != other.ID || conns[1].ID != big.ID {
+			t.Fatalf("order = %s, %s; want the small one first", conns[0].Name, conns[1].Name)
 		}
 	})
 }

@@ -22,7 +22,10 @@ type Planner struct {
 	// (connection, tick).
 	Enqueue func(ctx context.Context, c schema.Connection, t Tick) error
 	// Grace: a due tick later than this was missed (downtime); default 2m.
-	Grace  time.Duration
+	Grace time.Duration
+	// Order, when set, sorts the connections before a pass enqueues their
+	// due ticks (small employers first).
+	Order  func(ctx context.Context, conns []schema.Connection)
 	Logger *slog.Logger
 }
 
@@ -41,6 +44,9 @@ func (p *Planner) Plan(ctx context.Context, now time.Time) error {
 	windows, err := p.Store.Windows(ctx, "")
 	if err != nil {
 		return err
+	}
+	if p.Order != nil {
+		p.Order(ctx, conns)
 	}
 	var errs []error
 	for _, c := range conns {
