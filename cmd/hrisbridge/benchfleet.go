@@ -272,7 +272,13 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 			// changed (another 1% each night).
 			changed := func(i int) bool { return i%100 == tickNo%100 }
 			for i, m := range members {
-				if err := writeSynth(filepath.Join(root, m.t.Slug, "outbound", fmt.Sprintf("census-%d.csv", tickNo)), sizes[i], changed); err != nil {
+				// Written beside the drop folder, then renamed into it: a
+				// sync never sees half a file.
+				tmp := filepath.Join(root, m.t.Slug, "census.tmp")
+				if err := writeSynth(tmp, sizes[i], changed); err != nil {
+					return nil, err
+				}
+				if err := os.Rename(tmp, filepath.Join(root, m.t.Slug, "outbound", fmt.Sprintf("census-%d.csv", tickNo))); err != nil {
 					return nil, err
 				}
 			}
@@ -318,7 +324,7 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 				if _, ok := finished[m.t.ID]; ok {
 					continue
 				}
-				files, err := a.store.Files(ctx, m.t.ID, schema.ListQuery{Limit: 10})
+				files, err := a.store.Files(ctx, m.t.ID, schema.ListQuery{Limit: tickNo + 10})
 				if err != nil || countApplied(files) < tickNo {
 					continue
 				}
@@ -346,7 +352,7 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 				r.Lost++
 				continue
 			}
-			files, _ := a.store.Files(ctx, m.t.ID, schema.ListQuery{Limit: 10})
+			files, _ := a.store.Files(ctx, m.t.ID, schema.ListQuery{Limit: tickNo + 10})
 			if countApplied(files) > tickNo {
 				r.Duplicated++
 			}
