@@ -261,10 +261,10 @@ func (j *Jobs) smallFirst(ctx context.Context, conns []schema.Connection) {
 }
 
 // sizeOf is the rows of a connection's last file, read from the store at
-// most every 10 minutes per connection (every planning pass needs it for
+// most once a minute per connection (every planning pass needs it for
 // every connection) and again after this process synced it.
 func (j *Jobs) sizeOf(ctx context.Context, c schema.Connection) int {
-	if v, ok := j.sizes.Load(c.ID); ok && time.Since(v.(connSize).at) < 10*time.Minute {
+	if v, ok := j.sizes.Load(c.ID); ok && time.Since(v.(connSize).at) < time.Minute {
 		return v.(connSize).rows
 	}
 	files, err := j.cfg.Store.Files(ctx, c.TenantID, schema.ListQuery{ConnectionID: c.ID, Limit: 1})

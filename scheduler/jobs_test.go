@@ -381,7 +381,7 @@ func TestSmallEmployersTickFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 		if p := f.jobs.tickPriority(ctx, f.conn); p != 1 {
-			t.Fatalf("the size is read again before 10 minutes: priority %d", p)
+			t.Fatalf("the size is read again within a minute: priority %d", p)
 		}
 		f.jobs.sizes.Delete(f.conn.ID)
 		if p := f.jobs.tickPriority(ctx, f.conn); p != 2 {
