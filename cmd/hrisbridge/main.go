@@ -91,6 +91,8 @@ Usage:
   hrisbridge bench ingest --rows N [--db URL]      whole pipeline vs a plain load of the same file
   hrisbridge bench connector --rows N [--db URL]   an API connection's sync from the mock HRIS vs the same records as a file
   hrisbridge bench 834 --rows N [--db URL]         a synthetic 834 full file vs the census CSV of the same people
+  hrisbridge bench fleet --db postgres://... [--tenants 500] [--replicas 1,3] [--ticks 2]
+                                                   employers' SFTP drops synced at one tick by R replica processes
   hrisbridge synth [--rows N] [--format csv|fixed] [-o FILE]
                                                    write a synthetic census for load tests
   hrisbridge errors [--markdown]                   list the error catalog
