@@ -20,13 +20,7 @@ type AuthorizeLink struct {
 }
 
 // callbackURL is this server's OAuth callback as the caller reaches it.
-func callbackURL(c *gin.Context) string {
-	scheme := "http"
-	if c.Request.TLS != nil || c.GetHeader("X-Forwarded-Proto") == "https" {
-		scheme = "https"
-	}
-	return scheme + "://" + c.Request.Host + "/oauth/callback"
-}
+func callbackURL(c *gin.Context) string { return origin(c) + "/oauth/callback" }
 
 // authorizeConnection starts the authorization-code flow of an API
 // connection.

@@ -197,6 +197,14 @@ func secure(c *gin.Context) bool {
 	return c.Request.TLS != nil || c.GetHeader("X-Forwarded-Proto") == "https"
 }
 
+// origin is the scheme and host the request came to.
+func origin(c *gin.Context) string {
+	if secure(c) {
+		return "https://" + c.Request.Host
+	}
+	return "http://" + c.Request.Host
+}
+
 func (cs *consoleServer) setCookie(c *gin.Context, name, value string, maxAge int) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: name, Value: value, Path: "/console", MaxAge: maxAge,
 		HttpOnly: true, Secure: secure(c), SameSite: http.SameSiteLaxMode})

@@ -267,11 +267,7 @@ func (cs *consoleServer) baseURL(c *gin.Context) string {
 	if cs.cfg.BaseURL != "" {
 		return strings.TrimSuffix(cs.cfg.BaseURL, "/")
 	}
-	scheme := "http"
-	if secure(c) {
-		scheme = "https"
-	}
-	return scheme + "://" + c.Request.Host
+	return origin(c)
 }
 
 func (cs *consoleServer) revokeLink(c *gin.Context) {

@@ -144,7 +144,7 @@ func benchFleet(ctx context.Context, db string, tenants int, replicas []int, tic
 }
 
 func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port int, hostKey ssh.PublicKey, password string, n, replicas, ticks int, schedule string, out io.Writer) ([]fleetRound, error) {
-	var round fleetRound
+	rows := 0
 	sizes := fleetSizes(n, 1) // the same employers in every round
 	prefix := fmt.Sprintf("fleet%d-%d", replicas, time.Now().Unix())
 	type member struct {
@@ -177,7 +177,7 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 			return nil, err
 		}
 		members[i] = member{t: t, key: plain, rows: sizes[i]}
-		round.Rows += sizes[i]
+		rows += sizes[i]
 	}
 	// The replicas: one process each, their own data directory, one
 	// database and one shared files directory.
@@ -309,7 +309,7 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 		mu.Lock()
 		ingesting, busy = true, nil
 		mu.Unlock()
-		r := fleetRound{Replicas: replicas, Tenants: n, Tick: tickNo, Rows: round.Rows}
+		r := fleetRound{Replicas: replicas, Tenants: n, Tick: tickNo, Rows: rows}
 		// Wait until every tenant has tickNo files applied (or an hour).
 		deadline := tick.Add(time.Hour)
 		type done struct{ applied, started, finished time.Time }

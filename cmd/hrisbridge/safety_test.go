@@ -61,7 +61,7 @@ func TestPoisonPillIsRejectedInBoundedMemory(t *testing.T) {
 	go func() {
 		defer close(sampled)
 		for {
-			if kb := vmHWM(cmd.Process.Pid); kb > peakKB.Load() {
+			if kb := int64(peakRSSMB(strconv.Itoa(cmd.Process.Pid)) * 1024); kb > peakKB.Load() {
 				peakKB.Store(kb)
 			}
 			select {
@@ -195,20 +195,4 @@ func TestKilledPutAppliesNothing(t *testing.T) {
 	if len(left) > 0 {
 		t.Fatalf("the inbox kept the half upload: %v", left)
 	}
-}
-
-// vmHWM reads a running process's peak resident set in KiB (0 once it
-// has exited).
-func vmHWM(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb
-		}
-	}
-	return 0
 }
