@@ -504,7 +504,7 @@ func (cs *consoleServer) applyUpload(c *gin.Context) {
 	}
 	path := cs.spoolPath(tenantID(c), token)
 	meta, err := os.ReadFile(path + ".meta")
-	if err != nil {
+	if fi, serr := os.Stat(path); err != nil || serr != nil || time.Since(fi.ModTime()) > previewTTL {
 		cs.errorPage(c, http.StatusGone, "This preview has expired; upload the file again.")
 		return
 	}
@@ -531,15 +531,18 @@ func (cs *consoleServer) applyUpload(c *gin.Context) {
 	done(c, tenantURL(c, "/files/"+file.ID), "Uploaded: "+file.Status+".")
 }
 
-// CleanConsoleSpool removes previews older than an hour (uploads never
-// applied).
-func CleanConsoleSpool(dir string) {
-	root := filepath.Join(dir, "console")
+// previewTTL is how long a checked upload waits for its apply.
+const previewTTL = time.Hour
+
+// cleanPreviews removes previews older than previewTTL (uploads checked
+// and never applied: they hold SSNs in clear).
+func (cs *consoleServer) cleanPreviews() {
+	root := filepath.Join(cs.cfg.SpoolDir, "console")
 	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error { //nolint:errcheck
 		if err != nil || d.IsDir() {
 			return nil
 		}
-		if info, err := d.Info(); err == nil && time.Since(info.ModTime()) > time.Hour {
+		if info, err := d.Info(); err == nil && time.Since(info.ModTime()) > previewTTL {
 			os.Remove(p)
 		}
 		return nil

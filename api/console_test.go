@@ -8,6 +8,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -581,3 +583,40 @@ func TestAPILogsHoldNoSecrets(t *testing.T) {
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestConsolePreviewsExpire: a checked upload older than an hour is not
+// applied, and the cleanup removes it.
+func TestConsolePreviewsExpire(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnvWith(t, openSQLite(t), Config{Uploads: refuseUploads{t}, Console: &ConsoleConfig{SpoolDir: dir}})
+	acme, _ := e.tenant("acme", 1)
+	addOperator(t, e.store, "ops@example.com", "a long operator password", false)
+	op := e.person()
+	op.signIn("ops@example.com", "a long operator password")
+	srv, _ := New(Config{Store: e.store, Console: &ConsoleConfig{SpoolDir: dir}})
+	conns, _ := e.store.Connections(context.Background(), acme.ID)
+	path := srv.console.spoolPath(acme.ID, "oldtoken")
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	os.WriteFile(path, []byte("Employee ID\nE1\n"), 0o600)
+	os.WriteFile(path+".meta", []byte(conns[0].ID+"\ncensus.csv"), 0o600)
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(path, old, old)
+	os.Chtimes(path+".meta", old, old)
+	if st, _, _ := op.send("POST", "/console/t/acme/upload/apply", url.Values{"csrf": {op.csrf("/console/t/acme/upload")}, "token": {"oldtoken"}}); st != 410 {
+		t.Fatalf("applying a two-hour-old preview = %d", st)
+	}
+	os.WriteFile(path, []byte("x"), 0o600) // an old preview, as the refused apply left it
+	os.Chtimes(path, old, old)
+	srv.console.cleanPreviews()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("an old preview survived the cleanup: %v", err)
+	}
+}
+
+// refuseUploads fails a test that hands a file to the inbox.
+type refuseUploads struct{ t *testing.T }
+
+func (u refuseUploads) Upload(context.Context, schema.Connection, string, io.Reader, bool) (schema.File, error) {
+	u.t.Error("an expired preview was uploaded")
+	return schema.File{}, nil
+}

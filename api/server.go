@@ -98,6 +98,20 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	srv := &http.Server{Handler: s.engine, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
+	if s.console != nil {
+		go func() { // checked uploads never applied go after an hour
+			tick := time.NewTicker(10 * time.Minute)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+					s.console.cleanPreviews()
+				}
+			}
+		}()
+	}
 	select {
 	case err := <-errc:
 		return err
