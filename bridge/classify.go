@@ -34,7 +34,6 @@ func classify(err error) error {
 	if errors.As(err, &se) {
 		return err
 	}
-	var ne net.Error
 	switch {
 	case errors.Is(err, ErrHostKeyMismatch):
 		return &SyncError{Code: schema.ECodeSFTPHostKey, Err: err}
@@ -44,9 +43,29 @@ func classify(err error) error {
 		return &SyncError{Code: schema.ECodeSFTPPermission, Err: err}
 	case errors.Is(err, fs.ErrNotExist):
 		return &SyncError{Code: schema.ECodeSFTPNotFound, Err: err}
-	case errors.As(err, &ne), errors.Is(err, sftp.ErrSSHFxConnectionLost), strings.Contains(err.Error(), "connection refused"),
-		strings.Contains(err.Error(), "connection reset"), strings.Contains(err.Error(), "EOF"):
+	case errors.Is(err, sftp.ErrSSHFxConnectionLost), unavailable(err):
 		return &SyncError{Code: schema.ECodeSFTPDial, Transient: true, Err: err}
 	}
 	return err
+}
+
+// unavailable reports whether err is the network failing (refused, reset,
+// cut, timed out) rather than a peer's answer.
+func unavailable(err error) bool {
+	var ne net.Error
+	msg := err.Error()
+	return errors.As(err, &ne) || strings.Contains(msg, "connection refused") ||
+		strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF") ||
+		strings.Contains(msg, "closed network connection")
+}
+
+// storeErr marks the store's network failures (the database restarted or
+// unreachable) as E_STORE_UNAVAILABLE, transient: told apart from the
+// source's, since they happen after a file is downloaded.
+func storeErr(err error) error {
+	var se *SyncError
+	if err == nil || errors.As(err, &se) || !unavailable(err) {
+		return err
+	}
+	return &SyncError{Code: schema.ECodeStore, Transient: true, Err: err}
 }

@@ -55,10 +55,10 @@ func (b *Bridge) recordRun(ctx context.Context, conn schema.Connection, run *sch
 		}
 		err := work(ctx)
 		b.settle(ctx, conn.Name, run, err, last)
-		if ferr := b.FinishRun(context.WithoutCancel(ctx), run); ferr != nil && err == nil {
+		if ferr := b.persist(ctx, func(ctx context.Context) error { return b.FinishRun(ctx, run) }); ferr != nil && err == nil {
 			err = ferr
 		}
-		b.updateHealth(context.WithoutCancel(ctx), conn)
+		b.persist(ctx, func(ctx context.Context) error { return b.updateHealth(ctx, conn) }) //nolint:errcheck // logged there
 		return err
 	})
 }
@@ -90,10 +90,33 @@ func (b *Bridge) FinishRun(ctx context.Context, run *schema.SyncRun) error {
 }
 
 // updateHealth updates a connection's health after a run or delivery; a
-// failure is logged, not returned: the data is committed already.
-func (b *Bridge) updateHealth(ctx context.Context, conn schema.Connection) {
-	if _, err := b.UpdateHealth(ctx, conn); err != nil {
+// failure is logged (the data is committed already) and returned for
+// persist to retry.
+func (b *Bridge) updateHealth(ctx context.Context, conn schema.Connection) error {
+	_, err := b.UpdateHealth(ctx, conn)
+	if err != nil {
 		b.cfg.Logger.WarnContext(ctx, "connection health not updated", "connection", conn.Name, "error", err)
+	}
+	return err
+}
+
+// persist runs a sync's bookkeeping write (its run's outcome, the
+// connection's health, the lease's release), retrying for up to half a
+// minute while the database is unreachable: after a restart of the
+// database these writes would otherwise be lost, leaving the run shown
+// running and the connection busy until its lease ran out. It runs even
+// when ctx is cancelled (the work is over; its record is still owed).
+func (b *Bridge) persist(ctx context.Context, fn func(context.Context) error) error {
+	ctx = context.WithoutCancel(ctx)
+	wait := 250 * time.Millisecond
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := fn(ctx)
+		if err == nil || !unavailable(err) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 4*time.Second)
 	}
 }
 
@@ -159,7 +182,7 @@ func (b *Bridge) withLease(ctx context.Context, conn schema.Connection, fn func(
 	}()
 	err = fn(ctx)
 	close(done)
-	if rerr := b.cfg.Store.ReleaseConnection(context.WithoutCancel(ctx), conn.ID, owner); rerr != nil {
+	if rerr := b.persist(ctx, func(ctx context.Context) error { return b.cfg.Store.ReleaseConnection(ctx, conn.ID, owner) }); rerr != nil {
 		b.cfg.Logger.WarnContext(ctx, "sync lease not released", "connection", conn.Name, "error", rerr)
 	}
 	return err
@@ -216,7 +239,7 @@ func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.S
 	for _, rf := range files {
 		remote := fmt.Sprintf("%s|%d|%d", rf.Path, rf.Info.Size(), rf.Info.ModTime().Unix())
 		if seen, err := b.cfg.Store.SeenRemote(ctx, conn.ID, remote); err != nil {
-			return results, err
+			return results, storeErr(err)
 		} else if seen {
 			// Taken before (ack: leave, or an acknowledgement that failed):
 			// no download; acknowledge again in case that is what failed.
@@ -239,7 +262,7 @@ func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.S
 		sp.sync() //nolint:errcheck // the bytes were kept (or not) by then; this only ends the sync
 		os.Remove(sp.Path)
 		if err != nil {
-			return results, err
+			return results, storeErr(err)
 		}
 		results = append(results, res)
 		run.Files++

@@ -35,7 +35,7 @@ type jobsFixture struct {
 
 // startJobs runs the job system on s against a real SFTP server, with
 // short waits so retries happen within the test.
-func startJobs(t *testing.T, s schema.Store, schedule string, cfg bridge.SFTPConfig) *jobsFixture {
+func startJobs(t *testing.T, s schema.Store, schedule string, cfg bridge.SFTPConfig, tweak ...func(*bridge.Config, *Config)) *jobsFixture {
 	t.Helper()
 	ctx := context.Background()
 	root := t.TempDir()
@@ -43,7 +43,15 @@ func startJobs(t *testing.T, s schema.Store, schedule string, cfg bridge.SFTPCon
 	srv := sftpd.StartTest(t, root)
 	box := storetest.Box(t)
 	spool := t.TempDir()
-	b, err := bridge.New(bridge.Config{Store: s, Box: box, SpoolDir: spool, Retries: -1, Logger: slog.New(slog.DiscardHandler)})
+	bcfg := bridge.Config{Store: s, Box: box, SpoolDir: spool, Retries: -1, Logger: slog.New(slog.DiscardHandler)}
+	jcfg := Config{Store: s, Queue: func(ctx context.Context, rc *river.Config) (Queue, error) {
+		return storage.NewJobQueue(ctx, s, rc)
+	}, Logger: slog.New(slog.DiscardHandler), MaxAttempts: 2, RetryBase: 100 * time.Millisecond,
+		PlanEvery: 100 * time.Millisecond, Busy: 100 * time.Millisecond}
+	for _, fn := range tweak {
+		fn(&bcfg, &jcfg)
+	}
+	b, err := bridge.New(bcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,10 +70,8 @@ func startJobs(t *testing.T, s schema.Store, schedule string, cfg bridge.SFTPCon
 	if err := s.CreateConnection(ctx, &conn); err != nil {
 		t.Fatal(err)
 	}
-	j, err := New(ctx, Config{Store: s, Bridge: b, Queue: func(ctx context.Context, rc *river.Config) (Queue, error) {
-		return storage.NewJobQueue(ctx, s, rc)
-	}, Logger: slog.New(slog.DiscardHandler), MaxAttempts: 2, RetryBase: 100 * time.Millisecond,
-		PlanEvery: 100 * time.Millisecond, Busy: 100 * time.Millisecond})
+	jcfg.Bridge = b
+	j, err := New(ctx, jcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -100,6 +100,7 @@ const (
 	ECodeRecordType      = "E_RECORD_TYPE"
 	ECodeUnknownEmployee = "E_UNKNOWN_EMPLOYEE"
 	ECodeSFTPDial        = "E_SFTP_DIAL"
+	ECodeStore           = "E_STORE_UNAVAILABLE"
 	ECodeDecode          = "E_DECODE"
 	ECodeSFTPHostKey     = "E_SFTP_HOST_KEY"
 	ECodeSFTPAuth        = "E_SFTP_AUTH"
@@ -158,6 +159,7 @@ var Catalog = map[string]CatalogEntry{
 	ECodeTruncated:       {Title: "File is cut short", Fix: "The file ends before its trailer record: the transfer or the export was interrupted. Resend the complete file."},
 	ECodeRecordType:      {Title: "Unknown record type", Fix: "The record's type code is not one the layout declares; check that the right layout is used, or add the code to fixed.skip."},
 	ECodeSFTPDial:        {Title: "SFTP server cannot be reached", Fix: "Check host and port and that the employer's firewall allows this appliance's address; transient failures are retried."},
+	ECodeStore:           {Title: "The database went away during the sync", Fix: "Nothing of the file was applied and the remote file was not acknowledged; the sync is retried with backoff. If it persists, check that PostgreSQL is up and reachable from every replica and below max_connections."},
 	ECodeSFTPHostKey:     {Title: "SFTP server presented a different host key", Fix: "Confirm with the employer that the server's key changed (a re-install or a new vendor); then run `hrisbridge connections trust-host` to pin the new key. Do not trust it otherwise: it may be an impostor."},
 	ECodeX12Syntax:       {Title: "Not a readable X12 interchange", Fix: "The file must start with a 106-byte ISA whose elements are padded to their fixed widths (its separators are read from it); ask the sender for the 834 as produced, not re-saved by an editor."},
 	ECodeX12Envelope:     {Title: "An X12 envelope does not close as it opens", Fix: "A control number or count of ISA/IEA, GS/GE or ST/SE (or a QTY total) disagrees, or a trailer is missing: the file was truncated, concatenated or edited. Ask the sender to resend the interchange."},

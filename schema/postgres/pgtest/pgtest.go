@@ -19,7 +19,9 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -156,53 +158,137 @@ func server() (string, error) {
 	return throwaway()
 }
 
-// throwaway starts a private cluster on a free loopback port.
+// throwaway starts the test binary's private cluster.
 func throwaway() (string, error) {
-	initdb, err := pgBin("initdb")
+	c, err := startCluster()
 	if err != nil {
 		return "", err
+	}
+	stop = c.remove
+	return c.URL, nil
+}
+
+// A Cluster is a PostgreSQL server of one test's own, for tests that stop
+// and start the server under a running program.
+type Cluster struct {
+	// URL is the cluster's postgres database.
+	URL string
+
+	dir, data, pgctl, opts string
+	run                    func(name string, args ...string) *exec.Cmd
+}
+
+// Own starts a cluster for t alone (initdb and pg_ctl are needed; without
+// them t skips, or fails under CI=true) and removes it when t ends.
+func Own(t testing.TB) *Cluster {
+	t.Helper()
+	c, err := startCluster()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("a PostgreSQL cluster of the test's own is required under CI=true: %v", err)
+		}
+		t.Skipf("no PostgreSQL binaries: %v", err)
+	}
+	t.Cleanup(c.remove)
+	return c
+}
+
+// Kill stops the server the way a crash does: every backend ends at once,
+// without a checkpoint; the next Start recovers from the WAL.
+func (c *Cluster) Kill() error { return c.ctl("-m", "immediate", "stop") }
+
+// Start starts the server again after Kill.
+func (c *Cluster) Start() error {
+	return c.ctl("-o", c.opts, "-w", "-l", filepath.Join(c.dir, "log"), "start")
+}
+
+func (c *Cluster) ctl(args ...string) error {
+	if out, err := c.run(c.pgctl, append([]string{"-D", c.data}, args...)...).CombinedOutput(); err != nil {
+		return fmt.Errorf("pg_ctl %v: %v: %s", args, err, out)
+	}
+	return nil
+}
+
+func (c *Cluster) remove() {
+	c.Kill() //nolint:errcheck
+	os.RemoveAll(c.dir)
+}
+
+// startCluster initialises and starts a cluster in a temporary directory
+// on a free loopback port, with a watchdog that removes it should the test
+// binary die before it can (a timeout's panic, a kill).
+func startCluster() (*Cluster, error) {
+	initdb, err := pgBin("initdb")
+	if err != nil {
+		return nil, err
 	}
 	pgctl, err := pgBin("pg_ctl")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "hrisbridge-pg-")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	data := filepath.Join(dir, "data")
 	port, err := freePort()
 	if err != nil {
-		return "", err
+		return nil, err
+	}
+	c := &Cluster{
+		URL:   fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port),
+		dir:   dir,
+		data:  filepath.Join(dir, "data"),
+		pgctl: pgctl,
+		opts:  fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", port, dir),
+		run:   func(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) },
 	}
 	// PostgreSQL refuses to run as root; run it as the postgres user then.
-	run := func(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
 	if os.Geteuid() == 0 {
 		pg, err := user.Lookup("postgres")
 		if err != nil {
-			return "", fmt.Errorf("running as root and no postgres user: %w", err)
+			return nil, fmt.Errorf("running as root and no postgres user: %w", err)
 		}
 		uid, _ := strconv.Atoi(pg.Uid)
 		gid, _ := strconv.Atoi(pg.Gid)
 		if err := os.Chown(dir, uid, gid); err != nil {
-			return "", err
+			return nil, err
 		}
-		run = func(name string, args ...string) *exec.Cmd {
+		c.run = func(name string, args ...string) *exec.Cmd {
 			return exec.Command("runuser", append([]string{"-u", "postgres", "--", name}, args...)...)
 		}
 	}
-	if out, err := run(initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("initdb: %v: %s", err, out)
+	if out, err := c.run(initdb, "-D", c.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
-	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200", port, dir)
-	if out, err := run(pgctl, "-D", data, "-o", opts, "-w", "-l", filepath.Join(dir, "log"), "start").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("pg_ctl start: %v: %s", err, out)
+	if err := c.Start(); err != nil {
+		return nil, err
 	}
-	stop = func() {
-		run(pgctl, "-D", data, "-m", "immediate", "stop").Run() //nolint:errcheck
-		os.RemoveAll(dir)
+	c.watch()
+	return c, nil
+}
+
+// watch starts a shell, in a session of its own and with no output (so
+// that go test does not wait on it), that stops the cluster and removes
+// its directory once this process is gone.
+func (c *Cluster) watch() {
+	stopCmd := c.run(c.pgctl, "-D", c.data, "-m", "immediate", "stop").Args
+	script := fmt.Sprintf(`while kill -0 %d 2>/dev/null; do sleep 1; done; %s >/dev/null 2>&1; rm -rf %s`,
+		os.Getpid(), shellJoin(stopCmd), shellQuote(c.dir))
+	w := exec.Command("sh", "-c", script)
+	w.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := w.Start(); err == nil {
+		go w.Wait() //nolint:errcheck
 	}
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), nil
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
 }
 
 func pgBin(name string) (string, error) {
