@@ -22,24 +22,40 @@ import (
 // It returns ErrBusy when another sync of the connection is running.
 func (b *Bridge) Sync(ctx context.Context, conn schema.Connection, trigger string) (schema.SyncRun, []Result, error) {
 	run := schema.SyncRun{TenantID: conn.TenantID, ConnectionID: conn.ID, Trigger: trigger}
-	results, err := b.RunSync(ctx, conn, &run, true)
+	results, err := b.RunSync(ctx, conn, &run, SyncOptions{Last: true})
 	return run, results, err
 }
 
 // ErrBusy means another sync of the connection holds its lease.
 var ErrBusy = errors.New("another sync of this connection is running")
 
+// ErrDeferred means SyncOptions.Admit refused a pull after listing: nothing was
+// downloaded and the run is queued again.
+var ErrDeferred = errors.New("the pull waits for a large-sync slot")
+
+// SyncOptions tune one RunSync.
+type SyncOptions struct {
+	// Last marks a job's last attempt: a failure is then final.
+	Last bool
+	// Admit, when set, is asked after an SFTP pull has listed its files
+	// (bytes: their total size) and before it downloads any. A pull it
+	// refuses ends with ErrDeferred, its run queued again: the job system
+	// bounds with it how many large syncs hold its workers. The release
+	// it returns is called when the pull ends.
+	Admit func(ctx context.Context, conn schema.Connection, bytes int64) (release func(), ok bool)
+}
+
 // RunSync pulls conn as run, which a job fills with its id and attempt.
 // It holds the connection's lease for the whole run (ErrBusy when another
 // sync holds it, and then records nothing). Every file new on the server
 // is ingested and acknowledged after commit. A failure leaves the run
-// failed when last is set or the error is permanent (host key, login,
-// permission: retrying cannot help), otherwise retrying. The connection's
-// health is updated after the run.
-func (b *Bridge) RunSync(ctx context.Context, conn schema.Connection, run *schema.SyncRun, last bool) ([]Result, error) {
+// failed on the last attempt or when the error is permanent (host key,
+// login, permission: retrying cannot help), otherwise retrying. The
+// connection's health is updated after the run.
+func (b *Bridge) RunSync(ctx context.Context, conn schema.Connection, run *schema.SyncRun, opts SyncOptions) ([]Result, error) {
 	var results []Result
-	err := b.recordRun(ctx, conn, run, last, func(ctx context.Context) (err error) {
-		results, err = b.pullWithRetries(ctx, conn, run)
+	err := b.recordRun(ctx, conn, run, opts.Last, func(ctx context.Context) (err error) {
+		results, err = b.pullWithRetries(ctx, conn, run, opts.Admit)
 		return err
 	})
 	return results, err
@@ -54,6 +70,10 @@ func (b *Bridge) recordRun(ctx context.Context, conn schema.Connection, run *sch
 			return err
 		}
 		err := work(ctx)
+		if errors.Is(err, ErrDeferred) {
+			run.Status, run.Error, run.ErrorCode = schema.RunQueued, "", ""
+			return errors.Join(err, b.persist(ctx, func(ctx context.Context) error { return b.cfg.Store.FinishSyncRun(ctx, run) }))
+		}
 		b.settle(ctx, conn.Name, run, err, last)
 		if ferr := b.persist(ctx, func(ctx context.Context) error { return b.FinishRun(ctx, run) }); ferr != nil && err == nil {
 			err = ferr
@@ -193,10 +213,10 @@ func (b *Bridge) withLease(ctx context.Context, conn schema.Connection, fn func(
 // permanent failures (host key, login, permission) are not retried. A
 // retry is safe: what the failed attempt committed comes back as
 // duplicates.
-func (b *Bridge) pullWithRetries(ctx context.Context, conn schema.Connection, run *schema.SyncRun) ([]Result, error) {
+func (b *Bridge) pullWithRetries(ctx context.Context, conn schema.Connection, run *schema.SyncRun, admit admitFunc) ([]Result, error) {
 	var all []Result
 	for attempt := 0; ; attempt++ {
-		results, err := b.pull(ctx, conn, run)
+		results, err := b.pull(ctx, conn, run, admit)
 		all = append(all, results...)
 		err = classify(err)
 		var se *SyncError
@@ -214,7 +234,9 @@ func (b *Bridge) pullWithRetries(ctx context.Context, conn schema.Connection, ru
 	}
 }
 
-func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.SyncRun) ([]Result, error) {
+type admitFunc = func(ctx context.Context, conn schema.Connection, bytes int64) (release func(), ok bool)
+
+func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.SyncRun, admit admitFunc) ([]Result, error) {
 	if conn.Kind == schema.ConnAPI {
 		return b.pullAPI(ctx, conn, run)
 	}
@@ -234,6 +256,17 @@ func (b *Bridge) pull(ctx context.Context, conn schema.Connection, run *schema.S
 	files, err := list(ctx, client, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if admit != nil {
+		var size int64
+		for _, rf := range files {
+			size += rf.Info.Size()
+		}
+		release, ok := admit(ctx, conn, size)
+		if !ok {
+			return nil, ErrDeferred
+		}
+		defer release()
 	}
 	var results []Result
 	for _, rf := range files {

@@ -72,6 +72,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Workers is how many jobs run at once in this process; default 4.
 	Workers int
+	// LargeWorkers is how many of them may be syncs of a large drop (over
+	// LargeDrop bytes) at once; default half of Workers, at least 1, so
+	// that small employers' syncs always have workers of their own.
+	LargeWorkers int
 	// MaxAttempts a sync job gets before it is failed; default 5.
 	MaxAttempts int
 	// RetryBase is the wait before a failed job's second attempt, doubled
@@ -105,7 +109,8 @@ type Jobs struct {
 	cfg     Config
 	q       Queue
 	planner *Planner
-	sizes   sync.Map // connection id -> connSize
+	sizes   sync.Map      // connection id -> connSize
+	large   chan struct{} // a slot per large sync running
 }
 
 // connSize is a connection's last file's rows, as read at a time.
@@ -121,6 +126,7 @@ func New(ctx context.Context, cfg Config) (*Jobs, error) {
 	}
 	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	cfg.Workers = cmp.Or(cfg.Workers, 4)
+	cfg.LargeWorkers = cmp.Or(cfg.LargeWorkers, max(1, cfg.Workers/2))
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, 5)
 	cfg.RetryBase = cmp.Or(cfg.RetryBase, time.Minute)
 	cfg.SyncTimeout = cmp.Or(cfg.SyncTimeout, time.Hour)
@@ -135,7 +141,7 @@ func New(ctx context.Context, cfg Config) (*Jobs, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	j := &Jobs{cfg: cfg}
+	j := &Jobs{cfg: cfg, large: make(chan struct{}, cfg.LargeWorkers)}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncWorker{j: j})
 	river.AddWorker(workers, &replayWorker{j: j})
@@ -235,6 +241,32 @@ var tickOpts = &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, BySt
 // hour), and a few 60,000-person syncs taking the workers first would
 // hold hundreds of 500-person employers behind them.
 const largeSync = 10_000
+
+// LargeDrop is the size in bytes from which a pull's files make a large
+// sync: about largeSync rows of a census export.
+const LargeDrop = 2 << 20
+
+// admit lets a pull whose listed files pass LargeDrop go on only while
+// fewer than LargeWorkers large syncs run in this process; refused, the
+// job waits (snoozed) and its worker takes the next job. Ordering by the
+// last file's size cannot do this on a connection's first sync, or when
+// an employer's file grows, since nothing is known before the listing.
+// The connection is remembered as large, so the next ticks order it
+// after the small ones.
+func (j *Jobs) admit(ctx context.Context, c schema.Connection, bytes int64) (func(), bool) {
+	if bytes <= LargeDrop {
+		return func() {}, true
+	}
+	if j.sizeOf(ctx, c) <= largeSync {
+		j.sizes.Store(c.ID, connSize{rows: largeSync + 1, at: time.Now()})
+	}
+	select {
+	case j.large <- struct{}{}:
+		return func() { <-j.large }, true
+	default:
+		return nil, false
+	}
+}
 
 // tickPriority is River's priority for a connection's tick: 1 (first)
 // unless its last file was large; a connection with no file yet counts
@@ -351,8 +383,10 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	if !c.Enabled && a.Tick != nil {
 		return w.j.fail(ctx, &run, river.JobCancel(fmt.Errorf("connection %s is disabled", c.Name)))
 	}
-	_, err = w.j.cfg.Bridge.RunSync(ctx, c, &run, job.Attempt >= job.MaxAttempts)
-	w.j.sizes.Delete(c.ID) // its last file may have changed
+	_, err = w.j.cfg.Bridge.RunSync(ctx, c, &run, bridge.SyncOptions{Last: job.Attempt >= job.MaxAttempts, Admit: w.j.admit})
+	if !errors.Is(err, bridge.ErrDeferred) {
+		w.j.sizes.Delete(c.ID) // its last file may have changed
+	}
 	return w.j.outcome(err)
 }
 
@@ -362,7 +396,7 @@ func (j *Jobs) outcome(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, bridge.ErrBusy):
+	case errors.Is(err, bridge.ErrBusy), errors.Is(err, bridge.ErrDeferred):
 		return river.JobSnooze(j.cfg.Busy)
 	case bridge.Permanent(err), errors.Is(err, schema.ErrState), errors.Is(err, schema.ErrNotFound):
 		return river.JobCancel(err)

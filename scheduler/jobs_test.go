@@ -3,10 +3,13 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,17 +97,28 @@ func (f *jobsFixture) drop(t *testing.T, name, body string) {
 	}
 }
 
+// lazy formats as what it returns when formatted.
+type lazy func() string
+
+func (l lazy) String() string { return l() }
+
 // waitRun waits until the run reaches a final status.
 func (f *jobsFixture) waitRun(t *testing.T, id string) schema.SyncRun {
+	t.Helper()
+	return f.waitRunOf(t, f.conn.TenantID, id)
+}
+
+// waitRunOf waits until a tenant's run reaches a final status.
+func (f *jobsFixture) waitRunOf(t *testing.T, tenantID, id string) schema.SyncRun {
 	t.Helper()
 	var r schema.SyncRun
 	storetest.WaitUntil(t, 30*time.Second, func() bool {
 		var err error
-		if r, err = f.store.SyncRun(context.Background(), f.conn.TenantID, id); err != nil {
+		if r, err = f.store.SyncRun(context.Background(), tenantID, id); err != nil {
 			t.Fatal(err)
 		}
 		return r.Status == schema.RunSucceeded || r.Status == schema.RunFailed
-	}, "run %s still %s", id, &r.Status)
+	}, "run %s still %s", id, lazy(func() string { return r.Status }))
 	return r
 }
 
@@ -407,4 +421,118 @@ func TestSmallEmployersTickFirst(t *testing.T) {
 			t.Fatalf("order = %s, %s; want the small one first", conns[0].Name, conns[1].Name)
 		}
 	})
+}
+
+// TestLargeSyncsLeaveWorkersForSmall: with two workers of which one may
+// run a large sync, three connections whose drops pass LargeDrop are
+// queued before six small ones, and the first large sync is held at row
+// 100 until the small files are in. Nothing is known of any size before
+// the listing (first syncs), so only the admission after the listing can
+// keep the second worker for the small ones: the other large syncs wait
+// (their runs queued again), the six small files apply meanwhile, and once
+// released every large file applies, once. PostgreSQL only: SQLite has
+// one writer, so there a large file's apply holds every other whatever
+// the workers.
+func TestLargeSyncsLeaveWorkersForSmall(t *testing.T) {
+	func(t *testing.T, s schema.Store) {
+		hold := make(chan struct{})
+		var mu sync.Mutex
+		held := 0 // large syncs that reached row 100
+		f := startJobs(t, s, "", bridge.SFTPConfig{}, func(b *bridge.Config, j *Config) {
+			b.Checkpoint = func(point string) {
+				if point == "row-100" {
+					mu.Lock()
+					held++
+					mu.Unlock()
+					<-hold
+				}
+			}
+			j.Workers, j.LargeWorkers = 2, 1
+		})
+		defer func() {
+			select {
+			case <-hold:
+			default:
+				close(hold)
+			}
+		}()
+		ctx := context.Background()
+		conn := func(i int) schema.Connection {
+			dir := fmt.Sprintf("drop%d", i)
+			os.MkdirAll(filepath.Join(f.srv.Root, dir), 0o755)
+			var cfg bridge.SFTPConfig
+			json.Unmarshal(f.conn.Config, &cfg)
+			cfg.Dir = dir
+			raw, _ := json.Marshal(cfg)
+			// An employer each: a tenant's own ingests take turns.
+			tn := schema.Tenant{Slug: dir, Name: dir}
+			if err := s.CreateTenant(ctx, &tn); err != nil {
+				t.Fatal(err)
+			}
+			c := f.conn
+			c.ID, c.TenantID, c.Name, c.Config = "", tn.ID, dir, raw
+			if err := s.CreateConnection(ctx, &c); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		var b strings.Builder
+		b.WriteString("Employee ID,First Name,Last Name,Status\n")
+		for i := 0; b.Len() <= LargeDrop; i++ {
+			fmt.Fprintf(&b, "E%06d,Firstname-of-some-length-%06d,Lastname-of-some-length,A\n", i, i)
+		}
+		large := b.String()
+		var conns []schema.Connection
+		for i := range 9 {
+			c := conn(i)
+			body := large
+			if i >= 3 {
+				body = census
+			}
+			os.WriteFile(filepath.Join(f.srv.Root, c.Name, "census.csv"), []byte(body), 0o644)
+			conns = append(conns, c)
+		}
+		runs := map[string]string{} // connection name -> run id
+		for _, c := range conns {
+			r, err := f.jobs.EnqueueSync(ctx, c, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs[c.Name] = r.ID
+		}
+		for _, c := range conns[3:] {
+			if r := f.waitRunOf(t, c.TenantID, runs[c.Name]); r.Status != schema.RunSucceeded || r.Files != 1 {
+				t.Fatalf("small %s while a large sync held a worker: %+v", c.Name, r)
+			}
+		}
+		mu.Lock()
+		if held != 1 {
+			t.Errorf("%d large syncs ran at once; want 1", held)
+		}
+		mu.Unlock()
+		close(hold)
+		for _, c := range conns[:3] {
+			if r := f.waitRunOf(t, c.TenantID, runs[c.Name]); r.Status != schema.RunSucceeded || r.Files != 1 {
+				t.Fatalf("large %s: %+v", c.Name, r)
+			}
+			files, err := s.Files(ctx, c.TenantID, schema.ListQuery{ConnectionID: c.ID, Limit: 10})
+			if err != nil || len(files) != 1 || files[0].Status != schema.FileApplied {
+				t.Fatalf("large %s files = %+v %v; want one applied", c.Name, files, err)
+			}
+		}
+	}(t, postgresStore(t))
+}
+
+// postgresStore opens a migrated store on a new PostgreSQL database.
+func postgresStore(t *testing.T) schema.Store {
+	ctx := context.Background()
+	s, err := storage.Open(ctx, storetest.URL(t, "postgres"), storetest.Box(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -88,6 +88,9 @@ type Config struct {
 	FileRetention string `yaml:"file_retention"`
 	// JobWorkers is how many sync jobs one process runs at once; default 4.
 	JobWorkers float64 `yaml:"job_workers"`
+	// JobLargeWorkers is how many of them may be syncs of a large drop
+	// (over 2 MiB) at once; default (0) half of job_workers, at least 1.
+	JobLargeWorkers float64 `yaml:"job_large_workers"`
 	// JobMaxAttempts is how often a sync job is tried before it fails;
 	// default 5 (backoff 1m, 2m, 4m, 8m between them, with jitter).
 	JobMaxAttempts float64 `yaml:"job_max_attempts"`
@@ -290,6 +293,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("config: log_format %q must be text or json", c.LogFormat)
 	case c.JobWorkers < 1 || c.JobWorkers != float64(int(c.JobWorkers)):
 		return fmt.Errorf("config: job_workers %v must be a whole number of at least 1", c.JobWorkers)
+	case c.JobLargeWorkers < 0 || c.JobLargeWorkers > c.JobWorkers || c.JobLargeWorkers != float64(int(c.JobLargeWorkers)):
+		return fmt.Errorf("config: job_large_workers %v must be a whole number from 0 (half of job_workers) to job_workers", c.JobLargeWorkers)
 	case c.JobMaxAttempts < 1 || c.JobMaxAttempts != float64(int(c.JobMaxAttempts)):
 		return fmt.Errorf("config: job_max_attempts %v must be a whole number of at least 1", c.JobMaxAttempts)
 	}

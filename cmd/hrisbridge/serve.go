@@ -154,7 +154,7 @@ func (a *app) jobs(ctx context.Context, b *bridge.Bridge) (*scheduler.Jobs, erro
 	return scheduler.New(ctx, scheduler.Config{Store: a.store, Bridge: b, Queue: func(ctx context.Context, rc *river.Config) (scheduler.Queue, error) {
 		return storage.NewJobQueue(ctx, a.store, rc)
 	}, Logger: a.log,
-		Workers: int(a.cfg.JobWorkers), MaxAttempts: int(a.cfg.JobMaxAttempts), RetryBase: d.retryBase, SyncTimeout: d.syncTimeout, RescueAfter: d.rescueAfter,
+		Workers: int(a.cfg.JobWorkers), LargeWorkers: int(a.cfg.JobLargeWorkers), MaxAttempts: int(a.cfg.JobMaxAttempts), RetryBase: d.retryBase, SyncTimeout: d.syncTimeout, RescueAfter: d.rescueAfter,
 		FileRetention: d.fileRetention})
 }
 

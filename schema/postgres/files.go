@@ -159,6 +159,9 @@ finished_at = NULL RETURNING id`, r.ID, r.TenantID, r.ConnectionID, r.Trigger, r
 func (s *Store) FinishSyncRun(ctx context.Context, r *schema.SyncRun) error {
 	t := now()
 	r.FinishedAt = &t
+	if r.Status == schema.RunQueued { // deferred: it runs again
+		r.FinishedAt = nil
+	}
 	_, err := s.pool.Exec(ctx, `UPDATE sync_runs SET status = $2, files = $3, rows = $4, error = $5, error_code = $6, finished_at = $7 WHERE id = $1`,
 		r.ID, r.Status, r.Files, r.Rows, r.Error, r.ErrorCode, r.FinishedAt)
 	return interpret(err)

@@ -155,8 +155,11 @@ finished_at = NULL RETURNING id`, r.ID, r.TenantID, r.ConnectionID, r.Trigger, r
 func (s *Store) FinishSyncRun(ctx context.Context, r *schema.SyncRun) error {
 	t := now()
 	r.FinishedAt = &t
+	if r.Status == schema.RunQueued { // deferred: it runs again
+		r.FinishedAt = nil
+	}
 	_, err := s.db.ExecContext(ctx, `UPDATE sync_runs SET status = ?, files = ?, rows = ?, error = ?, error_code = ?, finished_at = ? WHERE id = ?`,
-		r.Status, r.Files, r.Rows, r.Error, r.ErrorCode, ts(t), r.ID)
+		r.Status, r.Files, r.Rows, r.Error, r.ErrorCode, tsPtr(r.FinishedAt), r.ID)
 	return interpret(err)
 }
 
