@@ -3,6 +3,7 @@ package scheduler
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,6 +61,7 @@ type Queue interface {
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
 	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
 }
 
 // Config configures the job system.
@@ -246,26 +248,55 @@ const largeSync = 10_000
 // sync: about largeSync rows of a census export.
 const LargeDrop = 2 << 20
 
-// admit lets a pull whose listed files pass LargeDrop go on only while
-// fewer than LargeWorkers large syncs run in this process; refused, the
-// job waits (snoozed) and its worker takes the next job. Ordering by the
-// last file's size cannot do this on a connection's first sync, or when
-// an employer's file grows, since nothing is known before the listing.
-// The connection is remembered as large, so the next ticks order it
-// after the small ones.
-func (j *Jobs) admit(ctx context.Context, c schema.Connection, bytes int64) (func(), bool) {
-	if bytes <= LargeDrop {
-		return func() {}, true
-	}
-	if j.sizeOf(ctx, c) <= largeSync {
-		j.sizes.Store(c.ID, connSize{rows: largeSync + 1, at: time.Now()})
-	}
+// Large syncs take one of LargeWorkers slots while small employers' syncs
+// wait, so that those always have workers of their own; with none
+// waiting, large syncs use every worker. Ordering ticks by the last
+// file's size cannot do this alone: nothing is known before a
+// connection's first listing, or when an employer's file grows. So a sync
+// known to be large (its last file, or a listing here) asks before it
+// dials, and waits (snoozed, its worker free) when refused; a sync not
+// known to be large is asked after its listing (admit), and deferred the
+// same way if its files pass LargeDrop; it is then known large here.
+//
+// large returns the release of a large sync allowed to run now.
+func (j *Jobs) largeSlot(ctx context.Context) (release func(), ok bool) {
 	select {
 	case j.large <- struct{}{}:
 		return func() { <-j.large }, true
 	default:
+	}
+	if j.smallWaiting(ctx) {
 		return nil, false
 	}
+	return func() {}, true
+}
+
+// smallWaiting reports whether a sync job of a connection not known here
+// to be large is waiting for a worker (true when the queue cannot be read).
+func (j *Jobs) smallWaiting(ctx context.Context) bool {
+	res, err := j.q.JobList(ctx, river.NewJobListParams().Kinds(SyncArgs{}.Kind()).States(rivertype.JobStateAvailable).First(100))
+	if err != nil {
+		return true
+	}
+	for _, job := range res.Jobs {
+		var a SyncArgs
+		if json.Unmarshal(job.EncodedArgs, &a) != nil {
+			return true
+		}
+		if v, ok := j.sizes.Load(a.ConnectionID); !ok || v.(connSize).rows <= largeSync {
+			return true
+		}
+	}
+	return false
+}
+
+// admit is a sync's bridge.SyncOptions.Admit.
+func (j *Jobs) admit(ctx context.Context, c schema.Connection, bytes int64) (func(), bool) {
+	if bytes <= LargeDrop {
+		return func() {}, true
+	}
+	j.sizes.Store(c.ID, connSize{rows: largeSync + 1, at: time.Now()})
+	return j.largeSlot(ctx)
 }
 
 // tickPriority is River's priority for a connection's tick: 1 (first)
@@ -383,7 +414,16 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	if !c.Enabled && a.Tick != nil {
 		return w.j.fail(ctx, &run, river.JobCancel(fmt.Errorf("connection %s is disabled", c.Name)))
 	}
-	_, err = w.j.cfg.Bridge.RunSync(ctx, c, &run, bridge.SyncOptions{Last: job.Attempt >= job.MaxAttempts, Admit: w.j.admit})
+	opts := bridge.SyncOptions{Last: job.Attempt >= job.MaxAttempts, Admit: w.j.admit}
+	if c.Kind == schema.ConnSFTP && w.j.sizeOf(ctx, c) > largeSync {
+		release, ok := w.j.largeSlot(ctx)
+		if !ok {
+			return river.JobSnooze(w.j.cfg.Busy) // still queued; nothing dialled
+		}
+		defer release()
+		opts.Admit = nil // allowed already
+	}
+	_, err = w.j.cfg.Bridge.RunSync(ctx, c, &run, opts)
 	if !errors.Is(err, bridge.ErrDeferred) {
 		w.j.sizes.Delete(c.ID) // its last file may have changed
 	}

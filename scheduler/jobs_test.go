@@ -423,104 +423,121 @@ func TestSmallEmployersTickFirst(t *testing.T) {
 	})
 }
 
-// TestLargeSyncsLeaveWorkersForSmall: with two workers of which one may
-// run a large sync, three connections whose drops pass LargeDrop are
-// queued before six small ones, and the first large sync is held at row
-// 100 until the small files are in. Nothing is known of any size before
-// the listing (first syncs), so only the admission after the listing can
-// keep the second worker for the small ones: the other large syncs wait
-// (their runs queued again), the six small files apply meanwhile, and once
-// released every large file applies, once. PostgreSQL only: SQLite has
-// one writer, so there a large file's apply holds every other whatever
-// the workers.
+// TestLargeSyncsLeaveWorkersForSmall: two workers, of which one may run a
+// large sync while small ones wait. Three connections whose drops pass
+// LargeDrop are queued before six small ones, and every large sync is
+// held at row 100 until the test lets go. Nothing is known of any size
+// before the listing (first syncs), so only the admission can keep the
+// second worker for the small ones: the other large syncs are deferred
+// (their runs queued again) and the six small files apply meanwhile. Once
+// no small sync waits, a second large one takes the free worker (over the
+// one slot: nothing waits for it). Released, every large file applies,
+// once. PostgreSQL only: SQLite has one writer, so there a large file's
+// apply holds every other whatever the workers.
 func TestLargeSyncsLeaveWorkersForSmall(t *testing.T) {
-	func(t *testing.T, s schema.Store) {
-		hold := make(chan struct{})
-		var mu sync.Mutex
-		held := 0 // large syncs that reached row 100
-		f := startJobs(t, s, "", bridge.SFTPConfig{}, func(b *bridge.Config, j *Config) {
-			b.Checkpoint = func(point string) {
-				if point == "row-100" {
-					mu.Lock()
-					held++
-					mu.Unlock()
-					<-hold
-				}
+	s := postgresStore(t)
+	hold := make(chan struct{})
+	var mu sync.Mutex
+	var arrived []time.Time             // when large syncs reached row 100
+	smallDone := map[string]time.Time{} // connection id -> run settled
+	f := startJobs(t, s, "", bridge.SFTPConfig{}, func(b *bridge.Config, j *Config) {
+		b.Checkpoint = func(point string) {
+			if point == "row-100" {
+				mu.Lock()
+				arrived = append(arrived, time.Now())
+				mu.Unlock()
+				<-hold
 			}
-			j.Workers, j.LargeWorkers = 2, 1
-		})
-		defer func() {
-			select {
-			case <-hold:
-			default:
-				close(hold)
-			}
-		}()
-		ctx := context.Background()
-		conn := func(i int) schema.Connection {
-			dir := fmt.Sprintf("drop%d", i)
-			os.MkdirAll(filepath.Join(f.srv.Root, dir), 0o755)
-			var cfg bridge.SFTPConfig
-			json.Unmarshal(f.conn.Config, &cfg)
-			cfg.Dir = dir
-			raw, _ := json.Marshal(cfg)
-			// An employer each: a tenant's own ingests take turns.
-			tn := schema.Tenant{Slug: dir, Name: dir}
-			if err := s.CreateTenant(ctx, &tn); err != nil {
-				t.Fatal(err)
-			}
-			c := f.conn
-			c.ID, c.TenantID, c.Name, c.Config = "", tn.ID, dir, raw
-			if err := s.CreateConnection(ctx, &c); err != nil {
-				t.Fatal(err)
-			}
-			return c
 		}
-		var b strings.Builder
-		b.WriteString("Employee ID,First Name,Last Name,Status\n")
-		for i := 0; b.Len() <= LargeDrop; i++ {
-			fmt.Fprintf(&b, "E%06d,Firstname-of-some-length-%06d,Lastname-of-some-length,A\n", i, i)
+		b.ObserveRun = func(r schema.SyncRun) {
+			mu.Lock()
+			smallDone[r.ConnectionID] = time.Now()
+			mu.Unlock()
 		}
-		large := b.String()
-		var conns []schema.Connection
-		for i := range 9 {
-			c := conn(i)
-			body := large
-			if i >= 3 {
-				body = census
-			}
-			os.WriteFile(filepath.Join(f.srv.Root, c.Name, "census.csv"), []byte(body), 0o644)
-			conns = append(conns, c)
+		j.Workers, j.LargeWorkers = 2, 1
+	})
+	defer func() {
+		select {
+		case <-hold:
+		default:
+			close(hold)
 		}
-		runs := map[string]string{} // connection name -> run id
-		for _, c := range conns {
-			r, err := f.jobs.EnqueueSync(ctx, c, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			runs[c.Name] = r.ID
+	}()
+	ctx := context.Background()
+	conn := func(i int) schema.Connection {
+		dir := fmt.Sprintf("drop%d", i)
+		os.MkdirAll(filepath.Join(f.srv.Root, dir), 0o755)
+		var cfg bridge.SFTPConfig
+		json.Unmarshal(f.conn.Config, &cfg)
+		cfg.Dir = dir
+		raw, _ := json.Marshal(cfg)
+		// An employer each: a tenant's own ingests take turns.
+		tn := schema.Tenant{Slug: dir, Name: dir}
+		if err := s.CreateTenant(ctx, &tn); err != nil {
+			t.Fatal(err)
 		}
-		for _, c := range conns[3:] {
-			if r := f.waitRunOf(t, c.TenantID, runs[c.Name]); r.Status != schema.RunSucceeded || r.Files != 1 {
-				t.Fatalf("small %s while a large sync held a worker: %+v", c.Name, r)
-			}
+		c := f.conn
+		c.ID, c.TenantID, c.Name, c.Config = "", tn.ID, dir, raw
+		if err := s.CreateConnection(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	var b strings.Builder
+	b.WriteString("Employee ID,First Name,Last Name,Status\n")
+	for i := 0; b.Len() <= LargeDrop; i++ {
+		fmt.Fprintf(&b, "E%06d,Firstname-of-some-length-%06d,Lastname-of-some-length,A\n", i, i)
+	}
+	large := b.String()
+	var conns []schema.Connection
+	for i := range 9 {
+		c := conn(i)
+		body := large
+		if i >= 3 {
+			body = census
+		}
+		os.WriteFile(filepath.Join(f.srv.Root, c.Name, "census.csv"), []byte(body), 0o644)
+		conns = append(conns, c)
+	}
+	runs := map[string]string{} // connection name -> run id
+	for _, c := range conns {
+		r, err := f.jobs.EnqueueSync(ctx, c, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs[c.Name] = r.ID
+	}
+	var lastSmall time.Time
+	for _, c := range conns[3:] {
+		if r := f.waitRunOf(t, c.TenantID, runs[c.Name]); r.Status != schema.RunSucceeded || r.Files != 1 {
+			t.Fatalf("small %s while a large sync held a worker: %+v", c.Name, r)
 		}
 		mu.Lock()
-		if held != 1 {
-			t.Errorf("%d large syncs ran at once; want 1", held)
+		if smallDone[c.ID].After(lastSmall) {
+			lastSmall = smallDone[c.ID]
 		}
 		mu.Unlock()
-		close(hold)
-		for _, c := range conns[:3] {
-			if r := f.waitRunOf(t, c.TenantID, runs[c.Name]); r.Status != schema.RunSucceeded || r.Files != 1 {
-				t.Fatalf("large %s: %+v", c.Name, r)
-			}
-			files, err := s.Files(ctx, c.TenantID, schema.ListQuery{ConnectionID: c.ID, Limit: 10})
-			if err != nil || len(files) != 1 || files[0].Status != schema.FileApplied {
-				t.Fatalf("large %s files = %+v %v; want one applied", c.Name, files, err)
-			}
+	}
+	storetest.WaitUntil(t, 30*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(arrived) == 2
+	}, "no second large sync took the free worker once no small one waited")
+	mu.Lock()
+	if !arrived[1].After(lastSmall) {
+		t.Errorf("a second large sync started at %s, before the last small one was done (%s)", arrived[1].Format(time.StampMicro), lastSmall.Format(time.StampMicro))
+	}
+	mu.Unlock()
+	close(hold)
+	for _, c := range conns[:3] {
+		if r := f.waitRunOf(t, c.TenantID, runs[c.Name]); r.Status != schema.RunSucceeded || r.Files != 1 {
+			t.Fatalf("large %s: %+v", c.Name, r)
 		}
-	}(t, postgresStore(t))
+		files, err := s.Files(ctx, c.TenantID, schema.ListQuery{ConnectionID: c.ID, Limit: 10})
+		if err != nil || len(files) != 1 || files[0].Status != schema.FileApplied {
+			t.Fatalf("large %s files = %+v %v; want one applied", c.Name, files, err)
+		}
+	}
 }
 
 // postgresStore opens a migrated store on a new PostgreSQL database.
