@@ -47,11 +47,15 @@ type fleetRound struct {
 	// SmallWaitMax is the longest a tenant of at most 2,000 people waited
 	// for a worker (queued); LargestWork the longest sync's own run;
 	// SmallAfterLarge how many such tenants' syncs started after the
-	// first 10,000+ person sync had (fair: none).
-	SmallWaitMax    float64 `json:"small_tenant_max_wait_s"`
-	LargestWork     float64 `json:"largest_sync_s"`
-	SmallAfterLarge int     `json:"small_started_after_large"`
-	Fair            bool    `json:"fair"`
+	// first 10,000+ person sync had. LargeWhileSmallWaited is the most
+	// 10,000+ person syncs that ran at once while a small tenant's sync
+	// was still waiting; fair when it stays within the replicas' large
+	// slots (half their workers), so small syncs always had workers.
+	SmallWaitMax          float64 `json:"small_tenant_max_wait_s"`
+	LargestWork           float64 `json:"largest_sync_s"`
+	SmallAfterLarge       int     `json:"small_started_after_large"`
+	LargeWhileSmallWaited int     `json:"large_running_while_small_waited"`
+	Fair                  bool    `json:"fair"`
 	// API p99 of GET /v1/employees?limit=100 while the fleet ingests,
 	// and idle before the tick.
 	APIRequests  int       `json:"api_requests"`
@@ -130,18 +134,23 @@ func benchFleet(ctx context.Context, db string, tenants int, replicas []int, tic
 		lost, twice = lost+r.Lost, twice+r.Duplicated
 	}
 	fmt.Fprintf(out, "\nbench fleet: %d ticks measured; files not applied: %d, applied twice: %d\n", len(rounds), lost, twice)
-	fmt.Fprintf(out, "\n%-9s %-5s %-8s %-9s %-8s %-8s %-13s %-16s %-11s %-16s %s\n", "replicas", "tick", "tenants", "rows", "files/s", "rows/s",
-		"tick-api p50", "tick-api p99 (s)", "small wait", "api p99 (idle)", "peak RSS MB")
+	fmt.Fprintf(out, "\n%-9s %-5s %-8s %-9s %-8s %-8s %-13s %-16s %-11s %-12s %-16s %s\n", "replicas", "tick", "tenants", "rows", "files/s", "rows/s",
+		"tick-api p50", "tick-api p99 (s)", "small wait", "large/slots", "api p99 (idle)", "peak RSS MB")
 	for _, r := range rounds {
 		rss := make([]string, len(r.PeakRSSMB))
 		for i, v := range r.PeakRSSMB {
 			rss[i] = fmt.Sprintf("%.0f", v)
 		}
-		fmt.Fprintf(out, "%-9d %-5d %-8d %-9d %-8.1f %-8.0f %-13.1f %-16.1f %-11.1f %-16s %s\n", r.Replicas, r.Tick, r.Tenants, r.Rows, r.FilesPS, r.RowsPS,
-			r.LatencyP50, r.LatencyP99, r.SmallWaitMax, fmt.Sprintf("%.0f ms (%.0f)", r.APIP99MS, r.APIIdleP99MS), strings.Join(rss, ", "))
+		fmt.Fprintf(out, "%-9d %-5d %-8d %-9d %-8.1f %-8.0f %-13.1f %-16.1f %-11.1f %-12s %-16s %s\n", r.Replicas, r.Tick, r.Tenants, r.Rows, r.FilesPS, r.RowsPS,
+			r.LatencyP50, r.LatencyP99, r.SmallWaitMax, fmt.Sprintf("%d/%d", r.LargeWhileSmallWaited, r.Replicas*fleetLargeSlots),
+			fmt.Sprintf("%.0f ms (%.0f)", r.APIP99MS, r.APIIdleP99MS), strings.Join(rss, ", "))
 	}
 	return nil
 }
+
+// fleetLargeSlots is each replica's job_large_workers: the default, half of
+// the default 4 workers.
+const fleetLargeSlots = 2
 
 func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port int, hostKey ssh.PublicKey, password string, n, replicas, ticks int, schedule string, out io.Writer) ([]fleetRound, error) {
 	rows := 0
@@ -378,7 +387,32 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 			r.FilesPS, r.RowsPS = float64(n-r.Lost)/r.Seconds, float64(r.Rows)/r.Seconds
 		}
 		r.LatencyP50, r.LatencyP99 = pct(lat, 0.50), pct(lat, 0.99)
-		r.Fair = r.SmallAfterLarge == 0
+		// At each large sync's start, count the large ones running, if a
+		// small one was still waiting then.
+		for i, m := range members {
+			l, ok := finished[m.t.ID]
+			if !ok || sizes[i] <= 10_000 {
+				continue
+			}
+			waiting := false
+			for k, o := range members {
+				if d, ok := finished[o.t.ID]; ok && sizes[k] <= 2000 && d.started.After(l.started) {
+					waiting = true
+					break
+				}
+			}
+			if !waiting {
+				continue
+			}
+			running := 0
+			for k, o := range members {
+				if d, ok := finished[o.t.ID]; ok && sizes[k] > 10_000 && !d.started.After(l.started) && d.finished.After(l.started) {
+					running++
+				}
+			}
+			r.LargeWhileSmallWaited = max(r.LargeWhileSmallWaited, running)
+		}
+		r.Fair = r.LargeWhileSmallWaited <= replicas*fleetLargeSlots
 		for _, p := range procs {
 			r.PeakRSSMB = append(r.PeakRSSMB, peakRSSMB(strconv.Itoa(p.Process.Pid)))
 		}
