@@ -158,34 +158,8 @@ func TestFaultPostgresCutMidIngest(t *testing.T) {
 	if err != nil || res.File.Status != schema.FileApplied || res.File.Created != 20000 {
 		t.Fatalf("the retry = %+v %v", res.File, err)
 	}
-	n, hires := 0, 0
-	q := schema.EmployeeQuery{Limit: 5000}
-	for {
-		es, err := s.Employees(ctx, f.conn.TenantID, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n += len(es)
-		if len(es) < q.Limit {
-			break
-		}
-		q.AfterID = es[len(es)-1].ID
-	}
-	for seq := int64(0); ; {
-		evs, err := s.Events(ctx, f.conn.TenantID, seq, 5000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range evs {
-			if e.Type == schema.EventEmployeeHired {
-				hires++
-			}
-		}
-		if len(evs) == 0 {
-			break
-		}
-		seq = evs[len(evs)-1].Seq
-	}
+	n, events := storetest.Tally(t, s, f.conn.TenantID)
+	hires := events[schema.EventEmployeeHired]
 	if n != 20001 || p.Conns() < 2 {
 		t.Fatalf("people = %d (want 20001), connections = %d", n, p.Conns())
 	}

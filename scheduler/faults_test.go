@@ -131,34 +131,8 @@ func TestFaultPostgresRestartMidIngest(t *testing.T) {
 	if applied != 1 {
 		t.Fatalf("census.csv applied %d times; files: %+v", applied, files)
 	}
-	people, hires := 0, 0
-	q := schema.EmployeeQuery{Limit: 5000}
-	for {
-		es, err := s.Employees(ctx, f.conn.TenantID, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		people += len(es)
-		if len(es) < q.Limit {
-			break
-		}
-		q.AfterID = es[len(es)-1].ID
-	}
-	for seq := int64(0); ; {
-		evs, err := s.Events(ctx, f.conn.TenantID, seq, 5000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(evs) == 0 {
-			break
-		}
-		for _, e := range evs {
-			if e.Type == schema.EventEmployeeHired {
-				hires++
-			}
-		}
-		seq = evs[len(evs)-1].Seq
-	}
+	people, events := storetest.Tally(t, s, f.conn.TenantID)
+	hires := events[schema.EventEmployeeHired]
 	if people != 20001 || hires != 20000 {
 		t.Fatalf("people = %d (want 20001), hire events = %d (want 20000)", people, hires)
 	}
