@@ -24,7 +24,7 @@ const (
 // random bits, so this bounds noise and scanners rather than guessing.
 func (s *Server) authenticate(c *gin.Context) {
 	now := time.Now()
-	if wait := s.badKeys.blocked(c.ClientIP(), now); wait > 0 {
+	if wait := s.badKeys.Blocked(c.ClientIP(), now); wait > 0 {
 		c.Header("Retry-After", retryAfter(wait))
 		problem(c, http.StatusTooManyRequests, "too_many_failures", "too many requests with an invalid API key from this address; try again later")
 		return
@@ -37,7 +37,7 @@ func (s *Server) authenticate(c *gin.Context) {
 	}
 	key, err := s.lookupKey(c, strings.TrimSpace(plain))
 	if err != nil {
-		s.badKeys.fail(c.ClientIP(), now)
+		s.badKeys.Fail(c.ClientIP(), now)
 		c.Header("WWW-Authenticate", `Bearer realm="hrisbridge", error="invalid_token"`)
 		problem(c, http.StatusUnauthorized, "unauthenticated", "the API key is unknown, revoked or malformed")
 		return

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hrisbridge/hrisbridge/bridge/throttle"
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
@@ -63,7 +64,7 @@ type consoleServer struct {
 	s      *Server
 	cfg    ConsoleConfig
 	pages  map[string]*template.Template
-	logins *throttle
+	logins *throttle.Counter
 }
 
 func newConsole(s *Server, cfg ConsoleConfig) (*consoleServer, error) {
@@ -80,7 +81,7 @@ func newConsole(s *Server, cfg ConsoleConfig) (*consoleServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &consoleServer{s: s, cfg: cfg, pages: pages, logins: newThrottle(5, 15*time.Minute)}, nil
+	return &consoleServer{s: s, cfg: cfg, pages: pages, logins: throttle.New(5, 15*time.Minute)}, nil
 }
 
 // parsePages parses each page template with the shared layout.

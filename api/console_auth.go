@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -88,62 +87,4 @@ func csrfToken(session string) string {
 	m := hmac.New(sha256.New, []byte(session))
 	m.Write([]byte("hrisbridge console csrf"))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-// throttle counts failed sign-ins per key (an e-mail, a client address)
-// in a sliding window; past max failures the key waits out the window.
-// It lives in each replica's memory: with R replicas an attacker gets at
-// most R times the budget.
-type throttle struct {
-	mu     sync.Mutex
-	max    int
-	window time.Duration
-	fails  map[string][]time.Time
-}
-
-func newThrottle(max int, window time.Duration) *throttle {
-	return &throttle{max: max, window: window, fails: map[string][]time.Time{}}
-}
-
-// blocked reports how long key must wait, or 0.
-func (t *throttle) blocked(key string, now time.Time) time.Duration {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	fs := t.recent(key, now)
-	if len(fs) < t.max {
-		return 0
-	}
-	return fs[0].Add(t.window).Sub(now)
-}
-
-func (t *throttle) fail(key string, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.fails[key] = append(t.recent(key, now), now)
-	if len(t.fails) > 100000 { // bound memory under a spray of keys
-		for k := range t.fails {
-			if len(t.recent(k, now)) == 0 {
-				delete(t.fails, k)
-			}
-		}
-	}
-}
-
-func (t *throttle) reset(key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.fails, key)
-}
-
-func (t *throttle) recent(key string, now time.Time) []time.Time {
-	fs := t.fails[key]
-	i := 0
-	for i < len(fs) && now.Sub(fs[i]) >= t.window {
-		i++
-	}
-	fs = fs[i:]
-	if len(fs) == 0 {
-		delete(t.fails, key)
-	}
-	return fs
 }

@@ -40,7 +40,7 @@ func (cs *consoleServer) login(c *gin.Context) {
 	email := strings.ToLower(strings.TrimSpace(c.PostForm("email")))
 	now := time.Now()
 	for _, key := range []string{"email:" + email, "ip:" + c.ClientIP()} {
-		if wait := cs.logins.blocked(key, now); wait > 0 {
+		if wait := cs.logins.Blocked(key, now); wait > 0 {
 			c.Header("Retry-After", retryAfter(wait))
 			cs.render(c, http.StatusTooManyRequests, "login", page{Title: "Sign in", CSRF: pair, Data: safeNext(c.PostForm("next")),
 				Problem: "Too many failed sign-ins. Try again in " + wait.Round(time.Minute).String() + "."})
@@ -57,14 +57,14 @@ func (cs *consoleServer) login(c *gin.Context) {
 		hash = dummyHash()
 	}
 	if !checkPassword(hash, c.PostForm("password")) || err != nil {
-		cs.logins.fail("email:"+email, now)
-		cs.logins.fail("ip:"+c.ClientIP(), now)
+		cs.logins.Fail("email:"+email, now)
+		cs.logins.Fail("ip:"+c.ClientIP(), now)
 		cs.s.cfg.Logger.WarnContext(c.Request.Context(), "console sign-in refused", "email", email, "client", c.ClientIP())
 		cs.render(c, http.StatusUnauthorized, "login", page{Title: "Sign in", CSRF: pair, Data: safeNext(c.PostForm("next")),
 			Problem: "Wrong e-mail or password."})
 		return
 	}
-	cs.logins.reset("email:" + email)
+	cs.logins.Reset("email:" + email)
 	if err := cs.open(c, schema.ConsoleSession{OperatorID: op.ID, Actor: "operator:" + op.Email, PII: op.PII}); err != nil {
 		cs.fail(c, err)
 		return
@@ -123,14 +123,14 @@ func (cs *consoleServer) useLink(c *gin.Context) {
 	}
 	now := time.Now()
 	ip := "ip:" + c.ClientIP()
-	if wait := cs.logins.blocked(ip, now); wait > 0 {
+	if wait := cs.logins.Blocked(ip, now); wait > 0 {
 		c.Header("Retry-After", retryAfter(wait))
 		cs.errorPage(c, http.StatusTooManyRequests, "Too many attempts. Try again in "+wait.Round(time.Minute).String()+".")
 		return
 	}
 	l, err := cs.s.cfg.Store.UseMagicLink(c.Request.Context(), tokenHash(c.PostForm("token")), now)
 	if errors.Is(err, schema.ErrNotFound) {
-		cs.logins.fail(ip, now)
+		cs.logins.Fail(ip, now)
 		cs.errorPage(c, http.StatusGone, "This link has expired, was already used, or was revoked. Ask your benefits platform's support for a new one.")
 		return
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/hrisbridge/hrisbridge/bridge/throttle"
 	"github.com/hrisbridge/hrisbridge/schema"
 )
 
@@ -60,7 +61,7 @@ type Server struct {
 	limits *limiter
 	used   *lastUse
 	// badKeys throttles client addresses that present invalid keys.
-	badKeys *throttle
+	badKeys *throttle.Counter
 	// console is nil unless Config.Console is set.
 	console *consoleServer
 }
@@ -77,7 +78,7 @@ func New(cfg Config) (*Server, error) {
 	cfg.MaxUpload = cmp.Or(cfg.MaxUpload, 1<<30)
 	gin.SetMode(gin.ReleaseMode)
 	s := &Server{cfg: cfg, engine: gin.New(), limits: newLimiter(cfg.RateLimit, cfg.RateWindow), used: &lastUse{seen: map[string]time.Time{}},
-		badKeys: newThrottle(30, time.Minute)}
+		badKeys: throttle.New(30, time.Minute)}
 	if cfg.Console != nil {
 		cs, err := newConsole(s, *cfg.Console)
 		if err != nil {

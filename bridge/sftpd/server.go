@@ -21,6 +21,8 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/hrisbridge/hrisbridge/bridge/throttle"
 )
 
 // Account is one login and the directory it is jailed to.
@@ -72,8 +74,7 @@ type Server struct {
 	cfg      Config
 	ssh      *ssh.ServerConfig
 	wg       sync.WaitGroup
-	mu       sync.Mutex
-	failures map[string][]time.Time // by remote host
+	failures *throttle.Counter // by remote host
 }
 
 // StaticAccounts serves a fixed set of accounts.
@@ -100,7 +101,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.MaxFailures = cmp.Or(cfg.MaxFailures, 5)
 	cfg.FailureWindow = cmp.Or(cfg.FailureWindow, 15*time.Minute)
-	s := &Server{cfg: cfg, failures: map[string][]time.Time{}}
+	s := &Server{cfg: cfg, failures: throttle.New(cfg.MaxFailures, cfg.FailureWindow)}
 	s.ssh = &ssh.ServerConfig{
 		PasswordCallback:  s.checkPassword,
 		PublicKeyCallback: s.checkKey,
@@ -113,25 +114,9 @@ func New(cfg Config) (*Server, error) {
 var errLockedOut = errors.New("too many failed logins from this address; try again later")
 
 // lockedOut reports whether host failed too often lately.
-func (s *Server) lockedOut(host string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cutoff := time.Now().Add(-s.cfg.FailureWindow)
-	recent := s.failures[host][:0]
-	for _, t := range s.failures[host] {
-		if t.After(cutoff) {
-			recent = append(recent, t)
-		}
-	}
-	s.failures[host] = recent
-	return len(recent) >= s.cfg.MaxFailures
-}
+func (s *Server) lockedOut(host string) bool { return s.failures.Blocked(host, time.Now()) > 0 }
 
-func (s *Server) failed(host string) {
-	s.mu.Lock()
-	s.failures[host] = append(s.failures[host], time.Now())
-	s.mu.Unlock()
-}
+func (s *Server) failed(host string) { s.failures.Fail(host, time.Now()) }
 
 func hostOf(c ssh.ConnMetadata) string {
 	h, _, _ := net.SplitHostPort(c.RemoteAddr().String())
