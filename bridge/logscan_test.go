@@ -1,36 +1,21 @@
 package bridge
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/storetest"
 )
-
-// lockedBuffer is a log sink for concurrent writers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedBuffer) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.b.String() }
 
 // TestLogsHoldNoSecretsOrSSNs runs pulls, a file with bad rows, a refused
 // login and a held file with every log at debug level, and scans what was
 // logged for the SSNs and the passwords involved: none appears.
 func TestLogsHoldNoSecretsOrSSNs(t *testing.T) {
-	var logs lockedBuffer
+	var logs storetest.Buffer
 	f := setup(t, openSQLite(t), SFTPConfig{Dir: "outbound"})
 	f.bridge.cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()

@@ -160,7 +160,7 @@ func TestExport834CLI(t *testing.T) {
 // TestMockHRISCommand: mock-hris serves what it prints, and takes faults.
 func TestMockHRISCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncWriter
+	var out storetest.Buffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"mock-hris", "--addr", "127.0.0.1:0", "--employees", "7"}, &out) }()
 	var base string

@@ -17,11 +17,13 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/hrisbridge/hrisbridge/schema/storetest"
 )
 
 // demoRun is the demo running in-process, with what it printed.
 type demoRun struct {
-	out    *syncWriter
+	out    *storetest.Buffer
 	lines  map[string]string // by the prefix of each "Prefix: value" line
 	base   string
 	cancel context.CancelFunc
@@ -31,7 +33,7 @@ type demoRun struct {
 func startDemo(t *testing.T) *demoRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &demoRun{out: &syncWriter{}, lines: map[string]string{}, cancel: cancel}
+	d := &demoRun{out: &storetest.Buffer{}, lines: map[string]string{}, cancel: cancel}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--dir", t.TempDir()}, d.out) }()
 	t.Cleanup(func() {

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -175,23 +174,10 @@ func TestUnknownCommand(t *testing.T) {
 	}
 }
 
-// syncWriter lets the test read what the demo prints while it runs.
-type syncWriter struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-func (w *syncWriter) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.b.String() }
-
 // TestDemo runs the demo as a user would and queries what it prints.
 func TestDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncWriter
+	var out storetest.Buffer
 	done := make(chan error, 1)
 	dir := t.TempDir()
 	go func() { done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--dir", dir}, &out) }()
