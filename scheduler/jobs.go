@@ -258,7 +258,7 @@ const LargeDrop = 2 << 20
 // known to be large is asked after its listing (admit), and deferred the
 // same way if its files pass LargeDrop; it is then known large here.
 //
-// large returns the release of a large sync allowed to run now.
+// largeSlot returns the release of a large sync allowed to run now.
 func (j *Jobs) largeSlot(ctx context.Context) (release func(), ok bool) {
 	select {
 	case j.large <- struct{}{}:
