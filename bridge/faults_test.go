@@ -111,6 +111,33 @@ func TestFaultSFTPStall(t *testing.T) {
 	})
 }
 
+// TestSFTPIdleDuringLongApply: the file's apply takes longer than the
+// read timeout while the SFTP connection waits, healthy but silent, for
+// the acknowledgement. Keepalives (a request every third of the timeout,
+// answered by the server) keep it alive: the file is archived right after
+// its commit. A stalled server answers none, so the timeout still ends it
+// (TestFaultSFTPStall).
+func TestSFTPIdleDuringLongApply(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s schema.Store) {
+		f := setup(t, s, SFTPConfig{Dir: "outbound", Ack: "archive", ArchiveDir: "archive"})
+		os.MkdirAll(filepath.Join(f.srv.Root, "archive"), 0o755)
+		f.bridge.cfg.Retries, f.bridge.cfg.IdleTimeout = -1, 300*time.Millisecond
+		f.bridge.cfg.Checkpoint = func(point string) {
+			if point == "before-commit" {
+				time.Sleep(time.Second) // a long apply
+			}
+		}
+		f.drop(t, "census.csv", bigCensus(100))
+		run, _, err := f.bridge.Sync(context.Background(), f.conn, "manual")
+		if err != nil || run.Status != schema.RunSucceeded {
+			t.Fatalf("sync = %+v %v", run, err)
+		}
+		if _, err := os.Stat(filepath.Join(f.srv.Root, "archive", "census.csv")); err != nil {
+			t.Fatalf("not archived after a long apply: %v", err)
+		}
+	})
+}
+
 // TestFaultPostgresCutMidIngest: every connection to PostgreSQL is reset
 // halfway through applying a file (a restart, as the client sees it): the
 // ingest fails and applies nothing; applied again once the database is

@@ -172,6 +172,9 @@ func dialSFTP(ctx context.Context, cfg SFTPConfig, sec SFTPSecret, idle time.Dur
 		return nil, fmt.Errorf("sftp %s: %w", addr, err)
 	}
 	context.AfterFunc(ctx, func() { sc2.Close(); client.Close() })
+	if idle > 0 {
+		go keepalive(ctx, client, idle/3)
+	}
 	return sc2, nil
 }
 
@@ -384,6 +387,26 @@ func (b *Bridge) openSecret(conn schema.Connection, dst any) error {
 		return fmt.Errorf("connection %s secret: %w", conn.Name, err)
 	}
 	return nil
+}
+
+// keepalive sends an SSH keepalive request every interval until ctx ends
+// or the connection fails, as OpenSSH's ServerAliveInterval does: a
+// healthy server answers, so a connection idle while a long apply runs
+// outlives idleConn's timeout; a stalled one does not, and the timeout
+// ends it.
+func keepalive(ctx context.Context, c *ssh.Client, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, _, err := c.SendRequest("keepalive@openssh.com", true, nil); err != nil {
+				return
+			}
+		}
+	}
 }
 
 // idleConn fails a read that waits longer than timeout: a server that
