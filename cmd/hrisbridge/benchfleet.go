@@ -64,6 +64,14 @@ type fleetRound struct {
 	PeakRSSMB    []float64 `json:"peak_rss_mb"`
 	Lost         int       `json:"files_not_applied"`
 	Duplicated   int       `json:"files_applied_twice"`
+	// RowsWrong counts tenants whose file did not apply exactly its rows
+	// (created on the first night, then the rows changed since the night
+	// before updated and the rest unchanged) or whose people are not the
+	// file's; EventsWrong tenants whose employee events since the night
+	// before are not one employee.updated per changed row (none the
+	// first night, a baseline).
+	RowsWrong   int `json:"tenants_rows_wrong"`
+	EventsWrong int `json:"tenants_events_wrong"`
 }
 
 // fleetSizes draws employer sizes from a spread like a benefits
@@ -129,11 +137,12 @@ func benchFleet(ctx context.Context, db string, tenants int, replicas []int, tic
 		}
 		rounds = append(rounds, rs...)
 	}
-	lost, twice := 0, 0
+	lost, twice, rowsWrong, eventsWrong := 0, 0, 0, 0
 	for _, r := range rounds {
-		lost, twice = lost+r.Lost, twice+r.Duplicated
+		lost, twice, rowsWrong, eventsWrong = lost+r.Lost, twice+r.Duplicated, rowsWrong+r.RowsWrong, eventsWrong+r.EventsWrong
 	}
-	fmt.Fprintf(out, "\nbench fleet: %d ticks measured; files not applied: %d, applied twice: %d\n", len(rounds), lost, twice)
+	fmt.Fprintf(out, "\nbench fleet: %d ticks measured; files not applied: %d, applied twice: %d; tenant-nights with rows wrong: %d, with events wrong: %d\n",
+		len(rounds), lost, twice, rowsWrong, eventsWrong)
 	fmt.Fprintf(out, "\n%-9s %-5s %-8s %-9s %-8s %-8s %-13s %-16s %-11s %-12s %-16s %s\n", "replicas", "tick", "tenants", "rows", "files/s", "rows/s",
 		"tick-api p50", "tick-api p99 (s)", "small wait", "large/slots", "api p99 (idle)", "peak RSS MB")
 	for _, r := range rounds {
@@ -275,6 +284,7 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 		}
 	}()
 	var rounds []fleetRound
+	lastSeq := make([]int64, n) // each tenant's last event seen
 	for tickNo := 1; tickNo <= ticks; tickNo++ {
 		if tickNo > 1 {
 			// The next night: every employer sends its census again, 1%
@@ -365,6 +375,16 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 			if countApplied(files) > tickNo {
 				r.Duplicated++
 			}
+			rowsOK, eventsOK, err := fleetCheck(ctx, a.store, m.t.ID, files[0], sizes[i], tickNo, &lastSeq[i])
+			if err != nil {
+				return nil, err
+			}
+			if !rowsOK {
+				r.RowsWrong++
+			}
+			if !eventsOK {
+				r.EventsWrong++
+			}
 			lat = append(lat, d.applied.Sub(tick).Seconds())
 			if d.applied.After(last) {
 				last = d.applied
@@ -421,6 +441,71 @@ func fleetRun(ctx context.Context, a *app, exe, db, key, dir, root string, port 
 		fmt.Fprintln(out, string(b))
 	}
 	return rounds, nil
+}
+
+// fleetChanged is how many of a night's rows differ from the night
+// before: the harness changes rows i%100 == night%100 from the first
+// night's, so a night changes its own and puts back the last one's.
+func fleetChanged(size, night int) int {
+	count := func(r int) int {
+		if r >= size {
+			return 0
+		}
+		return (size-1-r)/100 + 1
+	}
+	switch night {
+	case 1:
+		return 0
+	case 2:
+		return count(2 % 100)
+	}
+	return count(night%100) + count((night-1)%100)
+}
+
+// fleetCheck compares a tenant's night with what the harness wrote: its
+// newest file's counts, its people, and its employee events since
+// *lastSeq (then moved past them).
+func fleetCheck(ctx context.Context, s schema.Store, tenantID string, f schema.File, size, night int, lastSeq *int64) (rowsOK, eventsOK bool, err error) {
+	changed := fleetChanged(size, night)
+	if night == 1 {
+		rowsOK = f.Rows == size && f.Created == size && f.Invalid == 0
+	} else {
+		rowsOK = f.Rows == size && f.Created == 0 && f.Updated == changed && f.Unchanged == size-changed && f.Invalid == 0
+	}
+	people := 0
+	q := schema.EmployeeQuery{Limit: 1000}
+	for {
+		es, err := s.Employees(ctx, tenantID, q)
+		if err != nil {
+			return false, false, err
+		}
+		people += len(es)
+		if len(es) < q.Limit {
+			break
+		}
+		q.AfterID = es[len(es)-1].ID
+	}
+	rowsOK = rowsOK && people == size
+	updated, other := 0, 0
+	for {
+		evs, err := s.Events(ctx, tenantID, *lastSeq, 1000)
+		if err != nil {
+			return false, false, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, e := range evs {
+			switch {
+			case e.Type == schema.EventEmployeeUpdated:
+				updated++
+			case strings.HasPrefix(e.Type, "employee."):
+				other++
+			}
+		}
+		*lastSeq = evs[len(evs)-1].Seq
+	}
+	return rowsOK, updated == changed && other == 0, nil
 }
 
 // countApplied counts a tenant's applied files.

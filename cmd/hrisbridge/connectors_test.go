@@ -200,11 +200,12 @@ func TestMockHRISCommand(t *testing.T) {
 }
 
 // TestBenchFleet runs the fleet harness small: three employers, one then
-// two replica processes, on PostgreSQL; every file applies once.
+// two replica processes, on PostgreSQL, three nights: every file applies
+// once, with exactly its rows and events.
 func TestBenchFleet(t *testing.T) {
 	skipProcesses(t)
 	t.Setenv("HRISBRIDGE_TEST_MAIN", "1") // the replicas are this test binary, run as main
-	out, err := runCLI(t, "bench", "fleet", "--tenants", "3", "--replicas", "1,2", "--schedule", "@every 2s", "--db", pgtest.URL(t))
+	out, err := runCLI(t, "bench", "fleet", "--tenants", "3", "--replicas", "1,2", "--schedule", "@every 2s", "--ticks", "3", "--db", pgtest.URL(t))
 	if err != nil {
 		t.Fatalf("bench fleet: %v\n%s", err, out)
 	}
@@ -215,12 +216,24 @@ func TestBenchFleet(t *testing.T) {
 			rounds = append(rounds, r)
 		}
 	}
-	if len(rounds) != 4 || rounds[3].Replicas != 2 || rounds[3].Tick != 2 || len(rounds[3].PeakRSSMB) != 2 {
+	if len(rounds) != 6 || rounds[5].Replicas != 2 || rounds[5].Tick != 3 || len(rounds[5].PeakRSSMB) != 2 {
 		t.Fatalf("rounds = %+v\n%s", rounds, out)
 	}
 	for _, r := range rounds {
-		if r.Lost != 0 || r.Duplicated != 0 || r.Rows == 0 || r.RowsPS <= 0 || r.PeakRSSMB[0] <= 0 {
+		if r.Lost != 0 || r.Duplicated != 0 || r.RowsWrong != 0 || r.EventsWrong != 0 || r.Rows == 0 || r.RowsPS <= 0 || r.PeakRSSMB[0] <= 0 {
 			t.Fatalf("round = %+v", r)
+		}
+	}
+}
+
+// TestFleetChanged: the rows a night changes from the night before.
+func TestFleetChanged(t *testing.T) {
+	for _, c := range []struct{ size, night, want int }{
+		{250, 1, 0}, {250, 2, 3}, {250, 3, 3 + 3}, {250, 52, 2 + 2}, {250, 101, 3 + 3},
+		{2, 2, 0}, {2, 3, 0}, {3, 3, 1}, {1000, 7, 20},
+	} {
+		if got := fleetChanged(c.size, c.night); got != c.want {
+			t.Errorf("fleetChanged(%d, %d) = %d, want %d", c.size, c.night, got, c.want)
 		}
 	}
 }
