@@ -121,10 +121,10 @@ func TestSFTPIdleDuringLongApply(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s schema.Store) {
 		f := setup(t, s, SFTPConfig{Dir: "outbound", Ack: "archive", ArchiveDir: "archive"})
 		os.MkdirAll(filepath.Join(f.srv.Root, "archive"), 0o755)
-		f.bridge.cfg.Retries, f.bridge.cfg.IdleTimeout = -1, 300*time.Millisecond
+		f.bridge.cfg.Retries, f.bridge.cfg.IdleTimeout = -1, 2*time.Second
 		f.bridge.cfg.Checkpoint = func(point string) {
 			if point == "before-commit" {
-				time.Sleep(time.Second) // a long apply
+				time.Sleep(5 * time.Second) // an apply longer than the read timeout
 			}
 		}
 		f.drop(t, "census.csv", bigCensus(100))

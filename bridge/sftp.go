@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkg/sftp"
@@ -152,10 +153,8 @@ func dialSFTP(ctx context.Context, cfg SFTPConfig, sec SFTPSecret, idle time.Dur
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
-	nc := net.Conn(raw)
-	if idle > 0 {
-		nc = &idleConn{Conn: raw, timeout: idle}
-	}
+	ic := &idleConn{Conn: raw, timeout: idle}
+	nc := net.Conn(ic)
 	nc.SetDeadline(time.Now().Add(30 * time.Second)) //nolint:errcheck
 	sc, chans, reqs, err := ssh.NewClientConn(nc, addr, &ssh.ClientConfig{
 		User: cfg.User, Auth: auth, HostKeyCallback: hostKeyCallback(pinned), Timeout: 15 * time.Second,
@@ -164,7 +163,8 @@ func dialSFTP(ctx context.Context, cfg SFTPConfig, sec SFTPSecret, idle time.Dur
 		nc.Close()
 		return nil, fmt.Errorf("ssh %s: %w", addr, err)
 	}
-	nc.SetDeadline(time.Time{}) //nolint:errcheck // handshake done; idleConn guards reads from here
+	nc.SetDeadline(time.Time{}) //nolint:errcheck
+	ic.armed.Store(idle > 0)    // handshake done; idleConn guards reads from here
 	client := ssh.NewClient(sc, chans, reqs)
 	sc2, err := sftp.NewClient(client, sftp.UseConcurrentReads(true))
 	if err != nil {
@@ -412,12 +412,17 @@ func keepalive(ctx context.Context, c *ssh.Client, interval time.Duration) {
 // idleConn fails a read that waits longer than timeout: a server that
 // stalls mid-transfer ends the pull (as a transient error) instead of
 // hanging it.
+// Until armed (after the handshake, which has a deadline of its own) it
+// reads as the plain connection.
 type idleConn struct {
 	net.Conn
 	timeout time.Duration
+	armed   atomic.Bool
 }
 
 func (c *idleConn) Read(b []byte) (int, error) {
-	c.Conn.SetReadDeadline(time.Now().Add(c.timeout)) //nolint:errcheck
+	if c.armed.Load() {
+		c.Conn.SetReadDeadline(time.Now().Add(c.timeout)) //nolint:errcheck
+	}
 	return c.Conn.Read(b)
 }
