@@ -25,9 +25,7 @@ import (
 	"github.com/hrisbridge/hrisbridge/parsers/synth"
 	"github.com/hrisbridge/hrisbridge/schema"
 	"github.com/hrisbridge/hrisbridge/schema/postgres"
-	"github.com/hrisbridge/hrisbridge/schema/secret"
 	"github.com/hrisbridge/hrisbridge/schema/sqlite"
-	"github.com/hrisbridge/hrisbridge/schema/storage"
 )
 
 // benchResult is the one JSON line `hrisbridge bench ingest` prints.
@@ -97,24 +95,13 @@ func cmdBench(ctx context.Context, args []string, out io.Writer) error {
 	if len(pos) != 1 || pos[0] != "ingest" {
 		return usageError{"usage: hrisbridge bench ingest --rows N [--db URL] | bench api --db postgres://... [--rows N] [--connections 64] [--duration 10s] | bench connector --rows N [--db URL] | bench 834 --rows N [--db URL] | bench fleet --db postgres://... [--tenants 500] [--replicas 1,3] [--ticks 2]"}
 	}
-	dir, err := os.MkdirTemp("", "hrisbridge-bench-")
+	env, err := newBenchEnv(ctx, "hrisbridge-bench-", *db)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
-	if *db == "" {
-		*db = "sqlite://" + filepath.Join(dir, "bench.db")
-	}
-	k, _ := secret.ParseKey(secret.NewKey())
-	box, _ := secret.New(k)
-	s, err := storage.Open(ctx, *db, box)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		return err
-	}
+	defer env.close()
+	dir, s, box := env.dir, env.store, env.box
+	*db = env.url
 	first, second := filepath.Join(dir, "census-1.csv"), filepath.Join(dir, "census-2.csv")
 	if err := writeSynth(first, *rows, nil); err != nil {
 		return err

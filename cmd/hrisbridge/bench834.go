@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -34,11 +35,12 @@ type bench834Result struct {
 // spouse for every third) and the census CSV of the same people into two
 // tenants, and reports both rates.
 func bench834(ctx context.Context, db string, rows int, out io.Writer) error {
-	dir, db, s, box, done, err := benchStore(ctx, "hrisbridge-bench834-", db)
+	env, err := newBenchEnv(ctx, "hrisbridge-bench834-", db)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer env.close()
+	dir, db, s, box := env.dir, env.url, env.store, env.box
 	edi, csvPath := filepath.Join(dir, "members.834"), filepath.Join(dir, "census.csv")
 	for path, write := range map[string]func(io.Writer) error{
 		edi:     func(w io.Writer) error { return synth.X12834(w, rows, 1) },
@@ -104,26 +106,37 @@ func bench834(ctx context.Context, db string, rows int, out io.Writer) error {
 	return nil
 }
 
-// benchStore makes a bench's temporary directory and opens its store,
-// migrated (db, or a new SQLite file in the directory); done closes and
-// removes both.
-func benchStore(ctx context.Context, prefix, db string) (dir, url string, s schema.Store, box *secret.Box, done func(), err error) {
-	if dir, err = os.MkdirTemp("", prefix); err != nil {
-		return
+// benchEnv is a bench's temporary directory and its store, migrated (the
+// bench's database, or a new SQLite file in the directory), sealed under
+// a master key made for the run.
+type benchEnv struct {
+	dir, url, key string
+	store         schema.Store
+	box           *secret.Box
+}
+
+// newBenchEnv makes a bench's directory (named from prefix) and opens its
+// store; close closes and removes both.
+func newBenchEnv(ctx context.Context, prefix, db string) (*benchEnv, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
 	}
-	url = db
-	if url == "" {
-		url = "sqlite://" + filepath.Join(dir, "bench.db")
-	}
-	k, _ := secret.ParseKey(secret.NewKey())
-	box, _ = secret.New(k)
-	if s, err = storage.Open(ctx, url, box); err != nil {
+	e := &benchEnv{dir: dir, url: cmp.Or(db, "sqlite://"+filepath.Join(dir, "bench.db")), key: secret.NewKey()}
+	k, _ := secret.ParseKey(e.key)
+	e.box, _ = secret.New(k)
+	if e.store, err = storage.Open(ctx, e.url, e.box); err != nil {
 		os.RemoveAll(dir)
-		return
+		return nil, err
 	}
-	done = func() { s.Close(); os.RemoveAll(dir) }
-	if err = s.Migrate(ctx); err != nil {
-		done()
+	if err := e.store.Migrate(ctx); err != nil {
+		e.close()
+		return nil, err
 	}
-	return
+	return e, nil
+}
+
+func (e *benchEnv) close() {
+	e.store.Close()
+	os.RemoveAll(e.dir)
 }

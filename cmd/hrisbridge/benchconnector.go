@@ -40,11 +40,12 @@ type connectorBench struct {
 // 100 a page) through an API connection, then ingests the very CSV that
 // sync read as a file drop of another tenant, and reports both rates.
 func benchConnector(ctx context.Context, db string, rows int, out io.Writer) error {
-	dir, db, s, box, done, err := benchStore(ctx, "hrisbridge-benchconn-", db)
+	env, err := newBenchEnv(ctx, "hrisbridge-benchconn-", db)
 	if err != nil {
 		return err
 	}
-	defer done()
+	defer env.close()
+	dir, db, s, box := env.dir, env.url, env.store, env.box
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

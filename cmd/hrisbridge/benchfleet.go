@@ -24,8 +24,6 @@ import (
 	"github.com/hrisbridge/hrisbridge/api"
 	"github.com/hrisbridge/hrisbridge/bridge"
 	"github.com/hrisbridge/hrisbridge/schema"
-	"github.com/hrisbridge/hrisbridge/schema/secret"
-	"github.com/hrisbridge/hrisbridge/schema/storage"
 )
 
 // fleetRound is one round of `hrisbridge bench fleet`: N tenants synced
@@ -105,22 +103,12 @@ func benchFleet(ctx context.Context, db string, tenants int, replicas []int, tic
 	if err != nil {
 		return err
 	}
-	key := secret.NewKey()
-	k, _ := secret.ParseKey(key)
-	box, _ := secret.New(k)
-	s, err := storage.Open(ctx, db, box)
+	env, err := newBenchEnv(ctx, "hrisbridge-fleet-", db)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		return err
-	}
-	dir, err := os.MkdirTemp("", "hrisbridge-fleet-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+	defer env.close()
+	dir, s, box, key := env.dir, env.store, env.box, env.key
 	root := filepath.Join(dir, "sftp")
 	l, hostKey, password, err := startDemoSFTP(ctx, root, "127.0.0.1:0")
 	if err != nil {
