@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -20,16 +19,6 @@ import (
 	"github.com/hrisbridge/hrisbridge/schema/storage"
 	"github.com/hrisbridge/hrisbridge/schema/storetest"
 )
-
-// bigCensus is a census of n people (about 26 bytes a row).
-func bigCensus(n int) string {
-	var b strings.Builder
-	b.WriteString("Employee ID,First Name,Last Name,Status\n")
-	for i := range n {
-		fmt.Fprintf(&b, "E%06d,First,Last,A\n", i)
-	}
-	return b.String()
-}
 
 // throughProxy points the fixture's SFTP connection at a fault proxy in
 // front of its server.
@@ -47,7 +36,7 @@ func (f *fixture) throughProxy(t *testing.T) *faultproxy.Proxy {
 func TestFaultSFTPSlowNarrowLink(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s schema.Store) {
 		f := setup(t, s, SFTPConfig{Dir: "outbound"})
-		f.drop(t, "census.csv", bigCensus(8000)) // ~200 KB
+		f.drop(t, "census.csv", storetest.Census(8000)) // ~200 KB
 		p := f.throughProxy(t)
 		p.Latency(20 * time.Millisecond)
 		p.Rate(256 << 10)
@@ -55,7 +44,7 @@ func TestFaultSFTPSlowNarrowLink(t *testing.T) {
 		if err != nil || run.Status != schema.RunSucceeded || len(results) != 1 || results[0].File.Created != 8000 {
 			t.Fatalf("sync over a slow link = %+v %+v %v", run, results, err)
 		}
-		if p.Bytes() < int64(len(bigCensus(8000))) {
+		if p.Bytes() < int64(len(storetest.Census(8000))) {
 			t.Fatalf("only %d bytes went through the proxy", p.Bytes())
 		}
 	})
@@ -67,7 +56,7 @@ func TestFaultSFTPResetMidTransfer(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s schema.Store) {
 		f := setup(t, s, SFTPConfig{Dir: "outbound"})
 		f.bridge.cfg.Retries, f.bridge.cfg.RetryBase = 2, 20*time.Millisecond
-		f.drop(t, "census.csv", bigCensus(8000))
+		f.drop(t, "census.csv", storetest.Census(8000))
 		p := f.throughProxy(t)
 		p.ResetAfter(24<<10, 1)
 		run, results, err := f.bridge.Sync(context.Background(), f.conn, "manual")
@@ -89,7 +78,7 @@ func TestFaultSFTPStall(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s schema.Store) {
 		f := setup(t, s, SFTPConfig{Dir: "outbound"})
 		f.bridge.cfg.Retries, f.bridge.cfg.IdleTimeout = -1, 2*time.Second
-		f.drop(t, "census.csv", bigCensus(8000))
+		f.drop(t, "census.csv", storetest.Census(8000))
 		p := f.throughProxy(t)
 		p.StallAfter(40 << 10)                                                // past the handshake and listing, into the file
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard, not a speed bound
@@ -127,7 +116,7 @@ func TestSFTPIdleDuringLongApply(t *testing.T) {
 				time.Sleep(5 * time.Second) // an apply longer than the read timeout
 			}
 		}
-		f.drop(t, "census.csv", bigCensus(100))
+		f.drop(t, "census.csv", storetest.Census(100))
 		run, _, err := f.bridge.Sync(context.Background(), f.conn, "manual")
 		if err != nil || run.Status != schema.RunSucceeded {
 			t.Fatalf("sync = %+v %v", run, err)
@@ -172,7 +161,7 @@ func TestFaultPostgresCutMidIngest(t *testing.T) {
 			p.Cut()
 		}
 	}
-	body := bigCensus(20000) + "B1,Base,Line,A\n"
+	body := storetest.Census(20000) + "B1,Base,Line,A\n"
 	_, err = f.bridge.IngestReader(ctx, f.conn, "census.csv", strings.NewReader(body))
 	if err == nil {
 		t.Fatal("an ingest whose database went away succeeded")
@@ -238,7 +227,7 @@ func TestFaultDiskFull(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				f.drop(t, "census.csv", bigCensus(20000))
+				f.drop(t, "census.csv", storetest.Census(20000))
 				_, _, err = b.Sync(context.Background(), f.conn, "manual")
 				if err == nil || !strings.Contains(err.Error(), "no space left on device") {
 					t.Fatalf("sync onto a full %s = %v, want the system's no space error", where, err)

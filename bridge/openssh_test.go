@@ -24,6 +24,7 @@ import (
 
 	"github.com/hrisbridge/hrisbridge/bridge/faultproxy"
 	"github.com/hrisbridge/hrisbridge/schema"
+	"github.com/hrisbridge/hrisbridge/schema/storetest"
 )
 
 // sshd is a real OpenSSH server started for a test on a loopback port.
@@ -267,12 +268,7 @@ func TestOpenSSHDroppedConnection(t *testing.T) {
 	d := startSSHD(t)
 	f := sshdFixture(t, d, SFTPConfig{}, SFTPSecret{})
 	f.bridge.cfg.Retries = -1 // this test looks at one failed attempt
-	var big strings.Builder
-	big.WriteString("Employee ID,First Name,Last Name,Status\n")
-	for i := range 5000 {
-		fmt.Fprintf(&big, "E%06d,First,Last,A\n", i)
-	}
-	d.drop(t, "census.csv", big.String())
+	d.drop(t, "census.csv", storetest.Census(5000))
 	proxy := faultproxy.Start(t, "127.0.0.1:"+strconv.Itoa(d.port))
 	proxy.ResetAfter(32<<10, -1) // every connection, after 32 KB of a ~125 KB file
 	var cfg SFTPConfig
@@ -300,12 +296,7 @@ func TestOpenSSHRetriesTransientFailures(t *testing.T) {
 	d := startSSHD(t)
 	f := sshdFixture(t, d, SFTPConfig{}, SFTPSecret{})
 	f.bridge.cfg.Retries, f.bridge.cfg.RetryBase = 2, 50*time.Millisecond
-	var big strings.Builder
-	big.WriteString("Employee ID,First Name,Last Name,Status\n")
-	for i := range 3000 {
-		fmt.Fprintf(&big, "E%06d,First,Last,A\n", i)
-	}
-	d.drop(t, "census.csv", big.String())
+	d.drop(t, "census.csv", storetest.Census(3000))
 	proxy := faultproxy.Start(t, "127.0.0.1:"+strconv.Itoa(d.port))
 	proxy.ResetAfter(16<<10, 1) // only the first connection is cut
 	var cfg SFTPConfig

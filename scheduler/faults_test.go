@@ -2,10 +2,8 @@ package scheduler
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -79,13 +77,7 @@ func TestFaultPostgresRestartMidIngest(t *testing.T) {
 		t.Fatalf("baseline run = %+v", r)
 	}
 
-	var b strings.Builder
-	b.WriteString("Employee ID,First Name,Last Name,Status\n")
-	for i := range 20000 {
-		fmt.Fprintf(&b, "E%06d,First,Last,A\n", i)
-	}
-	b.WriteString("B1,Base,Line,A\n")
-	f.drop(t, "census.csv", b.String())
+	f.drop(t, "census.csv", storetest.Census(20000)+"B1,Base,Line,A\n")
 	armed.Store(true)
 	run, err = f.jobs.EnqueueSync(ctx, f.conn, "")
 	if err != nil {
