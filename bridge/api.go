@@ -195,6 +195,11 @@ func (b *Bridge) fetchAndIngest(ctx context.Context, conn schema.Connection, src
 	defer sp.sync() //nolint:errcheck // see pull
 	sp.layout = layout
 	name := fmt.Sprintf("%s-%s-%s.csv", src.Def.Name, entity, start.Format("20060102T150405Z"))
+	// Kept here, not only by ingestSpooled: a drift hold records the read
+	// without it, and a release needs the bytes.
+	if err := b.keepReceived(ctx, conn, &sp); err != nil {
+		return Result{}, err
+	}
 	if len(st.Absent) > 0 {
 		// policy.drift hold: the read waits for an operator.
 		file := schema.File{ID: sp.ID, TenantID: conn.TenantID, ConnectionID: conn.ID, Name: name, SHA256: sp.SHA256, Size: sp.Size, Layout: layout}

@@ -245,8 +245,13 @@ func TestAPIFaults(t *testing.T) {
 		if err != nil || run.Status != schema.RunSucceeded || len(res) != 2 || res[1].File.Status != schema.FileHeld || !strings.Contains(res[1].File.Detail, "last_name") {
 			t.Fatalf("drift held: %v %+v %+v", err, run, res)
 		}
+		heldID := res[1].File.ID
 		if _, res, err = f.sync(); err != nil || res[1].File.Status != schema.FileDuplicate {
 			t.Fatalf("the same drifted read again: %v %+v", err, res)
+		}
+		// Its bytes were kept: an operator can release it.
+		if rel, err := f.b.Release(context.Background(), f.conn.TenantID, heldID, false); err != nil {
+			t.Fatalf("release the drifted read: %v %+v", err, rel)
 		}
 
 		f.mock.SetFaults(mockhris.Faults{})

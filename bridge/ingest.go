@@ -51,12 +51,8 @@ func (b *Bridge) IngestReader(ctx context.Context, conn schema.Connection, name 
 // none of it. release skips the hold guards (an operator approved it).
 func (b *Bridge) ingestSpooled(ctx context.Context, conn schema.Connection, name string, sp spooled, release bool) (Result, error) {
 	start := time.Now()
-	// The bytes are kept (sealed) before anything applies: a file whose
-	// copy cannot be written (a full disk, an unreachable bucket) fails,
-	// unacknowledged, and is taken again later, rather than applied with
-	// no copy for replays and releases.
-	if err := b.keep(ctx, sp, schema.File{ConnectionID: conn.ID, SHA256: sp.SHA256}); err != nil {
-		return Result{}, fmt.Errorf("keep the file's bytes before applying it: %w", err)
+	if err := b.keepReceived(ctx, conn, &sp); err != nil {
+		return Result{}, err
 	}
 	res, err := b.ingestFile(ctx, conn, name, sp, release)
 	if b.cfg.Observe != nil && err == nil {

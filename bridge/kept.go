@@ -19,6 +19,19 @@ import (
 // content: the same bytes delivered twice are kept once.
 func keptKey(f schema.File) string { return f.ConnectionID + "/" + f.SHA256 }
 
+// keepReceived keeps a received file's bytes before anything of it is
+// recorded or applied: a file whose copy cannot be written (a full disk,
+// an unreachable bucket) fails, unacknowledged, and is taken again later,
+// rather than applied or held with no copy for replays and releases. It
+// marks sp kept, so that no later step keeps it again.
+func (b *Bridge) keepReceived(ctx context.Context, conn schema.Connection, sp *spooled) error {
+	if err := b.keep(ctx, *sp, schema.File{ConnectionID: conn.ID, SHA256: sp.SHA256}); err != nil {
+		return fmt.Errorf("keep the file's bytes before applying it: %w", err)
+	}
+	sp.kept = true
+	return nil
+}
+
 // keep stores a received file's bytes (as received: still compressed or
 // encrypted), sealed, for replays and releases. Bytes read back from the
 // store are not stored again; the same bytes delivered again are, which

@@ -33,8 +33,8 @@ type spooled struct {
 	// ingested, and only keeping the bytes (replays, held files) needs
 	// them durable.
 	durable func() error
-	// kept marks bytes read back from the file store: keeping them again
-	// is not needed.
+	// kept marks bytes already in the file store (read back from it, or
+	// kept on receipt): keeping them again is not needed.
 	kept bool
 }
 
