@@ -95,11 +95,18 @@ func connect(t testing.TB) {
 	t.Helper()
 	once.Do(func() { serverURL, setupErr = server() })
 	if setupErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL is required under CI=true: %v", setupErr)
-		}
-		t.Skipf("no PostgreSQL: %v (set TEST_DATABASE_URL)", setupErr)
+		missing(t, "PostgreSQL", fmt.Sprintf("%v (set TEST_DATABASE_URL)", setupErr))
 	}
+}
+
+// missing skips t for want's absence (why), or fails it under CI=true,
+// where a skipped PostgreSQL test would pass unseen.
+func missing(t testing.TB, want, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is required under CI=true: %s", want, why)
+	}
+	t.Skipf("no %s: %s", want, why)
 }
 
 func newName(prefix string) string {
@@ -184,10 +191,7 @@ func Own(t testing.TB) *Cluster {
 	t.Helper()
 	c, err := startCluster()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("a PostgreSQL cluster of the test's own is required under CI=true: %v", err)
-		}
-		t.Skipf("no PostgreSQL binaries: %v", err)
+		missing(t, "a PostgreSQL cluster of the test's own", err.Error())
 	}
 	t.Cleanup(c.remove)
 	return c
